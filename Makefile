@@ -1,0 +1,53 @@
+# Two commands on a fresh Debian machine: `make demo` and `make test`.
+# Both install what they need: Debian packages (apt-get, as root) and a
+# Python virtual environment in .venv with this project installed editable.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_DEB := $(VENV)/.deb-stamp
+STAMP_PY := $(VENV)/.py-stamp
+
+# Debian packages the toolkit and its tests drive for real.
+DEB_PACKAGES := build-essential gcc binutils make clang llvm lld libclang-rt-14-dev \
+	libseccomp-dev seccomp bubblewrap diffoscope-minimal disorderfs faketime \
+	util-linux locales-all iproute2 iputils-ping dnsmasq-base curl dnsutils \
+	qemu-system-x86 socat procps python3-venv
+
+.PHONY: all deps venv test demo lint fuzz bench clean
+
+all: venv
+
+deps: $(STAMP_DEB)
+$(STAMP_DEB):
+	@mkdir -p $(VENV)
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "error: run as root to install: $$missing" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@touch $@
+
+venv: $(STAMP_PY)
+$(STAMP_PY): pyproject.toml | $(STAMP_DEB)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+test: deps venv
+	$(BIN)/pytest tests
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+demo: deps venv
+	$(BIN)/repo-tool demo --workdir demo-work
+
+bench: deps venv
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build demo-work

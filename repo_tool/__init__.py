@@ -1,0 +1,1 @@
+"""The repo-tool command: repository operations, builds, fetches and runs."""

@@ -1,0 +1,13 @@
+"""Command areas of repo-tool; each module owns its commands.
+
+To add an area: write a module with `register(group: click.Group) -> None`
+and list it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+ALL_AREAS: list[Callable[[click.Group], None]] = []
