@@ -1,0 +1,99 @@
+"""Pinned repository layout: role names, target paths and name rules.
+
+Every part of the toolkit (repository, client, builder) derives names from
+these functions, so they must never change meaning once data is published.
+
+Top-level targets delegates (terminating) to 256 shard roles ``shard-XX``
+(XX = first two hex digits of sha256(package name)), paths ``XX/*/*/*``.
+Each shard delegates (terminating) one package role ``pkg-NAME`` per
+package, paths ``XX/NAME/*/*``. A client therefore downloads top-level
+targets (<= 256 delegations), one shard (~n/256 packages) and one package
+role per package it wants.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from tuf_metadata.errors import TufError
+
+MAX_ROTATIONS = 32
+"""Longest TAP 8 rotate chain a package role may have (see docs/tap8-profile.md)."""
+
+SHARD_PREFIX = "shard-"
+PACKAGE_PREFIX = "pkg-"
+
+_PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
+
+
+class InvalidNameError(TufError):
+    """A package name or version does not follow the repository's naming rules."""
+
+
+def validate_package_name(name: str) -> None:
+    """Raise InvalidNameError unless name is 1-64 chars of [a-z0-9_-], starting alphanumeric."""
+    if not _PACKAGE_NAME.fullmatch(name):
+        raise InvalidNameError(
+            f"invalid package name {name!r}: must match {_PACKAGE_NAME.pattern}"
+        )
+
+
+def validate_version(version: str) -> None:
+    """Raise InvalidNameError unless version is 1-64 chars of [0-9A-Za-z._+-], starting alnum."""
+    if not _VERSION.fullmatch(version) or version in (".", ".."):
+        raise InvalidNameError(f"invalid version {version!r}: must match {_VERSION.pattern}")
+
+
+def shard_of(package: str) -> str:
+    """The shard of a package: first two hex chars of sha256(package name)."""
+    return hashlib.sha256(package.encode()).hexdigest()[:2]
+
+
+def shard_role(package: str) -> str:
+    """Name of the shard role that delegates the package's role."""
+    return SHARD_PREFIX + shard_of(package)
+
+
+def shard_role_for_prefix(prefix: str) -> str:
+    """Name of the shard role for a two-hex-digit prefix."""
+    return SHARD_PREFIX + prefix
+
+
+def all_shard_prefixes() -> list[str]:
+    """The 256 shard prefixes in order, 00..ff."""
+    return [f"{i:02x}" for i in range(256)]
+
+
+def package_role(package: str) -> str:
+    """Name of the package's delegated role, signed by its authors."""
+    return PACKAGE_PREFIX + package
+
+
+def package_of_role(role: str) -> str | None:
+    """The package name of a package role, or None if role is not a package role."""
+    if not role.startswith(PACKAGE_PREFIX):
+        return None
+    name = role[len(PACKAGE_PREFIX) :]
+    return name if _PACKAGE_NAME.fullmatch(name) else None
+
+
+def shard_paths(prefix: str) -> list[str]:
+    """Path patterns top-level targets delegates to shard ``prefix``."""
+    return [f"{prefix}/*/*/*"]
+
+
+def package_paths(package: str) -> list[str]:
+    """Path patterns a shard delegates to the package's role."""
+    return [f"{shard_of(package)}/{package}/*/*"]
+
+
+def target_path(package: str, version: str, filename: str) -> str:
+    """TUF target path of one release file."""
+    return f"{shard_of(package)}/{package}/{version}/{filename}"
+
+
+def rotate_file_name(role: str, n: int) -> str:
+    """Snapshot meta key of the n-th TAP 8 rotate file of role (the file adds a version prefix)."""
+    return f"rotate/{role}.rotate.{n}.json"
