@@ -1,0 +1,272 @@
+"""TAP 8 rotate files and TAP 20 revocation: the pure format both sides share.
+
+A delegated targets role changes its own keys by publishing rotate files
+`ROLE.rotate.1`, `ROLE.rotate.2`, ... each signed by a threshold of the keys
+it replaces (the delegation's keys for N=1, rotate N-1's keys afterwards).
+
+Profile (our POUF, pinned with the repository side):
+- envelope `{"signed": {"_type": "rotate", "version": N, "role": ROLE,
+  "keys": {KEYID: KEY}, "threshold": K}, "signatures": [{"keyid", "sig"}]}`,
+  signatures over the canonical JSON of `signed`;
+- the null key (revocation) is `"keys": {}` with `"threshold": 1`;
+- snapshot lists each file under `rotate/ROLE.rotate.N.json` (version, length,
+  sha256); it is served at `rotate/VERSION.ROLE.rotate.N.json`, VERSION being
+  the version snapshot lists for it;
+- at most MAX_ROTATIONS rotate files per role; only delegated targets roles
+  rotate.
+
+Everything here takes bytes or values and returns values: no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from securesystemslib.exceptions import UnverifiedSignatureError
+from securesystemslib.formats import encode_canonical
+
+# securesystemslib.signer re-exports these without __all__, which strict mypy refuses.
+from securesystemslib.signer._key import Key
+from securesystemslib.signer._signature import Signature
+from securesystemslib.signer._signer import Signer
+
+from tuf_metadata.errors import TufError
+
+ROTATE_TYPE = "rotate"
+MAX_ROTATIONS = 32
+"""Per-role cap on rotate files (TAP 8 "Security notes": DoS defence)."""
+
+ROTATE_META_PREFIX = "rotate/"
+
+
+class RotationError(TufError):
+    """A rotate file or chain is malformed, out of order or wrongly signed."""
+
+
+class RoleRevokedError(RotationError):
+    """The role rotated to the null key (TAP 20): it is revoked."""
+
+
+def rotate_meta_name(role: str, number: int) -> str:
+    """The snapshot meta key of rotate file NUMBER of ROLE."""
+    return f"{ROTATE_META_PREFIX}{role}.rotate.{number}.json"
+
+
+def rotate_file_path(role: str, number: int, meta_version: int) -> str:
+    """Path of the rotate file under the metadata URL (consistent naming)."""
+    return f"{ROTATE_META_PREFIX}{meta_version}.{role}.rotate.{number}.json"
+
+
+def parse_rotate_meta_name(meta_name: str) -> tuple[str, int] | None:
+    """(role, N) of a snapshot key `rotate/ROLE.rotate.N.json`, or None."""
+    if not meta_name.startswith(ROTATE_META_PREFIX) or not meta_name.endswith(".json"):
+        return None
+    stem = meta_name[len(ROTATE_META_PREFIX) : -len(".json")]
+    role, sep, number = stem.rpartition(".rotate.")
+    if not sep or not role or not number.isdigit() or number.startswith("0"):
+        return None
+    return role, int(number)
+
+
+def compute_keyid(key: Key) -> str:
+    """Hex SHA-256 of the canonical JSON of the public key (spec 4.2)."""
+    canonical = encode_canonical(key.to_dict())
+    assert isinstance(canonical, str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class RotateFile:
+    """The signed payload of one rotate file."""
+
+    version: int
+    role: str
+    keys: Mapping[str, Key] = field(default_factory=dict)
+    threshold: int = 1
+
+    @property
+    def is_revocation(self) -> bool:
+        """True for a rotation to the null key (TAP 20)."""
+        return not self.keys
+
+    @classmethod
+    def revocation(cls, role: str, version: int) -> RotateFile:
+        return cls(version=version, role=role, keys={}, threshold=1)
+
+    @classmethod
+    def from_dict(cls, signed: Mapping[str, Any]) -> RotateFile:
+        if not isinstance(signed, Mapping):
+            raise RotationError("rotate file: 'signed' is not an object")
+        if signed.get("_type") != ROTATE_TYPE:
+            raise RotationError(f"rotate file: _type is {signed.get('_type')!r}, not 'rotate'")
+        version = signed.get("version")
+        role = signed.get("role")
+        threshold = signed.get("threshold")
+        raw_keys = signed.get("keys")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise RotationError(f"rotate file: bad version {version!r}")
+        if not isinstance(role, str) or not role:
+            raise RotationError(f"rotate file: bad role {role!r}")
+        if not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 1:
+            raise RotationError(f"rotate file: bad threshold {threshold!r}")
+        if not isinstance(raw_keys, Mapping):
+            raise RotationError("rotate file: keys is not an object")
+        keys: dict[str, Key] = {}
+        for keyid, key_dict in raw_keys.items():
+            if not isinstance(key_dict, Mapping):
+                raise RotationError(f"rotate file: key {keyid} is not an object")
+            try:
+                key = Key.from_dict(keyid, dict(key_dict))
+            except Exception as error:  # securesystemslib raises several types
+                raise RotationError(f"rotate file: unusable key {keyid}: {error}") from None
+            if compute_keyid(key) != keyid:
+                raise RotationError(f"rotate file: keyid {keyid} does not match its key")
+            keys[keyid] = key
+        if not keys and threshold != 1:
+            raise RotationError("rotate file: null-key rotation must have threshold 1")
+        if keys and threshold > len(keys):
+            raise RotationError(
+                f"rotate file: threshold {threshold} exceeds the {len(keys)} keys listed"
+            )
+        return cls(version=version, role=role, keys=keys, threshold=threshold)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "_type": ROTATE_TYPE,
+            "version": self.version,
+            "role": self.role,
+            "keys": {keyid: key.to_dict() for keyid, key in self.keys.items()},
+            "threshold": self.threshold,
+        }
+
+    def canonical_bytes(self) -> bytes:
+        """The bytes signatures cover: canonical JSON of the signed payload."""
+        canonical = encode_canonical(self.to_dict())
+        assert isinstance(canonical, str)
+        return canonical.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class SignedRotateFile:
+    """A parsed rotate envelope: payload, its canonical bytes, signatures by keyid."""
+
+    payload: RotateFile
+    signed_bytes: bytes
+    signatures: Mapping[str, Signature]
+
+
+def sign_rotate(payload: RotateFile, signers: Sequence[Signer]) -> bytes:
+    """The envelope bytes of PAYLOAD signed by each of SIGNERS."""
+    data = payload.canonical_bytes()
+    signatures = [signer.sign(data).to_dict() for signer in signers]
+    envelope = {"signed": payload.to_dict(), "signatures": signatures}
+    return json.dumps(envelope, indent=1, sort_keys=True).encode("utf-8")
+
+
+def parse_rotate_file(data: bytes) -> SignedRotateFile:
+    """Parse envelope bytes; checks format only, not signatures."""
+    try:
+        envelope = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise RotationError("rotate file is not valid JSON") from None
+    if not isinstance(envelope, dict) or set(envelope) != {"signed", "signatures"}:
+        raise RotationError("rotate file is not a {signed, signatures} envelope")
+    payload = RotateFile.from_dict(envelope["signed"])
+    raw_signatures = envelope["signatures"]
+    if not isinstance(raw_signatures, list):
+        raise RotationError("rotate file: signatures is not a list")
+    signatures: dict[str, Signature] = {}
+    for raw in raw_signatures:
+        if not isinstance(raw, dict) or not isinstance(raw.get("keyid"), str):
+            raise RotationError("rotate file: malformed signature entry")
+        try:
+            signature = Signature.from_dict(dict(raw))
+        except Exception:
+            raise RotationError("rotate file: malformed signature entry") from None
+        if signature.keyid in signatures:
+            raise RotationError(f"rotate file: duplicate signature by keyid {signature.keyid}")
+        signatures[signature.keyid] = signature
+    return SignedRotateFile(payload, payload.canonical_bytes(), signatures)
+
+
+def count_valid_signatures(
+    keys: Mapping[str, Key], signed_bytes: bytes, signatures: Mapping[str, Signature]
+) -> int:
+    """Distinct keys of KEYS with a valid signature over SIGNED_BYTES."""
+    valid = 0
+    for keyid, key in keys.items():
+        signature = signatures.get(keyid)
+        if signature is None:
+            continue
+        try:
+            key.verify_signature(signature, signed_bytes)
+        except UnverifiedSignatureError:
+            continue
+        except Exception:  # malformed signature values are simply not valid
+            continue
+        valid += 1
+    return valid
+
+
+def verify_rotate_step(
+    role: str,
+    number: int,
+    keys: Mapping[str, Key],
+    threshold: int,
+    data: bytes,
+) -> RotateFile:
+    """Verify rotate file NUMBER of ROLE with the keys trusted before it."""
+    parsed = parse_rotate_file(data)
+    payload = parsed.payload
+    if payload.role != role:
+        raise RotationError(
+            f"rotate file {number} of role {role!r} names role {payload.role!r}"
+        )
+    if payload.version != number:
+        kind = "replay" if payload.version < number else "gap"
+        raise RotationError(
+            f"rotate file {number} of role {role!r} carries version {payload.version} ({kind})"
+        )
+    valid = count_valid_signatures(keys, parsed.signed_bytes, parsed.signatures)
+    if valid < threshold:
+        raise RotationError(
+            f"rotate file {number} of role {role!r} has {valid} of {threshold} "
+            "required signatures from the keys it replaces"
+        )
+    return payload
+
+
+def verify_rotation_chain(
+    role: str,
+    delegation_keys: Mapping[str, Key],
+    delegation_threshold: int,
+    files: Sequence[bytes],
+) -> tuple[dict[str, Key], int]:
+    """Walk ROLE's rotate files 1..N from the delegation's keys.
+
+    FILES[i] must be rotate file i+1. Returns the keys and threshold that must
+    sign the role's metadata. Raises RotationError on a wrong role, a gap or
+    replay (version not equal to its position), a signature threshold not met
+    by the keys being replaced (wrong signer, or a fork signed by old keys), or
+    too many files; RoleRevokedError on a rotation to the null key.
+    """
+    if len(files) > MAX_ROTATIONS:
+        raise RotationError(
+            f"role {role!r} has {len(files)} rotate files, more than the cap of {MAX_ROTATIONS}"
+        )
+    keys: dict[str, Key] = dict(delegation_keys)
+    threshold = delegation_threshold
+    for index, data in enumerate(files):
+        number = index + 1
+        payload = verify_rotate_step(role, number, keys, threshold, data)
+        if payload.is_revocation:
+            raise RoleRevokedError(
+                f"role {role!r} is revoked: rotate file {number} rotates to the null key"
+            )
+        keys = dict(payload.keys)
+        threshold = payload.threshold
+    return keys, threshold
