@@ -1,0 +1,104 @@
+"""On-disk primitives of the repository: atomic writes, the writer lock, file names.
+
+Atomic write: temporary file in the same directory, fsync, rename, fsync of
+the directory. A reader therefore sees either the old file or the new one,
+never a torn one. The lock is an flock on ``<repo>/.lock`` held by every
+writer for the whole of one operation, so concurrent writers serialise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from tuf_metadata.errors import TufError
+
+LOCK_NAME = ".lock"
+DEFAULT_LOCK_TIMEOUT = 120.0
+
+# A test hook: called with a label at each step of a multi-file write, so the
+# crash-consistency tests can stop a writer at an exact point. None in normal use.
+CrashHook = Callable[[str], None]
+_crash_hook: CrashHook | None = None
+
+
+class LockTimeoutError(TufError):
+    """Another writer held the repository lock for too long."""
+
+
+def set_crash_hook(hook: CrashHook | None) -> None:
+    """Install (or clear) the step hook used by crash-consistency tests."""
+    global _crash_hook
+    _crash_hook = hook
+
+
+def crash_point(label: str) -> None:
+    """Mark a step between two durable writes."""
+    if _crash_hook is not None:
+        _crash_hook(label)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Replace path with data atomically (temp file, fsync, rename, fsync dir)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def write_once(path: Path, data: bytes) -> None:
+    """Atomically create path with data; an existing identical file is left alone.
+
+    Consistent-snapshot files are immutable once written: a different content
+    under an existing name is an error.
+    """
+    if path.exists():
+        if path.read_bytes() == data:
+            return
+        raise TufError(f"{path.name}: refusing to overwrite an immutable file with other content")
+    atomic_write(path, data)
+
+
+@contextlib.contextmanager
+def repository_lock(root: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[None]:
+    """Hold the exclusive writer lock of the repository at root."""
+    fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeoutError(
+                        f"repository {root} is locked by another writer for over {timeout:.0f}s"
+                    ) from None
+                time.sleep(0.01)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
