@@ -245,6 +245,7 @@ def verify_rotation_chain(
     delegation_keys: Mapping[str, Key],
     delegation_threshold: int,
     files: Sequence[bytes],
+    previously_trusted: Sequence[bytes | None] = (),
 ) -> tuple[dict[str, Key], int]:
     """Walk ROLE's rotate files 1..N from the delegation's keys.
 
@@ -253,6 +254,11 @@ def verify_rotation_chain(
     replay (version not equal to its position), a signature threshold not met
     by the keys being replaced (wrong signer, or a fork signed by old keys), or
     too many files; RoleRevokedError on a rotation to the null key.
+
+    PREVIOUSLY_TRUSTED[i], when given and not None, is the copy of rotate file
+    i+1 the client verified before. Rotate files are immutable except for
+    replacement by a revocation (TAP 20), so a file that differs from it is a
+    fork unless it is a valid rotation to the null key.
     """
     if len(files) > MAX_ROTATIONS:
         raise RotationError(
@@ -263,6 +269,11 @@ def verify_rotation_chain(
     for index, data in enumerate(files):
         number = index + 1
         payload = verify_rotate_step(role, number, keys, threshold, data)
+        earlier = previously_trusted[index] if index < len(previously_trusted) else None
+        if earlier is not None and earlier != data and not payload.is_revocation:
+            raise RotationError(
+                f"rotate file {number} of role {role!r} differs from the copy trusted before (fork)"
+            )
         if payload.is_revocation:
             raise RoleRevokedError(
                 f"role {role!r} is revoked: rotate file {number} rotates to the null key"

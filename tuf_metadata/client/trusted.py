@@ -1,0 +1,484 @@
+"""The trust state machine of the client workflow (TUF spec 1.0.34 section 5).
+
+`TrustedSet` takes bytes and returns verified metadata; it never does I/O and
+never decides where bytes come from. Each update method either accepts the
+bytes (they become trusted) or raises a ClientError and leaves the set as it
+was. The only exception is documented per method: an expired or mismatching
+*intermediate* timestamp/snapshot still becomes the rollback baseline, while
+the method raises so that the update stops.
+
+Delegated roles are verified per (delegator, role) edge: a role reached via a
+second delegator is re-verified with that delegator's keys (the "diamond"
+case), and TAP 8 rotate chains are walked from that delegator's keys.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from securesystemslib.signer._key import Key
+
+# tuf.api.metadata re-exports these without __all__, which strict mypy refuses.
+from tuf.api._payload import (
+    DelegatedRole,
+    MetaFile,
+    Root,
+    Snapshot,
+    SuccinctRoles,
+    Targets,
+    Timestamp,
+)
+from tuf.api.exceptions import LengthOrHashMismatchError
+from tuf.api.metadata import Metadata
+
+from tuf_metadata.client.errors import (
+    BadSignatureError,
+    DelegationError,
+    EqualVersionError,
+    ExpiredError,
+    MalformedMetadataError,
+    MismatchError,
+    RollbackError,
+)
+from tuf_metadata.rotate import (
+    RotationError,
+    count_valid_signatures,
+    parse_rotate_meta_name,
+    rotate_meta_name,
+    verify_rotation_chain,
+)
+
+SignedT = TypeVar("SignedT", Root, Timestamp, Snapshot, Targets)
+
+TOP_LEVEL_DELEGATOR = "root"
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """What a delegator says about one delegated role, for one target path."""
+
+    delegator: str
+    role: str
+    keys: Mapping[str, Key]
+    threshold: int
+    terminating: bool
+
+
+@dataclass(frozen=True)
+class VerifiedRole:
+    """A record of one verification, for reports: who signed what."""
+
+    role: str
+    delegator: str
+    version: int
+    keyids: tuple[str, ...]
+    threshold: int
+    rotations: int
+
+
+def parse_metadata(data: bytes, expected: type[SignedT], what: str) -> Metadata[SignedT]:
+    """Parse DATA as metadata whose signed part is of type EXPECTED."""
+    try:
+        metadata: Metadata[Any] = Metadata.from_bytes(data)
+    except Exception as error:  # the Metadata API raises many types for bad input
+        raise MalformedMetadataError(f"{what}: not valid TUF metadata: {error}") from None
+    if not isinstance(metadata.signed, expected):
+        raise MalformedMetadataError(
+            f"{what}: _type is {metadata.signed.type!r}, expected {expected.type!r}"
+        )
+    return metadata
+
+
+def require_threshold(
+    what: str, keys: Mapping[str, Key], threshold: int, metadata: Metadata[Any]
+) -> None:
+    """Raise unless a threshold of distinct KEYS signed METADATA."""
+    valid = count_valid_signatures(keys, metadata.signed_bytes, metadata.signatures)
+    if valid < threshold:
+        raise BadSignatureError(
+            f"{what}: {valid} of {threshold} required signatures from trusted keys"
+        )
+
+
+def role_keys(root: Root, role: str) -> tuple[dict[str, Key], int]:
+    """The keys and threshold root assigns to a top-level ROLE."""
+    assignment = root.roles[role]
+    keys = {keyid: root.keys[keyid] for keyid in assignment.keyids if keyid in root.keys}
+    return keys, assignment.threshold
+
+
+def check_length_and_hashes(meta: MetaFile, data: bytes, what: str) -> None:
+    try:
+        meta.verify_length_and_hashes(data)
+    except LengthOrHashMismatchError as error:
+        raise MismatchError(f"{what}: {error}") from None
+
+
+def path_matches_pattern(path: str, pattern: str) -> bool:
+    """Component-wise shell-glob match; `*` and `?` never match `/` (spec 4.5)."""
+    path_parts = path.split("/")
+    pattern_parts = pattern.split("/")
+    if len(path_parts) != len(pattern_parts):
+        return False
+    pairs = zip(path_parts, pattern_parts, strict=True)
+    return all(fnmatch.fnmatchcase(part, glob) for part, glob in pairs)
+
+
+def role_covers_path(role: DelegatedRole, path: str) -> bool:
+    """Whether a delegation's paths or hash prefixes include PATH."""
+    if role.paths is not None:
+        return any(path_matches_pattern(path, pattern) for pattern in role.paths)
+    if role.path_hash_prefixes is not None:
+        digest = hashlib.sha256(path.encode("utf-8")).hexdigest()
+        return any(digest.startswith(prefix) for prefix in role.path_hash_prefixes)
+    return False
+
+
+def delegations_for_path(delegator: str, targets: Targets, path: str) -> Iterator[Delegation]:
+    """The delegations of TARGETS that cover PATH, in priority order."""
+    delegations = targets.delegations
+    if delegations is None:
+        return
+    if delegations.roles is not None:
+        for role in delegations.roles.values():
+            if role_covers_path(role, path):
+                yield Delegation(
+                    delegator,
+                    role.name,
+                    _keys_for(delegations.keys, role.keyids),
+                    role.threshold,
+                    role.terminating,
+                )
+    elif delegations.succinct_roles is not None:
+        succinct: SuccinctRoles = delegations.succinct_roles
+        yield Delegation(
+            delegator,
+            succinct.get_role_for_target(path),
+            _keys_for(delegations.keys, succinct.keyids),
+            succinct.threshold,
+            False,  # TAP 15: bins are never terminating
+        )
+
+
+def find_delegation(delegator: str, targets: Targets, role: str) -> Delegation | None:
+    """The delegation of ROLE by TARGETS, whatever the target path."""
+    delegations = targets.delegations
+    if delegations is None:
+        return None
+    if delegations.roles is not None:
+        found = delegations.roles.get(role)
+        if found is None:
+            return None
+        return Delegation(
+            delegator,
+            role,
+            _keys_for(delegations.keys, found.keyids),
+            found.threshold,
+            found.terminating,
+        )
+    succinct = delegations.succinct_roles
+    if succinct is not None and succinct.is_delegated_role(role):
+        return Delegation(
+            delegator, role, _keys_for(delegations.keys, succinct.keyids), succinct.threshold, False
+        )
+    return None
+
+
+def _keys_for(keys: Mapping[str, Key], keyids: Sequence[str]) -> dict[str, Key]:
+    return {keyid: keys[keyid] for keyid in keyids if keyid in keys}
+
+
+class TrustedSet:
+    """Verified metadata of one update cycle; bytes in, verified metadata out."""
+
+    def __init__(self, root_data: bytes, reference_time: datetime) -> None:
+        """Start from root metadata trusted out of band (its expiry is not checked yet)."""
+        self.reference_time = reference_time
+        root = parse_metadata(root_data, Root, "trusted root")
+        keys, threshold = role_keys(root.signed, Root.type)
+        require_threshold("trusted root", keys, threshold, root)
+        self.initial_root: Root = root.signed
+        self._root: Metadata[Root] = root
+        self._timestamp: Metadata[Timestamp] | None = None
+        self._snapshot: Metadata[Snapshot] | None = None
+        self._targets: Metadata[Targets] | None = None
+        self._delegated: dict[str, tuple[Metadata[Targets], bytes]] = {}
+        self._verified_edges: dict[tuple[str, str], VerifiedRole] = {}
+
+    # -- accessors ---------------------------------------------------------
+
+    @property
+    def root(self) -> Root:
+        return self._root.signed
+
+    @property
+    def timestamp(self) -> Timestamp | None:
+        return self._timestamp.signed if self._timestamp else None
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        return self._snapshot.signed if self._snapshot else None
+
+    @property
+    def targets(self) -> Targets | None:
+        return self._targets.signed if self._targets else None
+
+    def verified(self) -> list[VerifiedRole]:
+        """Every (delegator, role) verification made so far, in order."""
+        return list(self._verified_edges.values())
+
+    # -- root (5.3) ------------------------------------------------------
+
+    def update_root(self, data: bytes) -> Root:
+        """Accept root version N+1 signed by thresholds of root N and of itself."""
+        if self._timestamp is not None:
+            raise RuntimeError("root cannot change after timestamp was loaded")
+        expected = self.root.version + 1
+        new = parse_metadata(data, Root, f"root version {expected}")
+        old_keys, old_threshold = role_keys(self.root, Root.type)
+        require_threshold(
+            f"root version {expected} (keys of root {self.root.version})",
+            old_keys,
+            old_threshold,
+            new,
+        )
+        new_keys, new_threshold = role_keys(new.signed, Root.type)
+        require_threshold(f"root version {expected} (its own keys)", new_keys, new_threshold, new)
+        if new.signed.version != expected:
+            raise RollbackError(
+                f"root: expected version {expected}, got version {new.signed.version}"
+            )
+        self._root = new
+        return new.signed
+
+    def check_final_root(self) -> None:
+        """Freeze check of the final root (5.3.10)."""
+        if self.root.is_expired(self.reference_time):
+            raise ExpiredError(f"root version {self.root.version} expired at {self.root.expires}")
+
+    def rotated_online_roles(self) -> set[str]:
+        """Top-level online roles whose keys or threshold changed since the initial root."""
+        changed = set()
+        for role in (Timestamp.type, Snapshot.type):
+            before = self.initial_root.roles[role]
+            after = self.root.roles[role]
+            if set(before.keyids) != set(after.keyids) or before.threshold != after.threshold:
+                changed.add(role)
+        return changed
+
+    # -- timestamp (5.4) -------------------------------------------------
+
+    def update_timestamp(self, data: bytes) -> Timestamp:
+        """Accept a newer timestamp; EqualVersionError when the version is unchanged.
+
+        An expired timestamp still becomes the rollback baseline before
+        ExpiredError is raised.
+        """
+        if self._snapshot is not None:
+            raise RuntimeError("timestamp cannot change after snapshot was loaded")
+        self.check_final_root()
+        new = parse_metadata(data, Timestamp, "timestamp")
+        keys, threshold = role_keys(self.root, Timestamp.type)
+        require_threshold("timestamp", keys, threshold, new)
+        old = self.timestamp
+        if old is not None:
+            if new.signed.version < old.version:
+                raise RollbackError(
+                    f"timestamp: version {new.signed.version} is lower than trusted {old.version}"
+                )
+            if new.signed.version == old.version:
+                raise EqualVersionError(f"timestamp: version {old.version} unchanged")
+            if new.signed.snapshot_meta.version < old.snapshot_meta.version:
+                raise RollbackError(
+                    f"timestamp: snapshot version {new.signed.snapshot_meta.version} is lower "
+                    f"than trusted {old.snapshot_meta.version}"
+                )
+        self._timestamp = new
+        self.check_final_timestamp()
+        return new.signed
+
+    def check_final_timestamp(self) -> None:
+        timestamp = self._require_timestamp()
+        if timestamp.is_expired(self.reference_time):
+            raise ExpiredError(
+                f"timestamp version {timestamp.version} expired at {timestamp.expires}"
+            )
+
+    # -- snapshot (5.5) --------------------------------------------------
+
+    def update_snapshot(self, data: bytes, *, from_local_store: bool = False) -> Snapshot:
+        """Accept snapshot bytes vouched for by the trusted timestamp.
+
+        FROM_LOCAL_STORE skips the hash check against timestamp (the stored
+        copy was verified before and may be older). An expired snapshot or one
+        whose version differs from timestamp's still becomes the rollback
+        baseline before the error is raised.
+        """
+        if self._targets is not None:
+            raise RuntimeError("snapshot cannot change after targets was loaded")
+        self.check_final_timestamp()
+        timestamp = self._require_timestamp()
+        if not from_local_store:
+            check_length_and_hashes(timestamp.snapshot_meta, data, "snapshot")
+        new = parse_metadata(data, Snapshot, "snapshot")
+        keys, threshold = role_keys(self.root, Snapshot.type)
+        require_threshold("snapshot", keys, threshold, new)
+        old = self.snapshot
+        if old is not None:
+            for name, old_meta in old.meta.items():
+                new_meta = new.signed.meta.get(name)
+                if new_meta is None:
+                    raise RollbackError(f"snapshot: {name} is no longer listed")
+                if new_meta.version < old_meta.version:
+                    raise RollbackError(
+                        f"snapshot: {name} version {new_meta.version} is lower than "
+                        f"trusted {old_meta.version}"
+                    )
+        self._snapshot = new
+        self.check_final_snapshot()
+        return new.signed
+
+    def check_final_snapshot(self) -> None:
+        snapshot = self._require_snapshot()
+        timestamp = self._require_timestamp()
+        if snapshot.is_expired(self.reference_time):
+            raise ExpiredError(f"snapshot version {snapshot.version} expired at {snapshot.expires}")
+        if snapshot.version != timestamp.snapshot_meta.version:
+            raise MismatchError(
+                f"snapshot: version {snapshot.version} is not the version "
+                f"{timestamp.snapshot_meta.version} timestamp lists"
+            )
+
+    # -- targets (5.6) ---------------------------------------------------
+
+    def update_targets(self, data: bytes) -> Targets:
+        """Accept top-level targets bytes vouched for by the trusted snapshot."""
+        self.check_final_snapshot()
+        keys, threshold = role_keys(self.root, Targets.type)
+        new = self._verify_targets(data, Targets.type, keys, threshold)
+        self._targets = new
+        self._verified_edges[(TOP_LEVEL_DELEGATOR, Targets.type)] = VerifiedRole(
+            Targets.type, TOP_LEVEL_DELEGATOR, new.signed.version, tuple(keys), threshold, 0
+        )
+        return new.signed
+
+    def role_meta(self, role: str) -> MetaFile | None:
+        """Snapshot's entry for ROLE's metadata file."""
+        return self._require_snapshot().meta.get(f"{role}.json")
+
+    def rotate_entries(self, role: str) -> list[tuple[int, MetaFile]]:
+        """Snapshot's TAP 8 entries for ROLE, numbered 1..N without gaps.
+
+        Raises RotationError when the numbering has a gap, so that a withheld
+        rotate file cannot shorten the chain.
+        """
+        entries: dict[int, MetaFile] = {}
+        for name, meta in self._require_snapshot().meta.items():
+            parsed = parse_rotate_meta_name(name)
+            if parsed is not None and parsed[0] == role:
+                entries[parsed[1]] = meta
+        numbers = sorted(entries)
+        if numbers != list(range(1, len(numbers) + 1)):
+            missing = next(n for n in range(1, len(numbers) + 2) if n not in entries)
+            raise RotationError(
+                f"role {role!r}: snapshot lists rotate files {numbers} (gap at {missing})"
+            )
+        return [(number, entries[number]) for number in numbers]
+
+    def is_verified(self, delegator: str, role: str) -> bool:
+        return (delegator, role) in self._verified_edges
+
+    def delegated_bytes(self, role: str) -> bytes | None:
+        """The bytes of ROLE already accepted through some delegator, if any."""
+        loaded = self._delegated.get(role)
+        return loaded[1] if loaded else None
+
+    def delegated(self, role: str) -> Targets:
+        if role == Targets.type:
+            targets = self.targets
+            if targets is None:
+                raise RuntimeError("targets not loaded")
+            return targets
+        return self._delegated[role][0].signed
+
+    def update_delegated_targets(
+        self,
+        data: bytes,
+        role: str,
+        delegator: str,
+        rotate_files: Sequence[bytes] = (),
+        previous_rotate_files: Sequence[bytes | None] = (),
+    ) -> Targets:
+        """Accept ROLE's metadata as reached through DELEGATOR.
+
+        ROTATE_FILES are the role's TAP 8 files 1..N, as snapshot lists them;
+        PREVIOUS_ROTATE_FILES the copies verified in earlier runs (a changed
+        file is refused unless it is a revocation). Keys and threshold come
+        from DELEGATOR's delegation, then from the rotation chain.
+        """
+        if not self.is_verified_role(delegator):
+            raise RuntimeError(f"delegator {delegator!r} is not trusted")
+        delegation = find_delegation(delegator, self.delegated(delegator), role)
+        if delegation is None:
+            raise DelegationError(f"role {role!r} is not delegated by {delegator!r}")
+        known = self._delegated.get(role)
+        if known is not None and known[1] != data:
+            raise MismatchError(f"role {role!r}: bytes differ from those already verified")
+        entries = self.rotate_entries(role)
+        if len(rotate_files) != len(entries):
+            raise RotationError(
+                f"role {role!r}: snapshot lists {len(entries)} rotate files, "
+                f"{len(rotate_files)} provided (a listed rotate file is missing)"
+            )
+        for (number, meta), rotate_data in zip(entries, rotate_files, strict=True):
+            check_length_and_hashes(meta, rotate_data, rotate_meta_name(role, number))
+        keys, threshold = verify_rotation_chain(
+            role, delegation.keys, delegation.threshold, rotate_files, previous_rotate_files
+        )
+        new = self._verify_targets(data, role, keys, threshold)
+        self._delegated[role] = (new, data)
+        self._verified_edges[(delegator, role)] = VerifiedRole(
+            role, delegator, new.signed.version, tuple(keys), threshold, len(entries)
+        )
+        return new.signed
+
+    def is_verified_role(self, role: str) -> bool:
+        """Whether ROLE has been verified through at least one edge."""
+        if role == Targets.type:
+            return self._targets is not None
+        return role in self._delegated
+
+    def _verify_targets(
+        self, data: bytes, role: str, keys: Mapping[str, Key], threshold: int
+    ) -> Metadata[Targets]:
+        meta = self.role_meta(role)
+        if meta is None:
+            raise DelegationError(f"role {role!r} is not listed in snapshot")
+        check_length_and_hashes(meta, data, f"role {role!r}")
+        new = parse_metadata(data, Targets, f"role {role!r}")
+        require_threshold(f"role {role!r}", keys, threshold, new)
+        if new.signed.version != meta.version:
+            raise MismatchError(
+                f"role {role!r}: version {new.signed.version} is not the version "
+                f"{meta.version} snapshot lists"
+            )
+        if new.signed.is_expired(self.reference_time):
+            raise ExpiredError(
+                f"role {role!r} version {new.signed.version} expired at {new.signed.expires}"
+            )
+        return new
+
+    def _require_timestamp(self) -> Timestamp:
+        if self._timestamp is None:
+            raise RuntimeError("timestamp not loaded")
+        return self._timestamp.signed
+
+    def _require_snapshot(self) -> Snapshot:
+        if self._snapshot is None:
+            raise RuntimeError("snapshot not loaded")
+        return self._snapshot.signed
