@@ -1036,11 +1036,16 @@ class Repository:
         new_keys: Sequence[Key],
         threshold: int,
         signers: Sequence[Signer],
+        new_signers: Sequence[Signer] = (),
         revoke: bool = False,
     ) -> int:
-        """Write the package role's next rotate file signed by the keys being replaced.
+        """Write the package role's next rotate file, signed by the keys being replaced.
 
-        revoke=True rotates to the null key (TAP 20): the role is revoked. Returns N.
+        If the package has a published release, its role is re-signed (next
+        version, same targets) by new_signers, which must reach the new
+        threshold, and published in the same snapshot: the role never stops
+        verifying. revoke=True rotates to the null key (TAP 20), revoking the
+        role. Returns the rotate file's number N.
         """
         role = layout.package_role(package)
         with repository_lock(self.root_dir):
@@ -1079,18 +1084,41 @@ class Repository:
                     f"{role}: rotate file {number} has {len(result.signed)} of "
                     f"{current_threshold} required signatures from the keys being replaced"
                 )
+            resigned = None
+            current_version = self.package_version_on_disk(context.snapshot, package)
+            if current_version and not revoke:
+                current = self._load_version(role, current_version, Targets)
+                resigned = Metadata(
+                    Targets(
+                        version=current_version + 1,
+                        expires=_now() + self.expiry().for_role("targets"),
+                        targets=dict(current.signed.targets),
+                    )
+                )
+                for signer in new_signers:
+                    if signer.public_key.keyid not in payload.keys:
+                        raise RepositoryError(
+                            f"{role}: key {signer.public_key.keyid[:16]} is not one of the new keys"
+                        )
+                    resigned.sign(signer, append=True)
+                self._check_package_metadata(
+                    resigned, package, dict(payload.keys), threshold, context.delegation
+                )
             meta_version = 1
             path = self.metadata_dir / rotate_file_path(role, number, meta_version)
             path.parent.mkdir(exist_ok=True)
             write_once(path, data)
             crash_point("rotate:file")
-            self._new_snapshot_and_timestamp(
-                {
-                    layout.rotate_file_name(role, number): MetaFile(
-                        version=meta_version, length=len(data), hashes={"sha256": _sha256(data)}
-                    )
-                }
-            )
+            updates = {
+                layout.rotate_file_name(role, number): MetaFile(
+                    version=meta_version, length=len(data), hashes={"sha256": _sha256(data)}
+                )
+            }
+            if resigned is not None:
+                write_once(self._role_file(role, resigned.signed.version), _to_bytes(resigned))
+                crash_point("rotate:role")
+                updates[f"{role}.json"] = MetaFile(version=resigned.signed.version)
+            self._new_snapshot_and_timestamp(updates)
             return number
 
     # ------------------------------------------------------------------ online services

@@ -1,0 +1,241 @@
+"""Whole-repository check from the published files alone, as a thorough client would see them.
+
+Walks root's chain from 1.root.json, then timestamp -> snapshot -> targets ->
+every shard -> every package role (after its TAP 8 rotate chain), and checks
+every listed target file exists under its hash-prefixed name with the right
+length and sha256. Used by `repo-tool verify` and the crash-consistency tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from securesystemslib.signer._key import Key
+from tuf.api._payload import Root, Snapshot, Targets, Timestamp
+from tuf.api.exceptions import UnsignedMetadataError
+from tuf.api.metadata import Metadata
+from tuf.api.serialization import DeserializationError
+
+from signing.threshold import check_threshold
+from tuf_metadata import layout
+from tuf_metadata.errors import TufError
+from tuf_metadata.rotate import (
+    RoleRevokedError,
+    RotationError,
+    rotate_file_path,
+    verify_rotation_chain,
+)
+
+
+class VerificationFailure(TufError):
+    """The published repository fails a check; the message names the role and the check."""
+
+
+@dataclass(frozen=True)
+class VerifySummary:
+    root_version: int
+    snapshot_version: int
+    timestamp_version: int
+    roles: int
+    targets: int
+    revoked: tuple[str, ...]
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _parse(role: str, data: bytes, name: str) -> Metadata[Any]:
+    try:
+        return Metadata.from_bytes(data)
+    except DeserializationError:
+        raise VerificationFailure(f"{role}: {name} does not parse") from None
+
+
+def _read(metadata_dir: Path, role: str, name: str) -> bytes:
+    try:
+        return (metadata_dir / name).read_bytes()
+    except FileNotFoundError:
+        raise VerificationFailure(f"{role}: {name} is missing") from None
+
+
+def _check_signed(role: str, delegator: Root | Targets, md: Metadata[Any], by: str) -> None:
+    try:
+        delegator.verify_delegate(role, md.signed_bytes, md.signatures)
+    except (UnsignedMetadataError, ValueError):
+        raise VerificationFailure(
+            f"{role}: version {md.signed.version} lacks a threshold of signatures by {by}"
+        ) from None
+
+
+def _check_fresh(role: str, md: Metadata[Any], now: datetime | None) -> None:
+    if now is not None and md.signed.is_expired(now):
+        raise VerificationFailure(f"{role}: version {md.signed.version} is expired")
+
+
+def verify_repository(root_dir: Path, now: datetime | None = None) -> VerifySummary:
+    """Verify the published repository under root_dir; raise VerificationFailure on any problem.
+
+    now=None skips expiry checks (crash tests); pass the current time to include them.
+    """
+    metadata_dir = Path(root_dir) / "metadata"
+    targets_dir = Path(root_dir) / "targets"
+
+    # Root chain (spec 5.3): N+1 signed by a threshold of N's root keys and of its own.
+    trusted = _parse("root", _read(metadata_dir, "root", "1.root.json"), "1.root.json")
+    if not isinstance(trusted.signed, Root) or trusted.signed.version != 1:
+        raise VerificationFailure("root: 1.root.json is not root version 1")
+    _check_signed("root", trusted.signed, trusted, "its own root keys")
+    version = 1
+    while (metadata_dir / f"{version + 1}.root.json").exists():
+        name = f"{version + 1}.root.json"
+        new = _parse("root", _read(metadata_dir, "root", name), name)
+        if not isinstance(new.signed, Root) or new.signed.version != version + 1:
+            raise VerificationFailure(f"root: {name} is not root version {version + 1}")
+        _check_signed("root", trusted.signed, new, f"root version {version}'s root keys")
+        _check_signed("root", new.signed, new, "its own root keys")
+        trusted, version = new, version + 1
+    root: Root = trusted.signed
+    _check_fresh("root", trusted, now)
+
+    ts_bytes = _read(metadata_dir, "timestamp", "timestamp.json")
+    timestamp = _parse("timestamp", ts_bytes, "timestamp.json")
+    if not isinstance(timestamp.signed, Timestamp):
+        raise VerificationFailure("timestamp: timestamp.json is not a timestamp")
+    _check_signed("timestamp", root, timestamp, "root's timestamp keys")
+    _check_fresh("timestamp", timestamp, now)
+
+    snap_meta = timestamp.signed.snapshot_meta
+    snap_name = f"{snap_meta.version}.snapshot.json"
+    snap_bytes = _read(metadata_dir, "snapshot", snap_name)
+    try:
+        snap_meta.verify_length_and_hashes(snap_bytes)
+    except Exception:
+        raise VerificationFailure(f"snapshot: {snap_name} fails timestamp's length/hash") from None
+    snapshot = _parse("snapshot", snap_bytes, snap_name)
+    if not isinstance(snapshot.signed, Snapshot) or snapshot.signed.version != snap_meta.version:
+        raise VerificationFailure(
+            f"snapshot: {snap_name} is not snapshot version {snap_meta.version}"
+        )
+    _check_signed("snapshot", root, snapshot, "root's snapshot keys")
+    _check_fresh("snapshot", snapshot, now)
+    snap: Snapshot = snapshot.signed
+
+    def load_role(role: str) -> Metadata[Any]:
+        meta = snap.meta.get(f"{role}.json")
+        if meta is None:
+            raise VerificationFailure(f"{role}: delegated but not listed in snapshot")
+        name = f"{meta.version}.{role}.json"
+        data = _read(metadata_dir, role, name)
+        if meta.length is not None or meta.hashes:
+            try:
+                meta.verify_length_and_hashes(data)
+            except Exception:
+                raise VerificationFailure(f"{role}: {name} fails snapshot's length/hash") from None
+        md = _parse(role, data, name)
+        if not isinstance(md.signed, Targets) or md.signed.version != meta.version:
+            raise VerificationFailure(f"{role}: {name} is not targets version {meta.version}")
+        _check_fresh(role, md, now)
+        return md
+
+    targets = load_role("targets")
+    _check_signed("targets", root, targets, "root's targets keys")
+    top: Targets = targets.signed
+    roles = 1
+    target_count = 0
+    revoked: list[str] = []
+    if top.delegations is None or top.delegations.roles is None:
+        raise VerificationFailure("targets: has no shard delegations")
+    for shard_name, shard_delegation in top.delegations.roles.items():
+        shard = load_role(shard_name)
+        _check_signed(shard_name, top, shard, "the maintainers' targets keys")
+        roles += 1
+        shard_targets: Targets = shard.signed
+        if shard_targets.targets:
+            raise VerificationFailure(f"{shard_name}: a shard role must not list targets itself")
+        if shard_targets.delegations is None or shard_targets.delegations.roles is None:
+            continue
+        for pkg_name, pkg_delegation in shard_targets.delegations.roles.items():
+            for pattern in pkg_delegation.paths or []:
+                probe = pattern.replace("*", "x")
+                if not shard_delegation.is_delegated_path(probe):
+                    raise VerificationFailure(
+                        f"{pkg_name}: delegated paths {pattern} lie outside {shard_name}'s paths"
+                    )
+            if f"{pkg_name}.json" not in snap.meta:
+                continue  # delegated, nothing released yet
+            keys: dict[str, Key] = {
+                keyid: shard_targets.delegations.keys[keyid] for keyid in pkg_delegation.keyids
+            }
+            chain = _rotate_chain(metadata_dir, snap, pkg_name)
+            try:
+                keys, threshold = verify_rotation_chain(
+                    pkg_name, keys, pkg_delegation.threshold, chain
+                )
+            except RoleRevokedError:
+                revoked.append(pkg_name)
+                continue
+            except RotationError as error:
+                raise VerificationFailure(f"{pkg_name}: rotate chain check: {error}") from None
+            pkg = load_role(pkg_name)
+            result = check_threshold(pkg.signed_bytes, pkg.signatures, keys, keys, threshold)
+            if not result.satisfied:
+                raise VerificationFailure(
+                    f"{pkg_name}: version {pkg.signed.version} has {len(result.signed)} of "
+                    f"{threshold} required author signatures"
+                )
+            roles += 1
+            for path, target in pkg.signed.targets.items():
+                if not pkg_delegation.is_delegated_path(path) or not (
+                    shard_delegation.is_delegated_path(path)
+                ):
+                    raise VerificationFailure(
+                        f"{pkg_name}: target {path} is outside its delegated paths"
+                    )
+                directory, name = path.rsplit("/", 1)
+                local = targets_dir / directory / f"{target.hashes['sha256']}.{name}"
+                try:
+                    data = local.read_bytes()
+                except FileNotFoundError:
+                    raise VerificationFailure(
+                        f"{pkg_name}: target file {path} is missing"
+                    ) from None
+                if len(data) != target.length or _sha256(data) != target.hashes["sha256"]:
+                    raise VerificationFailure(f"{pkg_name}: target file {path} fails its hash")
+                target_count += 1
+    return VerifySummary(
+        root_version=root.version,
+        snapshot_version=snap.version,
+        timestamp_version=timestamp.signed.version,
+        roles=roles,
+        targets=target_count,
+        revoked=tuple(revoked),
+    )
+
+
+def _rotate_chain(metadata_dir: Path, snap: Snapshot, role: str) -> list[bytes]:
+    files = []
+    number = 1
+    while number <= layout.MAX_ROTATIONS + 1:
+        meta = snap.meta.get(layout.rotate_file_name(role, number))
+        if meta is None:
+            break
+        name = rotate_file_path(role, number, meta.version)
+        data = _read(metadata_dir, role, name)
+        try:
+            meta.verify_length_and_hashes(data)
+        except Exception:
+            raise VerificationFailure(
+                f"{role}: rotate file {number} fails snapshot's length/hash"
+            ) from None
+        files.append(data)
+        number += 1
+    return files
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
