@@ -103,6 +103,9 @@ int net_ipv4_output(struct net_stack *s, net_time_t now, uint32_t dst_ip, uint8_
 typedef net_time_t (*net_next_deadline_fn)(void *ctx);      /* UINT64_MAX = none */
 typedef void (*net_poll_fn)(void *ctx, struct net_stack *s, net_time_t now);
 int net_stack_register_timer(struct net_stack *s, net_next_deadline_fn next, net_poll_fn poll, void *ctx);
+/* Removes the hook registered with exactly these arguments. */
+int net_stack_unregister_timer(struct net_stack *s, net_next_deadline_fn next, net_poll_fn poll,
+                               void *ctx);
 
 /* Counters, for tests and diagnostics. */
 struct net_stack_stats {
