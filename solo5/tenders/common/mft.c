@@ -1,0 +1,51 @@
+/* Manifest validation (solo5.md §2.9): the manifest is untrusted input. */
+#include "mft.h"
+
+#include <string.h>
+
+const char *mft_validate(const struct mft *m, size_t size)
+{
+    if (size < sizeof(struct mft))
+        return "manifest is shorter than its header";
+    if (m->version != MFT_VERSION)
+        return "manifest version is not 1";
+    if (m->entries < 1 || m->entries > MFT_MAX_ENTRIES)
+        return "manifest entry count is out of range";
+    if (size != MFT_SIZE(m->entries))
+        return "manifest size does not match its entry count";
+    if (m->e[0].type != MFT_RESERVED_FIRST || m->e[0].name[0] != '\0')
+        return "manifest entry 0 is not the reserved entry";
+    for (uint32_t i = 0; i < m->entries; i++) {
+        if (m->e[i].name[MFT_NAME_MAX] != '\0')
+            return "manifest entry name is not NUL-terminated";
+        if (m->e[i].attached)
+            return "manifest entry is marked attached in the image";
+    }
+    return NULL;
+}
+
+struct mft_entry *mft_find(struct mft *m, const char *name, mft_type_t type,
+                           unsigned *index)
+{
+    for (uint32_t i = 1; i < m->entries; i++) {
+        if (m->e[i].type == type && strcmp(m->e[i].name, name) == 0) {
+            *index = i;
+            return &m->e[i];
+        }
+    }
+    return NULL;
+}
+
+const char *mft_type_name(mft_type_t type)
+{
+    switch (type) {
+    case MFT_DEV_NET_BASIC:
+        return "NET_BASIC";
+    case MFT_DEV_BLOCK_BASIC:
+        return "BLOCK_BASIC";
+    case MFT_RESERVED_FIRST:
+        return "RESERVED";
+    default:
+        return "UNKNOWN";
+    }
+}
