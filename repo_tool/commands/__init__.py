@@ -10,4 +10,6 @@ from collections.abc import Callable
 
 import click
 
-ALL_AREAS: list[Callable[[click.Group], None]] = []
+from repo_tool.commands import keys, repository
+
+ALL_AREAS: list[Callable[[click.Group], None]] = [keys.register, repository.register]

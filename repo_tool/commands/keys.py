@@ -1,0 +1,162 @@
+"""`repo-tool key`: generate, export and list signing keys.
+
+Private keys are encrypted at rest with a passphrase taken from a prompt
+(default), a file (--passphrase-file) or an environment variable
+(--passphrase-env). --insecure-plaintext writes or reads an unencrypted key,
+for tests and the demo only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from signing.keys import (
+    INSECURE,
+    KEY_KINDS,
+    PRIVATE_SUFFIX,
+    PUBLIC_SUFFIX,
+    PassphraseSource,
+    generate_key,
+    load_public_key,
+    load_signer,
+    public_key_document,
+    write_key_pair,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def passphrase_options(func: F) -> F:
+    """Add --passphrase-env / --passphrase-file / --insecure-plaintext to a command."""
+    func = click.option(
+        "--insecure-plaintext",
+        is_flag=True,
+        help="The private key files are (or are written) unencrypted. Tests and demos only.",
+    )(func)
+    func = click.option(
+        "--passphrase-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Read the passphrase from the first line of this file.",
+    )(func)
+    func = click.option(
+        "--passphrase-env",
+        metavar="VAR",
+        help="Read the passphrase from environment variable VAR.",
+    )(func)
+    return func
+
+
+def passphrase_source(
+    passphrase_env: str | None, passphrase_file: Path | None, insecure_plaintext: bool
+) -> PassphraseSource:
+    """The one passphrase source the options name (prompt if none)."""
+    given = sum(bool(x) for x in (passphrase_env, passphrase_file, insecure_plaintext))
+    if given > 1:
+        raise click.UsageError(
+            "give at most one of --passphrase-env, --passphrase-file, --insecure-plaintext"
+        )
+    if insecure_plaintext:
+        return INSECURE
+    if passphrase_env:
+        return PassphraseSource("env", passphrase_env)
+    if passphrase_file:
+        return PassphraseSource("file", str(passphrase_file))
+    return PassphraseSource("prompt")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(key_group)
+
+
+@click.group("key")
+def key_group() -> None:
+    """Generate, export and list signing keys (ed25519, ecdsa-p256, rsa-pss)."""
+
+
+@key_group.command("generate")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--type", "kind", type=click.Choice(KEY_KINDS), default="ed25519", show_default=True,
+    help="Key algorithm (TUF keytype/scheme: ed25519, ecdsa-sha2-nistp256, rsassa-pss-sha256).",
+)
+@passphrase_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def key_generate(
+    path: Path, kind: str, passphrase_env: str | None, passphrase_file: Path | None,
+    insecure_plaintext: bool, as_json: bool,
+) -> None:
+    """Write a new private key to PATH (NAME.key) and its public key to NAME.pub.json.
+
+    Example: repo-tool key generate keys/alice.key --passphrase-env ALICE_PW
+    """
+    if not path.name.endswith(PRIVATE_SUFFIX):
+        path = path.with_name(path.name + PRIVATE_SUFFIX)
+    source = passphrase_source(passphrase_env, passphrase_file, insecure_plaintext)
+    passphrase = source.read(str(path), confirm=True)
+    signer = generate_key(kind)  # type: ignore[arg-type]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    private_path, public_path = write_key_pair(signer, path, passphrase)
+    result = {
+        "keyid": signer.public_key.keyid,
+        "type": kind,
+        "private": str(private_path),
+        "public": str(public_path),
+        "encrypted": passphrase is not None,
+    }
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(f"keyid {result['keyid']}")
+        click.echo(f"private key {private_path} ({'encrypted' if passphrase else 'PLAINTEXT'})")
+        click.echo(f"public key  {public_path}")
+
+
+@key_group.command("export")
+@click.argument("private", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the public key file here (default: print it).",
+)
+@passphrase_options
+def key_export(
+    private: Path, out: Path | None, passphrase_env: str | None, passphrase_file: Path | None,
+    insecure_plaintext: bool,
+) -> None:
+    """Export the public key of PRIVATE as a public key file (JSON with its TUF keyid)."""
+    signer = load_signer(private, passphrase_source(passphrase_env, passphrase_file,
+                                                    insecure_plaintext))
+    text = json.dumps(public_key_document(signer.public_key), indent=2, sort_keys=True) + "\n"
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        if out.exists():
+            raise click.ClickException(f"{out} already exists")
+        out.write_text(text)
+        click.echo(f"wrote {out} (keyid {signer.public_key.keyid})")
+
+
+@key_group.command("list")
+@click.argument(
+    "directory", type=click.Path(exists=True, file_okay=False, path_type=Path), default="."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the keys as JSON.")
+def key_list(directory: Path, as_json: bool) -> None:
+    """List the public key files (*.pub.json) in DIRECTORY with their keyids and types."""
+    rows: list[dict[str, str]] = []
+    for path in sorted(directory.glob(f"*{PUBLIC_SUFFIX}")):
+        key = load_public_key(path)
+        private = path.with_name(path.name[: -len(PUBLIC_SUFFIX)] + PRIVATE_SUFFIX)
+        rows.append({
+            "keyid": key.keyid, "keytype": key.keytype, "scheme": key.scheme,
+            "public": str(path), "private": str(private) if private.exists() else "",
+        })
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['keyid'][:16]}  {row['scheme']:<22} {row['public']}")
