@@ -196,11 +196,16 @@ def parse_rotate_file(data: bytes) -> SignedRotateFile:
 def count_valid_signatures(
     keys: Mapping[str, Key], signed_bytes: bytes, signatures: Mapping[str, Signature]
 ) -> int:
-    """Distinct keys of KEYS with a valid signature over SIGNED_BYTES."""
-    valid = 0
+    """Distinct keys of KEYS with a valid signature over SIGNED_BYTES.
+
+    A key counts once even if listed under several keyids (spec 4.2: a
+    threshold is of keys, not of keyids).
+    """
+    counted: set[str] = set()
     for keyid, key in keys.items():
         signature = signatures.get(keyid)
-        if signature is None:
+        material = encode_canonical(key.to_dict())
+        if signature is None or material in counted:
             continue
         try:
             key.verify_signature(signature, signed_bytes)
@@ -208,8 +213,9 @@ def count_valid_signatures(
             continue
         except Exception:  # malformed signature values are simply not valid
             continue
-        valid += 1
-    return valid
+        assert isinstance(material, str)
+        counted.add(material)
+    return len(counted)
 
 
 def verify_rotate_step(

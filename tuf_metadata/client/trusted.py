@@ -262,14 +262,12 @@ class TrustedSet:
             raise ExpiredError(f"root version {self.root.version} expired at {self.root.expires}")
 
     def rotated_online_roles(self) -> set[str]:
-        """Top-level online roles whose keys or threshold changed since the initial root."""
-        changed = set()
-        for role in (Timestamp.type, Snapshot.type):
-            before = self.initial_root.roles[role]
-            after = self.root.roles[role]
-            if set(before.keyids) != set(after.keyids) or before.threshold != after.threshold:
-                changed.add(role)
-        return changed
+        """Timestamp/snapshot if root removed any of their keys since the initial root."""
+        return {
+            role
+            for role in (Timestamp.type, Snapshot.type)
+            if set(self.initial_root.roles[role].keyids) - set(self.root.roles[role].keyids)
+        }
 
     # -- timestamp (5.4) -------------------------------------------------
 
