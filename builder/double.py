@@ -1,0 +1,184 @@
+"""The double build: A under fixed conditions, B with every variation, in parallel.
+
+Compare the images bit for bit. On a mismatch run diffoscope (HTML, text,
+JSON) and blame: rebuild the control once more (does it differ even
+unvaried?) and once per variation with only that variation applied, two at
+a time; every variation whose lone build differs from A is a culprit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.build import BuildOutcome, BuildRequest, run_build
+from builder.variations import CONTROL, Variation, apply
+
+STATUS_REPRODUCIBLE = "reproducible"
+STATUS_UNREPRODUCIBLE = "unreproducible"
+STATUS_FAILED = "failed"
+NONDETERMINISTIC = "nondeterministic"  # the culprit when an unvaried rebuild already differs
+DIFFOSCOPE_TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class Blame:
+    culprits: tuple[str, ...]
+    seconds: float
+    singles: dict[str, str | None] = field(
+        default_factory=dict
+    )  # variation -> sha256 of lone build
+
+
+@dataclass(frozen=True)
+class DoubleBuild:
+    request: BuildRequest
+    control: BuildOutcome
+    experiment: BuildOutcome
+    variations: tuple[Variation, ...]
+    status: str
+    reason: str
+    seconds: float
+    blame: Blame | None = None
+    diffoscope: dict[str, str] = field(default_factory=dict)  # format -> file path
+
+    @property
+    def sha256(self) -> str | None:
+        return self.control.sha256 if self.status == STATUS_REPRODUCIBLE else None
+
+
+def _pool_size() -> int:
+    return max(1, min(2, os.cpu_count() or 1))
+
+
+def run_diffoscope(a: Path, b: Path, out_dir: Path, stem: str) -> dict[str, str]:
+    """diffoscope's HTML, text and JSON reports of a vs b in out_dir; {} if it is missing."""
+    if shutil.which("diffoscope") is None:
+        return {}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reports = {
+        fmt: out_dir / f"{stem}.diffoscope.{ext}"
+        for fmt, ext in (("html", "html"), ("text", "txt"), ("json", "json"))
+    }
+    subprocess.run(
+        [
+            "diffoscope",
+            "--html",
+            str(reports["html"]),
+            "--text",
+            str(reports["text"]),
+            "--json",
+            str(reports["json"]),
+            "--exclude-directory-metadata=yes",
+            "--timeout",
+            str(DIFFOSCOPE_TIMEOUT),
+            "--no-progress",
+            str(a),
+            str(b),
+        ],
+        capture_output=True,
+        check=False,
+        timeout=DIFFOSCOPE_TIMEOUT * 2,
+    )
+    return {fmt: str(path) for fmt, path in reports.items() if path.exists()}
+
+
+def blame(
+    request: BuildRequest,
+    control: BuildOutcome,
+    variations: Sequence[Variation],
+    workdir: Path,
+) -> Blame:
+    """Which variations alone change the image (or 'nondeterministic' if none is needed)."""
+    started = time.monotonic()
+    jobs: list[tuple[str, Sequence[Variation]]] = [("control-again", ())]
+    jobs += [(v.name, (v,)) for v in variations]
+    with ThreadPoolExecutor(_pool_size()) as pool:
+        outcomes = list(
+            pool.map(
+                lambda job: run_build(request, apply(CONTROL, job[1]), workdir, f"blame-{job[0]}"),
+                jobs,
+            )
+        )
+    singles = {name: outcome.sha256 for (name, _), outcome in zip(jobs, outcomes, strict=True)}
+    if singles.pop("control-again") != control.sha256:
+        culprits: tuple[str, ...] = (NONDETERMINISTIC,)
+    else:
+        culprits = tuple(name for name, digest in singles.items() if digest != control.sha256)
+    return Blame(culprits, time.monotonic() - started, singles)
+
+
+def double_build(
+    request: BuildRequest,
+    variations: Sequence[Variation],
+    workdir: Path,
+    *,
+    report_dir: Path | None = None,
+    find_culprits: bool = True,
+    parallel: bool = True,
+) -> DoubleBuild:
+    """Build A and B (in parallel), compare, and on mismatch report and blame."""
+    started = time.monotonic()
+    experiment_conditions = apply(CONTROL, variations)
+    workdir.mkdir(parents=True, exist_ok=True)
+    if parallel:
+        with ThreadPoolExecutor(2) as pool:
+            future_a = pool.submit(run_build, request, CONTROL, workdir, "a")
+            future_b = pool.submit(run_build, request, experiment_conditions, workdir, "b")
+            control, experiment = future_a.result(), future_b.result()
+    else:
+        control = run_build(request, CONTROL, workdir, "a")
+        experiment = run_build(request, experiment_conditions, workdir, "b")
+    variations = tuple(variations)
+    if not control.ok or not experiment.ok:
+        failed = control if not control.ok else experiment
+        last = (failed.log.strip().splitlines() or ["no output"])[-1]
+        return DoubleBuild(
+            request,
+            control,
+            experiment,
+            variations,
+            STATUS_FAILED,
+            f"build {failed.label} failed: {last}"[:300],
+            time.monotonic() - started,
+        )
+    if control.sha256 == experiment.sha256:
+        return DoubleBuild(
+            request,
+            control,
+            experiment,
+            variations,
+            STATUS_REPRODUCIBLE,
+            "both builds are bit-for-bit identical",
+            time.monotonic() - started,
+        )
+    assert control.image is not None and experiment.image is not None
+    reports: dict[str, str] = {}
+    if report_dir is not None:
+        reports = run_diffoscope(
+            control.image, experiment.image, report_dir, f"{request.ident}.{request.target}"
+        )
+    found = blame(request, control, variations, workdir) if find_culprits else None
+    reason = "build A and build B differ"
+    if found is not None:
+        if found.culprits:
+            reason += f"; blamed on: {', '.join(found.culprits)}"
+        else:
+            reason += "; no single variation reproduces the difference (only their combination)"
+    return DoubleBuild(
+        request,
+        control,
+        experiment,
+        variations,
+        STATUS_UNREPRODUCIBLE,
+        reason,
+        time.monotonic() - started,
+        found,
+        reports,
+    )
