@@ -10,6 +10,10 @@ from collections.abc import Callable
 
 import click
 
-from repo_tool.commands import keys, repository
+from repo_tool.commands import image, keys, repository
 
-ALL_AREAS: list[Callable[[click.Group], None]] = [keys.register, repository.register]
+ALL_AREAS: list[Callable[[click.Group], None]] = [
+    image.register,
+    keys.register,
+    repository.register,
+]

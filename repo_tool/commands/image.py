@@ -1,0 +1,76 @@
+"""`repo-tool image inspect` and `repo-tool run`: Solo5 images for operators."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from solo5.image import inspect_file
+from solo5.launcher import run_image
+
+
+def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values:
+        name, sep, target = value.partition("=")
+        if not sep or not name or not target:
+            raise click.BadParameter(f"{value!r} must be NAME=VALUE", param_hint=option)
+        if name in pairs:
+            raise click.BadParameter(f"device {name!r} given twice", param_hint=option)
+        pairs[name] = target
+    return pairs
+
+
+def register(group: click.Group) -> None:
+    @group.group("image")
+    def image() -> None:
+        """Look inside Solo5 unikernel images."""
+
+    @image.command("inspect")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+    def inspect(file: str, as_json: bool) -> None:
+        """Show FILE's target, ABI version, devices, segments and sha256."""
+        info = inspect_file(file)
+        if as_json:
+            click.echo(json.dumps(info.to_json(), indent=2, sort_keys=True))
+            return
+        click.echo(f"target:      {info.target}")
+        click.echo(f"abi version: {info.abi_version}")
+        click.echo(f"sha256:      {info.sha256}")
+        click.echo(f"size:        {info.size} bytes")
+        click.echo(f"entry:       {info.entry:#x}")
+        if info.devices:
+            click.echo("devices:")
+            for device in info.devices:
+                click.echo(f"  {device.name:<20} {device.kind}")
+        else:
+            click.echo("devices:     none")
+        click.echo("segments:")
+        for segment in info.segments:
+            click.echo(f"  {segment.vaddr:#010x} {segment.flags} memsz {segment.memsz:>9}"
+                       f" filesz {segment.filesz:>9}")
+
+    @group.command("run", context_settings={"ignore_unknown_options": True})
+    @click.argument("image_file", metavar="IMAGE", type=click.Path(dir_okay=False,
+                                                                   exists=True))
+    @click.option("--mem", type=click.IntRange(min=1), default=None, metavar="MB",
+                  help="Guest memory in MiB (tender default: 32).")
+    @click.option("--net", "nets", multiple=True, metavar="NAME=TAP",
+                  help="Attach TAP interface TAP as the image's NET_BASIC device NAME.")
+    @click.option("--block", "blocks", multiple=True, metavar="NAME=FILE",
+                  help="Attach FILE as the image's BLOCK_BASIC device NAME.")
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def run(image_file: str, mem: int | None, nets: tuple[str, ...],
+            blocks: tuple[str, ...], args: tuple[str, ...]) -> None:
+        """Boot IMAGE on the Solo5 tender its ABI note names (hvt or spt).
+
+        Every device the image declares must be given. Arguments after `--`
+        go to the unikernel. The exit status is the guest's.
+        """
+        sys.stdout.flush()
+        status = run_image(image_file, mem_mb=mem, nets=_pairs(nets, "--net"),
+                           blocks=_pairs(blocks, "--block"), args=args)
+        sys.exit(status)

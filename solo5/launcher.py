@@ -1,0 +1,85 @@
+"""Start a Solo5 image on the tender its ABI note names.
+
+The launcher only wires devices and returns the guest's exit status: it
+reads the image's notes, refuses an image whose declared devices are not
+all given (or given devices it does not declare), and runs the tender with
+upstream's option syntax. The console streams to our stdout unless the
+caller captures it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+from solo5.errors import Solo5Error
+from solo5.image import ImageInfo, inspect_file
+from solo5.recipe import TARGETS
+from solo5.tenders import tender_path
+
+SUPPORTED_ABI_VERSION = 2
+
+
+class LaunchError(Solo5Error):
+    """The image cannot be started as asked."""
+
+
+def check_devices(info: ImageInfo, nets: Mapping[str, str],
+                  blocks: Mapping[str, str]) -> None:
+    """Every declared device given with the right kind, and nothing else."""
+    declared = {device.name: device.kind for device in info.devices}
+    given = {**{name: "NET_BASIC" for name in nets}, **{name: "BLOCK_BASIC" for name in blocks}}
+    for name in set(nets) & set(blocks):
+        raise LaunchError(f"device {name!r} is given both as --net and as --block")
+    for name, kind in sorted(given.items()):
+        if name not in declared:
+            raise LaunchError(f"device {name!r} is not declared in the image's manifest")
+        if declared[name] != kind:
+            raise LaunchError(f"device {name!r} is declared as {declared[name]}, not {kind}")
+    missing = sorted(name for name in declared if name not in given)
+    if missing:
+        raise LaunchError("declared device(s) not attached: " + ", ".join(
+            f"{name} ({declared[name]})" for name in missing))
+
+
+def tender_command(image: str | Path, *, mem_mb: int | None = None,
+                   nets: Mapping[str, str] | None = None,
+                   blocks: Mapping[str, str] | None = None,
+                   args: Sequence[str] = ()) -> list[str]:
+    """The tender argv for this image (builds the tender if needed)."""
+    nets = dict(nets or {})
+    blocks = dict(blocks or {})
+    info = inspect_file(image)
+    if info.target not in TARGETS:
+        raise LaunchError(f"{image}: target {info.target!r} has no tender here")
+    if info.abi_version != SUPPORTED_ABI_VERSION:
+        raise LaunchError(f"{image}: ABI version {info.abi_version} is not supported "
+                          f"(expected {SUPPORTED_ABI_VERSION})")
+    check_devices(info, nets, blocks)
+    if mem_mb is not None and mem_mb < 1:
+        raise LaunchError(f"--mem must be at least 1 MiB, got {mem_mb}")
+    argv = [str(tender_path(info.target))]
+    if mem_mb is not None:
+        argv.append(f"--mem={mem_mb}")
+    argv += [f"--net:{name}={tap}" for name, tap in sorted(nets.items())]
+    argv += [f"--block:{name}={path}" for name, path in sorted(blocks.items())]
+    # An absolute path cannot be mistaken for an option.
+    argv += [str(Path(image).resolve()), *args]
+    return argv
+
+
+def run_image(image: str | Path, *, mem_mb: int | None = None,
+              nets: Mapping[str, str] | None = None,
+              blocks: Mapping[str, str] | None = None, args: Sequence[str] = (),
+              stdout: IO[bytes] | None = None, timeout: float | None = None) -> int:
+    """Run the image to completion; return the guest's exit status."""
+    argv = tender_command(image, mem_mb=mem_mb, nets=nets, blocks=blocks, args=args)
+    try:
+        completed = subprocess.run(argv, stdout=stdout, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise LaunchError(f"{image}: still running after {timeout} s; stopped") from None
+    if completed.returncode < 0:
+        raise LaunchError(f"{image}: tender killed by signal {-completed.returncode}")
+    return completed.returncode
