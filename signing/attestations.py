@@ -1,0 +1,151 @@
+"""Build attestations: in-toto links and SLSA provenance v1 statements in DSSE.
+
+A builder (or an independent rebuilder) signs, for every image it built:
+- an in-toto link (in-toto library, Metablock) for the step NAME: materials
+  are the source files and dependencies, products the images;
+- an in-toto Statement v1 whose predicate is SLSA provenance v1, wrapped in
+  a DSSE envelope (payload type application/vnd.in-toto+json).
+Both are signed with a securesystemslib Signer and verified with its Key.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from in_toto.models.link import Link
+from in_toto.models.metadata import Metablock
+from securesystemslib.dsse import Envelope
+from securesystemslib.exceptions import UnverifiedSignatureError, VerificationError
+from securesystemslib.signer._key import Key
+from securesystemslib.signer._signature import Signature
+from securesystemslib.signer._signer import Signer
+
+from signing.errors import SigningError
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
+DSSE_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+
+
+class AttestationError(SigningError):
+    """An attestation is malformed or its signature does not verify."""
+
+
+def _digests(hashes: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    return {path: {"sha256": digest} for path, digest in sorted(hashes.items())}
+
+
+def make_link(
+    step: str,
+    command: Sequence[str],
+    materials: Mapping[str, str],
+    products: Mapping[str, str],
+    byproducts: Mapping[str, Any] | None = None,
+    environment: Mapping[str, Any] | None = None,
+) -> Link:
+    """An unsigned in-toto link; materials/products map path -> sha256."""
+    return Link(
+        name=step,
+        command=list(command),
+        materials=_digests(materials),
+        products=_digests(products),
+        byproducts=dict(byproducts or {}),
+        environment=dict(environment or {}),
+    )
+
+
+def sign_link(link: Link, signer: Signer) -> dict[str, Any]:
+    """The signed link as its JSON document (in-toto Metablock)."""
+    metablock = Metablock(signed=link)
+    metablock.create_signature(signer)
+    return dict(metablock.to_dict())
+
+
+def verify_link(document: Mapping[str, Any], key: Key) -> Link:
+    """The link of a signed link document, if `key` signed it; AttestationError otherwise."""
+    try:
+        metablock = Metablock.from_dict(copy.deepcopy(dict(document)))
+    except Exception as error:  # in-toto raises several types for malformed input
+        raise AttestationError(f"malformed in-toto link: {error}") from None
+    link = metablock.signed
+    if not isinstance(link, Link):
+        raise AttestationError("in-toto metadata is not a link")
+    for raw in metablock.signatures:
+        signature = Signature.from_dict(dict(raw))
+        if signature.keyid != key.keyid:
+            continue
+        try:
+            key.verify_signature(signature, link.signable_bytes)
+        except (UnverifiedSignatureError, VerificationError):
+            raise AttestationError(f"link {link.name}: bad signature by {key.keyid[:16]}") from None
+        return link
+    raise AttestationError(f"link {link.name}: not signed by key {key.keyid[:16]}")
+
+
+def provenance_statement(
+    *,
+    subjects: Mapping[str, str],
+    build_type: str,
+    external_parameters: Mapping[str, Any],
+    internal_parameters: Mapping[str, Any],
+    resolved_dependencies: Sequence[Mapping[str, Any]],
+    builder_id: str,
+    invocation_id: str,
+    started_on: str,
+    finished_on: str,
+    byproducts: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """An in-toto Statement v1 with a SLSA provenance v1 predicate (subjects: name -> sha256)."""
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [
+            {"name": name, "digest": {"sha256": d}} for name, d in sorted(subjects.items())
+        ],
+        "predicateType": SLSA_PROVENANCE_V1,
+        "predicate": {
+            "buildDefinition": {
+                "buildType": build_type,
+                "externalParameters": dict(external_parameters),
+                "internalParameters": dict(internal_parameters),
+                "resolvedDependencies": [dict(d) for d in resolved_dependencies],
+            },
+            "runDetails": {
+                "builder": {"id": builder_id},
+                "metadata": {
+                    "invocationId": invocation_id,
+                    "startedOn": started_on,
+                    "finishedOn": finished_on,
+                },
+                "byproducts": [dict(b) for b in byproducts],
+            },
+        },
+    }
+
+
+def sign_statement(statement: Mapping[str, Any], signer: Signer) -> dict[str, Any]:
+    """The statement in a DSSE envelope signed by signer, as JSON."""
+    payload = json.dumps(statement, sort_keys=True, separators=(",", ":")).encode()
+    envelope = Envelope(payload=payload, payload_type=DSSE_PAYLOAD_TYPE, signatures={})
+    envelope.sign(signer)
+    return dict(envelope.to_dict())
+
+
+def verify_statement(document: Mapping[str, Any], key: Key) -> dict[str, Any]:
+    """The statement inside a DSSE envelope if `key` signed it; AttestationError otherwise."""
+    try:
+        envelope = Envelope.from_dict(copy.deepcopy(dict(document)))
+    except Exception as error:  # securesystemslib raises KeyError/ValueError/FormatError
+        raise AttestationError(f"malformed DSSE envelope: {error}") from None
+    if envelope.payload_type != DSSE_PAYLOAD_TYPE:
+        raise AttestationError(f"DSSE payload type {envelope.payload_type!r} is not in-toto")
+    try:
+        envelope.verify([key], 1)
+    except (VerificationError, UnverifiedSignatureError):
+        raise AttestationError(f"DSSE envelope: no valid signature by {key.keyid[:16]}") from None
+    statement = json.loads(envelope.payload)
+    if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE:
+        raise AttestationError("DSSE payload is not an in-toto Statement v1")
+    return statement
