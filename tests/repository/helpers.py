@@ -1,0 +1,125 @@
+"""Shared helpers of the repository tests: keys, a ready repository, CLI runs, tree digests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from repo_tool.cli import cli
+from signing.keys import INSECURE, generate_key, load_signer, write_key_pair
+from tuf_metadata.repository import Repository
+
+
+def run(args: Sequence[str], env: dict[str, str] | None = None) -> Result:
+    """Run repo-tool in-process through click (the same code path as the installed command)."""
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def tree_digest(root: Path) -> str:
+    """Digest of every file's relative path and bytes under root, except the lock file."""
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.name != ".lock":
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def make_keys(directory: Path, names: Sequence[str]) -> dict[str, Path]:
+    """Plaintext key pairs NAME.key / NAME.pub.json (tests only); returns name -> private path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name in names:
+        private = directory / f"{name}.key"
+        if not private.exists():
+            write_key_pair(generate_key(), private, None)
+        paths[name] = private
+    return paths
+
+
+def pub(private: Path) -> Path:
+    return private.with_name(private.name[: -len(".key")] + ".pub.json")
+
+
+@dataclass
+class Fixture:
+    repo_dir: Path
+    keys: dict[str, Path]
+    work: Path
+
+    @property
+    def repo(self) -> Repository:
+        return Repository(self.repo_dir)
+
+    def signer(self, name: str):  # type: ignore[no-untyped-def]
+        return load_signer(self.keys[name], INSECURE)
+
+
+def make_release_files(work: Path, package: str, version: str, targets: Sequence[str] = ("hvt",)
+                       ) -> dict[str, Path]:
+    """A manifest, a source archive and one image per target, with release-specific bytes."""
+    work.mkdir(parents=True, exist_ok=True)
+    manifest = work / f"{package}-{version}-manifest.json"
+    manifest.write_text(json.dumps({"name": package, "version": version}))
+    source = work / f"{package}-{version}.tar.gz"
+    source.write_bytes(os.urandom(64))
+    files = {"manifest": manifest, "source": source}
+    for target in targets:
+        image = work / f"{package}-{version}.{target}"
+        image.write_bytes(f"{package} {version} {target}".encode() + os.urandom(32))
+        files[target] = image
+    return files
+
+
+def init_repo(tmp: Path, maintainers: int = 3, threshold: int = 2,
+              authors: Sequence[str] = (), extra_args: Sequence[str] = ()) -> Fixture:
+    """A committed repository (maintainers m0..m{n-1}, threshold) with the given packages,
+    each delegated to one author key named like the package; made through the CLI."""
+    names = [f"m{i}" for i in range(maintainers)] + list(authors)
+    keys = make_keys(tmp / "keys", names)
+    repo_dir = tmp / "repo"
+    args = ["init", "--repo", str(repo_dir), "-t", str(threshold), "--insecure-online-keys",
+            "--insecure-plaintext", *extra_args]
+    for i in range(maintainers):
+        args += ["--maintainer", str(pub(keys[f"m{i}"]))]
+    for i in range(threshold):
+        args += ["--key", str(keys[f"m{i}"])]
+    result = run(args)
+    assert result.exit_code == 0, result.output
+    fixture = Fixture(repo_dir, keys, tmp / "work")
+    for author in authors:
+        delegate(fixture, author, [author], 1, threshold)
+    return fixture
+
+
+def delegate(fixture: Fixture, package: str, authors: Sequence[str], k: int,
+             signatures: int) -> str:
+    args = ["package", "add", package, "--repo", str(fixture.repo_dir), "-k", str(k), "--json"]
+    for author in authors:
+        args += ["--author", str(pub(fixture.keys[author]))]
+    result = run(args)
+    assert result.exit_code == 0, result.output
+    change_id = str(json.loads(result.output)["id"])
+    sign_args = ["sign", change_id, "--repo", str(fixture.repo_dir), "--insecure-plaintext"]
+    for i in range(signatures):
+        sign_args += ["--key", str(fixture.keys[f"m{i}"])]
+    result = run(sign_args)
+    assert result.exit_code == 0, result.output
+    return change_id
+
+
+def release(fixture: Fixture, package: str, version: str, signers: Sequence[str],
+            targets: Sequence[str] = ("hvt",)) -> Result:
+    files = make_release_files(fixture.work / package / version, package, version, targets)
+    args = ["release", package, version, "--repo", str(fixture.repo_dir), "--insecure-plaintext",
+            "--manifest", str(files["manifest"]), "--source", str(files["source"])]
+    for target in targets:
+        args += ["--image", f"{target}={files[target]}"]
+    for signer in signers:
+        args += ["--key", str(fixture.keys[signer])]
+    return run(args)
