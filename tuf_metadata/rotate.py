@@ -229,9 +229,7 @@ def verify_rotate_step(
     parsed = parse_rotate_file(data)
     payload = parsed.payload
     if payload.role != role:
-        raise RotationError(
-            f"rotate file {number} of role {role!r} names role {payload.role!r}"
-        )
+        raise RotationError(f"rotate file {number} of role {role!r} names role {payload.role!r}")
     if payload.version != number:
         kind = "replay" if payload.version < number else "gap"
         raise RotationError(

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import (
@@ -47,7 +47,11 @@ def new_signer() -> CryptoSigner:
 
 @dataclass
 class RepositorySimulator:
-    """An in-memory repository with consistent snapshots and 30-day expiries."""
+    """An in-memory repository with consistent snapshots and 30-day expiries.
+
+    `metadata_files` and `target_files` are keyed by unencoded paths
+    (`2.../escape.json` for role `../escape`); fetchers decode request URLs.
+    """
 
     hashes_in_meta: bool = True
     signers: dict[str, list[CryptoSigner]] = field(default_factory=dict)
@@ -77,8 +81,10 @@ class RepositorySimulator:
     # -- signing and publishing -----------------------------------------
 
     @staticmethod
-    def sign(metadata: Metadata[Root] | Metadata[Targets] | Metadata[Snapshot]
-             | Metadata[Timestamp], signers: Sequence[CryptoSigner]) -> bytes:
+    def sign(
+        metadata: Metadata[Root] | Metadata[Targets] | Metadata[Snapshot] | Metadata[Timestamp],
+        signers: Sequence[CryptoSigner],
+    ) -> bytes:
         metadata.signatures.clear()
         for signer in signers:
             metadata.sign(signer, append=True)
@@ -104,7 +110,7 @@ class RepositorySimulator:
         if bump:
             metadata.signed.version += 1
         data = self.sign(metadata, self.signers[role])
-        self.metadata_files[f"{metadata.signed.version}.{quote(role, safe='')}.json"] = data
+        self.metadata_files[f"{metadata.signed.version}.{role}.json"] = data
         return data
 
     def _meta_for(self, data: bytes, version: int) -> MetaFile:
@@ -116,7 +122,7 @@ class RepositorySimulator:
         meta: dict[str, MetaFile] = {}
         for role in ["targets", *self.delegated]:
             version = self.role_metadata(role).signed.version
-            data = self.metadata_files[f"{version}.{quote(role, safe='')}.json"]
+            data = self.metadata_files[f"{version}.{role}.json"]
             meta[f"{role}.json"] = self._meta_for(data, version)
         for name, (version, data) in self.rotate_files.items():
             meta[name] = self._meta_for(data, version)
@@ -242,7 +248,7 @@ class RepositorySimulator:
 
     def put_rotate_file(self, role: str, number: int, data: bytes, meta_version: int = 1) -> bytes:
         self.rotate_files[rotate_meta_name(role, number)] = (meta_version, data)
-        self.metadata_files[rotate_file_path(quote(role, safe=""), number, meta_version)] = data
+        self.metadata_files[rotate_file_path(role, number, meta_version)] = data
         return data
 
     def rotate_keys(self, role: str) -> None:
@@ -291,13 +297,17 @@ class SimFetcher:
 
 @contextmanager
 def serve_http(repo: RepositorySimulator) -> Iterator[tuple[str, str, list[str]]]:
-    """Serve REPO on 127.0.0.1; yields (metadata URL, targets URL, request log)."""
+    """Serve REPO on 127.0.0.1; yields (metadata URL, targets URL, log of raw request paths).
+
+    Files are stored under their unencoded paths; request paths are decoded.
+    """
     log: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            path = unquote(urlsplit(self.path).path)
-            log.append(path)
+            raw_path = urlsplit(self.path).path
+            log.append(raw_path)
+            path = unquote(raw_path)
             data: bytes | None = None
             if path.startswith("/metadata/"):
                 data = repo.metadata_files.get(path[len("/metadata/") :])
@@ -324,4 +334,3 @@ def serve_http(repo: RepositorySimulator) -> Iterator[tuple[str, str, list[str]]
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-

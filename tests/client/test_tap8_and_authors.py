@@ -66,9 +66,10 @@ def test_valid_rotation_chain_accepted(new_client: NewClient) -> None:
         2,
         (keys[3].public_key.keyid,),
     )
-    assert client.state()["rotate/pkg-hello.rotate.2.json"] == repo.rotate_files[
-        "rotate/pkg-hello.rotate.2.json"
-    ][1]
+    assert (
+        client.state()["rotate/pkg-hello.rotate.2.json"]
+        == repo.rotate_files["rotate/pkg-hello.rotate.2.json"][1]
+    )
     # An up-to-date client does not download rotate files again (snapshot pins their hashes).
     client.fetcher.requests.clear()
     client.refresh().resolve(IMAGE)

@@ -37,8 +37,12 @@ def test_first_refresh_requests_and_stores_exact_bytes(
 ) -> None:
     client = new_client(repo)
     client.refresh()
-    assert client.fetcher.names() == ["2.root.json", "timestamp.json", "1.snapshot.json",
-                                      "1.targets.json"]
+    assert client.fetcher.names() == [
+        "2.root.json",
+        "timestamp.json",
+        "1.snapshot.json",
+        "1.targets.json",
+    ]
     assert client.state() == {
         "root.json": repo.metadata_files["1.root.json"],
         "timestamp.json": repo.metadata_files["timestamp.json"],
@@ -187,9 +191,7 @@ def test_rolled_back_software_not_installed(
 # -- indefinite freeze / expired roles -------------------------------------
 
 
-def test_freeze_expired_timestamp_refused(
-    repo: RepositorySimulator, new_client: NewClient
-) -> None:
+def test_freeze_expired_timestamp_refused(repo: RepositorySimulator, new_client: NewClient) -> None:
     client = new_client(repo)
     client.refresh()
     before = client.state()
