@@ -4,10 +4,11 @@
  * the host must not write). The command line names one case; the tender
  * must stop the guest with exit status 1 and an "Invalid guest ..." line.
  * If a hypercall returns, the guest reports the case and exits 2.
- * Case "ok" makes one valid call of each kind and exits 0.
+ * Case "ok" makes one valid call of each kind and exits 0; "trap-null",
+ * "sleep" and "exit-7" exercise the trap path, the sandbox and exit codes.
  */
-#include "solo5.h"
-#include "abi/hvt_abi.h"
+#include <solo5.h>
+#include <abi/hvt_abi.h>
 
 #include <stdint.h>
 
@@ -113,6 +114,17 @@ static void run_case(const char *name)
         raw_port(HVT_HYPERCALL_PIO(0));
     } else if (str_eq(name, "bad-port")) {
         raw_port(HVT_HYPERCALL_PIO(HVT_HYPERCALL_MAX));
+    } else if (str_eq(name, "trap-null")) {
+        volatile uintptr_t null_page = 8;
+        puts_str("reading GPA 8\n");
+        (void)*(volatile uint64_t *)null_page; /* unmapped: #PF, abort 255 */
+    } else if (str_eq(name, "sleep")) {
+        /* Long enough for a test to look at the sandboxed tender. */
+        puts_str("sleeping\n");
+        solo5_yield(solo5_clock_monotonic() + 2000000000ULL, NULL);
+        solo5_exit(0);
+    } else if (str_eq(name, "exit-7")) {
+        solo5_exit(7);
     } else if (str_eq(name, "ok")) {
         /* Valid calls: the same paths accept in-range requests. */
         hvt_do_hypercall(HVT_HYPERCALL_WALLTIME, &wt);
