@@ -388,6 +388,10 @@ class TrustedSet:
             )
         return [(number, entries[number]) for number in numbers]
 
+    def verification(self, delegator: str, role: str) -> VerifiedRole:
+        """The record of ROLE's verification through DELEGATOR."""
+        return self._verified_edges[(delegator, role)]
+
     def is_verified(self, delegator: str, role: str) -> bool:
         return (delegator, role) in self._verified_edges
 

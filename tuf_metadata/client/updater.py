@@ -62,6 +62,14 @@ class RefreshReport:
 
 
 @dataclass(frozen=True)
+class SearchResult:
+    """Outcome of a delegation search: the target (or None) and the roles verified on the way."""
+
+    info: TargetFile | None
+    chain: tuple[VerifiedRole, ...]
+
+
+@dataclass(frozen=True)
 class ResolvedTarget:
     """A target found through the delegations, and the chain of roles that vouched for it."""
 
@@ -274,7 +282,19 @@ class Updater:
                 self.store.save_rotate(role, number, data)
 
     def resolve(self, target_path: str) -> ResolvedTarget:
-        """Find TARGET_PATH by pre-order depth-first search of the delegations."""
+        """The trusted description of TARGET_PATH; TargetNotFoundError if there is none."""
+        result = self.search(target_path)
+        if result.info is None:
+            raise TargetNotFoundError(f"target {target_path!r}: no trusted metadata lists it")
+        return ResolvedTarget(result.info, result.chain)
+
+    def search(self, target_path: str) -> SearchResult:
+        """Pre-order depth-first search of the delegations for TARGET_PATH (spec 5.6.7).
+
+        Every role on the way is verified against the delegator it was
+        reached through. The result's chain ends at the role that lists the
+        target, or when nothing does, at the last role visited.
+        """
         trusted = self.trusted
         top = trusted.targets
         if top is None:
@@ -288,6 +308,7 @@ class Updater:
         stack = [start]
         visited: set[tuple[str, str]] = set()
         visits = 0
+        last_chain = start[2]
         while stack and visits < self.config.max_delegations:
             role, delegation, chain = stack.pop()
             edge = (delegation.delegator if delegation else TOP_LEVEL_DELEGATOR, role)
@@ -299,15 +320,11 @@ class Updater:
                 targets = top
             else:
                 targets = self._load_delegated(trusted, delegation)
-                record = next(
-                    r
-                    for r in trusted.verified()
-                    if (r.delegator, r.role) == (delegation.delegator, role)
-                )
-                chain = (*chain, record)
+                chain = (*chain, trusted.verification(delegation.delegator, role))
+            last_chain = chain
             info = targets.targets.get(target_path)
             if info is not None:
-                return ResolvedTarget(info, chain)
+                return SearchResult(info, chain)
             children = []
             for child in delegations_for_path(role, targets, target_path):
                 children.append((child.role, child, chain))
@@ -315,7 +332,7 @@ class Updater:
                     stack.clear()  # nothing after a terminating delegation is searched
                     break
             stack.extend(reversed(children))
-        raise TargetNotFoundError(f"target {target_path!r}: no trusted metadata lists it")
+        return SearchResult(None, last_chain)
 
     # -- targets (5.7) ---------------------------------------------------
 
