@@ -213,6 +213,11 @@ class Repository:
             self._online_signers[role] = load_signer(path, source)
         return self._online_signers[role]
 
+    def _require_online(self) -> None:
+        """Unlock both online keys before an operation writes anything."""
+        self.online_signer("snapshot")
+        self.online_signer("timestamp")
+
     # ------------------------------------------------------------------ reading
 
     def _role_file(self, role: str, version: int) -> Path:
@@ -588,6 +593,7 @@ class Repository:
 
     def _commit(self, change: PendingChange) -> None:
         """Publish a fully signed change. Called under the lock; idempotent if interrupted."""
+        self._require_online()
         is_init = not (self.metadata_dir / "timestamp.json").exists()
         roles = dict(change.documents)
         if not is_init:
@@ -962,6 +968,7 @@ class Repository:
         """
         role = layout.package_role(release.package)
         with repository_lock(self.root_dir):
+            self._require_online()
             directory = self._staging_path(release.package, release.version)
             md = self._load(role, directory / RELEASE_NAME, Targets)
             context = self._package_context(release.package)
@@ -1049,6 +1056,7 @@ class Repository:
         """
         role = layout.package_role(package)
         with repository_lock(self.root_dir):
+            self._require_online()
             context = self._package_context(package)
             keys, current_threshold = context.keys, context.threshold
             number = len(self.rotate_chain(context.snapshot, role)) + 1

@@ -51,6 +51,7 @@ class Fixture:
     repo_dir: Path
     keys: dict[str, Path]
     work: Path
+    env: dict[str, str]
 
     @property
     def repo(self) -> Repository:
@@ -64,34 +65,37 @@ def make_release_files(work: Path, package: str, version: str, targets: Sequence
                        ) -> dict[str, Path]:
     """A manifest, a source archive and one image per target, with release-specific bytes."""
     work.mkdir(parents=True, exist_ok=True)
-    manifest = work / f"{package}-{version}-manifest.json"
+    stem = f"{package}-{version}".replace("/", "_")
+    manifest = work / f"{stem}-manifest.json"
     manifest.write_text(json.dumps({"name": package, "version": version}))
-    source = work / f"{package}-{version}.tar.gz"
+    source = work / f"{stem}.tar.gz"
     source.write_bytes(os.urandom(64))
     files = {"manifest": manifest, "source": source}
     for target in targets:
-        image = work / f"{package}-{version}.{target}"
+        image = work / f"{stem}.{target}"
         image.write_bytes(f"{package} {version} {target}".encode() + os.urandom(32))
         files[target] = image
     return files
 
 
 def init_repo(tmp: Path, maintainers: int = 3, threshold: int = 2,
-              authors: Sequence[str] = (), extra_args: Sequence[str] = ()) -> Fixture:
+              authors: Sequence[str] = (), online_env: dict[str, str] | None = None) -> Fixture:
     """A committed repository (maintainers m0..m{n-1}, threshold) with the given packages,
     each delegated to one author key named like the package; made through the CLI."""
     names = [f"m{i}" for i in range(maintainers)] + list(authors)
     keys = make_keys(tmp / "keys", names)
     repo_dir = tmp / "repo"
-    args = ["init", "--repo", str(repo_dir), "-t", str(threshold), "--insecure-online-keys",
-            "--insecure-plaintext", *extra_args]
+    online = ["--online-passphrase-env", next(iter(online_env))] if online_env else [
+        "--insecure-online-keys"
+    ]
+    args = ["init", "--repo", str(repo_dir), "-t", str(threshold), "--insecure-plaintext", *online]
     for i in range(maintainers):
         args += ["--maintainer", str(pub(keys[f"m{i}"]))]
     for i in range(threshold):
         args += ["--key", str(keys[f"m{i}"])]
-    result = run(args)
+    result = run(args, env=online_env)
     assert result.exit_code == 0, result.output
-    fixture = Fixture(repo_dir, keys, tmp / "work")
+    fixture = Fixture(repo_dir, keys, tmp / "work", online_env or {})
     for author in authors:
         delegate(fixture, author, [author], 1, threshold)
     return fixture
@@ -108,18 +112,18 @@ def delegate(fixture: Fixture, package: str, authors: Sequence[str], k: int,
     sign_args = ["sign", change_id, "--repo", str(fixture.repo_dir), "--insecure-plaintext"]
     for i in range(signatures):
         sign_args += ["--key", str(fixture.keys[f"m{i}"])]
-    result = run(sign_args)
+    result = run(sign_args, env=fixture.env)
     assert result.exit_code == 0, result.output
     return change_id
 
 
 def release(fixture: Fixture, package: str, version: str, signers: Sequence[str],
             targets: Sequence[str] = ("hvt",)) -> Result:
-    files = make_release_files(fixture.work / package / version, package, version, targets)
+    files = make_release_files(fixture.work, package, version, targets)
     args = ["release", package, version, "--repo", str(fixture.repo_dir), "--insecure-plaintext",
             "--manifest", str(files["manifest"]), "--source", str(files["source"])]
     for target in targets:
         args += ["--image", f"{target}={files[target]}"]
     for signer in signers:
         args += ["--key", str(fixture.keys[signer])]
-    return run(args)
+    return run(args, env=fixture.env)

@@ -97,9 +97,9 @@ def test_delegate_release_publish_rotate_revoke(tmp_path: Path) -> None:
                    "--insecure-plaintext", "--json"])
     assert rotated.exit_code == 0, rotated.output
     assert json.loads(rotated.output)["file"] == "rotate/pkg-hello.rotate.1.json"
-    assert list((fx.repo_dir / "metadata" / "rotate").iterdir())[0].name == (
+    assert [p.name for p in (fx.repo_dir / "metadata" / "rotate").iterdir()] == [
         "1.pkg-hello.rotate.1.json"
-    )
+    ]
     verify_repository(fx.repo_dir, now_utc())
     old = release(fx, "hello", "1.1", ["alice", "bob"])
     assert old.exit_code == 1 and "not an author key" in old.output
@@ -129,8 +129,8 @@ def test_maintainer_change_rotates_root_per_chain_rules(tmp_path: Path) -> None:
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
     fx.keys.update(make_keys(tmp_path / "keys", ["m3"]))
     # New set {m1, m2, m3}, threshold 2: drops m0, adds m3.
-    proposed = run(["maintainers", "--repo", str(fx.repo_dir), "-t", "2", "--json",
-                    *sum((["--key", str(pub(fx.keys[m]))] for m in ("m1", "m2", "m3")), [])])
+    key_args = [arg for m in ("m1", "m2", "m3") for arg in ("--key", str(pub(fx.keys[m])))]
+    proposed = run(["maintainers", "--repo", str(fx.repo_dir), "-t", "2", "--json", *key_args])
     assert proposed.exit_code == 0, proposed.output
     change_id = json.loads(proposed.output)["id"]
     before = tree_digest(fx.repo_dir / "metadata")
