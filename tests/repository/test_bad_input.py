@@ -209,5 +209,5 @@ def test_conflicting_pending_changes_and_stale_staging(fx: Fixture) -> None:
 
 def test_rejecting_an_unstaged_release_is_refused(fx: Fixture) -> None:
     ghost = StagedRelease("alice", "9.9", Path("x"), Path("y"), {})
-    with pytest.raises(StagingError, match="pkg-alice: 9.9 is not staged"):
+    with pytest.raises(StagingError, match=r"pkg-alice: 9\.9 is not staged"):
         fx.repo.reject_release(ghost, "nope", None)
