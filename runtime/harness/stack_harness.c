@@ -41,6 +41,7 @@ static net_time_t timer_deadline = NET_TIME_NEVER;
 static int timer_registered;
 static struct net_dhcp *dhcp;
 static struct net_dns *dns;
+static int quiet; /* set for the clean-up after the last command */
 
 static void print_hex(const uint8_t *p, size_t len)
 {
@@ -56,6 +57,8 @@ static void print_ip(uint32_t ip)
 static void emit(void *ctx, const uint8_t *frame, size_t len)
 {
     (void)ctx;
+    if (quiet)
+        return;
     printf("%lu tx ", step);
     print_hex(frame, len);
     printf("\n");
@@ -287,6 +290,7 @@ int main(void)
         step++;
     }
     free(line);
+    quiet = 1;
     if (stack) {
         net_dns_destroy(dns);
         if (dhcp)
