@@ -64,7 +64,7 @@ QNAME_PTR = b"\xc0\x0c"  # the question name, at offset 12
 def start(harness: Path, qname: str = "example.org") -> tuple[int, int, list[str]]:
     steps = run(harness, [f"dns_query {qname}"])
     assert steps[0].ret() == 0
-    port, ident, msg = query_of(steps[0].frames()[0])
+    port, ident, _msg = query_of(steps[0].frames()[0])
     return port, ident, [f"dns_query {qname}"]
 
 
@@ -78,7 +78,8 @@ def test_query_format(stack_harness: Path) -> None:
 
 def test_answer_with_compressed_names(stack_harness: Path) -> None:
     port, ident, cmds = start(stack_harness)
-    records = a_record(QNAME_PTR, bytes([93, 184, 216, 34])) + a_record(QNAME_PTR, bytes([1, 2, 3, 4]))
+    records = (a_record(QNAME_PTR, bytes([93, 184, 216, 34]))
+               + a_record(QNAME_PTR, bytes([1, 2, 3, 4])))
     steps = run(stack_harness, [*cmds, answer(port, ident, "example.org", records, 2), "deadline"])
     assert steps[1].values("dns") == [["example.org", "0", "93.184.216.34", "1.2.3.4"]]
 

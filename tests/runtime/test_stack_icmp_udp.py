@@ -42,7 +42,7 @@ def udp_in(dport: int, payload: bytes, dst: str = IP_US, **kw: bool) -> str:
 def test_echo_reply_exact_frame(stack_harness: Path) -> None:
     request = ipv4(IP_PEER, IP_US, PROTO_ICMP, echo(8, 0xBEEF, 3, b"hello"), ident=1)
     (reply,) = run(stack_harness, [frame_in(request)])[0].frames()
-    header, payload = parse_ipv4(reply)
+    header, _payload = parse_ipv4(reply)
     expected = ipv4(IP_US, IP_PEER, PROTO_ICMP, echo(0, 0xBEEF, 3, b"hello"), ident=header.ident)
     assert reply == ip_frame(MAC_PEER, MAC_US, expected)
 
