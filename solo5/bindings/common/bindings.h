@@ -38,6 +38,10 @@ extern uint64_t guest_mem_size;
 
 /* True if [p, p + size) lies inside [SOLO5_GUEST_MIN, guest_mem_size). */
 bool guest_range_ok(const void *p, size_t size);
+/* True if [p, p + size) is writable guest memory: from the end of the
+ * image's read-only segments (_erodata) to guest_mem_size. Checked for
+ * every buffer the bindings or the host write into. */
+bool guest_writable_ok(const void *p, size_t size);
 /* True if s is a NUL-terminated string of at most max_len characters
  * lying entirely in guest memory. */
 bool guest_string_ok(const char *s, size_t max_len);

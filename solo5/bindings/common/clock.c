@@ -14,7 +14,7 @@ solo5_time_t solo5_clock_wall(void)
 void solo5_yield(solo5_time_t deadline, solo5_handle_set_t *ready_set)
 {
     /* A ready_set outside guest memory is not written (void API). */
-    bool report = ready_set != NULL && guest_range_ok(ready_set, sizeof *ready_set);
+    bool report = ready_set != NULL && guest_writable_ok(ready_set, sizeof *ready_set);
     solo5_handle_set_t ready = platform_yield(deadline);
     if (report)
         *ready_set = ready;

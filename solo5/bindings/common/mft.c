@@ -13,6 +13,13 @@ bool guest_range_ok(const void *p, size_t size)
     return size <= guest_mem_size - start;
 }
 
+extern const char _erodata[];
+
+bool guest_writable_ok(const void *p, size_t size)
+{
+    return guest_range_ok(p, size) && (uintptr_t)p >= (uintptr_t)_erodata;
+}
+
 bool guest_string_ok(const char *s, size_t max_len)
 {
     uintptr_t start = (uintptr_t)s;

@@ -4,8 +4,8 @@
 solo5_result_t solo5_net_acquire(const char *name, solo5_handle_t *handle,
                                  struct solo5_net_info *info)
 {
-    if (!guest_string_ok(name, MFT_NAME_MAX) || !guest_range_ok(handle, sizeof *handle) ||
-        !guest_range_ok(info, sizeof *info))
+    if (!guest_string_ok(name, MFT_NAME_MAX) || !guest_writable_ok(handle, sizeof *handle) ||
+        !guest_writable_ok(info, sizeof *info))
         return SOLO5_R_EINVAL;
     solo5_handle_t h;
     const struct mft_entry *e = mft_entry_by_name(name, MFT_DEV_NET_BASIC, &h);
@@ -31,7 +31,7 @@ solo5_result_t solo5_net_read(solo5_handle_t handle, uint8_t *buf, size_t size,
 {
     const struct mft_entry *e = mft_entry_for_handle(handle, MFT_DEV_NET_BASIC);
     if (e == NULL || size < (size_t)e->u.net_basic.mtu + SOLO5_NET_HLEN ||
-        !guest_range_ok(buf, size) || !guest_range_ok(read_size, sizeof *read_size))
+        !guest_writable_ok(buf, size) || !guest_writable_ok(read_size, sizeof *read_size))
         return SOLO5_R_EINVAL;
     return platform_net_read(handle, buf, size, read_size);
 }

@@ -15,7 +15,8 @@
  * Guarantees the common layer gives the hooks (so targets need not re-check):
  *   - handles passed to net/block hooks are valid manifest indices of an
  *     attached device of the right type;
- *   - buffers lie entirely inside [SOLO5_GUEST_MIN, mem_size) (no overflow);
+ *   - buffers lie entirely inside [SOLO5_GUEST_MIN, mem_size) (no overflow),
+ *     and buffers the host writes into lie above the read-only segments;
  *   - net writes are at most mtu + 14 bytes, net reads offer at least
  *     mtu + 14 bytes, block I/O is exactly one block, block-aligned and
  *     inside the capacity.

@@ -29,7 +29,7 @@ uintptr_t solo5_tls_tp_offset(uintptr_t tls)
 
 solo5_result_t solo5_tls_init(uintptr_t tls)
 {
-    if (!guest_range_ok((const void *)tls, solo5_tls_size()))
+    if (!guest_writable_ok((const void *)tls, solo5_tls_size()))
         return SOLO5_R_EINVAL;
     size_t tdata = (size_t)(uintptr_t)_ltdata;
     memcpy((void *)tls, _stdata, tdata);
