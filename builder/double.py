@@ -1,9 +1,7 @@
 """The double build: A under fixed conditions, B with every variation, in parallel.
 
 Compare the images bit for bit. On a mismatch run diffoscope (HTML, text,
-JSON) and blame: rebuild the control once more (does it differ even
-unvaried?) and once per variation with only that variation applied, two at
-a time; every variation whose lone build differs from A is a culprit.
+JSON) and blame: bisect the variation set (see blame()) to name the culprit variations.
 """
 
 from __future__ import annotations
@@ -31,9 +29,8 @@ DIFFOSCOPE_TIMEOUT = 120
 class Blame:
     culprits: tuple[str, ...]
     seconds: float
-    singles: dict[str, str | None] = field(
-        default_factory=dict
-    )  # variation -> sha256 of lone build
+    # variation set ("a+b") -> sha256 of the image built with only that set varied (None: failed)
+    builds: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -95,23 +92,70 @@ def blame(
     variations: Sequence[Variation],
     workdir: Path,
 ) -> Blame:
-    """Which variations alone change the image (or 'nondeterministic' if none is needed)."""
+    """Name the variations that change the image, by bisection.
+
+    Round one rebuilds the control unvaried (a difference there means the
+    build is nondeterministic by itself) and each half of the variation set
+    alone. Every half whose build differs from A is split again, both parts
+    built in parallel, down to single variations. A set that differs while
+    none of its parts does is named as a combination ("a+b"). A build that
+    fails under a variation also counts as a difference (recorded as null).
+    With one culprit among 14 variations this takes 4 rounds of 2 builds
+    instead of 14 single-variation builds.
+    """
     started = time.monotonic()
-    jobs: list[tuple[str, Sequence[Variation]]] = [("control-again", ())]
-    jobs += [(v.name, (v,)) for v in variations]
-    with ThreadPoolExecutor(_pool_size()) as pool:
-        outcomes = list(
-            pool.map(
-                lambda job: run_build(request, apply(CONTROL, job[1]), workdir, f"blame-{job[0]}"),
-                jobs,
+    built: dict[str, str | None] = {}
+    counter = iter(range(1 << 20))
+
+    def build_sets(sets: Sequence[Sequence[Variation]], extra_control: bool = False) -> list[bool]:
+        jobs: list[tuple[str, Sequence[Variation]]] = [
+            ("+".join(v.name for v in group), group) for group in sets
+        ]
+        if extra_control:
+            jobs.append(("control-again", ()))
+        with ThreadPoolExecutor(_pool_size()) as pool:
+            outcomes = list(
+                pool.map(
+                    lambda job: run_build(
+                        request, apply(CONTROL, job[1]), workdir, f"blame-{next(counter)}"
+                    ),
+                    jobs,
+                )
             )
-        )
-    singles = {name: outcome.sha256 for (name, _), outcome in zip(jobs, outcomes, strict=True)}
-    if singles.pop("control-again") != control.sha256:
-        culprits: tuple[str, ...] = (NONDETERMINISTIC,)
-    else:
-        culprits = tuple(name for name, digest in singles.items() if digest != control.sha256)
-    return Blame(culprits, time.monotonic() - started, singles)
+        for (label, _), outcome in zip(jobs, outcomes, strict=True):
+            built[label] = outcome.sha256
+        return [outcome.sha256 != control.sha256 for outcome in outcomes]
+
+    def halves(group: Sequence[Variation]) -> list[Sequence[Variation]]:
+        middle = len(group) // 2
+        return [group[:middle], group[middle:]]
+
+    culprits: list[str] = []
+    frontier: list[Sequence[Variation]] = [tuple(variations)] if variations else []
+    first_round = True
+    while frontier:
+        splits = [part for group in frontier if len(group) > 1 for part in halves(group)]
+        singles = [group for group in frontier if len(group) == 1]
+        culprits += [group[0].name for group in singles]
+        if not splits:
+            break
+        differs = build_sets(splits, extra_control=first_round)
+        if first_round:
+            first_round = False
+            if differs.pop():
+                return Blame((NONDETERMINISTIC,), time.monotonic() - started, built)
+        next_frontier: list[Sequence[Variation]] = []
+        for index in range(0, len(splits), 2):
+            pair = splits[index : index + 2]
+            hits = [part for part, hit in zip(pair, differs[index : index + 2], strict=True) if hit]
+            if hits:
+                next_frontier += hits
+            else:
+                culprits.append("+".join(v.name for part in pair for v in part))
+        frontier = next_frontier
+    order = {v.name: i for i, v in enumerate(variations)}
+    culprits.sort(key=lambda name: order.get(name.split("+")[0], len(order)))
+    return Blame(tuple(culprits), time.monotonic() - started, built)
 
 
 def double_build(

@@ -1,0 +1,405 @@
+"""Verify a package: per target, cache lookup, double build, build info, attestations.
+
+Output layout (out_dir/NAME/VERSION/TARGET/):
+  NAME.TARGET           the verified image (only when reproducible)
+  buildinfo.json        toolchain identity, flags, inputs, outputs, variations, builds
+  a.log, b.log          sandbox output of build A and B
+  NAME.TARGET.link      in-toto link signed by the builder key (when a signer is given)
+  provenance.dsse.json  SLSA provenance v1 Statement in a signed DSSE envelope
+  *.diffoscope.{html,txt,json}  on a mismatch
+  result.json           the verdict (what the dashboard shows)
+The cache (cache_dir/KEY/) holds result.json, buildinfo.json and the image,
+KEY being the sha256 of every input: sources, dependencies, manifest, Solo5
+tree, toolchain identity, commands and the variation set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from builder.archive import tree_digest
+from builder.build import BuildOutcome, BuildRequest, sha256_file
+from builder.buildinfo import (
+    BUILD_TYPE,
+    BUILDER_VERSION,
+    digest_of,
+    file_hashes,
+    toolchain_identity,
+    tree_hashes,
+)
+from builder.double import STATUS_REPRODUCIBLE, DoubleBuild, double_build
+from builder.errors import BuildError
+from builder.plan import Package
+from builder.variations import CONTROL, Variation
+
+RESULT_NAME = "result.json"
+# The parts of the Solo5 tree a guest build reads (headers, bindings, linker scripts).
+SOLO5_BUILD_INPUTS = ("include", "bindings", "lds")
+BUILDINFO_NAME = "buildinfo.json"
+PROVENANCE_NAME = "provenance.dsse.json"
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    package: str
+    version: str
+    target: str
+    status: str  # reproducible | unreproducible | failed
+    reason: str
+    sha256: str | None  # of the verified image (reproducible only)
+    size: int | None
+    sha256_a: str | None
+    sha256_b: str | None
+    seconds: float  # wall time of the double build (blame included)
+    build_seconds: tuple[float, float]
+    variations: tuple[dict[str, str], ...]
+    culprits: tuple[str, ...]
+    blame_seconds: float | None
+    builder_id: str
+    cached: bool
+    finished: str
+    out_dir: str
+    image: str | None = None
+    diffoscope: dict[str, str] = field(default_factory=dict)
+    link: str | None = None
+    provenance: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        document = asdict(self)
+        document["variations"] = list(self.variations)
+        document["culprits"] = list(self.culprits)
+        document["build_seconds"] = list(self.build_seconds)
+        return document
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> TargetResult:
+        fields = dict(document)
+        fields["variations"] = tuple(fields["variations"])
+        fields["culprits"] = tuple(fields["culprits"])
+        fields["build_seconds"] = tuple(fields["build_seconds"])
+        return cls(**fields)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, document: Any) -> None:
+    atomic_write(path, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode())
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def input_record(
+    request: BuildRequest,
+    package: Package,
+    deps: Sequence[Package],
+    variations: Sequence[Variation],
+) -> dict[str, Any]:
+    """Everything the image may depend on, as JSON (its digest is the cache key)."""
+    plan = request.plan_for(CONTROL.build_dir(request.ident))
+    solo5: dict[str, str] = {}
+    if request.solo5_root is not None:
+        for part in SOLO5_BUILD_INPUTS:
+            if (request.solo5_root / part).is_dir():
+                hashes = tree_hashes(request.solo5_root / part)
+                solo5.update({f"{part}/{path}": digest for path, digest in hashes.items()})
+    return {
+        "builder_version": BUILDER_VERSION,
+        "target": request.target,
+        "manifest": package.manifest.to_json(),
+        "dependencies": [d.manifest.to_json() for d in deps],
+        "sources": file_hashes(request.files),
+        "sources_digest": tree_digest(request.files),
+        "generated": {p: digest_of(d.hex()) for p, d in sorted(plan.files.items())},
+        "solo5_tree_digest": digest_of(solo5),
+        "toolchain": toolchain_identity(plan.tools),
+        "commands": [list(c) for c in plan.commands],
+        "variations": [v.name for v in variations],
+    }
+
+
+def _build_record(outcome: BuildOutcome, source_date_epoch: int) -> dict[str, Any]:
+    c = outcome.conditions
+    return {
+        "label": outcome.label,
+        "ok": outcome.ok,
+        "sha256": outcome.sha256,
+        "size": outcome.size,
+        "seconds": round(outcome.seconds, 3),
+        "build_path": c.build_dir("NAME-VERSION"),
+        "environment": c.environment(source_date_epoch),
+        "umask": f"{c.umask:04o}",
+        "uid": c.uid,
+        "gid": c.gid,
+        "hostname": c.hostname,
+        "domainname": c.domainname,
+        "cpus": c.cpus,
+        "aslr": c.aslr,
+        "uname_2_6": c.uname_26,
+        "faketime": c.faketime,
+        "shuffle_dirents": c.shuffle_dirents,
+        "commands": [list(cmd) for cmd in outcome.commands],
+        "sandbox": list(outcome.sandbox_argv),
+    }
+
+
+def build_info(
+    request: BuildRequest, inputs: dict[str, Any], result: DoubleBuild, package: Package
+) -> dict[str, Any]:
+    image_name = f"{package.manifest.name}.{request.target}"
+    return {
+        "buildinfo_version": 1,
+        "builder_version": BUILDER_VERSION,
+        "package": package.manifest.name,
+        "version": package.manifest.version,
+        "target": request.target,
+        "source_date_epoch": request.source_date_epoch,
+        "host": {"machine": platform.machine(), "kernel": platform.release()},
+        "toolchain": inputs["toolchain"],
+        "flags": {"extra_cflags": [f"-ffile-prefix-map={CONTROL.build_dir(request.ident)}=."]},
+        "inputs": {
+            "sources": inputs["sources"],
+            "generated": inputs["generated"],
+            "solo5_tree_digest": inputs["solo5_tree_digest"],
+            "dependencies": [f"{d['name']}-{d['version']}" for d in inputs["dependencies"]],
+            "input_id": digest_of(inputs),
+        },
+        "outputs": {image_name: result.sha256} if result.sha256 else {},
+        "status": result.status,
+        "reason": result.reason,
+        "variations": [{"name": v.name, "how": v.how} for v in result.variations],
+        "builds": [
+            _build_record(result.control, request.source_date_epoch),
+            _build_record(result.experiment, request.source_date_epoch),
+        ],
+        "blame": (
+            {
+                "culprits": list(result.blame.culprits),
+                "seconds": round(result.blame.seconds, 3),
+                "builds": result.blame.builds,
+            }
+            if result.blame
+            else None
+        ),
+    }
+
+
+Signer = Any  # securesystemslib Signer (kept loose so builder has no hard signing dependency)
+Progress = Callable[[str], None]
+
+
+def _attest(
+    target_dir: Path,
+    info: dict[str, Any],
+    request: BuildRequest,
+    package: Package,
+    deps: Sequence[Package],
+    signer: Signer,
+    builder_id: str,
+    started: str,
+) -> tuple[str, str]:
+    from signing.attestations import make_link, provenance_statement, sign_link, sign_statement
+
+    image_name = f"{package.manifest.name}.{request.target}"
+    materials = dict(info["inputs"]["sources"])
+    for dep in deps:
+        for path, source in file_hashes(dep.files).items():
+            materials[path] = source
+    products = dict(info["outputs"])
+    link = make_link(
+        f"build-{request.target}",
+        ["repo-tool", "build-package", f"{package.manifest.ident}", "--target", request.target],
+        materials,
+        products,
+        byproducts={"status": info["status"], "reason": info["reason"]},
+        environment={"toolchain": info["toolchain"], "variations": info["variations"]},
+    )
+    link_path = target_dir / f"{image_name}.link"
+    write_json(link_path, sign_link(link, signer))
+    statement = provenance_statement(
+        subjects=products,
+        build_type=BUILD_TYPE,
+        external_parameters={
+            "package": package.manifest.name,
+            "version": package.manifest.version,
+            "target": request.target,
+            "source_date_epoch": request.source_date_epoch,
+        },
+        internal_parameters={
+            "variations": [v["name"] for v in info["variations"]],
+            "flags": info["flags"],
+            "toolchain": info["toolchain"],
+        },
+        resolved_dependencies=[
+            {"uri": f"file:{path}", "digest": {"sha256": digest}}
+            for path, digest in sorted(materials.items())
+        ],
+        builder_id=builder_id,
+        invocation_id=str(uuid.uuid4()),
+        started_on=started,
+        finished_on=_now(),
+        byproducts=[{"name": "buildinfo.json", "digest": {"sha256": digest_of(info)}}],
+    )
+    provenance_path = target_dir / PROVENANCE_NAME
+    write_json(provenance_path, sign_statement(statement, signer))
+    return str(link_path), str(provenance_path)
+
+
+def verify_target(
+    request: BuildRequest,
+    package: Package,
+    deps: Sequence[Package],
+    variations: Sequence[Variation],
+    out_dir: Path,
+    *,
+    cache_dir: Path | None = None,
+    signer: Signer | None = None,
+    builder_id: str = "unirepo-builder",
+    find_culprits: bool = True,
+    progress: Progress | None = None,
+) -> TargetResult:
+    """Double-build one target (or reuse the cached verdict) and write its records."""
+    manifest = package.manifest
+    target_dir = out_dir / manifest.name / manifest.version / request.target
+    inputs = input_record(request, package, deps, variations)
+    key = digest_of(inputs)
+    image_name = f"{manifest.name}.{request.target}"
+    cached = _from_cache(cache_dir, key, target_dir, image_name)
+    if cached is not None:
+        if progress:
+            progress(f"{manifest.ident} {request.target}: cache hit, not rebuilt")
+        return cached
+    started = _now()
+    if progress:
+        progress(f"{manifest.ident} {request.target}: building A and B")
+    if target_dir.exists():
+        shutil.rmtree(target_dir)
+    target_dir.mkdir(parents=True)
+    with tempfile.TemporaryDirectory(prefix=f"build-{manifest.ident}-") as work:
+        result = double_build(
+            request, variations, Path(work), report_dir=target_dir, find_culprits=find_culprits
+        )
+        atomic_write(target_dir / "a.log", result.control.log.encode())
+        atomic_write(target_dir / "b.log", result.experiment.log.encode())
+        image_path: str | None = None
+        if result.status == STATUS_REPRODUCIBLE and result.control.image is not None:
+            shutil.copyfile(result.control.image, target_dir / image_name)
+            image_path = str(target_dir / image_name)
+    info = build_info(request, inputs, result, package)
+    write_json(target_dir / BUILDINFO_NAME, info)
+    link = provenance = None
+    if signer is not None and result.status == STATUS_REPRODUCIBLE:
+        link, provenance = _attest(
+            target_dir, info, request, package, deps, signer, builder_id, started
+        )
+    verdict = TargetResult(
+        package=manifest.name,
+        version=manifest.version,
+        target=request.target,
+        status=result.status,
+        reason=result.reason,
+        sha256=result.sha256,
+        size=result.control.size if result.sha256 else None,
+        sha256_a=result.control.sha256,
+        sha256_b=result.experiment.sha256,
+        seconds=round(result.seconds, 3),
+        build_seconds=(round(result.control.seconds, 3), round(result.experiment.seconds, 3)),
+        variations=tuple({"name": v.name, "how": v.how} for v in variations),
+        culprits=result.blame.culprits if result.blame else (),
+        blame_seconds=round(result.blame.seconds, 3) if result.blame else None,
+        builder_id=builder_id,
+        cached=False,
+        finished=_now(),
+        out_dir=str(target_dir),
+        image=image_path,
+        diffoscope=result.diffoscope,
+        link=link,
+        provenance=provenance,
+    )
+    write_json(target_dir / RESULT_NAME, verdict.to_json())
+    if cache_dir is not None:
+        _to_cache(cache_dir, key, target_dir, image_name)
+    return verdict
+
+
+def _to_cache(cache_dir: Path, key: str, target_dir: Path, image_name: str) -> None:
+    entry = cache_dir / key
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".incoming-"))
+    try:
+        for item in target_dir.iterdir():
+            if item.is_file():
+                shutil.copyfile(item, staging / item.name)
+        if entry.exists():
+            shutil.rmtree(entry)
+        os.replace(staging, entry)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _from_cache(
+    cache_dir: Path | None, key: str, target_dir: Path, image_name: str
+) -> TargetResult | None:
+    if cache_dir is None or not (cache_dir / key / RESULT_NAME).is_file():
+        return None
+    entry = cache_dir / key
+    try:
+        cached = TargetResult.from_json(json.loads((entry / RESULT_NAME).read_text()))
+    except (ValueError, TypeError, KeyError):
+        return None  # a damaged entry is rebuilt, not trusted
+    if target_dir.exists():
+        shutil.rmtree(target_dir)
+    shutil.copytree(entry, target_dir)
+    image = target_dir / image_name
+    if cached.sha256 is not None:
+        if not image.is_file() or sha256_file(image) != cached.sha256:
+            return None
+    relocated = {fmt: str(target_dir / Path(path).name) for fmt, path in cached.diffoscope.items()}
+    document = cached.to_json()
+    document.update(
+        cached=True,
+        out_dir=str(target_dir),
+        image=str(image) if cached.sha256 else None,
+        diffoscope=relocated,
+        link=str(target_dir / Path(cached.link).name) if cached.link else None,
+        provenance=str(target_dir / PROVENANCE_NAME) if cached.provenance else None,
+    )
+    return TargetResult.from_json(document)
+
+
+def verify_package(
+    requests: Sequence[BuildRequest],
+    package: Package,
+    deps: Sequence[Package],
+    variations: Sequence[Variation],
+    out_dir: Path,
+    **options: Any,
+) -> list[TargetResult]:
+    """verify_target for each request (targets run one after another, A and B in parallel)."""
+    if not requests:
+        raise BuildError(f"{package.manifest.ident}: nothing to build")
+    return [verify_target(r, package, deps, variations, out_dir, **options) for r in requests]
