@@ -1,0 +1,238 @@
+"""The reproducibility dashboard: index.json and a static index.html.
+
+One row per (package, version, target). Each row keeps every builder's
+verdict ("rebuilds"); "reproduced_by" lists the builders whose image hash
+equals the row's published hash. Rows come from builder result documents
+(builder.pipeline.TargetResult.to_json()) plus, from the publish gate, the
+author-signed hash and the gate decision.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from reports.errors import ReportError
+
+INDEX_JSON = "index.json"
+INDEX_HTML = "index.html"
+DASHBOARD_VERSION = 1
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def load_rows(directory: Path) -> list[dict[str, Any]]:
+    path = directory / INDEX_JSON
+    if not path.exists():
+        return []
+    try:
+        document = json.loads(path.read_text())
+        rows = document["rows"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ReportError(f"{path}: not a dashboard index ({error})") from None
+    if not isinstance(rows, list):
+        raise ReportError(f"{path}: 'rows' is not a list")
+    return rows
+
+
+def row_from_result(
+    result: Mapping[str, Any],
+    directory: Path,
+    *,
+    author_sha256: str | None = None,
+    decision: str | None = None,
+) -> dict[str, Any]:
+    """A dashboard row for one builder result (paths made relative to the dashboard)."""
+
+    def rel(path: str | None) -> str | None:
+        return os.path.relpath(path, directory) if path else None
+
+    rebuild = {
+        "builder_id": result["builder_id"],
+        "status": result["status"],
+        "sha256": result["sha256_a"] if result["status"] != "failed" else None,
+        "sha256_b": result["sha256_b"],
+        "finished": result["finished"],
+        "cached": result["cached"],
+    }
+    return {
+        "package": result["package"],
+        "version": result["version"],
+        "target": result["target"],
+        "status": result["status"],
+        "reason": result["reason"],
+        "sha256": result["sha256"],
+        "sha256_a": result["sha256_a"],
+        "sha256_b": result["sha256_b"],
+        "author_sha256": author_sha256,
+        "decision": decision,
+        "size": result["size"],
+        "seconds": result["seconds"],
+        "build_seconds": result["build_seconds"],
+        "blame_seconds": result["blame_seconds"],
+        "variations": result["variations"],
+        "culprits": result["culprits"],
+        "finished": result["finished"],
+        "diffoscope": {fmt: rel(path) for fmt, path in result["diffoscope"].items()},
+        "buildinfo": rel(os.path.join(result["out_dir"], "buildinfo.json")),
+        "link": rel(result.get("link")),
+        "provenance": rel(result.get("provenance")),
+        "rebuilds": [rebuild],
+    }
+
+
+def merge_rows(
+    old: Iterable[dict[str, Any]], new: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """New rows replace old ones for the same key, keeping other builders' verdicts."""
+    merged: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for row in old:
+        merged[(row["package"], row["version"], row["target"])] = row
+    for row in new:
+        key = (row["package"], row["version"], row["target"])
+        previous = merged.get(key)
+        if previous is not None:
+            mine = {r["builder_id"] for r in row["rebuilds"]}
+            row = dict(row)
+            row["rebuilds"] = [
+                r for r in previous["rebuilds"] if r["builder_id"] not in mine
+            ] + row["rebuilds"]
+            if row.get("author_sha256") is None:
+                row["author_sha256"] = previous.get("author_sha256")
+                row["decision"] = previous.get("decision")
+        merged[key] = row
+    rows = [merged[key] for key in sorted(merged)]
+    for row in rows:
+        row["reproduced_by"] = sorted(
+            r["builder_id"]
+            for r in row["rebuilds"]
+            if row["sha256"] and r["status"] == "reproducible" and r["sha256"] == row["sha256"]
+        )
+    return rows
+
+
+def _cell(text: object, title: str | None = None, css: str | None = None) -> str:
+    attributes = ""
+    if title:
+        attributes += f' title="{html.escape(title)}"'
+    if css:
+        attributes += f' class="{css}"'
+    return f"<td{attributes}>{html.escape(str(text))}</td>"
+
+
+def _link(href: str | None, label: str) -> str:
+    if not href:
+        return ""
+    return f'<a href="{html.escape(href)}">{html.escape(label)}</a>'
+
+
+def render_html(rows: list[dict[str, Any]]) -> str:
+    counts = {
+        status: sum(1 for r in rows if r["status"] == status)
+        for status in ("reproducible", "unreproducible", "failed")
+    }
+    body = []
+    for row in rows:
+        digest = row["sha256"] or row["sha256_a"] or ""
+        variations = ", ".join(v["name"] for v in row["variations"])
+        how = "\n".join(f"{v['name']}: {v['how']}" for v in row["variations"])
+        links = " ".join(
+            part
+            for part in (
+                _link(row["diffoscope"].get("html"), "diffoscope"),
+                _link(row["diffoscope"].get("text"), "txt"),
+                _link(row["diffoscope"].get("json"), "json"),
+                _link(row["buildinfo"], "buildinfo"),
+                _link(row["link"], "in-toto"),
+                _link(row["provenance"], "SLSA"),
+            )
+            if part
+        )
+        author = row.get("author_sha256")
+        author_text = (
+            "" if author is None else ("= built" if author == row["sha256"] else "differs")
+        )
+        body.append(
+            "<tr>"
+            + _cell(row["package"])
+            + _cell(row["version"])
+            + _cell(row["target"])
+            + _cell(row["status"], row["reason"], row["status"])
+            + _cell(digest[:16], f"A {row['sha256_a']}\nB {row['sha256_b']}", "hash")
+            + _cell(author_text, author or None)
+            + _cell(row["decision"] or "")
+            + _cell("" if row["size"] is None else f"{row['size']:,}")
+            + _cell(
+                f"{row['seconds']:.2f}",
+                f"A {row['build_seconds'][0]} s, B {row['build_seconds'][1]} s, "
+                f"blame {row['blame_seconds']} s",
+            )
+            + _cell(f"{len(row['variations'])}", how or variations)
+            + _cell(", ".join(row["culprits"]))
+            + _cell(", ".join(row["reproduced_by"]))
+            + f"<td>{links}</td>"
+            + "</tr>"
+        )
+    header = "".join(
+        f"<th>{name}</th>"
+        for name in (
+            "package",
+            "version",
+            "target",
+            "status",
+            "sha256",
+            "author hash",
+            "decision",
+            "size (bytes)",
+            "time (s)",
+            "variations",
+            "blamed on",
+            "reproduced by",
+            "reports",
+        )
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Reproducibility dashboard</title>
+<style>
+body{{font-family:sans-serif;margin:1.5em}} table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:.25em .5em;text-align:left}}
+.reproducible{{background:#d9f2d9}} .unreproducible{{background:#f8d7da}}
+.failed{{background:#fff3cd}}
+.hash{{font-family:monospace}}
+</style></head><body>
+<h1>Reproducibility dashboard</h1>
+<p>{counts["reproducible"]} reproducible, {counts["unreproducible"]} unreproducible,
+{counts["failed"]} failed. Hover a cell for details (full hashes, variation mechanisms,
+reasons).</p>
+<table><thead><tr>{header}</tr></thead><tbody>
+{"".join(body)}
+</tbody></table></body></html>
+"""
+
+
+def update_dashboard(directory: Path, new_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Merge new rows into directory/index.json and re-render index.html."""
+    rows = merge_rows(load_rows(directory), new_rows)
+    document = {"dashboard_version": DASHBOARD_VERSION, "rows": rows}
+    _atomic_write(
+        directory / INDEX_JSON, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
+    )
+    _atomic_write(directory / INDEX_HTML, render_html(rows).encode())
+    return rows
