@@ -979,6 +979,9 @@ class Repository:
             already_written = current == md.signed.version and (
                 self._role_file(role, current).read_bytes() == _to_bytes(md)
             )
+            if already_written and self.role_version(context.snapshot, role) == current:
+                self._remove_staged(directory)  # published before a crash stopped the cleanup
+                return
             if md.signed.version != current + 1 and not already_written:
                 raise StagingError(
                     f"{role}: staged release {release.version} signs version {md.signed.version} "
@@ -1020,7 +1023,14 @@ class Repository:
             write_once(self._role_file(role, md.signed.version), _to_bytes(md))
             crash_point("publish:role")
             self._new_snapshot_and_timestamp({f"{role}.json": MetaFile(version=md.signed.version)})
-            shutil.rmtree(directory)
+            self._remove_staged(directory)
+
+    @staticmethod
+    def _remove_staged(directory: Path) -> None:
+        """Take a staging entry away atomically (rename), then delete it."""
+        trash = directory.with_name(f".{directory.name}.{os.getpid()}.done")
+        os.rename(directory, trash)
+        shutil.rmtree(trash)
 
     @staticmethod
     def _require_match(role: str, path: str, tf: TargetFile, local: Path) -> None:
