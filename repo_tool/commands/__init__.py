@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 import click
 
-from repo_tool.commands import fetch, image, keys, repository
+from repo_tool.commands import build, fetch, image, keys, repository
 
 ALL_AREAS: list[Callable[[click.Group], None]] = [
+    build.register,
     fetch.register,
     image.register,
     keys.register,
