@@ -12,11 +12,14 @@ import struct
 import subprocess
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from solo5.recipe import Device, image_plan, load_devices, run_plan
+from tests.solo5.support import COMMON, UNIKERNELS
+from tests.support.netns import tap_namespace
 
 REPO = Path(__file__).resolve().parents[2]
 TENDER = REPO / "build" / "solo5" / "solo5-hvt"
@@ -32,13 +35,19 @@ pytestmark = pytest.mark.kvm
 
 def build_image(name: str, directory: Path, devices: Sequence[Device] | None = None) -> Path:
     """Build unikernels/<name> for hvt with the shared recipe."""
-    source_dir = REPO / "unikernels" / name
+    directory.mkdir(parents=True, exist_ok=True)
+    source_dir = UNIKERNELS / name
     sources = sorted(p.name for p in source_dir.iterdir() if p.suffix in (".c", ".S"))
     for source in sources:
         shutil.copy(source_dir / source, directory / source)
+    include_dirs: list[str] = []
+    if name.startswith("test_") and name != "test_hvt_bounds":
+        shutil.copytree(COMMON, directory / "test_common", dirs_exist_ok=True)
+        sources.append("test_common/testlib.c")
+        include_dirs.append("test_common")
     if devices is None:
         devices = load_devices((source_dir / "manifest.json").read_bytes())
-    plan = image_plan("hvt", name, sources, [], devices, extra_cflags=GUEST_CFLAGS)
+    plan = image_plan("hvt", name, sources, include_dirs, devices, extra_cflags=GUEST_CFLAGS)
     return run_plan(plan, directory)
 
 
@@ -60,19 +69,23 @@ def tender() -> Path:
     return TENDER
 
 
+HVT_UNIKERNELS = ("hello", "test_time", "test_block", "test_net", "test_abort", "test_ssp",
+                  "test_badargs", "test_seccomp", "test_hvt_bounds")
+
+
 @pytest.fixture(scope="module")
-def images(tender: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    built = {}
-    for name in ("hello", "test_hvt_bounds"):
-        directory = tmp_path_factory.mktemp(name)
-        built[name] = build_image(name, directory)
-    directory = tmp_path_factory.mktemp("hello_net")
-    built["hello_net"] = build_image("hello", directory, [Device("service", "NET_BASIC")])
-    return built
+def hvt_images(tender: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("hvt-images")
+    jobs: list[tuple[str, str, Sequence[Device] | None]] = [
+        (name, name, None) for name in HVT_UNIKERNELS]
+    jobs.append(("hello_net", "hello", [Device("service", "NET_BASIC")]))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        built = pool.map(lambda job: build_image(job[1], root / job[0], job[2]), jobs)
+        return {job[0]: path for job, path in zip(jobs, built, strict=True)}
 
 
-def test_hello_prints_greeting_and_command_line(images: dict[str, Path]) -> None:
-    result = run_hvt(images["hello"], "one", "two")
+def test_hello_prints_greeting_and_command_line(hvt_images: dict[str, Path]) -> None:
+    result = run_hvt(hvt_images["hello"], "one", "two")
     assert result.returncode == 0, result.stderr
     assert "Hello, World\n" in result.stdout
     assert "Command line is: 'one two'\n" in result.stdout
@@ -80,48 +93,48 @@ def test_hello_prints_greeting_and_command_line(images: dict[str, Path]) -> None
 
 
 @pytest.mark.parametrize("mem", ["2", "4", "512", "4096"])
-def test_hello_boots_with_any_memory_size(images: dict[str, Path], mem: str) -> None:
-    result = run_hvt(f"--mem={mem}", images["hello"], "--solo5:quiet")
+def test_hello_boots_with_any_memory_size(hvt_images: dict[str, Path], mem: str) -> None:
+    result = run_hvt(f"--mem={mem}", hvt_images["hello"], "--solo5:quiet")
     assert result.returncode == 0, result.stderr
     assert "Hello, World" in result.stdout
 
 
-def test_memory_above_4_gib_refused(images: dict[str, Path]) -> None:
-    result = run_hvt("--mem=4098", images["hello"])
+def test_memory_above_4_gib_refused(hvt_images: dict[str, Path]) -> None:
+    result = run_hvt("--mem=4098", hvt_images["hello"])
     assert result.returncode == 1
     assert one_error_line(result).startswith("solo5-hvt: ")
 
 
-def test_guest_exit_status_becomes_tender_status(images: dict[str, Path]) -> None:
-    result = run_hvt(images["test_hvt_bounds"], "exit-7")
+def test_guest_exit_status_becomes_tender_status(hvt_images: dict[str, Path]) -> None:
+    result = run_hvt(hvt_images["test_hvt_bounds"], "exit-7")
     assert result.returncode == 7, result.stderr
 
 
-def test_guest_trap_reports_and_exits_255(images: dict[str, Path]) -> None:
-    result = run_hvt(images["test_hvt_bounds"], "trap-null")
+def test_guest_trap_reports_and_exits_255(hvt_images: dict[str, Path]) -> None:
+    result = run_hvt(hvt_images["test_hvt_bounds"], "trap-null")
     assert result.returncode == 255, result.stderr
     assert "Solo5: trap: type=#PF" in result.stdout
     assert "cr2=0x0000000000000008" in result.stdout
     assert "Solo5: ABORT: fatal trap" in result.stdout
 
 
-def test_declared_device_must_be_attached(images: dict[str, Path]) -> None:
-    result = run_hvt(images["hello_net"])
+def test_declared_device_must_be_attached(hvt_images: dict[str, Path]) -> None:
+    result = run_hvt(hvt_images["hello_net"])
     assert result.returncode == 1
     assert "Device 'service' of type NET_BASIC declared but not attached" in result.stderr
     assert "Hello" not in result.stdout
 
 
-def test_undeclared_device_refused(images: dict[str, Path], tmp_path: Path) -> None:
+def test_undeclared_device_refused(hvt_images: dict[str, Path], tmp_path: Path) -> None:
     disk = tmp_path / "disk.img"
     disk.write_bytes(bytes(4096))
-    result = run_hvt(f"--block:storage={disk}", images["hello"])
+    result = run_hvt(f"--block:storage={disk}", hvt_images["hello"])
     assert result.returncode == 1
     assert "Resource not declared in manifest: 'storage'" in one_error_line(result)
 
 
-def test_wrong_abi_version_refused(images: dict[str, Path], tmp_path: Path) -> None:
-    image = bytearray(images["hello"].read_bytes())
+def test_wrong_abi_version_refused(hvt_images: dict[str, Path], tmp_path: Path) -> None:
+    image = bytearray(hvt_images["hello"].read_bytes())
     marker = struct.pack("<IIII", 1, 2, 0, 0)  # ABI1 descriptor: hvt, version 2
     at = image.index(b"Solo5\0\0\0" + marker)
     struct.pack_into("<I", image, at + 12, 3)
@@ -139,8 +152,8 @@ def _pt_load_headers(image: bytes) -> list[int]:
             if struct.unpack_from("<I", image, phoff + i * phentsize)[0] == 1]
 
 
-def test_segment_outside_guest_memory_refused(images: dict[str, Path], tmp_path: Path) -> None:
-    image = bytearray(images["hello"].read_bytes())
+def test_segment_outside_guest_memory_refused(hvt_images: dict[str, Path], tmp_path: Path) -> None:
+    image = bytearray(hvt_images["hello"].read_bytes())
     last_load = _pt_load_headers(bytes(image))[-1]
     struct.pack_into("<Q", image, last_load + 40, 64 << 20)  # p_memsz: 64 MiB of bss
     patched = tmp_path / "big.hvt"
@@ -151,8 +164,8 @@ def test_segment_outside_guest_memory_refused(images: dict[str, Path], tmp_path:
     assert run_hvt("--mem=128", patched, "--solo5:quiet").returncode == 0
 
 
-def test_in_range_hypercalls_accepted(images: dict[str, Path]) -> None:
-    result = run_hvt(images["test_hvt_bounds"], "ok")
+def test_in_range_hypercalls_accepted(hvt_images: dict[str, Path]) -> None:
+    result = run_hvt(hvt_images["test_hvt_bounds"], "ok")
     assert result.returncode == 0, result.stderr
     assert "ok: in-range hypercalls accepted" in result.stdout
 
@@ -180,16 +193,16 @@ BOUNDS_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(BOUNDS_CASES))
-def test_out_of_range_guest_access_stops_guest(images: dict[str, Path], case: str) -> None:
-    result = run_hvt("--mem=32", images["test_hvt_bounds"], case)
+def test_out_of_range_guest_access_stops_guest(hvt_images: dict[str, Path], case: str) -> None:
+    result = run_hvt("--mem=32", hvt_images["test_hvt_bounds"], case)
     assert result.returncode == 1, (result.stdout, result.stderr)
     line = one_error_line(result)
     assert line.startswith("solo5-hvt: " + BOUNDS_CASES[case]), line
     assert "FAIL" not in result.stdout
 
 
-def test_tender_is_sandboxed_while_guest_runs(images: dict[str, Path]) -> None:
-    process = subprocess.Popen([str(TENDER), str(images["test_hvt_bounds"]), "sleep"],
+def test_tender_is_sandboxed_while_guest_runs(hvt_images: dict[str, Path]) -> None:
+    process = subprocess.Popen([str(TENDER), str(hvt_images["test_hvt_bounds"]), "sleep"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
@@ -202,3 +215,98 @@ def test_tender_is_sandboxed_while_guest_runs(images: dict[str, Path]) -> None:
     finally:
         process.kill()
         process.wait()
+
+
+def test_time(hvt_images: dict[str, Path]) -> None:
+    before = time.time_ns()
+    result = run_hvt(hvt_images["test_time"])
+    after = time.time_ns()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "monotonic advances" in result.stdout
+    assert "past deadline returns promptly" in result.stdout
+    assert "SUCCESS" in result.stdout
+    wall = int(result.stdout.split("wall_ns: ")[1].split()[0])
+    assert before - 1_000_000_000 <= wall <= after + 1_000_000_000
+    slept = int(result.stdout.split("slept_ms: ")[1].split()[0])
+    assert 100 <= slept < 1000
+
+
+def test_abort_exits_255(hvt_images: dict[str, Path]) -> None:
+    result = run_hvt(hvt_images["test_abort"])
+    assert result.returncode == 255
+    assert "Solo5: ABORT: solo5_abort() called" in result.stdout
+    assert result.stderr == ""
+
+
+def test_stack_smash_is_detected(hvt_images: dict[str, Path]) -> None:
+    result = run_hvt(hvt_images["test_ssp"])
+    assert result.returncode == 255
+    assert "Solo5: ABORT: stack smashing detected" in result.stdout
+    assert "FAIL" not in result.stdout
+
+
+def test_raw_syscall_traps_inside_the_guest(hvt_images: dict[str, Path]) -> None:
+    # The spt sandbox test: on hvt a Linux syscall instruction is just #UD.
+    result = run_hvt(hvt_images["test_seccomp"])
+    assert result.returncode == 255
+    assert "Solo5: trap: type=#UD" in result.stdout
+    assert result.stderr == ""
+
+
+def test_block_write_read_back(hvt_images: dict[str, Path], tmp_path: Path) -> None:
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(64 * 1024))
+    result = run_hvt(f"--block:storage={disk}", hvt_images["test_block"])
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "capacity: 65536 block_size: 512" in result.stdout
+    for refused in ("offset at capacity", "offset overflowing", "misaligned offset",
+                    "two blocks", "half a block"):
+        assert f"{refused}: refused" in result.stdout
+    assert result.stdout.rstrip().endswith("SUCCESS\nSolo5: solo5_exit(0) called")
+    data = disk.read_bytes()
+    assert data[512:512 + 18] == b"unirepo block test"
+    assert data[0:4] == bytes([0, 1, 2, 3])
+    assert data[1024:1028] == bytes([14, 15, 16, 17])
+
+
+def test_block_file_size_must_be_whole_blocks(hvt_images: dict[str, Path],
+                                              tmp_path: Path) -> None:
+    disk = tmp_path / "odd.img"
+    disk.write_bytes(bytes(1000))
+    result = run_hvt(f"--block:storage={disk}", hvt_images["test_block"])
+    assert result.returncode == 1
+    assert one_error_line(result).endswith("non-zero multiple of the block size")
+
+
+GUEST_IP = "10.77.0.2"
+
+
+@pytest.mark.netadmin
+def test_net_answers_ping_on_a_tap(hvt_images: dict[str, Path]) -> None:
+    with tap_namespace() as ns:
+        guest = subprocess.Popen(
+            ns.command([str(TENDER), f"--net:service={ns.tap}", str(hvt_images["test_net"]),
+                        GUEST_IP, "3"]),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            ping = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", GUEST_IP],
+                          timeout=30, check=False)
+            out, err = guest.communicate(timeout=30)
+        finally:
+            guest.kill()
+            guest.wait()
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+    assert "3 packets transmitted, 3 received" in ping.stdout
+    assert guest.returncode == 0, out + err
+
+
+@pytest.mark.netadmin
+def test_bad_arguments_refused_by_bindings(hvt_images: dict[str, Path], tmp_path: Path) -> None:
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(4096))
+    with tap_namespace() as ns:
+        result = ns.run([str(TENDER), f"--net:service={ns.tap}", f"--block:storage={disk}",
+                         str(hvt_images["test_badargs"])], check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "UNEXPECTED" not in result.stdout
+    assert "SUCCESS" in result.stdout
