@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from tuf.api._payload import Targets
 from tuf.api.metadata import Metadata
 
 from signing.keys import INSECURE, load_signer
@@ -94,7 +95,7 @@ def test_package_path_outside_its_delegation_is_refused(fx: Fixture) -> None:
     assert release(fx, "alice", "2.0", ["alice"]).exit_code == 0
     staged = repo.staged_releases()[0]
     release_file = fx.repo_dir / "staging" / "alice" / "2.0" / "release.json"
-    md = Metadata.from_bytes(release_file.read_bytes())
+    md: Metadata[Targets] = Metadata[Targets].from_bytes(release_file.read_bytes())
     stolen = layout.target_path("victim", "1.0", "victim.hvt")
     md.signed.targets[stolen] = next(iter(staged.image_targets.values()))
     md.signed.targets[stolen].path = stolen

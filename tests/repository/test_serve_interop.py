@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tuf.ngclient import Updater
+from tuf.ngclient.updater import Updater
 
 from tests.repository.helpers import Fixture, init_repo, make_release_files, release, run
 from tuf_metadata import layout
