@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
+from securesystemslib.formats import encode_canonical
 from securesystemslib.signer._key import Key
 
 # tuf.api.metadata re-exports these without __all__, which strict mypy refuses.
@@ -81,24 +83,69 @@ class VerifiedRole:
     rotations: int
 
 
-def parse_metadata(data: bytes, expected: type[SignedT], what: str) -> Metadata[SignedT]:
-    """Parse DATA as metadata whose signed part is of type EXPECTED."""
+def canonical_signed_bytes(signed: Any, has_floats: bool) -> bytes:
+    """OLPC canonical JSON of SIGNED: the bytes signatures cover.
+
+    json.dumps with sorted keys and no whitespace produces exactly the
+    canonical form when no string needs escaping (no backslash in the output)
+    and there are no floats; that fast path matters for a 10,000-role
+    snapshot. Anything else goes through securesystemslib's encoder.
+    """
+    if not has_floats:
+        text = json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        if "\\" not in text:
+            return text.encode("utf-8")
     try:
-        metadata: Metadata[Any] = Metadata.from_bytes(data)
+        canonical = encode_canonical(signed)
+    except Exception as error:  # securesystemslib refuses floats and odd types
+        raise MalformedMetadataError(f"signed part is not canonical JSON: {error}") from None
+    assert isinstance(canonical, str)
+    return canonical.encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Parsed(Generic[SignedT]):
+    """Parsed metadata and the canonical bytes of its signed part."""
+
+    metadata: Metadata[SignedT]
+    signed_bytes: bytes
+
+    @property
+    def signed(self) -> SignedT:
+        return self.metadata.signed
+
+
+def parse_metadata(data: bytes, expected: type[SignedT], what: str) -> Parsed[SignedT]:
+    """Parse DATA as metadata whose signed part is of type EXPECTED."""
+    floats: list[str] = []
+
+    def note_float(text: str) -> float:
+        floats.append(text)
+        return float(text)
+
+    try:
+        document = json.loads(data, parse_float=note_float)
+        signed_bytes = canonical_signed_bytes(
+            document.get("signed") if isinstance(document, dict) else None, bool(floats)
+        )
+        metadata: Metadata[Any] = Metadata.from_dict(document)
+    except MalformedMetadataError as error:
+        raise MalformedMetadataError(f"{what}: {error}") from None
     except Exception as error:  # the Metadata API raises many types for bad input
         raise MalformedMetadataError(f"{what}: not valid TUF metadata: {error}") from None
     if not isinstance(metadata.signed, expected):
         raise MalformedMetadataError(
             f"{what}: _type is {metadata.signed.type!r}, expected {expected.type!r}"
         )
-    return metadata
+    return Parsed(metadata, signed_bytes)
 
 
 def require_threshold(
-    what: str, keys: Mapping[str, Key], threshold: int, metadata: Metadata[Any]
+    what: str, keys: Mapping[str, Key], threshold: int, parsed: Parsed[Any]
 ) -> None:
-    """Raise unless a threshold of distinct KEYS signed METADATA."""
-    valid = count_valid_signatures(keys, metadata.signed_bytes, metadata.signatures)
+    """Raise unless a threshold of distinct KEYS signed the parsed metadata."""
+    signatures = parsed.metadata.signatures
+    valid = count_valid_signatures(keys, parsed.signed_bytes, signatures)
     if valid < threshold:
         raise BadSignatureError(
             f"{what}: {valid} of {threshold} required signatures from trusted keys"
@@ -203,12 +250,13 @@ class TrustedSet:
         keys, threshold = role_keys(root.signed, Root.type)
         require_threshold("trusted root", keys, threshold, root)
         self.initial_root: Root = root.signed
-        self._root: Metadata[Root] = root
+        self._root: Metadata[Root] = root.metadata
         self._timestamp: Metadata[Timestamp] | None = None
         self._snapshot: Metadata[Snapshot] | None = None
         self._targets: Metadata[Targets] | None = None
         self._delegated: dict[str, tuple[Metadata[Targets], bytes]] = {}
         self._verified_edges: dict[tuple[str, str], VerifiedRole] = {}
+        self._rotate_index: tuple[Snapshot, dict[str, dict[int, MetaFile]]] | None = None
 
     # -- accessors ---------------------------------------------------------
 
@@ -253,7 +301,7 @@ class TrustedSet:
             raise RollbackError(
                 f"root: expected version {expected}, got version {new.signed.version}"
             )
-        self._root = new
+        self._root = new.metadata
         return new.signed
 
     def check_final_root(self) -> None:
@@ -296,7 +344,7 @@ class TrustedSet:
                     f"timestamp: snapshot version {new.signed.snapshot_meta.version} is lower "
                     f"than trusted {old.snapshot_meta.version}"
                 )
-        self._timestamp = new
+        self._timestamp = new.metadata
         self.check_final_timestamp()
         return new.signed
 
@@ -337,7 +385,7 @@ class TrustedSet:
                         f"snapshot: {name} version {new_meta.version} is lower than "
                         f"trusted {old_meta.version}"
                     )
-        self._snapshot = new
+        self._snapshot = new.metadata
         self.check_final_snapshot()
         return new.signed
 
@@ -375,11 +423,15 @@ class TrustedSet:
         Raises RotationError when the numbering has a gap, so that a withheld
         rotate file cannot shorten the chain.
         """
-        entries: dict[int, MetaFile] = {}
-        for name, meta in self._require_snapshot().meta.items():
-            parsed = parse_rotate_meta_name(name)
-            if parsed is not None and parsed[0] == role:
-                entries[parsed[1]] = meta
+        snapshot = self._require_snapshot()
+        if self._rotate_index is None or self._rotate_index[0] is not snapshot:
+            index: dict[str, dict[int, MetaFile]] = {}
+            for name, meta in snapshot.meta.items():
+                parsed = parse_rotate_meta_name(name)
+                if parsed is not None:
+                    index.setdefault(parsed[0], {})[parsed[1]] = meta
+            self._rotate_index = (snapshot, index)
+        entries = self._rotate_index[1].get(role, {})
         numbers = sorted(entries)
         if numbers != list(range(1, len(numbers) + 1)):
             missing = next(n for n in range(1, len(numbers) + 2) if n not in entries)
@@ -473,7 +525,7 @@ class TrustedSet:
             raise ExpiredError(
                 f"role {role!r} version {new.signed.version} expired at {new.signed.expires}"
             )
-        return new
+        return new.metadata
 
     def _require_timestamp(self) -> Timestamp:
         if self._timestamp is None:
