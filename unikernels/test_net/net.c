@@ -145,6 +145,12 @@ int solo5_app_main(const struct solo5_start_info *si)
         puts_console("FAIL: MTU too large\n");
         return SOLO5_EXIT_FAILURE;
     }
+    puts_console("mac: ");
+    for (int i = 0; i < SOLO5_NET_ALEN; i++) {
+        char hex[3] = { "0123456789abcdef"[my_mac[i] >> 4], "0123456789abcdef"[my_mac[i] & 15],
+                        i + 1 < SOLO5_NET_ALEN ? ':' : '\n' };
+        solo5_console_write(hex, sizeof hex);
+    }
     puts_console("mtu: ");
     put_u64(info.mtu);
     puts_console("\nserving ARP and ICMP echo\n");

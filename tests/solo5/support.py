@@ -1,0 +1,53 @@
+"""Building and running the Solo5 test unikernels for the tests in this folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from solo5.launcher import tender_command
+from solo5.recipe import Device, image_plan, load_devices, run_plan
+
+REPO = Path(__file__).resolve().parents[2]
+UNIKERNELS = REPO / "unikernels"
+COMMON = UNIKERNELS / "test_common"
+TEST_UNIKERNELS = ("hello", "test_time", "test_block", "test_net", "test_abort", "test_ssp",
+                   "test_badargs", "test_seccomp")
+
+
+def unikernel_devices(name: str) -> list[Device]:
+    return load_devices((UNIKERNELS / name / "manifest.json").read_bytes())
+
+
+def build_unikernel(name: str, target: str, build_dir: Path) -> Path:
+    """Build unikernels/<name> for target in build_dir with the shared recipe."""
+    build_dir.mkdir(parents=True, exist_ok=True)
+    sources = []
+    for source in sorted((UNIKERNELS / name).glob("*.c")):
+        shutil.copy(source, build_dir / source.name)
+        sources.append(source.name)
+    include_dirs: list[str] = []
+    if name != "hello":
+        shutil.copytree(COMMON, build_dir / "test_common", dirs_exist_ok=True)
+        sources.append("test_common/testlib.c")
+        include_dirs.append("test_common")
+    plan = image_plan(target, name, sources, include_dirs, unikernel_devices(name))
+    return run_plan(plan, build_dir)
+
+
+def run_tender(image: Path, *, nets: Mapping[str, str] | None = None,
+               blocks: Mapping[str, str] | None = None, args: Sequence[str] = (),
+               mem_mb: int | None = None, timeout: float = 30,
+               wrap: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
+    """Run an image on its tender, capturing console (stdout) and stderr."""
+    argv = tender_command(image, mem_mb=mem_mb, nets=nets, blocks=blocks, args=args)
+    return subprocess.run([*wrap, *argv], capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+def manifest_json(devices: Sequence[Mapping[str, str]]) -> bytes:
+    return json.dumps({"type": "solo5.manifest", "version": 1,
+                       "devices": list(devices)}).encode()
