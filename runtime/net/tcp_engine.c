@@ -508,10 +508,10 @@ long tcp_recv(struct tcp_conn *c, tcp_time_t now, uint8_t *buf, size_t len)
         tcp_leave(e);
         return (long)n;
     }
-    if (c->peer_fin)
-        return 0;
     if (c->error)
         return c->error;
+    if (c->peer_fin)
+        return 0;
     if (!can_receive(c) || c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED)
         return c->state == TCP_CLOSED ? TCP_ENOTCONN : TCP_EAGAIN;
     return TCP_EAGAIN;

@@ -427,7 +427,14 @@ void tcp_conn_input(struct tcp_conn *c, tcp_time_t now, const struct tcp_segment
             if (!(flags & TCP_RST)) {
                 if (c->state == TCP_TIME_WAIT && fin)
                     c->state_deadline = now + c->e->cfg.time_wait;
-                tcp_send_ack(c, now);
+                /* Re-ACK, but answer bare ACKs only at a bounded rate so
+                 * two confused ends cannot ping-pong forever. */
+                if (tcp_segment_seq_len(seg) > 0 || c->oow_last == 0
+                    || now - c->oow_last >= TCP_OOW_INTERVAL) {
+                    if (tcp_segment_seq_len(seg) == 0)
+                        c->oow_last = now ? now : 1;
+                    tcp_send_ack(c, now);
+                }
             }
             return;
         }

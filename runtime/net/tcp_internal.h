@@ -24,6 +24,7 @@
 #define TCP_DUPACK_THRESHOLD 3u          /* RFC 5681 section 3.2 */
 #define TCP_OOO_MAX 8u                   /* out-of-order ranges kept per connection */
 #define TCP_CHALLENGE_ACK_PER_SEC 10u    /* RFC 5961 section 7: throttle challenge ACKs */
+#define TCP_OOW_INTERVAL (500000000ull) /* replies to unacceptable pure ACKs: 1 per 500 ms (Linux tcp_invalid_ratelimit) */
 #define TCP_HASH_BUCKETS 256u
 #define TCP_KEEPALIVE_IDLE (7200000000000ull) /* RFC 1122 4.2.3.6: >= 2 hours */
 #define TCP_KEEPALIVE_INTVL (75000000000ull)
@@ -110,6 +111,7 @@ struct tcp_conn {
     tcp_time_t ka_idle, ka_intvl, ka_deadline;
     unsigned ka_count, ka_probes;
 
+    tcp_time_t oow_last;                    /* last reply to an unacceptable pure ACK */
     tcp_time_t chack_second;
     unsigned chack_count;
 };

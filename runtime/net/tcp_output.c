@@ -23,7 +23,7 @@ void tcp_send_rst(struct tcp_engine *e, uint32_t lip, uint32_t rip, uint16_t lpo
 
 void tcp_send_rst_conn(struct tcp_conn *c)
 {
-    tcp_send_rst(c->e, c->lip, c->rip, c->lport, c->rport, c->snd_nxt, c->rcv_nxt,
+    tcp_send_rst(c->e, c->lip, c->rip, c->lport, c->rport, c->snd_max, c->rcv_nxt,
                  TCP_RST | TCP_ACK);
 }
 
@@ -100,10 +100,13 @@ static void send_plain(struct tcp_conn *c, uint32_t seq)
     emit(e, c->lip, c->rip, n);
 }
 
+/* Segments without data carry SND.MAX, not a SND.NXT rewound by go-back-N:
+ * below the peer's RCV.NXT they would be unacceptable, and two stacks
+ * answering each other's unacceptable ACKs never stop (BSD does the same). */
 void tcp_send_ack(struct tcp_conn *c, tcp_time_t now)
 {
     (void)now;
-    send_plain(c, c->snd_nxt);
+    send_plain(c, c->snd_max);
 }
 
 /* RFC 5961 sections 3.2, 4.2, 5.2, throttled per section 7 (per
@@ -120,7 +123,7 @@ void tcp_send_challenge_ack(struct tcp_conn *c, tcp_time_t now)
         return;
     c->chack_count++;
     c->e->stats.challenge_acks++;
-    send_plain(c, c->snd_nxt);
+    send_plain(c, c->snd_max);
 }
 
 /* RFC 1122 4.2.3.6: <SEQ=SND.UNA-1> with no data elicits an ACK. */
