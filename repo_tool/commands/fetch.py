@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,8 @@ def register(group: click.Group) -> None:
 
 
 def _default_metadata_dir(repo_url: str) -> Path:
-    cache = Path(click.get_app_dir("unirepo", roaming=False))
-    return cache / "tuf" / hashlib.sha256(repo_url.encode()).hexdigest()[:16]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "unirepo" / "tuf" / hashlib.sha256(repo_url.encode()).hexdigest()[:16]
 
 
 def _as_dict(image: FetchedImage, fetcher: UrllibFetcher) -> dict[str, Any]:
