@@ -62,11 +62,20 @@ def test_stack_smash_is_detected(images: Images) -> None:
     assert "FAIL" not in result.stdout
 
 
-def test_forbidden_syscall_is_killed_by_seccomp(images: Images) -> None:
-    result = run_tender(images[("test_seccomp", "spt")])
-    assert result.returncode == -31  # SIGSYS: the filter killed the process
-    assert "calling getpid directly" in result.stdout
+@pytest.mark.parametrize("attack", ["getpid", "openat", "write-stderr", "clock-cputime",
+                                    "arch-prctl-gs", "pread-two-blocks", "pwrite-past-end"])
+def test_seccomp_kills_calls_outside_the_allow_list(images: Images, tmp_path: Path,
+                                                    attack: str) -> None:
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(4096))
+    result = run_tender(images[("test_seccomp", "spt")], blocks={"storage": str(disk)},
+                        args=[attack])
+    assert result.returncode == -31, result.stdout  # SIGSYS: the filter killed the process
+    assert f"attacking: {attack}\n" in result.stdout
+    if attack.startswith("p"):
+        assert "legit ok" in result.stdout  # the same call within the rules is allowed
     assert "FAIL" not in result.stdout
+    assert disk.read_bytes() == bytes(4096)
 
 
 def test_block_write_read_back(images: Images, tmp_path: Path) -> None:
