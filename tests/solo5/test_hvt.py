@@ -245,11 +245,15 @@ def test_stack_smash_is_detected(hvt_images: dict[str, Path]) -> None:
     assert "FAIL" not in result.stdout
 
 
-def test_raw_syscall_traps_inside_the_guest(hvt_images: dict[str, Path]) -> None:
-    # The spt sandbox test: on hvt a Linux syscall instruction is just #UD.
-    result = run_hvt(hvt_images["test_seccomp"])
-    assert result.returncode == 255
+def test_raw_syscall_traps_inside_the_guest(hvt_images: dict[str, Path], tmp_path: Path) -> None:
+    # The spt sandbox attacks: on hvt a Linux syscall instruction is just #UD.
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(4096))
+    result = run_hvt(f"--block:storage={disk}", hvt_images["test_seccomp"], "openat")
+    assert result.returncode == 255, result.stdout + result.stderr
+    assert "attacking: openat" in result.stdout
     assert "Solo5: trap: type=#UD" in result.stdout
+    assert "FAIL" not in result.stdout
     assert result.stderr == ""
 
 

@@ -36,17 +36,6 @@ struct tss64 {
 } __attribute__((packed));
 _Static_assert(sizeof(struct tss64) == 104, "64-bit TSS is 104 bytes");
 
-struct idt_gate {
-    uint16_t offset_lo;
-    uint16_t selector;
-    uint8_t ist;
-    uint8_t type_attr;
-    uint16_t offset_mid;
-    uint32_t offset_hi;
-    uint32_t reserved;
-};
-_Static_assert(sizeof(struct idt_gate) == 16, "64-bit IDT gate is 16 bytes");
-
 struct table_register {
     uint16_t limit;
     uint64_t base;
@@ -54,11 +43,14 @@ struct table_register {
 
 static uint64_t gdt[5] __attribute__((aligned(16)));
 static struct tss64 tss __attribute__((aligned(16)));
-static struct idt_gate idt[IDT_VECTORS] __attribute__((aligned(16)));
+/* 16-byte gates as two quadwords (SDM Vol. 3A Figure 6-8): low = offset
+ * 15:0, selector, IST, type/attributes, offset 31:16; high = offset 63:32. */
+static uint64_t idt[IDT_VECTORS][2] __attribute__((aligned(16)));
 static uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
 
-/* Entry stubs, one per vector, in traps_x86_64.S. */
-extern const uint64_t hvt_trap_stubs[IDT_VECTORS];
+/* Entry stubs in traps_x86_64.S: vector v at hvt_trap_stubs + 16 * v. */
+extern const char hvt_trap_stubs[];
+#define TRAP_STUB_STRIDE 16
 
 static void gdt_init(void)
 {
@@ -97,20 +89,21 @@ static void gdt_init(void)
         : "rax", "memory");
 }
 
+/* Fill the IDT from one template: every instruction counts where the
+ * host emulates the guest, and this runs on every boot. */
 static void idt_init(void)
 {
+    uint64_t addr = (uint64_t)(uintptr_t)hvt_trap_stubs;
+    uint64_t low = (addr & 0xFFFF) | ((uint64_t)SEL_CODE << 16) |
+                   ((uint64_t)IST_TRAP << 32) | ((uint64_t)IDT_GATE_INTERRUPT << 40) |
+                   ((addr >> 16 & 0xFFFF) << 48);
+    uint64_t high = addr >> 32;
     for (int v = 0; v < IDT_VECTORS; v++) {
-        uint64_t addr = hvt_trap_stubs[v];
-        uint8_t ist = v == 8 ? IST_DOUBLE_FAULT : v == 2 ? IST_NMI : IST_TRAP;
-        idt[v] = (struct idt_gate){
-            .offset_lo = (uint16_t)addr,
-            .selector = SEL_CODE,
-            .ist = ist,
-            .type_attr = IDT_GATE_INTERRUPT,
-            .offset_mid = (uint16_t)(addr >> 16),
-            .offset_hi = (uint32_t)(addr >> 32),
-        };
+        idt[v][0] = low + (uint64_t)v * TRAP_STUB_STRIDE;
+        idt[v][1] = high;
     }
+    idt[2][0] += (uint64_t)(IST_NMI - IST_TRAP) << 32;
+    idt[8][0] += (uint64_t)(IST_DOUBLE_FAULT - IST_TRAP) << 32;
     struct table_register idtr = { sizeof idt - 1, (uint64_t)(uintptr_t)idt };
     __asm__ __volatile__("lidt %0" : : "m"(idtr) : "memory");
 }

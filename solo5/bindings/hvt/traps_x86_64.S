@@ -5,10 +5,18 @@
  * the general registers and calls hvt_trap_handler(frame), which never
  * returns. The IST stack is 16-byte aligned by the CPU; 7 + 15 pushes keep
  * it aligned at the call.
+ *
+ * The stubs sit at a fixed 16-byte stride from hvt_trap_stubs, inside one
+ * 512-byte-aligned block, so the IDT can be filled from a single template
+ * (only the low 16 offset bits differ between gates).
  */
     .text
+    .balign 512
+    .globl hvt_trap_stubs
+hvt_trap_stubs:
 
 .macro TRAP_NOEC vector
+    .balign 16
 trap_\vector:
     pushq $0
     pushq $\vector
@@ -16,6 +24,7 @@ trap_\vector:
 .endm
 
 .macro TRAP_EC vector
+    .balign 16
 trap_\vector:
     pushq $\vector
     jmp trap_common
@@ -74,13 +83,5 @@ trap_common:
     call hvt_trap_handler
 1:  hlt
     jmp 1b
-
-    .section .rodata
-    .balign 8
-    .globl hvt_trap_stubs
-hvt_trap_stubs:
-    .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    .quad trap_\v
-    .endr
 
     .section .note.GNU-stack,"",@progbits
