@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -71,6 +72,8 @@ SERIALIZER = JSONSerializer(compact=True)
 RELEASE_NAME = "release.json"
 STATUS_NAME = "status.json"
 MANIFEST_FILE = "manifest.json"
+VERIFIED_CACHE_LIMIT = 4096
+_PLAIN_STRING = re.compile(r"^[A-Za-z0-9._+:/-]*$")
 
 T = TypeVar("T", Root, Timestamp, Snapshot, Targets)
 
@@ -168,8 +171,26 @@ def _to_bytes(md: Metadata[Any]) -> bytes:
     return md.to_bytes(SERIALIZER)
 
 
-def _filename_ok(name: str) -> bool:
-    return bool(name) and "/" not in name and name not in (".", "..") and not name.startswith(".")
+def _plain(value: object) -> bool:
+    """True if canonical JSON of value equals json.dumps(sort_keys, compact) of it."""
+    if isinstance(value, dict):
+        return all(_PLAIN_STRING.match(k) and _plain(v) for k, v in value.items())
+    if isinstance(value, str):
+        return _PLAIN_STRING.match(value) is not None
+    return isinstance(value, int)
+
+
+def _sign_snapshot(md: Metadata[Snapshot], signer: Signer) -> None:
+    """Sign snapshot; its canonical JSON is O(n) in roles, so use the C JSON encoder
+    when every string is plain ASCII (then both encodings are byte-identical)."""
+    signed = md.signed.to_dict()
+    if not _plain(signed):
+        md.sign(signer)
+        return
+    payload = json.dumps(signed, sort_keys=True, separators=(",", ":")).encode()
+    signature = signer.sign(payload)
+    md.signatures.clear()
+    md.signatures[signature.keyid] = signature
 
 
 class Repository:
@@ -183,6 +204,11 @@ class Repository:
         self.pending_dir = self.root_dir / "pending"
         self._online_passphrase = online_passphrase
         self._online_signers: dict[str, Signer] = {}
+        # Versioned metadata files never change once written (consistent snapshots), so a
+        # parsed file is reused while its inode, size and mtime are unchanged; a signature
+        # check is reused for the same (file object, delegator object) pair.
+        self._parsed: dict[Path, tuple[tuple[int, int, int], Metadata[Any]]] = {}
+        self._verified: dict[tuple[str, int, int], tuple[Metadata[Any], Root | Targets]] = {}
         self.log: Callable[[str], None] = lambda message: None
 
     # ------------------------------------------------------------------ config
@@ -240,11 +266,21 @@ class Repository:
         return md
 
     def _load_version(self, role: str, version: int, kind: type[T]) -> Metadata[T]:
-        md = self._load(role, self._role_file(role, version), kind)
+        path = self._role_file(role, version)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            raise CorruptMetadataError(f"{role}: file {path.name} is missing") from None
+        identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+        cached = self._parsed.get(path)
+        if cached is not None and cached[0] == identity and isinstance(cached[1].signed, kind):
+            return cached[1]
+        md = self._load(role, path, kind)
         if md.signed.version != version:
             raise CorruptMetadataError(
                 f"{role}: {version}.{role}.json carries version {md.signed.version}"
             )
+        self._parsed[path] = (identity, md)
         return md
 
     def _highest_version(self, role: str, start: int) -> int:
@@ -267,12 +303,20 @@ class Repository:
         return md
 
     def _verify(self, role: str, delegator: Root | Targets, md: Metadata[Any], by: str) -> None:
+        key = (role, id(md), id(delegator))
+        seen = self._verified.get(key)
+        if seen is not None and seen[0] is md and seen[1] is delegator:
+            return
         try:
             delegator.verify_delegate(role, md.signed_bytes, md.signatures)
         except UnsignedMetadataError:
             raise CorruptMetadataError(
                 f"{role}: version {md.signed.version} is not signed by a threshold of {by}"
             ) from None
+        if len(self._verified) >= VERIFIED_CACHE_LIMIT:
+            self._verified.clear()
+        # The entry holds both objects, so their ids cannot be reused while it exists.
+        self._verified[key] = (md, delegator)
 
     def load_timestamp(self, root: Root) -> Metadata[Timestamp]:
         md = self._load("timestamp", self.metadata_dir / "timestamp.json", Timestamp)
@@ -686,7 +730,7 @@ class Repository:
                 meta=meta,
             )
         )
-        snapshot.sign(self.online_signer("snapshot"))
+        _sign_snapshot(snapshot, self.online_signer("snapshot"))
         self._write_snapshot_and_timestamp(snapshot, None)
         return snapshot
 

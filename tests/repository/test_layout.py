@@ -1,0 +1,53 @@
+"""Pinned layout functions and the fast snapshot signing path."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from tuf.api._payload import MetaFile, Snapshot
+from tuf.api.metadata import Metadata
+
+from signing.keys import generate_key
+from tuf_metadata import layout
+from tuf_metadata.errors import TufError
+from tuf_metadata.repository import _sign_snapshot
+
+
+def test_layout_names() -> None:
+    shard = hashlib.sha256(b"hello").hexdigest()[:2]
+    assert layout.shard_of("hello") == shard
+    assert layout.shard_role("hello") == f"shard-{shard}"
+    assert layout.package_role("hello") == "pkg-hello"
+    assert layout.target_path("hello", "1.0", "hello.hvt") == f"{shard}/hello/1.0/hello.hvt"
+    assert layout.rotate_file_name("pkg-hello", 3) == "rotate/pkg-hello.rotate.3.json"
+    assert layout.package_paths("hello") == [f"{shard}/hello/*/*"]
+    assert layout.shard_paths(shard) == [f"{shard}/*/*/*"]
+    assert len(set(layout.all_shard_prefixes())) == 256
+    assert layout.package_of_role("pkg-hello") == "hello"
+    assert layout.package_of_role("shard-00") is None
+
+
+@pytest.mark.parametrize("name", ["", "-x", "A", "a/b", "a" * 65, "a.b", "..", "é"])
+def test_bad_package_names(name: str) -> None:
+    with pytest.raises(TufError, match="invalid package name"):
+        layout.validate_package_name(name)
+
+
+@pytest.mark.parametrize("version", ["", ".", "..", "../x", "1/2", "-1", "v" * 65, "1 0"])
+def test_bad_versions(version: str) -> None:
+    with pytest.raises(TufError, match="invalid version"):
+        layout.validate_version(version)
+
+
+def test_good_names() -> None:
+    layout.validate_package_name("tcp-echo_2")
+    layout.validate_version("1.0.0+build.5-rc1")
+
+
+@pytest.mark.parametrize("role", ["pkg-a", "pkg-weird\\name", 'pkg-"quoted"', "pkg-ü"])
+def test_fast_snapshot_signature_is_over_canonical_json(role: str) -> None:
+    signer = generate_key()
+    md = Metadata(Snapshot(meta={"targets.json": MetaFile(3), f"{role}.json": MetaFile(7)}))
+    _sign_snapshot(md, signer)
+    signer.public_key.verify_signature(md.signatures[signer.public_key.keyid], md.signed_bytes)
