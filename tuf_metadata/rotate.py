@@ -193,6 +193,9 @@ def parse_rotate_file(data: bytes) -> SignedRotateFile:
     return SignedRotateFile(payload, payload.canonical_bytes(), signatures)
 
 
+_KEY_MATERIAL = ("keytype", "scheme", "keyval")
+
+
 def count_valid_signatures(
     keys: Mapping[str, Key], signed_bytes: bytes, signatures: Mapping[str, Signature]
 ) -> int:
@@ -204,7 +207,8 @@ def count_valid_signatures(
     counted: set[str] = set()
     for keyid, key in keys.items():
         signature = signatures.get(keyid)
-        material = encode_canonical(key.to_dict())
+        public = key.to_dict()
+        material = encode_canonical({field: public.get(field) for field in _KEY_MATERIAL})
         if signature is None or material in counted:
             continue
         try:
