@@ -62,7 +62,8 @@ def test_stack_smash_is_detected(images: Images) -> None:
     assert "FAIL" not in result.stdout
 
 
-@pytest.mark.parametrize("attack", ["getpid", "openat", "write-stderr", "clock-cputime",
+@pytest.mark.parametrize("attack", ["getpid", "openat", "read-stdin", "write-stderr",
+                                    "clock-cputime",
                                     "arch-prctl-gs", "pread-two-blocks", "pwrite-past-end"])
 def test_seccomp_kills_calls_outside_the_allow_list(images: Images, tmp_path: Path,
                                                     attack: str) -> None:

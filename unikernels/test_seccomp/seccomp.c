@@ -51,6 +51,8 @@ int solo5_app_main(const struct solo5_start_info *si)
         raw_syscall(39, 0, 0, 0, 0);
     else if (is(attack, "openat"))
         raw_syscall(257, -100, (long)"/etc/passwd", 0, 0);
+    else if (is(attack, "read-stdin"))
+        raw_syscall(0, 0, (long)sector, 1, 0); /* no NIC: read is not allowed at all */
     else if (is(attack, "write-stderr"))
         raw_syscall(1, 2, (long)"x", 1, 0);
     else if (is(attack, "clock-cputime"))
