@@ -18,11 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
-from securesystemslib.signer import CryptoSigner
-from tuf.api.metadata import (
+from securesystemslib.signer._crypto_signer import CryptoSigner
+from tuf.api._payload import (
     DelegatedRole,
     Delegations,
-    Metadata,
     MetaFile,
     Root,
     Snapshot,
@@ -30,6 +29,7 @@ from tuf.api.metadata import (
     Targets,
     Timestamp,
 )
+from tuf.api.metadata import Metadata
 from tuf.api.serialization.json import JSONSerializer
 
 from tuf_metadata import layout

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import pytest
 from securesystemslib.formats import encode_canonical
-from securesystemslib.signer import Signature, SSlibKey
+from securesystemslib.signer._key import SSlibKey
+from securesystemslib.signer._signature import Signature
 from tuf.api.serialization.json import JSONSerializer
 
 from tests.client.conftest import Client
@@ -566,7 +567,9 @@ def test_delegation_error_when_delegator_does_not_delegate(
     ],
 )
 def test_fast_canonical_json_equals_securesystemslib(signed: dict[str, object]) -> None:
-    expected = encode_canonical(signed).encode("utf-8")
+    canonical = encode_canonical(signed)
+    assert canonical is not None
+    expected = canonical.encode("utf-8")
     assert canonical_signed_bytes(signed, has_floats=False) == expected
 
 
