@@ -1,6 +1,8 @@
 /* Manifest validation (solo5.md §2.9): the manifest is untrusted input. */
 #include "mft.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 const char *mft_validate(const struct mft *m, size_t size)
@@ -18,7 +20,10 @@ const char *mft_validate(const struct mft *m, size_t size)
     for (uint32_t i = 0; i < m->entries; i++) {
         if (m->e[i].name[MFT_NAME_MAX] != '\0')
             return "manifest entry name is not NUL-terminated";
-        if (m->e[i].attached)
+        /* Read as a byte: an untrusted bool may hold any value. */
+        uint8_t attached;
+        memcpy(&attached, (const uint8_t *)&m->e[i] + offsetof(struct mft_entry, attached), 1);
+        if (attached != 0)
             return "manifest entry is marked attached in the image";
     }
     return NULL;
