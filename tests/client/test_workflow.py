@@ -14,6 +14,8 @@ import pytest
 from securesystemslib.formats import encode_canonical
 from securesystemslib.signer._key import SSlibKey
 from securesystemslib.signer._signature import Signature
+from tuf.api._payload import Delegations, SuccinctRoles, Targets
+from tuf.api.metadata import Metadata
 from tuf.api.serialization.json import JSONSerializer
 
 from tests.client.conftest import Client
@@ -576,3 +578,24 @@ def test_fast_canonical_json_equals_securesystemslib(signed: dict[str, object]) 
 def test_floats_are_not_canonical() -> None:
     with pytest.raises(MalformedMetadataError, match="not canonical JSON"):
         canonical_signed_bytes({"x": 1.5}, has_floats=True)
+
+
+def test_succinct_hash_bins(repo: RepositorySimulator, new_client: NewClient) -> None:
+    """TAP 15: 2^bit_length bins share keys; a path goes to the bin of its hash prefix."""
+    signer = new_signer()
+    succinct = SuccinctRoles([signer.public_key.keyid], 1, 2, "bin")
+    repo.targets.signed.delegations = Delegations(
+        keys={signer.public_key.keyid: signer.public_key}, roles=None, succinct_roles=succinct
+    )
+    for name in succinct.get_roles():
+        repo.delegated[name] = Metadata(Targets(expires=repo.expiry))
+        repo.signers[name] = [signer]
+        repo.publish_targets(name, bump=False)
+    owner = succinct.get_role_for_target("pkg/file")
+    repo.add_target(owner, "pkg/file", b"in its bin")
+    repo.release("targets", owner)
+    client = new_client(repo)
+    updater = client.refresh()
+    client.fetcher.requests.clear()
+    assert updater.resolve("pkg/file").chain[-1].role == owner
+    assert client.fetcher.names() == [f"2.{owner}.json"]

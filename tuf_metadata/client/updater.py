@@ -344,7 +344,9 @@ class Updater:
             directory, _, filename = path.rpartition("/")
             digest = next(iter(info.hashes.values()))
             path = f"{directory}/{digest}.{filename}" if directory else f"{digest}.{filename}"
-        return self.targets_url + quote(path, safe="/")
+        # Encode only what cannot appear raw in a URL path (RFC 3986 pchar), so that
+        # servers that do not decode paths still see the target path as written.
+        return self.targets_url + quote(path, safe="/!$&'()*+,;=:@~")
 
     def cached_target(self, info: TargetFile, destination: Path) -> bytes | None:
         """The bytes at DESTINATION if they match INFO's length and hashes."""
