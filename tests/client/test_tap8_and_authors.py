@@ -216,8 +216,10 @@ def test_too_many_rotate_files_refused(new_client: NewClient) -> None:
         signer = following
     repo.signers["pkg-hello"] = [signer]
     repo.release("pkg-hello")
-    with pytest.raises(RotationError, match="more than the cap of 32"):
+    client.fetcher.requests.clear()
+    with pytest.raises(RotationError, match="has 33 rotate files, more than the cap of 32"):
         client.download(IMAGE)
+    assert not any("rotate" in name for name in client.fetcher.names())
     assert pkg_state(client) == before
 
 

@@ -48,6 +48,7 @@ from tuf_metadata.client.errors import (
     RollbackError,
 )
 from tuf_metadata.rotate import (
+    MAX_ROTATIONS,
     RotationError,
     count_valid_signatures,
     parse_rotate_meta_name,
@@ -432,6 +433,12 @@ class TrustedSet:
                     index.setdefault(parsed[0], {})[parsed[1]] = meta
             self._rotate_index = (snapshot, index)
         entries = self._rotate_index[1].get(role, {})
+        if len(entries) > MAX_ROTATIONS:
+            # Refused before anything is downloaded: a long chain is a DoS attempt.
+            raise RotationError(
+                f"role {role!r} has {len(entries)} rotate files, more than the cap of "
+                f"{MAX_ROTATIONS}"
+            )
         numbers = sorted(entries)
         if numbers != list(range(1, len(numbers) + 1)):
             missing = next(n for n in range(1, len(numbers) + 2) if n not in entries)
