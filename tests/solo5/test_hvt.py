@@ -8,6 +8,7 @@ hypercall), guest traps, and the seccomp sandbox.
 from __future__ import annotations
 
 import shutil
+import signal
 import struct
 import subprocess
 import time
@@ -314,3 +315,18 @@ def test_bad_arguments_refused_by_bindings(hvt_images: dict[str, Path], tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
     assert "UNEXPECTED" not in result.stdout
     assert "SUCCESS" in result.stdout
+
+
+def test_sigterm_stops_the_tender_with_status_1(hvt_images: dict[str, Path]) -> None:
+    process = subprocess.Popen([str(TENDER), str(hvt_images["test_hvt_bounds"]), "sleep"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert "sleeping" in process.stdout.readline() + process.stdout.readline()
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 1
+    assert err.strip() == "solo5-hvt: Exiting on signal 15"
