@@ -15,6 +15,7 @@
  *   l4 PROTO                register a handler printing "l4 PROTO SRC DST HEX"
  *   timer_at NS             register/move a timer hook printing "timer NS"
  *   dhcp_start / dns_server IP / dns_query NAME (see dhcp and dns)
+ *   bootargs TEXT           net_bootargs_parse(TEXT)   -> bootargs ...
  *   stats                   -> stats counters
  *   destroy
  * Emitted frames print as "tx HEX"; received datagrams as
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/bootargs.h"
 #include "net/dhcp.h"
 #include "net/dns.h"
 #include "net/stack.h"
@@ -166,8 +168,30 @@ static struct net_udp **socket_slot(unsigned port)
     return NULL;
 }
 
+static void bootargs(char *text)
+{
+    char *nl = strchr(text, '\n');
+    if (nl)
+        *nl = 0;
+    struct net_bootargs args;
+    const char *error;
+    if (net_bootargs_parse(text, &args, &error) != 0) {
+        printf("%lu bootargs error %s\n", step, error);
+        return;
+    }
+    printf("%lu bootargs dhcp=%d addr=", step, args.dhcp);
+    print_ip(args.addr);
+    printf(" prefix=%u gateway=", args.prefix_len);
+    print_ip(args.gateway);
+    printf("\n");
+}
+
 static void command(char *line)
 {
+    if (strncmp(line, "bootargs", 8) == 0 && (line[8] == ' ' || line[8] == '\n')) {
+        bootargs(line + 8);
+        return;
+    }
     char *cmd = strtok(line, " \n");
     if (!cmd)
         return;
