@@ -325,6 +325,7 @@ void tcp_input(struct tcp_engine *e, tcp_time_t now, uint32_t src_ip, uint32_t d
         return;
     }
     tcp_enter(e);
+    e->now = now;
     struct tcp_conn *c = tcp_conn_lookup(e, dst_ip, seg.dst_port, src_ip, seg.src_port);
     if (c && c->state == TCP_TIME_WAIT && (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN
         && seq_gt(seg.seq, c->rcv_nxt) && tcp_listener_lookup(e, dst_ip, seg.dst_port)) {
@@ -356,6 +357,7 @@ void tcp_input(struct tcp_engine *e, tcp_time_t now, uint32_t src_ip, uint32_t d
 void tcp_poll(struct tcp_engine *e, tcp_time_t now)
 {
     tcp_enter(e);
+    e->now = now;
     for (struct tcp_conn *c = e->conns; c; c = c->next) {
         if (c->dead || c->state == TCP_CLOSED)
             continue;
@@ -463,6 +465,7 @@ struct tcp_conn *tcp_connect(struct tcp_engine *e, tcp_time_t now, uint32_t loca
     if (local_port == 0 || tcp_conn_lookup(e, local_ip, local_port, remote_ip, remote_port))
         return NULL;
     tcp_enter(e);
+    e->now = now;
     struct tcp_conn *c = tcp_conn_new(e, now, local_ip, local_port, remote_ip, remote_port);
     if (c) {
         c->app_owned = 1;
@@ -490,6 +493,7 @@ long tcp_recv(struct tcp_conn *c, tcp_time_t now, uint8_t *buf, size_t len)
             return 0;
         struct tcp_engine *e = c->e;
         tcp_enter(e);
+        e->now = now;
         tcp_ring_read_at(&c->rbuf, 0, buf, n);
         tcp_ring_consume(&c->rbuf, n);
         if (c->state != TCP_CLOSED) {
@@ -522,11 +526,14 @@ static int can_send_state(enum tcp_state st)
     return st == TCP_ESTABLISHED || st == TCP_CLOSE_WAIT;
 }
 
-size_t tcp_send_space(const struct tcp_conn *c)
+size_t tcp_send_space(struct tcp_conn *c)
 {
     if (!can_send_state(c->state) || c->fin_queued || c->app_released)
         return 0;
-    return c->sbuf.cap - c->sbuf.len;
+    size_t space = c->sbuf.cap - c->sbuf.len;
+    if (space == 0)
+        c->want_write = 1;
+    return space;
 }
 
 long tcp_send(struct tcp_conn *c, tcp_time_t now, const uint8_t *buf, size_t len)
@@ -551,6 +558,7 @@ long tcp_send(struct tcp_conn *c, tcp_time_t now, const uint8_t *buf, size_t len
         return 0;
     struct tcp_engine *e = c->e;
     tcp_enter(e);
+    e->now = now;
     tcp_ring_write_at(&c->sbuf, c->sbuf.len, buf, n);
     c->sbuf.len += n;
     tcp_output(c, now);
@@ -560,9 +568,9 @@ long tcp_send(struct tcp_conn *c, tcp_time_t now, const uint8_t *buf, size_t len
 
 void tcp_abort(struct tcp_conn *c, tcp_time_t now)
 {
-    (void)now;
     struct tcp_engine *e = c->e;
     tcp_enter(e);
+    e->now = now;
     c->app_released = 1;
     switch (c->state) {
     case TCP_SYN_RECEIVED:
@@ -592,6 +600,7 @@ void tcp_close(struct tcp_conn *c, tcp_time_t now)
         return;
     }
     tcp_enter(e);
+    e->now = now;
     c->app_released = 1;
     switch (c->state) {
     case TCP_CLOSED:

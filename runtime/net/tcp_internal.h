@@ -123,6 +123,7 @@ struct tcp_engine {
     struct tcp_conn *conns;
     struct tcp_listener *listeners;
     uint8_t *txbuf;                         /* one segment being built */
+    tcp_time_t now;                         /* time of the current public call */
     unsigned depth;                         /* nesting of public calls */
     unsigned n_dead;                        /* connections waiting to be freed */
     uint32_t port_counter;

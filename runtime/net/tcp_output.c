@@ -10,7 +10,7 @@ static void emit(struct tcp_engine *e, uint32_t lip, uint32_t rip, size_t len)
     e->txbuf[16] = (uint8_t)(sum >> 8);
     e->txbuf[17] = (uint8_t)sum;
     e->stats.segs_out++;
-    e->cfg.output(e->cfg.output_ctx, lip, rip, e->txbuf, len);
+    e->cfg.output(e->cfg.output_ctx, e->now, lip, rip, e->txbuf, len);
 }
 
 void tcp_send_rst(struct tcp_engine *e, uint32_t lip, uint32_t rip, uint16_t lport,
@@ -223,10 +223,12 @@ void tcp_output(struct tcp_conn *c, tcp_time_t now)
                 break;
             tcp_send_data_at(c, now, c->snd_nxt, len);
         }
-        /* Zero window with data waiting and nothing in flight: probe
-         * (RFC 9293 3.8.6.1) on the retransmission timer in persist mode. */
-        if (c->snd_wnd == 0 && c->snd_nxt == c->snd_max && c->snd_una == c->snd_max
-            && c->sbuf.len > 0 && c->rtx_deadline == TCP_TIME_NEVER) {
+        /* Data waiting, nothing in flight: only the peer's window holds it
+         * back. Zero window: probe (RFC 9293 3.8.6.1); a window too small to
+         * send into: the override timeout (3.8.6.2.1). Both run on the
+         * retransmission timer in persist mode. */
+        if (c->snd_nxt == c->snd_max && c->snd_una == c->snd_max && c->sbuf.len > 0
+            && c->rtx_deadline == TCP_TIME_NEVER) {
             c->tmode = TCP_TM_PERSIST;
             tcp_rtx_arm(c, now);
         }

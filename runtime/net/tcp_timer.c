@@ -77,11 +77,11 @@ static void syn_timeout(struct tcp_conn *c, tcp_time_t now)
 static void persist_timeout(struct tcp_conn *c, tcp_time_t now)
 {
     if (c->snd_wnd != 0) {
-        /* The window opened meanwhile; normal sending resumes. */
+        /* A window too small for sender SWS avoidance: the override
+         * timeout of RFC 9293 3.8.6.2.1 sends what fits. */
         tcp_rtx_stop(c);
+        tcp_send_data_at(c, now, c->snd_nxt, c->snd_wnd);
         tcp_output(c, now);
-        if (c->snd_una != c->snd_max && c->rtx_deadline == TCP_TIME_NEVER)
-            tcp_rtx_arm(c, now);
         return;
     }
     /* Unanswered probes count as retransmissions; any ACK resets them, so

@@ -56,7 +56,8 @@ def build_library(build_dir: Path) -> Path:
     return out
 
 
-OUTPUT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_uint32,
+OUTPUT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_uint32,
+                             ctypes.c_uint32,
                              ctypes.POINTER(ctypes.c_uint8), ctypes.c_size_t)
 EVENT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint)
 ACCEPT_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
@@ -131,7 +132,7 @@ def checksum(data: bytes) -> int:
     total = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+    return int(~total & 0xFFFF)
 
 
 def tcp_checksum(src: int, dst: int, segment: bytes) -> int:
@@ -214,6 +215,7 @@ class Engine:
     time_wait: int = 10 * SEC
     verify_checksum: bool = True
     local_ip: int = LOCAL_IP
+    secret: bytes = bytes(range(16))
     out: list[tuple[int, int, bytes]] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     accepts: int = 0
@@ -223,8 +225,9 @@ class Engine:
         cfg = Config()
         self.lib.tcp_config_default(ctypes.byref(cfg))
 
-        def on_output(_ctx: int, src: int, dst: int, data: ctypes.Array[ctypes.c_uint8],
-                      length: int) -> None:
+        def on_output(_ctx: int, now: int, src: int, dst: int,
+                      data: ctypes.Array[ctypes.c_uint8], length: int) -> None:
+            assert now == self.now, "segment stamped with the wrong time"
             self.out.append((src, dst, ctypes.string_at(data, length)))
 
         def on_event(_user: int, conn: int, events: int) -> None:
@@ -237,7 +240,7 @@ class Engine:
         self._event_cb = EVENT_FN(on_event)
         self._accept_cb = ACCEPT_FN(on_accept)
         cfg.output = self._output_cb
-        cfg.secret[:] = list(range(16))
+        cfg.secret[:] = list(self.secret)
         cfg.mss = self.mss
         cfg.rcvbuf = self.rcvbuf
         cfg.sndbuf = self.sndbuf
@@ -315,7 +318,7 @@ class Engine:
         self.lib.tcp_abort(conn, self.now)
 
     def state(self, conn: int) -> str:
-        return STATES[self.lib.tcp_state(conn)]
+        return STATES[int(self.lib.tcp_state(conn))]
 
     def error(self, conn: int) -> int:
         return int(self.lib.tcp_error(conn))
@@ -353,23 +356,25 @@ class Peer:
     ws: int | None = None
 
     def seg(self, flags: int, payload: bytes = b"", seq: int | None = None,
-            ack: int | None = None, window: int | None = None, **kw: int) -> Seg:
+            ack: int | None = None, window: int | None = None, mss: int | None = None,
+            ws: int | None = None) -> Seg:
         return Seg(self.sport, self.dport, self.seq if seq is None else seq,
                    self.ack if ack is None else ack, flags,
-                   self.window if window is None else window, payload, **kw)
+                   self.window if window is None else window, payload, mss=mss, ws=ws)
 
-    def send(self, flags: int, payload: bytes = b"", advance: bool = True,
-             **kw: int) -> list[Seg]:
-        s = self.seg(flags, payload, **kw)
-        if advance and kw.get("seq") is None:
-            self.seq += len(payload) + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
+    def send(self, flags: int, payload: bytes = b"", ack: int | None = None,
+             window: int | None = None, mss: int | None = None,
+             ws: int | None = None) -> list[Seg]:
+        """Sends the next segment in sequence and advances our sequence number."""
+        s = self.seg(flags, payload, ack=ack, window=window, mss=mss, ws=ws)
+        self.seq += len(payload) + (1 if flags & SYN else 0) + (1 if flags & FIN else 0)
         return self.engine.feed(s)
 
 
 def handshake(engine: Engine, listener: int, peer: Peer, mss: int = 1460,
               ws: int | None = 7) -> tuple[int, Seg]:
     """Passive open driven to ESTABLISHED and accepted; returns (conn, SYN-ACK)."""
-    (synack,) = peer.send(SYN, mss=mss, **({"ws": ws} if ws is not None else {}))
+    (synack,) = peer.send(SYN, mss=mss, ws=ws)
     assert synack.flags == SYN | ACK
     peer.ws = ws
     peer.ack = synack.seq + 1

@@ -9,15 +9,17 @@ import pytest
 
 from tests.runtime.tcp_harness import (
     ACK,
+    EAGAIN,
+    ETIMEDOUT,
     EV_CLOSED,
     EV_CONNECTED,
+    EV_WRITABLE,
     MS,
+    NEVER,
     PSH,
     RST,
     SEC,
     SYN,
-    ETIMEDOUT,
-    NEVER,
     Engine,
     Peer,
     Seg,
@@ -33,10 +35,11 @@ def engine() -> Iterator[Engine]:
     eng.destroy()
 
 
-def established(engine: Engine, **kw: int) -> tuple[int, Peer, Seg]:
+def established(engine: Engine, mss: int = 1460,
+                ws: int | None = 7) -> tuple[int, Peer, Seg]:
     listener = engine.listen()
     peer = Peer(engine)
-    conn, synack = handshake(engine, listener, peer, **kw)
+    conn, synack = handshake(engine, listener, peer, mss=mss, ws=ws)
     return conn, peer, synack
 
 
@@ -194,7 +197,7 @@ def test_nagle_holds_small_segment_until_ack(engine: Engine) -> None:
 
 
 def test_nodelay_sends_small_segments_at_once(engine: Engine) -> None:
-    conn, peer, synack = established(engine)
+    conn, _peer, _synack = established(engine)
     engine.nodelay(conn)
     engine.send(conn, b"a")
     engine.send(conn, b"b")
@@ -258,10 +261,10 @@ def test_rtt_estimator_formula(engine: Engine) -> None:
 
 
 def test_data_retransmissions_exhausted_reset(engine: Engine) -> None:
-    conn, peer, synack = established(engine)
+    conn, _peer, _synack = established(engine)
     engine.send(conn, b"z" * 10)
     engine.take()
-    kinds = []
+    kinds: list[str] = []
     for _ in range(40):
         t = engine.deadline()
         if t == 2**64 - 1:
@@ -286,3 +289,25 @@ def test_active_open_and_connected_event(engine: Engine) -> None:
     assert engine.info(conn).snd_mss == 1200
     engine.abort(conn)
     engine.assert_no_leaks()
+
+
+def test_full_send_buffer_then_writable_event() -> None:
+    small = Engine(engine_lib(), sndbuf=2000, mss=1000)
+    try:
+        listener = small.listen()
+        peer = Peer(small)
+        conn, synack = handshake(small, listener, peer, mss=1000)
+        s = synack.seq + 1
+        assert small.send(conn, b"x" * 5000) == 2000          # takes what fits
+        assert small.lib.tcp_send_space(conn) == 0
+        assert small.send(conn, b"y") == EAGAIN
+        segs = small.take()
+        assert [len(x.payload) for x in segs] == [1000, 1000]
+        assert small.take_events() == []
+        small.feed(peer.seg(ACK, ack=s + 1000))
+        assert [e.events for e in small.take_events()] == [EV_WRITABLE]
+        assert small.lib.tcp_send_space(conn) == 1000
+        small.abort(conn)
+        small.assert_no_leaks()
+    finally:
+        small.destroy()

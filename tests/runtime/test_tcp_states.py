@@ -38,11 +38,12 @@ def engine() -> Iterator[Engine]:
     eng.destroy()
 
 
-def established(engine: Engine, **kw: int) -> tuple[int, Peer, int]:
+def established(engine: Engine, mss: int = 1460,
+                ws: int | None = 7) -> tuple[int, Peer, int]:
     """An accepted connection; returns (conn, peer, our next sequence number)."""
     listener = engine.listen()
     peer = Peer(engine)
-    conn, synack = handshake(engine, listener, peer, **kw)
+    conn, synack = handshake(engine, listener, peer, mss=mss, ws=ws)
     return conn, peer, synack.seq + 1
 
 
@@ -301,7 +302,7 @@ def test_rst_in_each_state(engine: Engine, state: str) -> None:
 
 @pytest.mark.parametrize("state", ["ESTABLISHED", "FIN_WAIT_2", "CLOSE_WAIT"])
 def test_inexact_rst_gets_challenge_ack(engine: Engine, state: str) -> None:
-    conn, peer, s = reach(engine, state)
+    conn, peer, _s = reach(engine, state)
     assert conn is not None
     (chal,) = engine.feed(peer.seg(RST, seq=peer.seq + 100, ack=0))
     assert (chal.flags, chal.ack) == (ACK, peer.seq)   # RFC 5961 3.2

@@ -71,8 +71,9 @@ struct tcp_conn;
 struct tcp_listener;
 
 /* Emits one complete TCP segment (header with checksum, options, data) to
- * be carried in an IPv4 datagram from src_ip to dst_ip. */
-typedef void (*tcp_output_fn)(void *ctx, uint32_t src_ip, uint32_t dst_ip,
+ * be carried in an IPv4 datagram from src_ip to dst_ip; now is the time
+ * of the call that caused it. */
+typedef void (*tcp_output_fn)(void *ctx, tcp_time_t now, uint32_t src_ip, uint32_t dst_ip,
                               const uint8_t *segment, size_t len);
 typedef void (*tcp_event_fn)(void *user, struct tcp_conn *c, unsigned events);
 /* A connection is waiting in the listener's backlog: call tcp_accept(). */
@@ -138,7 +139,9 @@ void tcp_close(struct tcp_conn *c, tcp_time_t now);
 void tcp_abort(struct tcp_conn *c, tcp_time_t now);
 
 size_t tcp_readable(const struct tcp_conn *c);   /* bytes buffered for tcp_recv */
-size_t tcp_send_space(const struct tcp_conn *c); /* bytes tcp_send would take now */
+/* Bytes tcp_send would take now. A 0 arms TCP_EV_WRITABLE, so an
+ * application that sends only what fits (an echo, a proxy) is woken up. */
+size_t tcp_send_space(struct tcp_conn *c);
 enum tcp_state tcp_state(const struct tcp_conn *c);
 int tcp_error(const struct tcp_conn *c);         /* 0 or the TCP_E* that closed it */
 void tcp_set_nodelay(struct tcp_conn *c, int on); /* 1 turns Nagle (RFC 896) off */

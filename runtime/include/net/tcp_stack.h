@@ -1,0 +1,22 @@
+/* Binds a TCP engine (net/tcp.h) to a net_stack (net/stack.h): segments
+ * of IPv4 protocol 6 go to tcp_input, the engine's segments leave through
+ * net_ipv4_output, and its timers join net_stack_next_deadline /
+ * net_stack_poll. The engine lives as long as the stack (the stack has
+ * no way to unregister a protocol).
+ *
+ *     struct tcp_engine *tcp = tcp_stack_attach(stack, NULL);
+ *     tcp_listen(tcp, 0, 7, 64, on_accept, app);
+ */
+#ifndef NET_TCP_STACK_H
+#define NET_TCP_STACK_H
+
+#include "net/stack.h"
+#include "net/tcp.h"
+
+/* cfg NULL uses tcp_config_default(). The output callback, the secret
+ * (from net_stack_random) and the MSS (MTU - 40, RFC 9293 3.7.1) are
+ * always filled in here. NULL if memory runs out or TCP is attached
+ * already. */
+struct tcp_engine *tcp_stack_attach(struct net_stack *s, const struct tcp_config *cfg);
+
+#endif

@@ -1,0 +1,78 @@
+/* Glue between the pure TCP engine and the IPv4 stack. */
+#include "net/tcp_stack.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define IPV4_HDR 20u /* RFC 791: header without options */
+#define TCP_HDR 20u  /* RFC 9293 3.1: header without options */
+
+struct tcp_binding {
+    struct net_stack *stack;
+    struct tcp_engine *engine;
+};
+
+static void output(void *ctx, tcp_time_t now, uint32_t src_ip, uint32_t dst_ip,
+                   const uint8_t *seg, size_t len)
+{
+    struct tcp_binding *b = ctx;
+    (void)src_ip; /* the stack has one address, which is src_ip */
+    /* A failure (no route, ARP queue full) is a lost segment: TCP's
+     * retransmission covers it. */
+    (void)net_ipv4_output(b->stack, now, dst_ip, 6, seg, len);
+}
+
+static void input(void *ctx, struct net_stack *s, net_time_t now, uint32_t src_ip,
+                  uint32_t dst_ip, const uint8_t *payload, size_t len)
+{
+    struct tcp_binding *b = ctx;
+    (void)s;
+    tcp_input(b->engine, now, src_ip, dst_ip, payload, len);
+}
+
+static net_time_t next_deadline(void *ctx)
+{
+    struct tcp_binding *b = ctx;
+    return tcp_next_deadline(b->engine);
+}
+
+static void timer_poll(void *ctx, struct net_stack *s, net_time_t now)
+{
+    struct tcp_binding *b = ctx;
+    (void)s;
+    tcp_poll(b->engine, now);
+}
+
+struct tcp_engine *tcp_stack_attach(struct net_stack *s, const struct tcp_config *cfg)
+{
+    struct tcp_config c;
+    if (cfg)
+        c = *cfg;
+    else
+        tcp_config_default(&c);
+    struct tcp_binding *b = malloc(sizeof(*b));
+    if (!b)
+        return NULL;
+    b->stack = s;
+    c.output = output;
+    c.output_ctx = b;
+    for (unsigned i = 0; i < sizeof(c.secret); i += 4) {
+        uint32_t r = net_stack_random(s);
+        memcpy(c.secret + i, &r, sizeof(r));
+    }
+    size_t mtu = net_stack_mtu(s);
+    if (mtu > IPV4_HDR + TCP_HDR && mtu - IPV4_HDR - TCP_HDR < c.mss)
+        c.mss = (uint16_t)(mtu - IPV4_HDR - TCP_HDR);
+    b->engine = tcp_engine_create(&c);
+    if (!b->engine) {
+        free(b);
+        return NULL;
+    }
+    if (net_stack_register_l4(s, 6, input, b) != 0
+        || net_stack_register_timer(s, next_deadline, timer_poll, b) != 0) {
+        tcp_engine_destroy(b->engine);
+        free(b);
+        return NULL;
+    }
+    return b->engine;
+}
