@@ -49,6 +49,12 @@ def test_time(images: Images) -> None:
     assert 100 <= slept < 1000
 
 
+def test_tls_variables_work_after_set_tls_base(images: Images) -> None:
+    result = run_tender(images[("test_tls", "spt")])
+    assert result.returncode == 0, result.stdout
+    assert "tls size: 136\nSUCCESS" in result.stdout
+
+
 def test_abort_exits_255(images: Images) -> None:
     result = run_tender(images[("test_abort", "spt")])
     assert result.returncode == 255
