@@ -212,7 +212,8 @@ static void dhcp_input(void *ctx, struct net_udp *u, net_time_t now, uint32_t sr
         if (r.msg_type == DHCPNAK) {
             dhcp_lose(d, now);
         } else if (r.msg_type == DHCPACK && r.has_lease_time && r.yiaddr != 0 &&
-                   (d->state != REQUESTING || r.yiaddr == d->offered_addr) &&
+                   (d->state != REQUESTING ||
+                    (r.yiaddr == d->offered_addr && r.server_id == d->offer_server)) &&
                    (r.yiaddr >> 28) < 0xe && r.lease_time > 0) {
             dhcp_bind(d, now, &r);
         }

@@ -11,9 +11,10 @@
 
 static int is_martian_source(const struct net_stack *s, uint32_t src)
 {
-    /* RFC 1122 3.2.1.3: a source that is broadcast or multicast (class D,
-     * 224/4) is discarded; so is our own address coming back. */
-    return stack_is_broadcast(s, src) || (src >> 28) == 0xe || (src != 0 && src == s->addr);
+    /* RFC 1122 3.2.1.3: a source that is broadcast, multicast (224/4) or
+     * loopback (127/8) is discarded; so is our own address coming back. */
+    return stack_is_broadcast(s, src) || (src >> 28) == 0xe || (src >> 24) == 127 ||
+           (src != 0 && src == s->addr);
 }
 
 static int accepts_destination(const struct net_stack *s, uint32_t dst)

@@ -60,20 +60,20 @@ def parse_dhcp(frame: bytes) -> Dhcp:
 
 
 def reply(msg_type: int, xid: int, yiaddr: str = OFFERED, lease: int = 3600,
-          extra: bytes = b"") -> str:
+          extra: bytes = b"", server: str = SERVER) -> str:
     msg = bytearray(240)
     msg[0:4] = bytes([2, 1, 6, 0])
     msg[4:8] = struct.pack("!I", xid)
     msg[16:20] = ip(yiaddr)
     msg[28:34] = MAC_US
     msg[236:240] = MAGIC
-    opts = bytes([53, 1, msg_type, 54, 4]) + ip(SERVER)
+    opts = bytes([53, 1, msg_type, 54, 4]) + ip(server)
     if msg_type != 6:
         opts += bytes([51, 4]) + struct.pack("!I", lease)
         opts += bytes([1, 4, 255, 255, 255, 0, 3, 4]) + ip(SERVER) + bytes([6, 4]) + ip("10.0.0.53")
     payload = bytes(msg) + opts + extra + bytes([255])
-    packet = ipv4(SERVER, "255.255.255.255", PROTO_UDP,
-                  udp(SERVER, "255.255.255.255", 67, 68, payload))
+    packet = ipv4(server, "255.255.255.255", PROTO_UDP,
+                  udp(server, "255.255.255.255", 67, 68, payload))
     return "in " + ip_frame(BROADCAST_MAC, MAC_GW, packet).hex()
 
 
@@ -134,6 +134,11 @@ def test_foreign_replies_are_ignored(stack_harness: Path) -> None:
     steps = run(stack_harness, ["dhcp_start", reply(2, xid ^ 1), reply(5, xid),
                                 reply(2, xid, yiaddr="255.255.255.255")])
     assert all(s.frames() == [] and s.values("dhcp") == [] for s in steps[1:])
+    # An ACK for another address, or from another server, than the offer.
+    steps = run(stack_harness, ["dhcp_start", reply(2, xid), reply(5, xid, yiaddr="10.0.0.51"),
+                                reply(5, xid, server="10.0.0.9"), reply(5, xid)])
+    assert steps[2].values("dhcp") == [] and steps[3].values("dhcp") == []
+    assert steps[4].values("dhcp")[0][0] == "bound"  # the real ACK still counts
 
 
 def bound(harness: Path) -> tuple[int, list[str]]:

@@ -91,13 +91,14 @@ def test_ethernet_padding_is_ignored(stack_harness: Path) -> None:
     assert parse_ipv4(reply)[1] == echo(0, 0x1234, 1, b"")
 
 
-def test_not_for_us_or_from_broadcast_is_dropped(stack_harness: Path) -> None:
+def test_not_for_us_or_from_martian_sources_is_dropped(stack_harness: Path) -> None:
     other = ipv4(IP_PEER, "10.0.0.77", PROTO_ICMP, echo(8, 1, 1, b""))
     from_bcast = ipv4("10.0.0.255", IP_US, PROTO_ICMP, echo(8, 1, 1, b""))
     from_mcast = ipv4("224.0.0.1", IP_US, PROTO_ICMP, echo(8, 1, 1, b""))
+    from_loopback = ipv4("127.0.0.1", IP_US, PROTO_ICMP, echo(8, 1, 1, b""))
     other_mac = eth(bytes.fromhex("02aabbccddee"), MAC_PEER, ETH_IPV4, ping_packet(b""))
     steps = run(stack_harness, [frame_in(other), frame_in(from_bcast), frame_in(from_mcast),
-                                f"in {other_mac.hex()}"])
+                                frame_in(from_loopback), f"in {other_mac.hex()}"])
     assert all(s.frames() == [] for s in steps)
 
 
