@@ -53,10 +53,18 @@ static void format(struct fmt_buf *b, const char *fmt, va_list ap)
             continue;
         }
         fmt++;
-        int longs = 0;
-        while (*fmt == 'l' || *fmt == 'z') {
-            longs += (*fmt == 'z') ? 2 : 1;
+        /* Length modifier: none (int), l (long), ll (long long) or z (size_t). */
+        enum { LEN_INT, LEN_LONG, LEN_LLONG, LEN_SIZE } len = LEN_INT;
+        if (*fmt == 'z') {
+            len = LEN_SIZE;
             fmt++;
+        } else if (*fmt == 'l') {
+            len = LEN_LONG;
+            fmt++;
+            if (*fmt == 'l') {
+                len = LEN_LLONG;
+                fmt++;
+            }
         }
         switch (*fmt) {
         case 's':
@@ -66,7 +74,10 @@ static void format(struct fmt_buf *b, const char *fmt, va_list ap)
             put_char(b, (char)va_arg(ap, int));
             break;
         case 'd': {
-            long long v = longs ? va_arg(ap, long long) : va_arg(ap, int);
+            long long v = len == LEN_LONG    ? va_arg(ap, long)
+                          : len == LEN_LLONG ? va_arg(ap, long long)
+                          : len == LEN_SIZE  ? (long long)va_arg(ap, size_t)
+                                             : va_arg(ap, int);
             if (v < 0) {
                 put_char(b, '-');
                 put_unsigned(b, 0ULL - (unsigned long long)v, 10);
@@ -77,8 +88,10 @@ static void format(struct fmt_buf *b, const char *fmt, va_list ap)
         }
         case 'u':
         case 'x': {
-            unsigned long long v = longs ? va_arg(ap, unsigned long long)
-                                         : va_arg(ap, unsigned int);
+            unsigned long long v = len == LEN_LONG    ? va_arg(ap, unsigned long)
+                                   : len == LEN_LLONG ? va_arg(ap, unsigned long long)
+                                   : len == LEN_SIZE  ? va_arg(ap, size_t)
+                                                      : va_arg(ap, unsigned int);
             put_unsigned(b, v, *fmt == 'x' ? 16 : 10);
             break;
         }
