@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 UNIKERNELS = REPO / "unikernels"
 COMMON = UNIKERNELS / "test_common"
 TEST_UNIKERNELS = ("hello", "test_time", "test_block", "test_net", "test_abort", "test_ssp",
-                   "test_badargs", "test_seccomp", "test_tls")
+                   "test_badargs", "test_seccomp", "test_tls", "test_wx")
 
 
 def unikernel_devices(name: str) -> list[Device]:

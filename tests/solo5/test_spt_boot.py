@@ -134,3 +134,14 @@ def test_run_image_streams_to_given_stdout(images: Images, tmp_path: Path) -> No
         status = run_image(images[("hello", "spt")], args=["x"], stdout=sink)
     assert status == 0
     assert "Command line is: 'x'" in out.read_text()
+
+
+@pytest.mark.parametrize("attack", ["write-text", "write-rodata", "write-boot-info",
+                                    "exec-heap"])
+def test_memory_protections_fault(images: Images, attack: str) -> None:
+    behaving = run_tender(images[("test_wx", "spt")], args=["none"])
+    assert behaving.returncode == 0 and "SUCCESS" in behaving.stdout
+    result = run_tender(images[("test_wx", "spt")], args=[attack])
+    assert result.returncode == -11, result.stdout  # SIGSEGV: W^X and read-only pages hold
+    assert f"attacking: {attack}\n" in result.stdout
+    assert "FAIL" not in result.stdout
