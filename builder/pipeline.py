@@ -22,7 +22,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ from builder.buildinfo import (
     toolchain_identity,
     tree_hashes,
 )
-from builder.double import STATUS_REPRODUCIBLE, DoubleBuild, double_build
+from builder.double import STATUS_REPRODUCIBLE, STATUS_UNREPRODUCIBLE, DoubleBuild, double_build
 from builder.errors import BuildError
 from builder.plan import Package
 from builder.variations import CONTROL, Variation
@@ -268,7 +268,7 @@ def _attest(
     return str(link_path), str(provenance_path)
 
 
-def verify_target(
+def _verify_frozen(
     request: BuildRequest,
     package: Package,
     deps: Sequence[Package],
@@ -281,13 +281,16 @@ def verify_target(
     find_culprits: bool = True,
     progress: Progress | None = None,
 ) -> TargetResult:
-    """Double-build one target (or reuse the cached verdict) and write its records."""
+    """verify_target once the Solo5 inputs are frozen."""
     manifest = package.manifest
     target_dir = out_dir / manifest.name / manifest.version / request.target
     inputs = input_record(request, package, deps, variations)
     key = digest_of(inputs)
     image_name = f"{manifest.name}.{request.target}"
     cached = _from_cache(cache_dir, key, target_dir, image_name)
+    if cached is not None and find_culprits and cached.status == STATUS_UNREPRODUCIBLE:
+        if cached.blame_seconds is None:
+            cached = None  # the cached verdict has no culprits yet: build again to blame
     if cached is not None:
         if progress:
             progress(f"{manifest.ident} {request.target}: cache hit, not rebuilt")
@@ -343,6 +346,37 @@ def verify_target(
     if cache_dir is not None:
         _to_cache(cache_dir, key, target_dir, image_name)
     return verdict
+
+
+def verify_target(
+    request: BuildRequest,
+    package: Package,
+    deps: Sequence[Package],
+    variations: Sequence[Variation],
+    out_dir: Path,
+    **options: Any,
+) -> TargetResult:
+    """Double-build one target (or reuse the cached verdict) and write its records.
+
+    The Solo5 build inputs (headers, bindings, linker scripts) are copied once
+    and that frozen copy is what every build of this verification mounts and
+    what the cache key hashes, so A, B and the blame builds cannot see
+    different Solo5 trees even if the tree changes meanwhile.
+    """
+    if request.solo5_root is None:
+        return _verify_frozen(request, package, deps, variations, out_dir, **options)
+    with tempfile.TemporaryDirectory(prefix="solo5-frozen-") as frozen:
+        for part in SOLO5_BUILD_INPUTS:
+            if (request.solo5_root / part).is_dir():
+                shutil.copytree(request.solo5_root / part, Path(frozen) / part, symlinks=False)
+        return _verify_frozen(
+            replace(request, solo5_root=Path(frozen)),
+            package,
+            deps,
+            variations,
+            out_dir,
+            **options,
+        )
 
 
 def _to_cache(cache_dir: Path, key: str, target_dir: Path, image_name: str) -> None:

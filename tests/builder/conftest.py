@@ -1,0 +1,84 @@
+"""Session fixtures of the builder tests: the package catalogue and the fixtures, built once.
+
+Every unikernel package of packages/ is double-built (all 14 variations) for
+each of its targets; the two unreproducible fixtures are built with blame
+and diffoscope. Results share one cache, so the gate tests reuse them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from securesystemslib.signer import CryptoSigner
+
+from builder.pipeline import TargetResult, verify_package
+from builder.plan import Package, load_index, read_package_tree, resolve, solo5_requests
+from builder.sandbox import missing_programs
+from builder.variations import Variation, all_variations
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGES = REPO / "packages"
+UNREPRODUCIBLE = ("unrepro_date", "unrepro_path")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    missing = missing_programs()
+    if missing or os.geteuid() != 0:
+        reason = f"builder needs root and {', '.join(missing) or 'nothing else'}"
+        for item in items:
+            if "tests/builder" in str(item.fspath):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@dataclass
+class Built:
+    out: Path
+    cache: Path
+    signer: CryptoSigner
+    results: dict[tuple[str, str], TargetResult]
+    packages: dict[str, tuple[Package, list[Package]]]
+
+
+def load_package(name: str) -> tuple[Package, list[Package]]:
+    index = load_index(PACKAGES)
+    manifest = next(m for (n, _), m in index.items() if n == name)
+    package = read_package_tree(manifest, REPO)
+    deps = [read_package_tree(d, REPO) for d in resolve(manifest, index)]
+    return package, deps
+
+
+def every_variation() -> tuple[Variation, ...]:
+    return all_variations(os.cpu_count() or 1)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    root = tmp_path_factory.mktemp("builder")
+    signer = CryptoSigner.generate_ed25519()
+    out, cache = root / "out", root / "cache"
+    results: dict[tuple[str, str], TargetResult] = {}
+    packages: dict[str, tuple[Package, list[Package]]] = {}
+    for (name, _), manifest in sorted(load_index(PACKAGES).items()):
+        if manifest.kind != "unikernel":
+            continue
+        package, deps = load_package(name)
+        packages[name] = (package, deps)
+        for request in solo5_requests(package, deps):
+            # Blame once per fixture (hvt); the other target only has to be caught.
+            blame = name in UNREPRODUCIBLE and request.target == "hvt"
+            (result,) = verify_package(
+                [request],
+                package,
+                deps,
+                every_variation(),
+                out,
+                cache_dir=cache,
+                signer=signer,
+                builder_id="test-builder",
+                find_culprits=blame,
+            )
+            results[(name, request.target)] = result
+    return Built(out, cache, signer, results, packages)
