@@ -5,7 +5,8 @@
  * must stop the guest with exit status 1 and an "Invalid guest ..." line.
  * If a hypercall returns, the guest reports the case and exits 2.
  * Case "ok" makes one valid call of each kind and exits 0; "trap-null",
- * "sleep" and "exit-7" exercise the trap path, the sandbox and exit codes.
+ * "sleep", "exit-7" and "cpl" exercise the trap path, the sandbox, exit
+ * codes and user mode (with TLS).
  */
 #include <solo5.h>
 #include <abi/hvt_abi.h>
@@ -122,6 +123,23 @@ static void run_case(const char *name)
         /* Long enough for a test to look at the sandboxed tender. */
         puts_str("sleeping\n");
         solo5_yield(solo5_clock_monotonic() + 2000000000ULL, NULL);
+        solo5_exit(0);
+    } else if (str_eq(name, "cpl")) {
+        /* Our tender offers HVT_FEATURE_USER_MODE: the application runs at
+         * CPL 3, and TLS (an FS-base wrmsr) still works from there. */
+        static __thread uint64_t tls_word = 41;
+        static uint8_t tls_block[256] __attribute__((aligned(64)));
+        uint16_t cs;
+        __asm__ __volatile__("mov %%cs, %0" : "=r"(cs));
+        puts_str((cs & 3) == 3 ? "cpl=3\n" : "cpl=0\n");
+        if (solo5_tls_size() > sizeof tls_block ||
+            solo5_tls_init((uintptr_t)tls_block) != SOLO5_R_OK ||
+            solo5_set_tls_base(solo5_tls_tp_offset((uintptr_t)tls_block)) != SOLO5_R_OK) {
+            puts_str("FAIL: TLS set-up\n");
+            solo5_exit(3);
+        }
+        tls_word++;
+        puts_str(tls_word == 42 ? "tls ok\n" : "FAIL: TLS value\n");
         solo5_exit(0);
     } else if (str_eq(name, "exit-7")) {
         solo5_exit(7);

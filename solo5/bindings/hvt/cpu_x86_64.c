@@ -9,11 +9,15 @@
 
 #define SEL_CODE 0x08
 #define SEL_DATA 0x10
-#define SEL_TSS 0x18
+#define SEL_TSS 0x18 /* 16-byte descriptor: GDT entries 3 and 4 */
+/* User segments (entries 5, 6) are used by traps_x86_64.S with RPL 3. */
 
-/* Descriptor values: flat 64-bit code (L=1), flat read/write data. */
+/* Descriptor values: flat 64-bit code (L=1), flat read/write data; the
+ * user pair is the same with DPL 3. */
 #define GDT_DESC_CODE64 0x00AF99000000FFFFULL
 #define GDT_DESC_DATA 0x00CF93000000FFFFULL
+#define GDT_DESC_USER_CODE64 0x00AFF9000000FFFFULL
+#define GDT_DESC_USER_DATA 0x00CFF3000000FFFFULL
 #define GDT_TSS_TYPE_AVAILABLE 0x9ULL
 #define GDT_PRESENT (1ULL << 47)
 
@@ -41,16 +45,20 @@ struct table_register {
     uint64_t base;
 } __attribute__((packed));
 
-static uint64_t gdt[5] __attribute__((aligned(16)));
+static uint64_t gdt[7] __attribute__((aligned(16)));
 static struct tss64 tss __attribute__((aligned(16)));
 /* 16-byte gates as two quadwords (SDM Vol. 3A Figure 6-8): low = offset
  * 15:0, selector, IST, type/attributes, offset 31:16; high = offset 63:32. */
 static uint64_t idt[IDT_VECTORS][2] __attribute__((aligned(16)));
 static uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
 
-/* Entry stubs in traps_x86_64.S: vector v at hvt_trap_stubs + 16 * v. */
+/* Entry stubs in traps_x86_64.S: vector v at hvt_trap_stubs + 16 * v;
+ * #GP has its own entry that first completes privileged hypercall
+ * instructions issued from user mode. */
 extern const char hvt_trap_stubs[];
+extern const char hvt_gp_entry[];
 #define TRAP_STUB_STRIDE 16
+#define VECTOR_GP 13
 
 static void gdt_init(void)
 {
@@ -63,6 +71,8 @@ static void gdt_init(void)
              (GDT_TSS_TYPE_AVAILABLE << 40) | GDT_PRESENT |
              ((limit >> 16 & 0xF) << 48) | ((base >> 24 & 0xFF) << 56);
     gdt[4] = base >> 32;
+    gdt[5] = GDT_DESC_USER_CODE64;
+    gdt[6] = GDT_DESC_USER_DATA;
 
     for (int i = 0; i < 3; i++)
         tss.ist[i] = (uint64_t)(uintptr_t)&ist_stacks[i][IST_STACK_SIZE];
@@ -104,6 +114,9 @@ static void idt_init(void)
     }
     idt[2][0] += (uint64_t)(IST_NMI - IST_TRAP) << 32;
     idt[8][0] += (uint64_t)(IST_DOUBLE_FAULT - IST_TRAP) << 32;
+    uint64_t gp = (uint64_t)(uintptr_t)hvt_gp_entry;
+    idt[VECTOR_GP][0] = (low & 0x0000FFFFFFFF0000ULL) | (gp & 0xFFFF) | ((gp >> 16 & 0xFFFF) << 48);
+    idt[VECTOR_GP][1] = gp >> 32;
     struct table_register idtr = { sizeof idt - 1, (uint64_t)(uintptr_t)idt };
     __asm__ __volatile__("lidt %0" : : "m"(idtr) : "memory");
 }

@@ -11,6 +11,8 @@
 
 /* Load our own GDT, TSS (with IST stacks) and IDT with fatal trap gates. */
 void hvt_cpu_init(void);
+/* Return to the caller at CPL 3 (needs HVT_FEATURE_USER_MODE page tables). */
+void hvt_cpu_enter_user(void);
 
 /* Calibrate the monotonic clock from the tender-supplied TSC frequency. */
 void hvt_tsc_init(uint64_t tsc_hz);

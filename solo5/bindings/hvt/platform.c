@@ -17,6 +17,11 @@ void platform_init(void *boot_arg, struct platform_boot *boot)
         platform_console_write(tsc_message, sizeof tsc_message - 1);
         hvt_halt(SOLO5_EXIT_ABORT, NULL);
     }
+    /* Where the tender's page tables allow it, run everything after this
+     * point in user mode (HVT_FEATURE_USER_MODE). The TSC is read from here
+     * on only, so the clock never mixes the two modes' counters. */
+    if (bi->host_features & HVT_FEATURE_USER_MODE)
+        hvt_cpu_enter_user();
     hvt_tsc_init(bi->cpu_cycle_freq);
     boot->mem_size = bi->mem_size;
     boot->cmdline = bi->cmdline;

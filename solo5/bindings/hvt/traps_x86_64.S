@@ -63,6 +63,62 @@ TRAP_EC 29
 TRAP_EC 30
 TRAP_NOEC 31
 
+/*
+ * #GP. In user mode (see hvt_cpu_enter_user) a hypervisor that ignores
+ * IOPL 3 makes the hypercall "outl %eax, %dx" fault, and so does "wrmsr"
+ * (solo5_set_tls_base). For exactly those two instructions from CPL 3 the
+ * handler executes them here with the user's registers, steps over them
+ * and returns; every other #GP is fatal as usual. Few instructions on
+ * purpose: where ring 0 is emulated, each one is expensive.
+ */
+    .balign 16
+    .globl hvt_gp_entry
+hvt_gp_entry:
+    pushq %rcx
+    testb $3, 24(%rsp)          /* saved CS: from user mode? */
+    jz 2f
+    movq 16(%rsp), %rcx         /* saved RIP */
+    cmpb $0xef, (%rcx)          /* outl %eax, (%dx) */
+    jne 1f
+    outl %eax, %dx
+    incq 16(%rsp)
+    popq %rcx
+    addq $8, %rsp               /* error code */
+    iretq
+1:  cmpw $0x300f, (%rcx)        /* wrmsr */
+    jne 2f
+    movq (%rsp), %rcx
+    wrmsr
+    addq $2, 16(%rsp)
+    popq %rcx
+    addq $8, %rsp
+    iretq
+2:  popq %rcx
+    pushq $13
+    jmp trap_common
+
+/*
+ * void hvt_cpu_enter_user(void): return to the caller at CPL 3 on the same
+ * stack, with IOPL 3 (port I/O allowed where the hypervisor honours it)
+ * and interrupts still off. Data segment registers are nulled first so the
+ * return to user mode keeps them (and the FS base) as they are.
+ */
+    .globl hvt_cpu_enter_user
+hvt_cpu_enter_user:
+    xorl %eax, %eax
+    movl %eax, %ds
+    movl %eax, %es
+    movl %eax, %fs
+    movl %eax, %gs
+    popq %rax                   /* return address */
+    movq %rsp, %rdx
+    pushq $0x33                 /* SS: user data, RPL 3 */
+    pushq %rdx                  /* RSP */
+    pushq $0x3002               /* RFLAGS: IOPL 3, IF 0 */
+    pushq $0x2b                 /* CS: user code, RPL 3 */
+    pushq %rax                  /* RIP */
+    iretq
+
 trap_common:
     pushq %rax
     pushq %rbx

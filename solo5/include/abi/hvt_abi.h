@@ -42,6 +42,15 @@ typedef uint64_t hvt_gpa_t;
 
 /* host_features bits (§3.3). Ring I/O is not offered by this tender. */
 #define HVT_FEATURE_RING_IO (1U << 0)
+/*
+ * unirepo extension, never set by upstream tenders: every page-table entry
+ * the tender wrote has U/S set, so the guest may drop to CPL 3 (IOPL 3)
+ * and keep the same mappings. Upstream guests run at CPL 0 with neither
+ * SMEP nor SMAP enabled, where U/S has no effect, and ignore this bit.
+ * Our bindings use it to run the application in user mode, which KVM
+ * implementations that emulate ring-0 guest code (kvm-pvm) run natively.
+ */
+#define HVT_FEATURE_USER_MODE (1U << 31)
 
 struct mft;
 

@@ -11,6 +11,7 @@
 /* Intel SDM Vol. 3A §4.5, Table 4-14..4-20: page-table entry bits. */
 #define PTE_P 0x1ULL
 #define PTE_RW 0x2ULL
+#define PTE_US 0x4ULL  /* user-accessible: see HVT_FEATURE_USER_MODE */
 #define PTE_PS 0x80ULL /* 2 MiB page in a page-directory entry */
 
 #define ENTRIES_PER_TABLE 512ULL
@@ -26,22 +27,21 @@ void hvt_x86_write_page_tables(uint8_t *mem, uint64_t mem_size)
     uint64_t large_pages = mem_size / HVT_LARGE_PAGE_SIZE;
     uint64_t pdpt_used = (large_pages + ENTRIES_PER_TABLE - 1) / ENTRIES_PER_TABLE;
 
-    put_u64(mem, HVT_PML4_BASE, HVT_PDPT_BASE | PTE_P | PTE_RW);
+    const uint64_t table = PTE_P | PTE_RW | PTE_US;
+    put_u64(mem, HVT_PML4_BASE, HVT_PDPT_BASE | table);
     for (uint64_t i = 0; i < pdpt_used; i++)
-        put_u64(mem, HVT_PDPT_BASE + i * 8,
-                (HVT_PD_BASE + i * HVT_PAGE_SIZE) | PTE_P | PTE_RW);
+        put_u64(mem, HVT_PDPT_BASE + i * 8, (HVT_PD_BASE + i * HVT_PAGE_SIZE) | table);
 
     /* The four page directories form one array of 2 MiB mappings. */
-    put_u64(mem, HVT_PD_BASE, HVT_PT0_BASE | PTE_P | PTE_RW);
+    put_u64(mem, HVT_PD_BASE, HVT_PT0_BASE | table);
     for (uint64_t i = 1; i < large_pages; i++)
-        put_u64(mem, HVT_PD_BASE + i * 8,
-                (i * HVT_LARGE_PAGE_SIZE) | PTE_P | PTE_RW | PTE_PS);
+        put_u64(mem, HVT_PD_BASE + i * 8, (i * HVT_LARGE_PAGE_SIZE) | table | PTE_PS);
 
     /* First 2 MiB in 4 KiB pages: nothing below the boot info, read-only
      * boot info / manifest / command line, read-write kernel from 1 MiB. */
     for (uint64_t paddr = HVT_BOOT_INFO_BASE; paddr < HVT_LARGE_PAGE_SIZE;
          paddr += HVT_PAGE_SIZE) {
-        uint64_t flags = paddr < HVT_GUEST_MIN_BASE ? PTE_P : PTE_P | PTE_RW;
+        uint64_t flags = paddr < HVT_GUEST_MIN_BASE ? PTE_P | PTE_US : table;
         put_u64(mem, HVT_PT0_BASE + (paddr / HVT_PAGE_SIZE) * 8, paddr | flags);
     }
 }

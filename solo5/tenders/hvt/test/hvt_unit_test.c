@@ -61,21 +61,21 @@ static void check_page_tables(uint64_t mem_size)
     uint64_t pages_2m = mem_size / HVT_LARGE_PAGE_SIZE;
     uint64_t gib = (pages_2m + 511) / 512;
 
-    expect_u64("PML4[0]", entry(mem, HVT_PML4_BASE), 0x3003);
+    expect_u64("PML4[0]", entry(mem, HVT_PML4_BASE), 0x3007);
     expect_u64("PML4 others", nonzero_words(mem, HVT_PML4_BASE + 8, HVT_PDPT_BASE), 0);
     for (uint64_t i = 0; i < 4; i++)
         expect_u64("PDPT[i]", entry(mem, HVT_PDPT_BASE + 8 * i),
-                   i < gib ? (0x4000 + 0x1000 * i) | 3 : 0);
-    expect_u64("PD[0] -> PT0", entry(mem, HVT_PD_BASE), 0x8003);
-    expect_u64("PD[1]", entry(mem, HVT_PD_BASE + 8), pages_2m > 1 ? 0x200083 : 0);
+                   i < gib ? (0x4000 + 0x1000 * i) | 7 : 0);
+    expect_u64("PD[0] -> PT0", entry(mem, HVT_PD_BASE), 0x8007);
+    expect_u64("PD[1]", entry(mem, HVT_PD_BASE + 8), pages_2m > 1 ? 0x200087 : 0);
     expect_u64("PD[last]", entry(mem, HVT_PD_BASE + 8 * (pages_2m - 1)),
-               pages_2m > 1 ? ((pages_2m - 1) * HVT_LARGE_PAGE_SIZE) | 0x83 : 0x8003);
+               pages_2m > 1 ? ((pages_2m - 1) * HVT_LARGE_PAGE_SIZE) | 0x87 : 0x8007);
     expect_u64("PD entries", nonzero_words(mem, HVT_PD_BASE, HVT_PT0_BASE), pages_2m);
     expect_u64("PT0[0x0f] unmapped", entry(mem, HVT_PT0_BASE + 8 * 0x0f), 0);
-    expect_u64("PT0[0x10] boot info RO", entry(mem, HVT_PT0_BASE + 8 * 0x10), 0x10001);
-    expect_u64("PT0[0xff] RO", entry(mem, HVT_PT0_BASE + 8 * 0xff), 0xff001);
-    expect_u64("PT0[0x100] kernel RW", entry(mem, HVT_PT0_BASE + 8 * 0x100), 0x100003);
-    expect_u64("PT0[0x1ff] RW", entry(mem, HVT_PT0_BASE + 8 * 0x1ff), 0x1ff003);
+    expect_u64("PT0[0x10] boot info RO", entry(mem, HVT_PT0_BASE + 8 * 0x10), 0x10005);
+    expect_u64("PT0[0xff] RO", entry(mem, HVT_PT0_BASE + 8 * 0xff), 0xff005);
+    expect_u64("PT0[0x100] kernel RW", entry(mem, HVT_PT0_BASE + 8 * 0x100), 0x100007);
+    expect_u64("PT0[0x1ff] RW", entry(mem, HVT_PT0_BASE + 8 * 0x1ff), 0x1ff007);
     expect_u64("PT0 entries", nonzero_words(mem, HVT_PT0_BASE, HVT_PT0_BASE + 0x1000),
                0x200 - 0x10);
     expect_u64("nothing above PT0", nonzero_words(mem, HVT_PT0_BASE + 0x1000, LOW_SIZE), 0);
