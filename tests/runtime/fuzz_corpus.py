@@ -83,6 +83,8 @@ def seeds() -> dict[str, dict[str, bytes]]:
         "dns": {"a": dns_answer("example.org", a_rec + a_rec, 2),
                 "cname": dns_answer("www.example.org", cname + a_rec, 2),
                 "loop": dns_answer("example.org", b"\xc0\x1d" + a_rec[2:], 1)},
+        "bootargs": {"static": b"--ipv4=10.77.0.2/24 --ipv4-gateway=10.77.0.1 app",
+                     "dhcp": b"--dhcp"},
         "stack": {"session": records(arp_request, ip_frame(MAC_US, MAC_PEER, ping),
                                      ip_frame(MAC_US, MAC_PEER, udp_packet),
                                      *(ip_frame(MAC_US, MAC_PEER, f) for f in frags))},

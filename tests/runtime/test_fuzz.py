@@ -10,8 +10,8 @@ import pytest
 
 from tests.runtime.stack_harness import RUNTIME, build
 
-PARSERS = ["ethernet", "arp", "ipv4", "icmp", "udp", "dhcp", "dns", "stack"]
-SECONDS_EACH = 8
+PARSERS = ["ethernet", "arp", "ipv4", "icmp", "udp", "dhcp", "dns", "bootargs", "stack"]
+SECONDS_EACH = 6
 
 
 @pytest.fixture(scope="module")
