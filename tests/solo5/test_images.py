@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import struct
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from repo_tool.cli import cli
+from solo5.errors import Solo5Error
 from solo5.image import ImageError, inspect_file, parse_image
 from solo5.recipe import TARGETS
 from tests.solo5.support import TEST_UNIKERNELS, unikernel_devices
@@ -83,3 +85,26 @@ def test_inspect_refuses_non_images(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"error: {bad}: file is too short to be an ELF executable"]
+
+
+def test_inspect_parser_only_raises_image_errors(images: Images) -> None:
+    """Mutated images give an ImageError/ManifestError or a result, never a crash."""
+    rng = random.Random(2)
+    seeds = [images[("test_badargs", "spt")].read_bytes(), images[("hello", "hvt")].read_bytes()]
+    outcomes = {"parsed": 0, "refused": 0}
+    for round_ in range(3000):
+        data = bytearray(seeds[round_ % 2])
+        for _ in range(rng.randint(1, 8)):
+            # Mostly the headers and notes, where the parser looks.
+            spot = rng.randrange(0, 1024) if rng.random() < 0.5 else rng.randrange(0x2000,
+                                                                                  0x3400)
+            if spot < len(data):
+                data[spot] = rng.randrange(256)
+        if rng.random() < 0.1:
+            data = data[:rng.randrange(len(data))]
+        try:
+            parse_image(bytes(data))
+            outcomes["parsed"] += 1
+        except Solo5Error:
+            outcomes["refused"] += 1
+    assert outcomes["parsed"] > 0 and outcomes["refused"] > 0
