@@ -9,19 +9,21 @@ length and sha256. Used by `repo-tool verify` and the crash-consistency tests.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from securesystemslib.signer._key import Key
-from tuf.api._payload import Root, Snapshot, Targets, Timestamp
+from tuf.api._payload import DelegatedRole, Role, Root, Snapshot, Targets, Timestamp
 from tuf.api.exceptions import UnsignedMetadataError
 from tuf.api.metadata import Metadata
 from tuf.api.serialization import DeserializationError
 
 from signing.threshold import check_threshold
 from tuf_metadata import layout
+from tuf_metadata.canonical import canonical_bytes
 from tuf_metadata.errors import TufError
 from tuf_metadata.rotate import (
     RoleRevokedError,
@@ -63,13 +65,48 @@ def _read(metadata_dir: Path, role: str, name: str) -> bytes:
         raise VerificationFailure(f"{role}: {name} is missing") from None
 
 
-def _check_signed(role: str, delegator: Root | Targets, md: Metadata[Any], by: str) -> None:
+SignatureCache = dict[tuple[str, str, str], bool]
+"""Signature checks already passed: (role, digest of payload and signatures, digest of the
+delegator's keys and threshold for the role). Files are immutable per version, so a caller
+verifying the same repository repeatedly (the crash tests) can reuse them."""
+
+
+def _delegation_digest(role: str, delegator: Root | Targets) -> str:
+    if isinstance(delegator, Root):
+        spec: Role | DelegatedRole = delegator.roles[role]
+        keys = delegator.keys
+    else:
+        spec = delegator.get_delegated_role(role)
+        keys = delegator.delegations.keys if delegator.delegations else {}
+    doc = {
+        "keyids": sorted(spec.keyids),
+        "threshold": spec.threshold,
+        "keys": {keyid: keys[keyid].to_dict() for keyid in spec.keyids if keyid in keys},
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _check_signed(
+    role: str, delegator: Root | Targets, md: Metadata[Any], by: str,
+    cache: SignatureCache | None = None,
+) -> None:
+    payload = canonical_bytes(md.signed.to_dict())[0]
+    key = None
+    if cache is not None:
+        signatures = json.dumps(
+            sorted((k, s.signature) for k, s in md.signatures.items())
+        ).encode()
+        key = (role, _sha256(payload + b"\0" + signatures), _delegation_digest(role, delegator))
+        if cache.get(key):
+            return
     try:
-        delegator.verify_delegate(role, md.signed_bytes, md.signatures)
+        delegator.verify_delegate(role, payload, md.signatures)
     except (UnsignedMetadataError, ValueError):
         raise VerificationFailure(
             f"{role}: version {md.signed.version} lacks a threshold of signatures by {by}"
         ) from None
+    if key is not None and cache is not None:
+        cache[key] = True
 
 
 def _check_fresh(role: str, md: Metadata[Any], now: datetime | None) -> None:
@@ -77,7 +114,9 @@ def _check_fresh(role: str, md: Metadata[Any], now: datetime | None) -> None:
         raise VerificationFailure(f"{role}: version {md.signed.version} is expired")
 
 
-def verify_repository(root_dir: Path, now: datetime | None = None) -> VerifySummary:
+def verify_repository(
+    root_dir: Path, now: datetime | None = None, cache: SignatureCache | None = None
+) -> VerifySummary:
     """Verify the published repository under root_dir; raise VerificationFailure on any problem.
 
     now=None skips expiry checks (crash tests); pass the current time to include them.
@@ -89,15 +128,15 @@ def verify_repository(root_dir: Path, now: datetime | None = None) -> VerifySumm
     trusted = _parse("root", _read(metadata_dir, "root", "1.root.json"), "1.root.json")
     if not isinstance(trusted.signed, Root) or trusted.signed.version != 1:
         raise VerificationFailure("root: 1.root.json is not root version 1")
-    _check_signed("root", trusted.signed, trusted, "its own root keys")
+    _check_signed("root", trusted.signed, trusted, "its own root keys", cache)
     version = 1
     while (metadata_dir / f"{version + 1}.root.json").exists():
         name = f"{version + 1}.root.json"
         new = _parse("root", _read(metadata_dir, "root", name), name)
         if not isinstance(new.signed, Root) or new.signed.version != version + 1:
             raise VerificationFailure(f"root: {name} is not root version {version + 1}")
-        _check_signed("root", trusted.signed, new, f"root version {version}'s root keys")
-        _check_signed("root", new.signed, new, "its own root keys")
+        _check_signed("root", trusted.signed, new, f"root version {version}'s root keys", cache)
+        _check_signed("root", new.signed, new, "its own root keys", cache)
         trusted, version = new, version + 1
     root: Root = trusted.signed
     _check_fresh("root", trusted, now)
@@ -106,7 +145,7 @@ def verify_repository(root_dir: Path, now: datetime | None = None) -> VerifySumm
     timestamp = _parse("timestamp", ts_bytes, "timestamp.json")
     if not isinstance(timestamp.signed, Timestamp):
         raise VerificationFailure("timestamp: timestamp.json is not a timestamp")
-    _check_signed("timestamp", root, timestamp, "root's timestamp keys")
+    _check_signed("timestamp", root, timestamp, "root's timestamp keys", cache)
     _check_fresh("timestamp", timestamp, now)
 
     snap_meta = timestamp.signed.snapshot_meta
@@ -121,7 +160,7 @@ def verify_repository(root_dir: Path, now: datetime | None = None) -> VerifySumm
         raise VerificationFailure(
             f"snapshot: {snap_name} is not snapshot version {snap_meta.version}"
         )
-    _check_signed("snapshot", root, snapshot, "root's snapshot keys")
+    _check_signed("snapshot", root, snapshot, "root's snapshot keys", cache)
     _check_fresh("snapshot", snapshot, now)
     snap: Snapshot = snapshot.signed
 
@@ -143,7 +182,7 @@ def verify_repository(root_dir: Path, now: datetime | None = None) -> VerifySumm
         return md
 
     targets = load_role("targets")
-    _check_signed("targets", root, targets, "root's targets keys")
+    _check_signed("targets", root, targets, "root's targets keys", cache)
     top: Targets = targets.signed
     roles = 1
     target_count = 0
@@ -152,7 +191,7 @@ def verify_repository(root_dir: Path, now: datetime | None = None) -> VerifySumm
         raise VerificationFailure("targets: has no shard delegations")
     for shard_name, shard_delegation in top.delegations.roles.items():
         shard = load_role(shard_name)
-        _check_signed(shard_name, top, shard, "the maintainers' targets keys")
+        _check_signed(shard_name, top, shard, "the maintainers' targets keys", cache)
         roles += 1
         shard_targets: Targets = shard.signed
         if shard_targets.targets:

@@ -24,18 +24,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from securesystemslib.signer._key import Key
+from securesystemslib.signer._signature import Signature
 from securesystemslib.signer._signer import Signer
 from tuf.api._payload import (  # tuf.api.metadata re-exports these without __all__
+    SPECIFICATION_VERSION,
     DelegatedRole,
     Delegations,
     MetaFile,
@@ -54,6 +55,7 @@ from tuf.api.serialization.json import JSONSerializer
 from signing.keys import PassphraseSource, load_signer
 from signing.threshold import check_threshold
 from tuf_metadata import layout
+from tuf_metadata.canonical import canonical_bytes
 from tuf_metadata.errors import TufError
 from tuf_metadata.rotate import (
     RoleRevokedError,
@@ -73,7 +75,7 @@ RELEASE_NAME = "release.json"
 STATUS_NAME = "status.json"
 MANIFEST_FILE = "manifest.json"
 VERIFIED_CACHE_LIMIT = 4096
-_PLAIN_STRING = re.compile(r"^[A-Za-z0-9._+:/-]*$")
+SPEC_VERSION = ".".join(SPECIFICATION_VERSION)
 
 T = TypeVar("T", Root, Timestamp, Snapshot, Targets)
 
@@ -171,26 +173,63 @@ def _to_bytes(md: Metadata[Any]) -> bytes:
     return md.to_bytes(SERIALIZER)
 
 
-def _plain(value: object) -> bool:
-    """True if canonical JSON of value equals json.dumps(sort_keys, compact) of it."""
-    if isinstance(value, dict):
-        return all(_PLAIN_STRING.match(k) and _plain(v) for k, v in value.items())
-    if isinstance(value, str):
-        return _PLAIN_STRING.match(value) is not None
-    return isinstance(value, int)
+class _RawMeta(Mapping[str, MetaFile]):
+    """Snapshot meta over its parsed JSON object; a MetaFile is built only when read."""
+
+    def __init__(self, raw: Mapping[str, Any]):
+        self.raw = raw
+
+    def __getitem__(self, key: str) -> MetaFile:
+        value = self.raw[key]
+        try:
+            return MetaFile.from_dict(dict(value))
+        except (KeyError, TypeError, ValueError):
+            raise CorruptMetadataError(f"snapshot: meta entry {key} is malformed") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.raw)
+
+    def __len__(self) -> int:
+        return len(self.raw)
 
 
-def _sign_snapshot(md: Metadata[Snapshot], signer: Signer) -> None:
-    """Sign snapshot; its canonical JSON is O(n) in roles, so use the C JSON encoder
-    when every string is plain ASCII (then both encodings are byte-identical)."""
-    signed = md.signed.to_dict()
-    if not _plain(signed):
-        md.sign(signer)
-        return
-    payload = json.dumps(signed, sort_keys=True, separators=(",", ":")).encode()
-    signature = signer.sign(payload)
-    md.signatures.clear()
-    md.signatures[signature.keyid] = signature
+@dataclass(frozen=True)
+class _SnapshotFile:
+    """A parsed snapshot and its signed object as JSON, for O(n)-cheap re-signing."""
+
+    identity: tuple[int, int, int]
+    metadata: Metadata[Snapshot]
+    raw_signed: dict[str, Any]
+
+
+def _parse_snapshot(data: bytes, name: str) -> tuple[Metadata[Snapshot], dict[str, Any]]:
+    try:
+        doc = json.loads(data)
+        signed = doc["signed"]
+        if signed["_type"] != "snapshot":
+            raise CorruptMetadataError(
+                f"snapshot: {name} has type {signed['_type']}, expected snapshot"
+            )
+        meta = signed["meta"]
+        version = signed["version"]
+        if not isinstance(meta, dict) or not isinstance(version, int) or version < 1:
+            raise ValueError("bad meta or version")
+        expires = datetime.strptime(signed["expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        signatures = {}
+        for entry in doc["signatures"]:
+            signature = Signature.from_dict(dict(entry))
+            if signature.keyid in signatures:
+                raise ValueError(f"duplicate signature by {signature.keyid}")
+            signatures[signature.keyid] = signature
+    except CorruptMetadataError:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise CorruptMetadataError(f"snapshot: {name} does not parse ({error})") from None
+    snapshot = Snapshot(
+        version=version, spec_version=str(signed["spec_version"]), expires=expires,
+        meta=cast(dict[str, MetaFile], _RawMeta(meta)),
+    )
+    return Metadata(snapshot, signatures), signed
 
 
 class Repository:
@@ -209,6 +248,7 @@ class Repository:
         # check is reused for the same (file object, delegator object) pair.
         self._parsed: dict[Path, tuple[tuple[int, int, int], Metadata[Any]]] = {}
         self._verified: dict[tuple[str, int, int], tuple[Metadata[Any], Root | Targets]] = {}
+        self._snapshots: dict[int, _SnapshotFile] = {}
         self.log: Callable[[str], None] = lambda message: None
 
     # ------------------------------------------------------------------ config
@@ -325,12 +365,37 @@ class Repository:
 
     def load_snapshot(self, root: Root, verify: bool = True) -> Metadata[Snapshot]:
         """The newest snapshot on disk (a crash may have left one newer than timestamp's)."""
+        return self._snapshot_file(root, verify).metadata
+
+    def _snapshot_file(self, root: Root, verify: bool) -> _SnapshotFile:
         timestamp = self.load_timestamp(root)
         version = self._highest_version("snapshot", timestamp.signed.snapshot_meta.version)
-        md = self._load_version("snapshot", version, Snapshot)
+        path = self._role_file("snapshot", version)
+        try:
+            info = path.stat()
+        except FileNotFoundError:
+            raise CorruptMetadataError(f"snapshot: file {path.name} is missing") from None
+        identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+        cached = self._snapshots.get(version)
+        if cached is None or cached.identity != identity:
+            md, raw = _parse_snapshot(path.read_bytes(), path.name)
+            if md.signed.version != version:
+                raise CorruptMetadataError(
+                    f"snapshot: {path.name} carries version {md.signed.version}"
+                )
+            cached = _SnapshotFile(identity, md, raw)
+            self._snapshots = {version: cached}
         if verify:
-            self._verify("snapshot", root, md, "the snapshot keys in root")
-        return md
+            try:
+                root.verify_delegate(
+                    "snapshot", canonical_bytes(cached.raw_signed)[0], cached.metadata.signatures
+                )
+            except UnsignedMetadataError:
+                raise CorruptMetadataError(
+                    f"snapshot: version {version} is not signed by a threshold of the snapshot "
+                    "keys in root"
+                ) from None
+        return cached
 
     def role_version(self, snapshot: Snapshot, role: str) -> int:
         """Version of a targets-type role that snapshot lists (0 if none)."""
@@ -675,13 +740,8 @@ class Repository:
         (self.pending_dir / f"{change.change_id}.json").unlink(missing_ok=True)
 
     def _write_initial_snapshot(self, meta: dict[str, MetaFile]) -> None:
-        now = _now()
-        expiry = self.expiry()
-        snapshot = Metadata(
-            Snapshot(version=1, expires=now + expiry.for_role("snapshot"), meta=meta)
-        )
-        snapshot.sign(self.online_signer("snapshot"))
-        self._write_snapshot_and_timestamp(snapshot, None)
+        base = {"_type": "snapshot", "spec_version": SPEC_VERSION, "version": 0, "meta": {}}
+        self._write_snapshot_and_timestamp(base, meta)
 
     def _current_timestamp_version(self) -> int:
         path = self.metadata_dir / "timestamp.json"
@@ -690,13 +750,40 @@ class Repository:
         return self._load("timestamp", path, Timestamp).signed.version
 
     def _write_snapshot_and_timestamp(
-        self, snapshot: Metadata[Snapshot], timestamp_base: Timestamp | None
-    ) -> None:
-        data = _to_bytes(snapshot)
-        write_once(self._role_file("snapshot", snapshot.signed.version), data)
-        self.log(f"signed snapshot version {snapshot.signed.version}")
+        self, base: Mapping[str, Any], updates: Mapping[str, MetaFile]
+    ) -> int:
+        """Sign snapshot = base + updates (next version), write it, then timestamp."""
+        meta = dict(base["meta"])
+        for name, entry in updates.items():
+            meta[name] = entry.to_dict()
+        version = int(base["version"]) + 1
+        expires = _now() + self.expiry().for_role("snapshot")
+        signed = {
+            **base, "version": version, "meta": meta,
+            "expires": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        payload, plain = canonical_bytes(signed)
+        signature = self.online_signer("snapshot").sign(payload)
+        signatures = json.dumps([signature.to_dict()], sort_keys=True, separators=(",", ":"))
+        body = payload if plain else json.dumps(
+            signed, sort_keys=True, separators=(",", ":")
+        ).encode()
+        data = b'{"signatures":' + signatures.encode() + b',"signed":' + body + b"}"
+        path = self._role_file("snapshot", version)
+        write_once(path, data)
+        info = path.stat()
+        snapshot = Metadata(
+            Snapshot(version=version, spec_version=str(signed["spec_version"]), expires=expires,
+                     meta=cast(dict[str, MetaFile], _RawMeta(meta))),
+            {signature.keyid: signature},
+        )
+        self._snapshots = {
+            version: _SnapshotFile((info.st_ino, info.st_size, info.st_mtime_ns), snapshot, signed)
+        }
+        self.log(f"signed snapshot version {version}")
         crash_point("snapshot")
-        self._write_timestamp(snapshot.signed.version, data)
+        self._write_timestamp(version, data)
+        return version
 
     def _write_timestamp(self, snapshot_version: int, snapshot_bytes: bytes) -> Metadata[Timestamp]:
         version = self._current_timestamp_version() + 1
@@ -717,22 +804,14 @@ class Repository:
         crash_point("timestamp")
         return timestamp
 
-    def _new_snapshot_and_timestamp(self, updates: Mapping[str, MetaFile]) -> Metadata[Snapshot]:
-        """Write snapshot = newest snapshot + updates, then timestamp (the commit point)."""
+    def _new_snapshot_and_timestamp(self, updates: Mapping[str, MetaFile]) -> int:
+        """Write snapshot = newest snapshot + updates, then timestamp (the commit point).
+
+        Returns the new snapshot version.
+        """
         root = self.load_root().signed
-        base = self.load_snapshot(root, verify=False)
-        meta = dict(base.signed.meta)
-        meta.update(updates)
-        snapshot = Metadata(
-            Snapshot(
-                version=base.signed.version + 1,
-                expires=_now() + self.expiry().for_role("snapshot"),
-                meta=meta,
-            )
-        )
-        _sign_snapshot(snapshot, self.online_signer("snapshot"))
-        self._write_snapshot_and_timestamp(snapshot, None)
-        return snapshot
+        base = self._snapshot_file(root, verify=False)
+        return self._write_snapshot_and_timestamp(base.raw_signed, updates)
 
     # ------------------------------------------------------------------ maintainer changes
 
@@ -1197,7 +1276,7 @@ class Repository:
             updates = self._orphans(root, snapshot)
             if not updates:
                 return None
-            return self._new_snapshot_and_timestamp(updates).signed.version
+            return self._new_snapshot_and_timestamp(updates)
 
     def _orphans(self, root: Root, snapshot: Snapshot) -> dict[str, MetaFile]:
         """Newer complete role files not yet in snapshot, each verified against its delegator."""
@@ -1272,7 +1351,7 @@ class Repository:
         with repository_lock(self.root_dir):
             root = self.load_root().signed
             snapshot = self.load_snapshot(root, verify=False).signed
-            return self._new_snapshot_and_timestamp(self._orphans(root, snapshot)).signed.version
+            return self._new_snapshot_and_timestamp(self._orphans(root, snapshot))
 
     def resign_timestamp(self) -> int:
         """Re-sign timestamp for the newest snapshot on disk."""

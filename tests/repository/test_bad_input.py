@@ -24,7 +24,7 @@ from tests.repository.helpers import (
 )
 from tuf_metadata import layout
 from tuf_metadata.errors import TufError
-from tuf_metadata.repo_verify import VerificationFailure, verify_repository
+from tuf_metadata.repo_verify import SignatureCache, VerificationFailure, verify_repository
 from tuf_metadata.repository import ImageMismatchError, StagedRelease, StagingError
 
 
@@ -212,3 +212,15 @@ def test_rejecting_an_unstaged_release_is_refused(fx: Fixture) -> None:
     ghost = StagedRelease("alice", "9.9", Path("x"), Path("y"), {})
     with pytest.raises(StagingError, match=r"pkg-alice: 9\.9 is not staged"):
         fx.repo.reject_release(ghost, "nope", None)
+
+
+def test_signature_cache_does_not_hide_tampering(fx: Fixture) -> None:
+    cache: SignatureCache = {}
+    verify_repository(fx.repo_dir, cache=cache)
+    assert cache
+    path = fx.repo_dir / "metadata" / f"2.{layout.shard_role('alice')}.json"
+    md = Metadata.from_bytes(path.read_bytes())
+    md.signed.expires = md.signed.expires.replace(year=2099)
+    path.write_bytes(md.to_bytes())
+    with pytest.raises(VerificationFailure, match=layout.shard_role("alice")):
+        verify_repository(fx.repo_dir, cache=cache)

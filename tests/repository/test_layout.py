@@ -8,10 +8,9 @@ import pytest
 from tuf.api._payload import MetaFile, Snapshot
 from tuf.api.metadata import Metadata
 
-from signing.keys import generate_key
 from tuf_metadata import layout
+from tuf_metadata.canonical import canonical_bytes
 from tuf_metadata.errors import TufError
-from tuf_metadata.repository import _sign_snapshot
 
 
 def test_layout_names() -> None:
@@ -45,9 +44,8 @@ def test_good_names() -> None:
     layout.validate_version("1.0.0+build.5-rc1")
 
 
-@pytest.mark.parametrize("role", ["pkg-a", "pkg-weird\\name", 'pkg-"quoted"', "pkg-ü"])
-def test_fast_snapshot_signature_is_over_canonical_json(role: str) -> None:
-    signer = generate_key()
+@pytest.mark.parametrize("role", ["pkg-a", "pkg-weird\\name", 'pkg-"quoted"', "pkg-ü", "pkg-\n"])
+def test_snapshot_signing_bytes_are_canonical_json(role: str) -> None:
     md = Metadata(Snapshot(meta={"targets.json": MetaFile(3), f"{role}.json": MetaFile(7)}))
-    _sign_snapshot(md, signer)
-    signer.public_key.verify_signature(md.signatures[signer.public_key.keyid], md.signed_bytes)
+    payload, _ = canonical_bytes(md.signed.to_dict())
+    assert payload == md.signed_bytes
