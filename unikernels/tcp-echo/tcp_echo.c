@@ -1,0 +1,180 @@
+/* tcp-echo: echoes every byte of every TCP connection back to its sender
+ * (RFC 862 style), on the runtime's stack.
+ *
+ *   boot arguments: --ipv4=ADDRESS/PREFIX [--ipv4-gateway=GW] | --dhcp
+ *                   [--port=N]            (default 7)
+ *
+ * It prints "tcp-echo: ready ADDRESS/PREFIX port N" once it listens, and
+ * "tcp-echo: live L accepted A retransmits R" whenever those counters changed, at most
+ * once a second (tests use it to see every connection freed). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net/bootargs.h"
+#include "net/dhcp.h"
+#include "net/netif.h"
+#include "net/tcp.h"
+#include "net/tcp_stack.h"
+#include "rt/loop.h"
+#include "rt/runtime.h"
+#include "solo5.h"
+
+#define ECHO_DEFAULT_PORT 7u            /* RFC 862 */
+#define ECHO_BACKLOG 128u
+#define ECHO_BUF (128u * 1024u)         /* per-connection TCP buffers */
+#define ECHO_CHUNK 16384u
+#define STATS_PERIOD NET_SEC(1)
+
+struct echo {
+    struct rt_loop loop;
+    struct rt_timer stats_timer;
+    struct tcp_engine *tcp;
+    unsigned long accepted;
+    unsigned reported_live;
+    unsigned long reported_accepted;
+    uint8_t chunk[ECHO_CHUNK];
+};
+
+static struct echo app;
+
+static void on_event(void *user, struct tcp_conn *c, unsigned ev)
+{
+    struct echo *a = user;
+    solo5_time_t now = solo5_clock_monotonic();
+    (void)ev;
+    /* Move only what fits into the send buffer: a full send buffer stops
+     * reading, the receive window closes, and the peer is flow-controlled. */
+    for (;;) {
+        size_t n = tcp_readable(c), space = tcp_send_space(c);
+        if (n > space)
+            n = space;
+        if (n > sizeof(a->chunk))
+            n = sizeof(a->chunk);
+        if (n == 0)
+            break;
+        long got = tcp_recv(c, now, a->chunk, n);
+        if (got <= 0)
+            break;
+        tcp_send(c, now, a->chunk, (size_t)got);
+    }
+    if (tcp_readable(c) == 0) {
+        long r = tcp_recv(c, now, a->chunk, sizeof(a->chunk));
+        if (r == 0 || (r < 0 && r != TCP_EAGAIN))
+            tcp_close(c, now); /* end of stream or error: FIN after the echo */
+    }
+}
+
+static void on_accept(void *user, struct tcp_listener *l)
+{
+    struct echo *a = user;
+    struct tcp_conn *c;
+    while ((c = tcp_accept(l, on_event, a)) != NULL) {
+        a->accepted++;
+        on_event(a, c, TCP_EV_READABLE);
+    }
+}
+
+static void on_stats(void *ctx, solo5_time_t now)
+{
+    struct echo *a = ctx;
+    const struct tcp_stats *st = tcp_engine_stats(a->tcp);
+    if (st->live_conns != a->reported_live || a->accepted != a->reported_accepted) {
+        a->reported_live = st->live_conns;
+        a->reported_accepted = a->accepted;
+        printf("tcp-echo: live %u accepted %lu retransmits %llu\n", st->live_conns,
+               a->accepted, (unsigned long long)st->retransmits);
+    }
+    rt_timer_arm(&a->loop, &a->stats_timer, now + STATS_PERIOD);
+}
+
+/* --port=N among the space-separated boot arguments; 0 if absent, -1 if
+ * malformed. */
+static long parse_port(const char *cmdline)
+{
+    static const char key[] = "--port=";
+    const char *p = cmdline;
+    while (*p) {
+        while (*p == ' ')
+            p++;
+        if (strncmp(p, key, sizeof(key) - 1) == 0) {
+            p += sizeof(key) - 1;
+            unsigned long v = 0;
+            size_t digits = 0;
+            while (p[digits] >= '0' && p[digits] <= '9' && digits < 6) {
+                v = v * 10 + (unsigned long)(p[digits] - '0');
+                digits++;
+            }
+            if (digits == 0 || (p[digits] != '\0' && p[digits] != ' ') || v == 0 || v > 65535)
+                return -1;
+            return (long)v;
+        }
+        while (*p && *p != ' ')
+            p++;
+    }
+    return 0;
+}
+
+static void print_ready(uint32_t addr, unsigned prefix_len, unsigned port)
+{
+    printf("tcp-echo: ready %u.%u.%u.%u/%u port %u\n", (unsigned)(addr >> 24),
+           (unsigned)(addr >> 16) & 255, (unsigned)(addr >> 8) & 255, (unsigned)addr & 255,
+           prefix_len, port);
+}
+
+static unsigned listen_port;
+
+static void on_dhcp(void *ctx, struct net_dhcp *d, enum net_dhcp_event ev)
+{
+    (void)ctx;
+    const struct net_dhcp_lease *lease = net_dhcp_lease(d);
+    if (ev == NET_DHCP_BOUND)
+        print_ready(lease->addr, lease->prefix_len, listen_port);
+    else
+        printf("tcp-echo: dhcp %s\n", net_dhcp_event_name(ev));
+}
+
+int solo5_app_main(const struct solo5_start_info *si)
+{
+    struct echo *a = &app;
+    rt_init(si);
+    struct net_bootargs args;
+    const char *error;
+    if (net_bootargs_parse(si->cmdline, &args, &error) != 0) {
+        printf("tcp-echo: %s\n", error);
+        return SOLO5_EXIT_FAILURE;
+    }
+    long port = parse_port(si->cmdline);
+    if (port < 0) {
+        printf("tcp-echo: --port must be a number from 1 to 65535\n");
+        return SOLO5_EXIT_FAILURE;
+    }
+    listen_port = port ? (unsigned)port : ECHO_DEFAULT_PORT;
+    rt_loop_init(&a->loop);
+    struct netif *n = netif_open(&a->loop, "service");
+    if (!n) {
+        printf("tcp-echo: cannot open network device \"service\"\n");
+        return SOLO5_EXIT_FAILURE;
+    }
+    struct tcp_config cfg;
+    tcp_config_default(&cfg);
+    cfg.rcvbuf = ECHO_BUF;
+    cfg.sndbuf = ECHO_BUF;
+    a->tcp = tcp_stack_attach(netif_stack(n), &cfg);
+    if (!a->tcp || !tcp_listen(a->tcp, 0, (uint16_t)listen_port, ECHO_BACKLOG, on_accept, a)) {
+        printf("tcp-echo: cannot listen on port %u\n", listen_port);
+        return SOLO5_EXIT_FAILURE;
+    }
+    if (netif_configure(n, &args, on_dhcp, NULL) != 0) {
+        printf("tcp-echo: cannot configure the network\n");
+        return SOLO5_EXIT_FAILURE;
+    }
+    if (!args.dhcp)
+        print_ready(args.addr, args.prefix_len, listen_port);
+    else
+        printf("tcp-echo: waiting for DHCP\n");
+    rt_timer_init(&a->stats_timer, on_stats, a);
+    rt_timer_arm(&a->loop, &a->stats_timer, solo5_clock_monotonic() + STATS_PERIOD);
+    rt_loop_run(&a->loop);
+    return SOLO5_EXIT_SUCCESS;
+}
