@@ -18,10 +18,9 @@ static inline uint64_t rdtsc(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
+/* tsc_hz is non-zero (platform_init checks). */
 void hvt_tsc_init(uint64_t tsc_hz)
 {
-    if (tsc_hz == 0)
-        hvt_halt(SOLO5_EXIT_ABORT, NULL);
     ns_per_tick_q32 = (uint64_t)(((unsigned __int128)NSEC_PER_SEC << 32) / tsc_hz);
     tsc_base = rdtsc();
 }

@@ -1,9 +1,10 @@
 /*
  * solo5-hvt: the KVM tender. One VM, one vCPU, guest RAM as one slot at
  * GPA 0. This header is the tender-internal interface between its modules:
- * KVM set-up (hvt_kvm.c), x86_64 boot state (hvt_x86_64.c), guest memory
- * checks (hvt_gpa.c), hypercall handlers (hvt_hypercall.c) and the
- * command line (hvt_main.c).
+ * KVM set-up and run loop (hvt_kvm.c), x86_64 boot state (hvt_x86_64.c),
+ * guest memory checks (hvt_gpa.c), boot info (hvt_boot_info.c), hypercall
+ * handlers (hvt_hypercall.c), the sandbox (hvt_seccomp.c) and start-up
+ * (hvt_main.c).
  */
 #ifndef SOLO5_HVT_H
 #define SOLO5_HVT_H
