@@ -50,6 +50,41 @@ def test_static_address_answers_arp_and_ping(target: str, ping_images: dict[str,
             assert f"{size + 8} bytes from {GUEST_IP}" in out
 
 
+@pytest.mark.parametrize("target", [pytest.param("spt", marks=pytest.mark.netadmin)])
+def test_flood_ping_loses_nothing(target: str, ping_images: dict[str, Path]) -> None:
+    with tap_namespace() as ns, booted(ping_images[target], ns, [f"--ipv4={GUEST_IP}/24"],
+                                       "ping: ready"):
+        result = ns.run(["ping", "-f", "-c", "2000", "-w", "30", GUEST_IP], check=False,
+                        timeout=60)
+        assert "2000 packets transmitted, 2000 received, 0% packet loss" in result.stdout, \
+            result.stdout
+
+
+CLOSED_PORT_PROBE = """
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.connect((sys.argv[1], 9999))
+s.send(b"anyone?")
+try:
+    s.recv(100)
+    print("answered")
+except ConnectionRefusedError:
+    print("refused")
+except TimeoutError:
+    print("silence")
+"""
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_closed_udp_port_is_refused(target: str, ping_images: dict[str, Path]) -> None:
+    # Linux turns the ICMP port unreachable into ECONNREFUSED on a connected socket.
+    with tap_namespace() as ns, booted(ping_images[target], ns, [f"--ipv4={GUEST_IP}/24"],
+                                       "ping: ready"):
+        result = ns.run(["python3", "-c", CLOSED_PORT_PROBE, GUEST_IP], timeout=30)
+        assert result.stdout.strip() == "refused", result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("target", TARGETS)
 def test_other_addresses_are_not_answered(target: str, ping_images: dict[str, Path]) -> None:
     with tap_namespace() as ns, booted(ping_images[target], ns, [f"--ipv4={GUEST_IP}/24"],
