@@ -48,7 +48,8 @@ void ipv4_input(struct net_stack *s, net_time_t now, const uint8_t *p, size_t le
         s->stats.reasm_dropped = s->reasm.dropped;
         if (!d)
             return;
-        ipv4_deliver(s, now, src, dst, d->proto, v.p, v.hdr_len, d->buf, d->total);
+        ipv4_deliver(s, now, src, dst, d->proto, d->first_hdr, d->first_hdr_len, d->buf,
+                     d->total);
         reasm_release(&s->reasm, d);
         return;
     }

@@ -106,6 +106,10 @@ struct reasm_datagram *reasm_input(struct reasm_table *t, net_time_t now,
     }
     if (len > 0)
         memcpy(d->buf + start, ipv4_payload(v), len);
+    if (start == 0) {
+        memcpy(d->first_hdr, v->p, v->hdr_len); /* IHL caps it at 60 bytes */
+        d->first_hdr_len = v->hdr_len;
+    }
     d->ranges[d->n_ranges].start = (uint32_t)start;
     d->ranges[d->n_ranges].end = (uint32_t)end;
     d->n_ranges++;

@@ -33,6 +33,8 @@ struct reasm_datagram {
     size_t received;
     struct reasm_range ranges[REASM_MAX_FRAGMENTS];
     size_t n_ranges;
+    uint8_t first_hdr[60]; /* the offset-0 fragment's header, for ICMP errors */
+    size_t first_hdr_len;
 };
 
 struct reasm_table {

@@ -14,6 +14,7 @@ from tests.runtime.frames import (
     PROTO_UDP,
     arp_frame,
     echo,
+    fragments,
     icmp,
     ip_frame,
     ipv4,
@@ -108,6 +109,16 @@ def test_closed_port_gets_port_unreachable(stack_harness: Path) -> None:
     expected = icmp(3, 3, b"\0" * 4, datagram[:28])
     assert (header.proto, header.dst) == (PROTO_ICMP, IP_PEER)
     assert payload == expected
+
+
+def test_port_unreachable_for_a_reassembled_datagram_quotes_the_first_fragment(
+        stack_harness: Path) -> None:
+    message = udp(IP_PEER, IP_US, 4000, 9999, b"r" * 2000)
+    frags = fragments(IP_PEER, IP_US, PROTO_UDP, message, 1480, 55)
+    steps = run(stack_harness, [frame_in(frags[1]), frame_in(frags[0])])
+    (frame,) = steps[1].frames()
+    _, payload = parse_ipv4(frame)
+    assert payload == icmp(3, 3, b"\0" * 4, frags[0][:28])
 
 
 def test_no_port_unreachable_for_broadcast(stack_harness: Path) -> None:
