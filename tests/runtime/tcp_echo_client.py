@@ -6,6 +6,8 @@ same bytes back (checked by length and SHA-256).
   bulk     SIZE         one connection, SIZE bytes
   parallel N SIZE       N connections at once, SIZE bytes each
   churn    N SIZE       N connections one after another
+  discard  SIZE         SIZE bytes to the discard service, then wait for its FIN
+  source   SIZE         SIZE bytes from the source service (byte k is k % 251)
 """
 
 from __future__ import annotations
@@ -88,6 +90,35 @@ def run_flows(host: str, port: int, sizes: list[int], seed: int,
             "intact": intact}
 
 
+def discard(host: str, port: int, size: int) -> dict[str, object]:
+    data = bytes(range(256)) * (CHUNK // 256)
+    start = time.monotonic()
+    with socket.create_connection((host, port), timeout=60) as sock:
+        sent = 0
+        while sent < size:
+            sent += sock.send(data[:min(CHUNK, size - sent)])
+        sock.shutdown(socket.SHUT_WR)
+        eof = sock.recv(1) == b""   # the service closes once it has read everything
+    return {"bytes": size, "seconds": time.monotonic() - start, "intact": eof}
+
+
+def source(host: str, port: int, size: int) -> dict[str, object]:
+    pattern = bytes(k % 251 for k in range(251)) * (2 * CHUNK // 251 + 2)
+    received = 0
+    intact = True
+    start = time.monotonic()
+    with socket.create_connection((host, port), timeout=60) as sock:
+        while received < size:
+            chunk = sock.recv(min(CHUNK, size - received))
+            if not chunk:
+                break
+            offset = received % 251
+            intact = intact and chunk == pattern[offset:offset + len(chunk)]
+            received += len(chunk)
+    return {"bytes": received, "seconds": time.monotonic() - start,
+            "intact": intact and received == size}
+
+
 def main(argv: list[str]) -> None:
     mode, host, port = argv[0], argv[1], int(argv[2])
     if mode == "bulk":
@@ -103,6 +134,10 @@ def main(argv: list[str]) -> None:
             total["intact"] = bool(total["intact"]) and bool(one["intact"])
         total["seconds"] = time.monotonic() - start
         result = total
+    elif mode == "discard":
+        result = discard(host, port, int(argv[3]))
+    elif mode == "source":
+        result = source(host, port, int(argv[3]))
     else:
         raise SystemExit(f"unknown mode {mode}")
     print(json.dumps(result))

@@ -71,6 +71,19 @@ def test_parallel_connections_and_churn(target: str, echo_images: dict[str, Path
         assert refused.stdout.strip() == "refused"
 
 
+@pytest.mark.parametrize("target", TARGETS)
+def test_discard_and_source_services(target: str, echo_images: dict[str, Path]) -> None:
+    args = [f"--ipv4={GUEST_IP}/24", "--discard-port=9", "--source-port=19"]
+    with tap_namespace() as ns, booted(echo_images[target], ns, args, "port 7") as guest:
+        sunk = client(ns, "discard", "9", str(20_000_000))
+        assert sunk["intact"] is True and sunk["bytes"] == 20_000_000
+        got = client(ns, "source", "19", str(20_000_000))
+        assert got["intact"] is True and got["bytes"] == 20_000_000
+        # the client closed with data in flight: the source connection is
+        # reset and freed too
+        assert_all_freed(guest, 2)
+
+
 @pytest.mark.parametrize("target", [pytest.param("spt", marks=pytest.mark.netadmin)])
 def test_bad_port_argument(target: str, echo_images: dict[str, Path]) -> None:
     with tap_namespace() as ns:

@@ -1,12 +1,19 @@
 /* tcp-echo: echoes every byte of every TCP connection back to its sender
- * (RFC 862 style), on the runtime's stack.
+ * (RFC 862), on the runtime's stack. For throughput measurements it can
+ * also run a discard service (RFC 863: reads and drops) and a source
+ * service (sends a fixed pattern until the peer goes away).
  *
  *   boot arguments: --ipv4=ADDRESS/PREFIX [--ipv4-gateway=GW] | --dhcp
- *                   [--port=N]            (default 7)
+ *                   [--port=N]           echo port (default 7)
+ *                   [--discard-port=N]   discard service (off by default)
+ *                   [--source-port=N]    source service (off by default)
+ *
+ * The source pattern: byte k of a connection is k % 251.
  *
  * It prints "tcp-echo: ready ADDRESS/PREFIX port N" once it listens, and
- * "tcp-echo: live L accepted A retransmits R" whenever those counters changed, at most
- * once a second (tests use it to see every connection freed). */
+ * "tcp-echo: live L accepted A retransmits R" whenever those counters
+ * changed, at most once a second (tests use it to see every connection
+ * freed). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,21 +31,52 @@
 #define ECHO_BACKLOG 128u
 #define ECHO_BUF (128u * 1024u)         /* per-connection TCP buffers */
 #define ECHO_CHUNK 16384u
+#define SOURCE_PERIOD 251u              /* prime, so offsets show in the data */
 #define STATS_PERIOD NET_SEC(1)
+
+enum service { SERVICE_ECHO, SERVICE_DISCARD, SERVICE_SOURCE };
+
+struct echo;
+
+struct listener_ctx {
+    struct echo *app;
+    enum service kind;
+};
+
+/* Per source connection: the pattern offset. */
+struct source_conn {
+    struct echo *app;
+    uint64_t offset;
+};
 
 struct echo {
     struct rt_loop loop;
     struct rt_timer stats_timer;
     struct tcp_engine *tcp;
+    struct listener_ctx services[3];
     unsigned long accepted;
     unsigned reported_live;
     unsigned long reported_accepted;
     uint8_t chunk[ECHO_CHUNK];
+    uint8_t pattern[ECHO_CHUNK + SOURCE_PERIOD];
 };
 
 static struct echo app;
 
-static void on_event(void *user, struct tcp_conn *c, unsigned ev)
+/* After the data is handled: end of stream or an error closes. */
+static int finish_if_done(struct tcp_conn *c, struct echo *a, solo5_time_t now)
+{
+    if (tcp_readable(c) != 0)
+        return 0;
+    long r = tcp_recv(c, now, a->chunk, sizeof(a->chunk));
+    if (r == 0 || (r < 0 && r != TCP_EAGAIN)) {
+        tcp_close(c, now); /* FIN goes after anything still queued */
+        return 1;
+    }
+    return 0;
+}
+
+static void on_echo(void *user, struct tcp_conn *c, unsigned ev)
 {
     struct echo *a = user;
     solo5_time_t now = solo5_clock_monotonic();
@@ -58,20 +96,73 @@ static void on_event(void *user, struct tcp_conn *c, unsigned ev)
             break;
         tcp_send(c, now, a->chunk, (size_t)got);
     }
-    if (tcp_readable(c) == 0) {
-        long r = tcp_recv(c, now, a->chunk, sizeof(a->chunk));
-        if (r == 0 || (r < 0 && r != TCP_EAGAIN))
-            tcp_close(c, now); /* end of stream or error: FIN after the echo */
+    finish_if_done(c, a, now);
+}
+
+static void on_discard(void *user, struct tcp_conn *c, unsigned ev)
+{
+    struct echo *a = user;
+    solo5_time_t now = solo5_clock_monotonic();
+    (void)ev;
+    while (tcp_recv(c, now, a->chunk, sizeof(a->chunk)) > 0)
+        ;
+    finish_if_done(c, a, now);
+}
+
+static void on_source(void *user, struct tcp_conn *c, unsigned ev)
+{
+    struct source_conn *s = user;
+    struct echo *a = s->app;
+    solo5_time_t now = solo5_clock_monotonic();
+    (void)ev;
+    while (tcp_recv(c, now, a->chunk, sizeof(a->chunk)) > 0)
+        ;
+    if (finish_if_done(c, a, now)) {
+        free(s);
+        return;
+    }
+    for (;;) {
+        size_t space = tcp_send_space(c);
+        if (space == 0)
+            break;
+        if (space > ECHO_CHUNK)
+            space = ECHO_CHUNK;
+        long sent = tcp_send(c, now, a->pattern + s->offset % SOURCE_PERIOD, space);
+        if (sent <= 0)
+            break;
+        s->offset += (uint64_t)sent;
     }
 }
 
 static void on_accept(void *user, struct tcp_listener *l)
 {
-    struct echo *a = user;
-    struct tcp_conn *c;
-    while ((c = tcp_accept(l, on_event, a)) != NULL) {
+    struct listener_ctx *lc = user;
+    struct echo *a = lc->app;
+    for (;;) {
+        struct tcp_conn *c;
+        if (lc->kind == SERVICE_SOURCE) {
+            struct source_conn *s = malloc(sizeof(*s));
+            if (!s)
+                return; /* stays in the backlog until memory frees up */
+            s->app = a;
+            s->offset = 0;
+            c = tcp_accept(l, on_source, s);
+            if (!c) {
+                free(s);
+                return;
+            }
+            a->accepted++;
+            on_source(s, c, TCP_EV_WRITABLE);
+            continue;
+        }
+        c = tcp_accept(l, lc->kind == SERVICE_ECHO ? on_echo : on_discard, a);
+        if (!c)
+            return;
         a->accepted++;
-        on_event(a, c, TCP_EV_READABLE);
+        if (lc->kind == SERVICE_ECHO)
+            on_echo(a, c, TCP_EV_READABLE);
+        else
+            on_discard(a, c, TCP_EV_READABLE);
     }
 }
 
@@ -88,17 +179,17 @@ static void on_stats(void *ctx, solo5_time_t now)
     rt_timer_arm(&a->loop, &a->stats_timer, now + STATS_PERIOD);
 }
 
-/* --port=N among the space-separated boot arguments; 0 if absent, -1 if
- * malformed. */
-static long parse_port(const char *cmdline)
+/* --KEY=N among the space-separated boot arguments; 0 if absent, -1 if
+ * malformed. key includes the "--" and the "=". */
+static long parse_port(const char *cmdline, const char *key)
 {
-    static const char key[] = "--port=";
+    size_t key_len = strlen(key);
     const char *p = cmdline;
     while (*p) {
         while (*p == ' ')
             p++;
-        if (strncmp(p, key, sizeof(key) - 1) == 0) {
-            p += sizeof(key) - 1;
+        if (strncmp(p, key, key_len) == 0) {
+            p += key_len;
             unsigned long v = 0;
             size_t digits = 0;
             while (p[digits] >= '0' && p[digits] <= '9' && digits < 6) {
@@ -122,16 +213,24 @@ static void print_ready(uint32_t addr, unsigned prefix_len, unsigned port)
            prefix_len, port);
 }
 
-static unsigned listen_port;
+static unsigned echo_port;
 
 static void on_dhcp(void *ctx, struct net_dhcp *d, enum net_dhcp_event ev)
 {
     (void)ctx;
     const struct net_dhcp_lease *lease = net_dhcp_lease(d);
     if (ev == NET_DHCP_BOUND)
-        print_ready(lease->addr, lease->prefix_len, listen_port);
+        print_ready(lease->addr, lease->prefix_len, echo_port);
     else
         printf("tcp-echo: dhcp %s\n", net_dhcp_event_name(ev));
+}
+
+static int start_service(struct echo *a, enum service kind, long port)
+{
+    struct listener_ctx *lc = &a->services[kind];
+    lc->app = a;
+    lc->kind = kind;
+    return tcp_listen(a->tcp, 0, (uint16_t)port, ECHO_BACKLOG, on_accept, lc) ? 0 : -1;
 }
 
 int solo5_app_main(const struct solo5_start_info *si)
@@ -144,12 +243,16 @@ int solo5_app_main(const struct solo5_start_info *si)
         printf("tcp-echo: %s\n", error);
         return SOLO5_EXIT_FAILURE;
     }
-    long port = parse_port(si->cmdline);
-    if (port < 0) {
+    long port = parse_port(si->cmdline, "--port=");
+    long discard = parse_port(si->cmdline, "--discard-port=");
+    long source = parse_port(si->cmdline, "--source-port=");
+    if (port < 0 || discard < 0 || source < 0) {
         printf("tcp-echo: --port must be a number from 1 to 65535\n");
         return SOLO5_EXIT_FAILURE;
     }
-    listen_port = port ? (unsigned)port : ECHO_DEFAULT_PORT;
+    echo_port = port ? (unsigned)port : ECHO_DEFAULT_PORT;
+    for (unsigned i = 0; i < sizeof(a->pattern); i++)
+        a->pattern[i] = (uint8_t)(i % SOURCE_PERIOD);
     rt_loop_init(&a->loop);
     struct netif *n = netif_open(&a->loop, "service");
     if (!n) {
@@ -161,8 +264,10 @@ int solo5_app_main(const struct solo5_start_info *si)
     cfg.rcvbuf = ECHO_BUF;
     cfg.sndbuf = ECHO_BUF;
     a->tcp = tcp_stack_attach(netif_stack(n), &cfg);
-    if (!a->tcp || !tcp_listen(a->tcp, 0, (uint16_t)listen_port, ECHO_BACKLOG, on_accept, a)) {
-        printf("tcp-echo: cannot listen on port %u\n", listen_port);
+    if (!a->tcp || start_service(a, SERVICE_ECHO, echo_port) != 0
+        || (discard && start_service(a, SERVICE_DISCARD, discard) != 0)
+        || (source && start_service(a, SERVICE_SOURCE, source) != 0)) {
+        printf("tcp-echo: cannot listen (ports must differ)\n");
         return SOLO5_EXIT_FAILURE;
     }
     if (netif_configure(n, &args, on_dhcp, NULL) != 0) {
@@ -170,7 +275,7 @@ int solo5_app_main(const struct solo5_start_info *si)
         return SOLO5_EXIT_FAILURE;
     }
     if (!args.dhcp)
-        print_ready(args.addr, args.prefix_len, listen_port);
+        print_ready(args.addr, args.prefix_len, echo_port);
     else
         printf("tcp-echo: waiting for DHCP\n");
     rt_timer_init(&a->stats_timer, on_stats, a);
