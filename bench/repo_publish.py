@@ -1,4 +1,4 @@
-"""Benchmark: publishing one release, and what a fresh client downloads, at 1,000 and 10,000 packages.
+"""Benchmark: publish one release, and what a fresh client downloads, at 1,000 and 10,000 packages.
 
 Run: .venv/bin/python -m bench.repo_publish [--packages 1000 10000] [--publishes 20]
 

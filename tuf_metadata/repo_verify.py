@@ -205,8 +205,6 @@ def verify_repository(
                     raise VerificationFailure(
                         f"{pkg_name}: delegated paths {pattern} lie outside {shard_name}'s paths"
                     )
-            if f"{pkg_name}.json" not in snap.meta:
-                continue  # delegated, nothing released yet
             keys: dict[str, Key] = {
                 keyid: shard_targets.delegations.keys[keyid] for keyid in pkg_delegation.keyids
             }
@@ -220,6 +218,8 @@ def verify_repository(
                 continue
             except RotationError as error:
                 raise VerificationFailure(f"{pkg_name}: rotate chain check: {error}") from None
+            if f"{pkg_name}.json" not in snap.meta:
+                continue  # delegated, nothing released yet
             pkg = load_role(pkg_name)
             result = check_threshold(pkg.signed_bytes, pkg.signatures, keys, keys, threshold)
             if not result.satisfied:

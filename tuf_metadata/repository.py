@@ -157,6 +157,7 @@ class PackageContext:
 
     snapshot: Snapshot
     delegation: DelegatedRole
+    delegation_keys: dict[str, Key]
     keys: dict[str, Key]
     threshold: int
 
@@ -918,7 +919,11 @@ class Repository:
         shard_md = self.load_shard(targets, snapshot, layout.shard_role(package))
         delegation = self._package_delegation(shard_md.signed, package)
         keys, threshold = self.package_keys(shard_md, snapshot, package)
-        return PackageContext(snapshot, delegation, keys, threshold)
+        assert shard_md.signed.delegations is not None
+        delegation_keys = {
+            keyid: shard_md.signed.delegations.keys[keyid] for keyid in delegation.keyids
+        }
+        return PackageContext(snapshot, delegation, delegation_keys, keys, threshold)
 
     def current_package(self, package: str) -> Metadata[Targets] | None:
         """The published package role, or None if no release was published yet."""
@@ -1178,6 +1183,7 @@ class Repository:
         signers: Sequence[Signer],
         new_signers: Sequence[Signer] = (),
         revoke: bool = False,
+        replace_last: bool = False,
     ) -> int:
         """Write the package role's next rotate file, signed by the keys being replaced.
 
@@ -1185,15 +1191,34 @@ class Repository:
         version, same targets) by new_signers, which must reach the new
         threshold, and published in the same snapshot: the role never stops
         verifying. revoke=True rotates to the null key (TAP 20), revoking the
-        role. Returns the rotate file's number N.
+        role. replace_last=True (with revoke) replaces the last rotate file N by a
+        revocation signed by the keys that signed N, for when N's new keys are
+        lost or compromised (TAP 20's one exception to immutability; its snapshot
+        entry goes to version 2). Returns the rotate file's number N.
         """
         role = layout.package_role(package)
         with repository_lock(self.root_dir):
             self._require_online()
             context = self._package_context(package)
             keys, current_threshold = context.keys, context.threshold
-            number = len(self.rotate_chain(context.snapshot, role)) + 1
-            if number > layout.MAX_ROTATIONS:
+            chain = self.rotate_chain(context.snapshot, role)
+            number = len(chain) + 1
+            meta_version = 1
+            if replace_last:
+                if not revoke or not chain:
+                    raise RepositoryError(
+                        f"{role}: only the last rotate file can be replaced, by a revocation"
+                    )
+                number = len(chain)
+                try:
+                    keys, current_threshold = verify_rotation_chain(
+                        role, context.delegation_keys, context.delegation.threshold, chain[:-1]
+                    )
+                except RotationError as error:
+                    raise CorruptMetadataError(f"{role}: rotate chain check: {error}") from None
+                listed = context.snapshot.meta[layout.rotate_file_name(role, number)]
+                meta_version = listed.version + 1
+            elif number > layout.MAX_ROTATIONS:
                 raise RepositoryError(
                     f"{role}: rotate chain is at its cap of {layout.MAX_ROTATIONS}; ask the "
                     "maintainers to delegate the package again"
@@ -1245,7 +1270,6 @@ class Repository:
                 self._check_package_metadata(
                     resigned, package, dict(payload.keys), threshold, context.delegation
                 )
-            meta_version = 1
             path = self.metadata_dir / rotate_file_path(role, number, meta_version)
             path.parent.mkdir(exist_ok=True)
             write_once(path, data)

@@ -396,12 +396,15 @@ def publish(
               help="Private key of the NEW set, re-signing the published package role "
               "(needed once the package has a release).")
 @click.option("--revoke", is_flag=True, help="Rotate to the null key: revoke the role (TAP 20).")
+@click.option("--replace-last", is_flag=True,
+              help="With --revoke: replace the last rotate file by the revocation, signed by the "
+              "keys that signed it (when its new keys are lost or compromised).")
 @passphrase_options
 @ONLINE_OPTION
 @JSON_OPTION
 def rotate(
     repo_dir: Path, role: str, new_keys: tuple[Path, ...], threshold: int,
-    old_keys: tuple[Path, ...], new_signers: tuple[Path, ...], revoke: bool,
+    old_keys: tuple[Path, ...], new_signers: tuple[Path, ...], revoke: bool, replace_last: bool,
     passphrase_env: str | None, passphrase_file: Path | None, insecure_plaintext: bool,
     online_passphrase: str | None, as_json: bool,
 ) -> None:
@@ -421,6 +424,7 @@ def rotate(
         _signers(old_keys, source),
         _signers(new_signers, source),
         revoke=revoke,
+        replace_last=replace_last,
     )
     rotate_name = layout.rotate_file_name(layout.package_role(package_name), number)
     _emit(as_json, {"role": layout.package_role(package_name), "rotate": number,

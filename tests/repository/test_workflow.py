@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from signing.keys import generate_key
 from tests.repository.helpers import (
     init_repo,
     make_keys,
@@ -14,6 +17,7 @@ from tests.repository.helpers import (
     tree_digest,
 )
 from tuf_metadata import layout
+from tuf_metadata.errors import TufError
 from tuf_metadata.repo_verify import now_utc, verify_repository
 
 
@@ -154,3 +158,35 @@ def test_maintainer_change_rotates_root_per_chain_rules(tmp_path: Path) -> None:
     refused = run(["sign", json.loads(added.output)["id"], "--repo", str(fx.repo_dir),
                    "--insecure-plaintext", "--key", str(fx.keys["m0"])])
     assert refused.exit_code == 1 and "not a maintainer key" in refused.output
+
+
+def test_revocation_replacing_the_last_rotate_file(tmp_path: Path) -> None:
+    fx = init_repo(tmp_path, authors=["alice"])
+    fx.keys.update(make_keys(tmp_path / "keys", ["lost"]))
+    repo = str(fx.repo_dir)
+    assert run(["rotate", "alice", "--repo", repo, "--insecure-plaintext", "--key",
+                str(pub(fx.keys["lost"])), "--sign-with", str(fx.keys["alice"])]).exit_code == 0
+    # The new key is lost: the keys that signed rotate 1 replace it by a revocation.
+    wrong = run(["rotate", "alice", "--repo", repo, "--insecure-plaintext", "--revoke",
+                 "--replace-last", "--sign-with", str(fx.keys["lost"])])
+    assert wrong.exit_code == 1 and "keys being replaced" in wrong.output
+    done = run(["rotate", "alice", "--repo", repo, "--insecure-plaintext", "--revoke",
+                "--replace-last", "--sign-with", str(fx.keys["alice"]), "--json"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["rotate"] == 1
+    snapshot = fx.repo.load_snapshot(fx.repo.load_root().signed).signed
+    assert snapshot.meta["rotate/pkg-alice.rotate.1.json"].version == 2
+    assert (fx.repo_dir / "metadata" / "rotate" / "2.pkg-alice.rotate.1.json").exists()
+    assert verify_repository(fx.repo_dir, now_utc()).revoked == ("pkg-alice",)
+
+
+def test_rotate_chain_is_capped(tmp_path: Path) -> None:
+    fx = init_repo(tmp_path, maintainers=1, threshold=1, authors=["alice"])
+    signer = fx.signer("alice")
+    for _ in range(layout.MAX_ROTATIONS):
+        new = generate_key()
+        fx.repo.rotate("alice", [new.public_key], 1, [signer])
+        signer = new
+    with pytest.raises(TufError, match="cap of 32"):
+        fx.repo.rotate("alice", [generate_key().public_key], 1, [signer])
+    verify_repository(fx.repo_dir, now_utc())
