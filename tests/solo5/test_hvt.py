@@ -164,6 +164,9 @@ def test_in_range_hypercalls_accepted(hvt_images: dict[str, Path]) -> None:
     result = run_hvt(hvt_images["test_hvt_bounds"], "ok")
     assert result.returncode == 0, result.stderr
     assert "ok: in-range hypercalls accepted" in result.stdout
+    result = run_hvt(hvt_images["test_hvt_bounds"], "mmio-ok")
+    assert result.returncode == 0, result.stderr
+    assert "mmio walltime ok" in result.stdout
 
 
 BOUNDS_CASES = {
@@ -185,6 +188,11 @@ BOUNDS_CASES = {
     "halt-req": "Invalid guest access: read of 16 bytes at GPA 0x2000000",
     "hypercall-0": "Invalid guest hypercall: 0",
     "bad-port": "Invalid guest port access: port 0x509",
+    "mmio-walltime-req": "Invalid guest access: write of 8 bytes at GPA 0x2000000",
+    "mmio-nr": "Invalid guest access: MMIO write of 4 bytes at GPA 0x100000048",
+    "mmio-unaligned": "Invalid guest access: MMIO write of 4 bytes at GPA 0x10000000c",
+    "mmio-read": "Invalid guest access: MMIO read of 4 bytes at GPA 0x100000008",
+    "mmio-wide": "Invalid guest access: MMIO write of 8 bytes at GPA 0x100000008",
 }
 
 

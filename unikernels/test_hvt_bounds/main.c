@@ -40,6 +40,12 @@ static void *gpa(uint64_t addr)
 /* Text is mapped read-only on the host: the tender must refuse to write it. */
 static void text_marker(void) {}
 
+static void mmio_store32(uint64_t addr, uint32_t value)
+{
+    __asm__ __volatile__("movl %1, %0" : "=m"(*(volatile uint32_t *)(uintptr_t)addr)
+                         : "r"(value) : "memory");
+}
+
 static void raw_port(uint16_t port)
 {
     uint32_t zero = 0;
@@ -113,6 +119,21 @@ static void run_case(const char *name)
         hvt_do_hypercall(HVT_HYPERCALL_HALT, gpa(mem_size));
     } else if (str_eq(name, "hypercall-0")) {
         raw_port(HVT_HYPERCALL_PIO(0));
+    } else if (str_eq(name, "mmio-walltime-req")) {
+        mmio_store32(HVT_MMIO_HYPERCALL(HVT_HYPERCALL_WALLTIME), (uint32_t)mem_size);
+    } else if (str_eq(name, "mmio-nr")) {
+        mmio_store32(HVT_MMIO_HYPERCALL(HVT_HYPERCALL_MAX), (uint32_t)(uintptr_t)&wt);
+    } else if (str_eq(name, "mmio-unaligned")) {
+        mmio_store32(HVT_MMIO_HYPERCALL(HVT_HYPERCALL_WALLTIME) + 4, (uint32_t)(uintptr_t)&wt);
+    } else if (str_eq(name, "mmio-read")) {
+        (void)*(volatile uint32_t *)(uintptr_t)HVT_MMIO_HYPERCALL(HVT_HYPERCALL_WALLTIME);
+    } else if (str_eq(name, "mmio-wide")) {
+        *(volatile uint64_t *)(uintptr_t)HVT_MMIO_HYPERCALL(HVT_HYPERCALL_WALLTIME) =
+            (uintptr_t)&wt;
+    } else if (str_eq(name, "mmio-ok")) {
+        mmio_store32(HVT_MMIO_HYPERCALL(HVT_HYPERCALL_WALLTIME), (uint32_t)(uintptr_t)&wt);
+        puts_str(wt.nsecs != 0 ? "mmio walltime ok\n" : "FAIL: mmio walltime\n");
+        solo5_exit(wt.nsecs != 0 ? 0 : 3);
     } else if (str_eq(name, "bad-port")) {
         raw_port(HVT_HYPERCALL_PIO(HVT_HYPERCALL_MAX));
     } else if (str_eq(name, "trap-null")) {

@@ -13,6 +13,8 @@
 void hvt_cpu_init(void);
 /* Return to the caller at CPL 3 (needs HVT_FEATURE_USER_MODE page tables). */
 void hvt_cpu_enter_user(void);
+/* Non-zero once a user-mode outl trapped (set by the #GP entry). */
+extern volatile uint8_t hvt_outl_traps;
 
 /* Calibrate the monotonic clock from the tender-supplied TSC frequency. */
 void hvt_tsc_init(uint64_t tsc_hz);

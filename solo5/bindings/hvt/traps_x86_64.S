@@ -68,7 +68,8 @@ TRAP_NOEC 31
  * IOPL 3 makes the hypercall "outl %eax, %dx" fault, and so does "wrmsr"
  * (solo5_set_tls_base). For exactly those two instructions from CPL 3 the
  * handler executes them here with the user's registers, steps over them
- * and returns; every other #GP is fatal as usual. Few instructions on
+ * and returns; every other #GP is fatal as usual. A trapped outl also sets
+ * hvt_outl_traps, so the bindings switch to MMIO hypercalls if offered. Few instructions on
  * purpose: where ring 0 is emulated, each one is expensive.
  */
     .balign 16
@@ -80,6 +81,7 @@ hvt_gp_entry:
     movq 16(%rsp), %rcx         /* saved RIP */
     cmpb $0xef, (%rcx)          /* outl %eax, (%dx) */
     jne 1f
+    movb $1, hvt_outl_traps(%rip) /* see platform.c: switch to MMIO */
     outl %eax, %dx
     incq 16(%rsp)
     popq %rcx

@@ -51,6 +51,20 @@ typedef uint64_t hvt_gpa_t;
  * implementations that emulate ring-0 guest code (kvm-pvm) run natively.
  */
 #define HVT_FEATURE_USER_MODE (1U << 31)
+/*
+ * unirepo extension, never set by upstream tenders: besides the port, a
+ * hypercall may be a 4-byte store of the request GPA to
+ * HVT_MMIO_HYPERCALL(nr), in a 2 MiB window just above the 4 GiB RAM limit
+ * that the tender's page tables map (PDPT[4] -> page directory at
+ * HVT_MMIO_PD_BASE) and no memory backs, so the store exits to the tender.
+ * Where user-mode port I/O traps (the hypervisor ignores IOPL), this costs
+ * one exit instead of a #GP round trip through ring 0.
+ */
+#define HVT_FEATURE_MMIO_HYPERCALL (1U << 30)
+#define HVT_MMIO_PD_BASE 0x9000ULL
+#define HVT_MMIO_BASE 0x100000000ULL
+#define HVT_MMIO_SIZE 0x200000ULL
+#define HVT_MMIO_HYPERCALL(nr) (HVT_MMIO_BASE + ((uint64_t)(nr) << 3))
 
 struct mft;
 

@@ -185,6 +185,20 @@ static int handle_io(struct hvt *h, struct kvm_run *run, int *status)
     return hvt_hypercall(h, port - HVT_HYPERCALL_PIO_BASE, gpa, status);
 }
 
+/* HVT_FEATURE_MMIO_HYPERCALL: a 4-byte store of the request GPA. */
+static int handle_mmio(struct hvt *h, struct kvm_run *run, int *status)
+{
+    uint64_t addr = run->mmio.phys_addr;
+    if (!run->mmio.is_write || run->mmio.len != 4 || addr < HVT_MMIO_BASE ||
+        addr >= HVT_MMIO_HYPERCALL(HVT_HYPERCALL_MAX) || (addr & 7) != 0)
+        hvt_die("Invalid guest access: MMIO %s of %u bytes at GPA 0x%llx",
+                run->mmio.is_write ? "write" : "read", run->mmio.len,
+                (unsigned long long)addr);
+    uint32_t gpa;
+    memcpy(&gpa, run->mmio.data, sizeof gpa);
+    return hvt_hypercall(h, (unsigned)((addr - HVT_MMIO_BASE) >> 3), gpa, status);
+}
+
 int hvt_kvm_run(struct hvt *h)
 {
     struct kvm_run *run = h->run;
@@ -212,8 +226,9 @@ int hvt_kvm_run(struct hvt *h)
         case KVM_EXIT_HLT:
             hvt_die("guest executed HLT with interrupts off");
         case KVM_EXIT_MMIO:
-            hvt_die("Invalid guest access: MMIO at GPA 0x%llx",
-                    (unsigned long long)run->mmio.phys_addr);
+            if (handle_mmio(h, run, &status))
+                return status;
+            break;
         default:
             hvt_die("unexpected KVM exit reason %u", run->exit_reason);
         }

@@ -37,6 +37,10 @@ void hvt_x86_write_page_tables(uint8_t *mem, uint64_t mem_size)
     for (uint64_t i = 1; i < large_pages; i++)
         put_u64(mem, HVT_PD_BASE + i * 8, (i * HVT_LARGE_PAGE_SIZE) | table | PTE_PS);
 
+    /* The MMIO hypercall window: mapped, but backed by no memory slot. */
+    put_u64(mem, HVT_PDPT_BASE + (HVT_MMIO_BASE >> 30) * 8, HVT_MMIO_PD_BASE | table);
+    put_u64(mem, HVT_MMIO_PD_BASE, HVT_MMIO_BASE | table | PTE_PS);
+
     /* First 2 MiB in 4 KiB pages: nothing below the boot info, read-only
      * boot info / manifest / command line, read-write kernel from 1 MiB. */
     for (uint64_t paddr = HVT_BOOT_INFO_BASE; paddr < HVT_LARGE_PAGE_SIZE;

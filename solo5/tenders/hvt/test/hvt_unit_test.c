@@ -66,6 +66,10 @@ static void check_page_tables(uint64_t mem_size)
     for (uint64_t i = 0; i < 4; i++)
         expect_u64("PDPT[i]", entry(mem, HVT_PDPT_BASE + 8 * i),
                    i < gib ? (0x4000 + 0x1000 * i) | 7 : 0);
+    expect_u64("PDPT[4] -> MMIO PD", entry(mem, HVT_PDPT_BASE + 32), 0x9007);
+    expect_u64("PDPT entries", nonzero_words(mem, HVT_PDPT_BASE, HVT_PD_BASE), gib + 1);
+    expect_u64("MMIO window", entry(mem, 0x9000), 0x100000087ULL);
+    expect_u64("MMIO PD entries", nonzero_words(mem, 0x9000, 0xA000), 1);
     expect_u64("PD[0] -> PT0", entry(mem, HVT_PD_BASE), 0x8007);
     expect_u64("PD[1]", entry(mem, HVT_PD_BASE + 8), pages_2m > 1 ? 0x200087 : 0);
     expect_u64("PD[last]", entry(mem, HVT_PD_BASE + 8 * (pages_2m - 1)),
@@ -78,7 +82,7 @@ static void check_page_tables(uint64_t mem_size)
     expect_u64("PT0[0x1ff] RW", entry(mem, HVT_PT0_BASE + 8 * 0x1ff), 0x1ff007);
     expect_u64("PT0 entries", nonzero_words(mem, HVT_PT0_BASE, HVT_PT0_BASE + 0x1000),
                0x200 - 0x10);
-    expect_u64("nothing above PT0", nonzero_words(mem, HVT_PT0_BASE + 0x1000, LOW_SIZE), 0);
+    expect_u64("nothing above", nonzero_words(mem, 0xA000, LOW_SIZE), 0);
     expect_u64("nothing below PML4", nonzero_words(mem, 0, HVT_PML4_BASE), 0);
     free(mem);
     printf("page tables %llu MiB: ok\n", (unsigned long long)(mem_size >> 20));
