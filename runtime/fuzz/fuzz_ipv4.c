@@ -17,7 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t len;
     while ((rec = fuzz_next_record(&data, &size, &len)) != NULL) {
         now += NET_SEC(1);
-        reasm_poll(&table, now);
+        struct reasm_datagram *expired;
+        while ((expired = reasm_take_expired(&table, now)) != NULL)
+            reasm_release(&table, expired);
         struct ipv4_view v;
         if (ipv4_view_check(&v, rec, len) != 0)
             continue;

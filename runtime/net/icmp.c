@@ -10,6 +10,7 @@
 #define ICMP_ERR_BURST 10               /* RFC 1812 4.3.2.8: errors sent back to back at most */
 #define ICMP_ERR_INTERVAL NET_MSEC(100) /* then one per 100 ms (10/s) */
 #define ICMP_ERR_ORIG_DATA 8            /* RFC 792 page 5: header + first 64 bits of data */
+#define ICMP_CODE_REASM_TIMEOUT 1       /* RFC 792 page 6: fragment reassembly time exceeded */
 
 static void icmp_send(struct net_stack *s, net_time_t now, uint32_t dst, uint8_t type, uint8_t code,
                       const uint8_t rest[4], const uint8_t *body, size_t body_len)
@@ -72,17 +73,38 @@ static int icmp_error_allowed(struct net_stack *s, net_time_t now)
     return 1;
 }
 
-void icmp_send_port_unreachable(struct net_stack *s, net_time_t now, uint32_t src,
-                                const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
-                                size_t len)
+static void icmp_send_error(struct net_stack *s, net_time_t now, uint32_t dst, uint8_t type,
+                            uint8_t code, const uint8_t *hdr, size_t hdr_len,
+                            const uint8_t *payload, size_t len)
 {
     if (!icmp_error_allowed(s, now))
         return;
     size_t take = len < ICMP_ERR_ORIG_DATA ? len : ICMP_ERR_ORIG_DATA;
     uint8_t body[60 + ICMP_ERR_ORIG_DATA]; /* IPv4 header is at most 60 bytes */
     memcpy(body, hdr, hdr_len);
-    memcpy(body + hdr_len, payload, take);
+    if (take)
+        memcpy(body + hdr_len, payload, take);
     static const uint8_t unused[4];
-    icmp_send(s, now, src, ICMP_DEST_UNREACH, ICMP_CODE_PORT_UNREACH, unused, body,
-              hdr_len + take);
+    icmp_send(s, now, dst, type, code, unused, body, hdr_len + take);
+}
+
+void icmp_send_port_unreachable(struct net_stack *s, net_time_t now, uint32_t src,
+                                const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
+                                size_t len)
+{
+    icmp_send_error(s, now, src, ICMP_DEST_UNREACH, ICMP_CODE_PORT_UNREACH, hdr, hdr_len,
+                    payload, len);
+}
+
+void icmp_send_reassembly_timeout(struct net_stack *s, net_time_t now,
+                                  const struct reasm_datagram *d)
+{
+    if (d->first_hdr_len == 0 || d->dst != s->addr)
+        return; /* no first fragment to quote, or sent to a broadcast */
+    size_t have = 0; /* bytes held from offset 0: the first fragment's */
+    for (size_t i = 0; i < d->n_ranges; i++)
+        if (d->ranges[i].start == 0)
+            have = d->ranges[i].end;
+    icmp_send_error(s, now, d->src, ICMP_TIME_EXCEEDED, ICMP_CODE_REASM_TIMEOUT, d->first_hdr,
+                    d->first_hdr_len, d->buf, have);
 }

@@ -119,11 +119,15 @@ struct reasm_datagram *reasm_input(struct reasm_table *t, net_time_t now,
     return NULL;
 }
 
-void reasm_poll(struct reasm_table *t, net_time_t now)
+struct reasm_datagram *reasm_take_expired(struct reasm_table *t, net_time_t now)
 {
-    for (size_t i = 0; i < REASM_MAX_DATAGRAMS; i++)
-        if (t->d[i].used && now >= t->d[i].deadline)
-            reasm_drop(t, &t->d[i]);
+    for (size_t i = 0; i < REASM_MAX_DATAGRAMS; i++) {
+        if (t->d[i].used && now >= t->d[i].deadline) {
+            t->dropped++;
+            return &t->d[i];
+        }
+    }
+    return NULL;
 }
 
 net_time_t reasm_next_deadline(const struct reasm_table *t)

@@ -49,7 +49,9 @@ struct reasm_table {
 struct reasm_datagram *reasm_input(struct reasm_table *t, net_time_t now,
                                    const struct ipv4_view *v);
 void reasm_release(struct reasm_table *t, struct reasm_datagram *d);
-void reasm_poll(struct reasm_table *t, net_time_t now);
+/* One datagram whose time ran out (counted as dropped), or NULL. The
+ * caller may send an ICMP time exceeded, then calls reasm_release(). */
+struct reasm_datagram *reasm_take_expired(struct reasm_table *t, net_time_t now);
 net_time_t reasm_next_deadline(const struct reasm_table *t);
 void reasm_flush(struct reasm_table *t);
 

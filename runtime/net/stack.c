@@ -117,7 +117,11 @@ void net_stack_input(struct net_stack *s, net_time_t now, const uint8_t *frame, 
 void net_stack_poll(struct net_stack *s, net_time_t now)
 {
     arp_poll(s, now);
-    reasm_poll(&s->reasm, now);
+    struct reasm_datagram *d;
+    while ((d = reasm_take_expired(&s->reasm, now)) != NULL) {
+        icmp_send_reassembly_timeout(s, now, d);
+        reasm_release(&s->reasm, d);
+    }
     s->stats.reasm_dropped = s->reasm.dropped;
     for (size_t i = 0; i < s->n_timers; i++)
         if (s->timers[i].next(s->timers[i].ctx) <= now)

@@ -73,6 +73,10 @@ void icmp_input(struct net_stack *s, net_time_t now, uint32_t src, uint32_t dst,
 void icmp_send_port_unreachable(struct net_stack *s, net_time_t now, uint32_t src,
                                 const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
                                 size_t len);
+/* RFC 792 time exceeded, code 1, for a datagram whose first fragment
+ * arrived (RFC 1122 3.3.2), subject to the rate limit. */
+void icmp_send_reassembly_timeout(struct net_stack *s, net_time_t now,
+                                  const struct reasm_datagram *d);
 void udp_input(struct net_stack *s, net_time_t now, uint32_t src, uint32_t dst,
                const uint8_t *hdr, size_t hdr_len, const uint8_t *payload, size_t len);
 void udp_free_all(struct net_stack *s);

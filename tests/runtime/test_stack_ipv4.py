@@ -17,6 +17,7 @@ from tests.runtime.frames import (
     echo,
     eth,
     fragments,
+    icmp,
     ip_frame,
     ipv4,
     parse_ipv4,
@@ -135,12 +136,25 @@ def test_reply_is_fragmented_to_the_mtu(stack_harness: Path) -> None:
 def test_lost_fragment_times_out_after_ten_seconds(stack_harness: Path) -> None:
     _, frags = fragmented_ping(b"z" * 3000, ident=9)
     steps = run(stack_harness, [frame_in(frags[0]), frame_in(frags[1]), "deadline",
-                                f"time {10 * SEC}", "poll", "deadline", frame_in(frags[2]),
-                                "stats"])
+                                f"time {10 * SEC - 1}", "poll", f"time {10 * SEC}", "poll",
+                                "deadline", frame_in(frags[2]), "stats"])
     assert steps[2].values("deadline") == [[str(10 * SEC)]]
-    assert steps[5].values("deadline") == [[ARP_EXPIRY]]
-    assert steps[6].frames() == []  # the datagram was discarded; a lone tail cannot complete it
-    assert "reasm_dropped=1" in steps[7].lines[0]
+    assert steps[4].frames() == []
+    # RFC 792 time exceeded, code 1 (reassembly), quoting the first fragment.
+    (frame,) = steps[6].frames()
+    header, payload = parse_ipv4(frame)
+    assert (header.proto, header.dst) == (PROTO_ICMP, IP_PEER)
+    assert payload == icmp(11, 1, b"\0" * 4, frags[0][:28])
+    assert steps[7].values("deadline") == [[ARP_EXPIRY]]
+    assert steps[8].frames() == []  # the datagram was discarded; a lone tail cannot complete it
+    assert "reasm_dropped=1" in steps[9].lines[0]
+
+
+def test_no_time_exceeded_without_the_first_fragment(stack_harness: Path) -> None:
+    _, frags = fragmented_ping(b"z" * 3000, ident=10)
+    steps = run(stack_harness, [frame_in(frags[1]), f"time {10 * SEC}", "poll", "stats"])
+    assert steps[2].frames() == []
+    assert "reasm_dropped=1" in steps[3].lines[0]
 
 
 def test_overlapping_fragments_drop_the_datagram(stack_harness: Path) -> None:
