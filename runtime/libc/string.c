@@ -1,6 +1,6 @@
 /* Memory and string functions. The compiler may turn a byte loop into a
- * call to memset/memcpy (tree-loop-distribute-patterns), which here would
- * recurse, so that transformation is off for this file's functions. */
+ * call to memset/memcpy/strlen (tree-loop-distribute-patterns), which here
+ * would recurse, so that transformation is off for this file's functions. */
 #include <stdint.h>
 #include <string.h>
 
@@ -55,7 +55,7 @@ NO_LIBCALLS void *memset(void *dst, int c, size_t n)
     return dst;
 }
 
-int memcmp(const void *a, const void *b, size_t n)
+NO_LIBCALLS int memcmp(const void *a, const void *b, size_t n)
 {
     const unsigned char *x = a, *y = b;
     for (size_t i = 0; i < n; i++)
@@ -64,7 +64,7 @@ int memcmp(const void *a, const void *b, size_t n)
     return 0;
 }
 
-void *memchr(const void *s, int c, size_t n)
+NO_LIBCALLS void *memchr(const void *s, int c, size_t n)
 {
     const unsigned char *p = s;
     for (size_t i = 0; i < n; i++)
@@ -73,7 +73,7 @@ void *memchr(const void *s, int c, size_t n)
     return NULL;
 }
 
-size_t strlen(const char *s)
+NO_LIBCALLS size_t strlen(const char *s)
 {
     size_t n = 0;
     while (s[n])
@@ -81,7 +81,7 @@ size_t strlen(const char *s)
     return n;
 }
 
-size_t strnlen(const char *s, size_t max)
+NO_LIBCALLS size_t strnlen(const char *s, size_t max)
 {
     size_t n = 0;
     while (n < max && s[n])
@@ -89,7 +89,7 @@ size_t strnlen(const char *s, size_t max)
     return n;
 }
 
-int strcmp(const char *a, const char *b)
+NO_LIBCALLS int strcmp(const char *a, const char *b)
 {
     while (*a && *a == *b) {
         a++;
@@ -98,7 +98,7 @@ int strcmp(const char *a, const char *b)
     return (unsigned char)*a - (unsigned char)*b;
 }
 
-int strncmp(const char *a, const char *b, size_t n)
+NO_LIBCALLS int strncmp(const char *a, const char *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (a[i] != b[i] || !a[i])
@@ -107,7 +107,7 @@ int strncmp(const char *a, const char *b, size_t n)
     return 0;
 }
 
-char *strchr(const char *s, int c)
+NO_LIBCALLS char *strchr(const char *s, int c)
 {
     for (;; s++) {
         if (*s == (char)c)
@@ -117,7 +117,7 @@ char *strchr(const char *s, int c)
     }
 }
 
-char *strrchr(const char *s, int c)
+NO_LIBCALLS char *strrchr(const char *s, int c)
 {
     const char *found = NULL;
     for (;; s++) {
