@@ -651,14 +651,16 @@ void tcp_set_nodelay(struct tcp_conn *c, int on)
     c->nodelay = on ? 1 : 0;
 }
 
-void tcp_set_keepalive(struct tcp_conn *c, tcp_time_t idle, tcp_time_t interval,
-                       unsigned count)
+void tcp_set_keepalive(struct tcp_conn *c, tcp_time_t now, tcp_time_t idle,
+                       tcp_time_t interval, unsigned count)
 {
     c->ka_idle = idle;
     c->ka_intvl = interval ? interval : TCP_KEEPALIVE_INTVL;
     c->ka_count = count ? count : TCP_KEEPALIVE_COUNT;
     c->ka_probes = 0;
-    c->ka_deadline = TCP_TIME_NEVER; /* armed by the next segment received */
+    c->ka_deadline = idle && (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)
+                         ? now + idle
+                         : TCP_TIME_NEVER; /* otherwise armed on establishment */
 }
 
 void tcp_conn_addr(const struct tcp_conn *c, uint32_t *local_ip, uint16_t *local_port,

@@ -115,7 +115,7 @@ def load(path: Path) -> ctypes.CDLL:
         "tcp_state": (ctypes.c_int, [p]),
         "tcp_error": (ctypes.c_int, [p]),
         "tcp_set_nodelay": (None, [p, ctypes.c_int]),
-        "tcp_set_keepalive": (None, [p, u64, u64, ctypes.c_uint]),
+        "tcp_set_keepalive": (None, [p, u64, u64, u64, ctypes.c_uint]),
         "tcp_engine_stats": (ctypes.POINTER(Stats), [p]),
         "tcp_conn_info": (None, [p, ctypes.POINTER(ConnInfo)]),
     }
@@ -309,7 +309,7 @@ class Engine:
         self.lib.tcp_set_nodelay(conn, 1)
 
     def keepalive(self, conn: int, idle: int, interval: int, count: int) -> None:
-        self.lib.tcp_set_keepalive(conn, idle, interval, count)
+        self.lib.tcp_set_keepalive(conn, self.now, idle, interval, count)
 
     def close(self, conn: int) -> None:
         self.lib.tcp_close(conn, self.now)

@@ -525,3 +525,49 @@ def test_retransmission_timeout_goes_back_n(engine: Engine) -> None:
     out = engine.at(int(1.1 * SEC)).feed(peer.seg(ACK, ack=s + 1460))
     assert [(x.seq - s, len(x.payload)) for x in out] == [(1460, 1460), (2920, 1460)]
     engine.abort(conn)
+
+
+def test_new_syn_reopens_time_wait(engine: Engine) -> None:
+    conn, peer, s = reach(engine, "TIME_WAIT")
+    assert conn is not None and engine.state(conn) == "TIME_WAIT"
+    engine.at(2 * SEC)
+    fresh = Peer(engine, sport=peer.sport, seq=peer.seq + 100_000)
+    (synack,) = fresh.send(SYN, mss=1460)              # RFC 6191: above the old space
+    assert (synack.flags, synack.ack) == (SYN | ACK, peer.seq + 100_001)
+    assert engine.stats().live_conns == 1               # the old pair is gone
+    old = engine.feed(peer.seg(SYN, seq=peer.seq - 10))  # below: not a reopen
+    assert all(x.flags != SYN | ACK for x in old)
+
+
+def test_connect_times_out(engine: Engine) -> None:
+    conn = engine.connect(rport=80, lport=5555)
+    assert [x.flag_names() for x in engine.take()] == ["S"]
+    segs = run_until_idle(engine)
+    assert [x.flag_names() for x in segs] == ["S"] * 6   # 6 retransmissions, no RST
+    assert engine.state(conn) == "CLOSED" and engine.error(conn) == ETIMEDOUT
+    assert engine.recv(conn) == ETIMEDOUT
+    assert engine.send(conn, b"x") == -32               # EPIPE
+    engine.close(conn)
+    engine.assert_no_leaks()
+
+
+def test_connection_limit() -> None:
+    small = Engine(engine_lib(), max_conns=2)
+    try:
+        small.listen()
+        assert len(Peer(small, sport=1).send(SYN)) == 1
+        assert len(Peer(small, sport=2).send(SYN)) == 1
+        assert Peer(small, sport=3).send(SYN) == []
+        assert small.stats().live_conns == 2
+    finally:
+        small.destroy()
+
+
+def test_keepalive_armed_when_set_on_established(engine: Engine) -> None:
+    conn, _peer, s = established(engine)
+    engine.at(5 * SEC)
+    engine.keepalive(conn, idle=30 * SEC, interval=5 * SEC, count=2)
+    assert engine.deadline() == 35 * SEC
+    (probe,) = engine.poll(35 * SEC)
+    assert probe.seq == s - 1
+    engine.abort(conn)

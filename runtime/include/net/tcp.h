@@ -146,8 +146,8 @@ enum tcp_state tcp_state(const struct tcp_conn *c);
 int tcp_error(const struct tcp_conn *c);         /* 0 or the TCP_E* that closed it */
 void tcp_set_nodelay(struct tcp_conn *c, int on); /* 1 turns Nagle (RFC 896) off */
 /* Keepalive (RFC 1122 4.2.3.6); idle 0 turns it off (the default). */
-void tcp_set_keepalive(struct tcp_conn *c, tcp_time_t idle, tcp_time_t interval,
-                       unsigned count);
+void tcp_set_keepalive(struct tcp_conn *c, tcp_time_t now, tcp_time_t idle,
+                       tcp_time_t interval, unsigned count);
 void tcp_conn_addr(const struct tcp_conn *c, uint32_t *local_ip, uint16_t *local_port,
                    uint32_t *remote_ip, uint16_t *remote_port);
 
