@@ -528,7 +528,7 @@ def test_retransmission_timeout_goes_back_n(engine: Engine) -> None:
 
 
 def test_new_syn_reopens_time_wait(engine: Engine) -> None:
-    conn, peer, s = reach(engine, "TIME_WAIT")
+    conn, peer, _s = reach(engine, "TIME_WAIT")
     assert conn is not None and engine.state(conn) == "TIME_WAIT"
     engine.at(2 * SEC)
     fresh = Peer(engine, sport=peer.sport, seq=peer.seq + 100_000)
