@@ -48,6 +48,7 @@ struct hvt {
     uint64_t kernel_entry;
     uint64_t kernel_end;
     uint64_t tsc_hz;
+    uint32_t host_features; /* HVT_FEATURE_* offered to the guest */
 
     struct hvt_ro_range ro[HVT_MAX_RO_RANGES];
     unsigned ro_count;
@@ -73,8 +74,10 @@ void hvt_kvm_setup_vcpu(struct hvt *h);
 /* Runs the guest until HALT; returns the guest's exit status. */
 int hvt_kvm_run(struct hvt *h);
 
-/* hvt_x86_64.c: boot-time guest state written into low memory. */
-void hvt_x86_write_page_tables(uint8_t *mem, uint64_t mem_size);
+/* hvt_x86_64.c: boot-time guest state written into low memory. The
+ * extensions flags are HVT_FEATURE_USER_MODE / HVT_FEATURE_MMIO_HYPERCALL;
+ * with 0 the tables are exactly upstream's. */
+void hvt_x86_write_page_tables(uint8_t *mem, uint64_t mem_size, uint32_t extensions);
 void hvt_x86_write_gdt(uint8_t *mem);
 
 /* hvt_gpa.c: every guest address goes through these. */

@@ -26,7 +26,7 @@ void hvt_write_boot_info(struct hvt *h, const void *mft, size_t mft_size,
         .cpu_cycle_freq = h->tsc_hz,
         .cmdline = cmdline_gpa,
         .mft = mft_gpa,
-        .host_features = HVT_FEATURE_USER_MODE | HVT_FEATURE_MMIO_HYPERCALL,
+        .host_features = h->host_features,
         .guest_features = 0,
         .net_ring = 0,
     };

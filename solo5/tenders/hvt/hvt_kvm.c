@@ -154,7 +154,7 @@ static void setup_sregs(struct hvt *h)
 
 void hvt_kvm_setup_vcpu(struct hvt *h)
 {
-    hvt_x86_write_page_tables(h->mem, h->mem_size);
+    hvt_x86_write_page_tables(h->mem, h->mem_size, h->host_features);
     hvt_x86_write_gdt(h->mem);
     setup_cpuid(h);
     setup_tsc(h);
@@ -189,7 +189,8 @@ static int handle_io(struct hvt *h, struct kvm_run *run, int *status)
 static int handle_mmio(struct hvt *h, struct kvm_run *run, int *status)
 {
     uint64_t addr = run->mmio.phys_addr;
-    if (!run->mmio.is_write || run->mmio.len != 4 || addr < HVT_MMIO_BASE ||
+    if (!(h->host_features & HVT_FEATURE_MMIO_HYPERCALL) ||
+        !run->mmio.is_write || run->mmio.len != 4 || addr < HVT_MMIO_BASE ||
         addr >= HVT_MMIO_HYPERCALL(HVT_HYPERCALL_MAX) || (addr & 7) != 0)
         hvt_die("Invalid guest access: MMIO %s of %u bytes at GPA 0x%llx",
                 run->mmio.is_write ? "write" : "read", run->mmio.len,

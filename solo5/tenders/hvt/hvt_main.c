@@ -1,5 +1,6 @@
 /*
- * solo5-hvt [--mem=MB] [--net:NAME=TAP] [--block:NAME=FILE] KERNEL [ARGS]
+ * solo5-hvt [--mem=MB] [--net:NAME=TAP] [--block:NAME=FILE] [--no-extensions]
+ *           KERNEL [ARGS]
  *
  * Start-up order (solo5.md §2.9, §3.1): the common tender checks the
  * notes, the manifest and the devices; then KVM, the ELF segments with
@@ -21,6 +22,18 @@
 
 #define MIB (1ULL << 20)
 
+/* --no-extensions: behave exactly like an upstream tender (compatibility
+ * testing of our images); otherwise offer both unirepo extensions. */
+static uint32_t host_features = HVT_FEATURE_USER_MODE | HVT_FEATURE_MMIO_HYPERCALL;
+
+static int handle_option(const char *arg)
+{
+    if (strcmp(arg, "--no-extensions") != 0)
+        return 1;
+    host_features = 0;
+    return 0;
+}
+
 static const struct tender_target hvt_target = {
     .prog = "solo5-hvt",
     .name = "hvt",
@@ -29,8 +42,9 @@ static const struct tender_target hvt_target = {
     .default_mem = 32 * MIB,
     .max_mem = HVT_MEM_MAX,
     .mem_align = HVT_LARGE_PAGE_SIZE,
-    .extra_usage = NULL,
-    .handle_option = NULL,
+    .extra_usage = "  --no-extensions    offer the guest upstream's hvt ABI only (no user mode,\n"
+                   "                     no MMIO hypercalls)\n",
+    .handle_option = handle_option,
 };
 
 void hvt_die(const char *fmt, ...)
@@ -104,6 +118,7 @@ int main(int argc, char **argv)
     if (persona != -1 && (persona & READ_IMPLIES_EXEC))
         hvt_die("refusing to run with the READ_IMPLIES_EXEC personality");
 
+    hvt.host_features = host_features;
     hvt_kvm_init(&hvt, tender.mem_size);
 
     struct elf_image img;

@@ -21,13 +21,14 @@ static void put_u64(uint8_t *mem, uint64_t gpa, uint64_t value)
     memcpy(mem + gpa, &value, sizeof value);
 }
 
-void hvt_x86_write_page_tables(uint8_t *mem, uint64_t mem_size)
+void hvt_x86_write_page_tables(uint8_t *mem, uint64_t mem_size, uint32_t extensions)
 {
     /* mem_size is a non-zero multiple of 2 MiB, at most 4 GiB. */
     uint64_t large_pages = mem_size / HVT_LARGE_PAGE_SIZE;
     uint64_t pdpt_used = (large_pages + ENTRIES_PER_TABLE - 1) / ENTRIES_PER_TABLE;
 
-    const uint64_t table = PTE_P | PTE_RW | PTE_US;
+    const uint64_t user = (extensions & HVT_FEATURE_USER_MODE) ? PTE_US : 0;
+    const uint64_t table = PTE_P | PTE_RW | user;
     put_u64(mem, HVT_PML4_BASE, HVT_PDPT_BASE | table);
     for (uint64_t i = 0; i < pdpt_used; i++)
         put_u64(mem, HVT_PDPT_BASE + i * 8, (HVT_PD_BASE + i * HVT_PAGE_SIZE) | table);
@@ -38,14 +39,16 @@ void hvt_x86_write_page_tables(uint8_t *mem, uint64_t mem_size)
         put_u64(mem, HVT_PD_BASE + i * 8, (i * HVT_LARGE_PAGE_SIZE) | table | PTE_PS);
 
     /* The MMIO hypercall window: mapped, but backed by no memory slot. */
-    put_u64(mem, HVT_PDPT_BASE + (HVT_MMIO_BASE >> 30) * 8, HVT_MMIO_PD_BASE | table);
-    put_u64(mem, HVT_MMIO_PD_BASE, HVT_MMIO_BASE | table | PTE_PS);
+    if (extensions & HVT_FEATURE_MMIO_HYPERCALL) {
+        put_u64(mem, HVT_PDPT_BASE + (HVT_MMIO_BASE >> 30) * 8, HVT_MMIO_PD_BASE | table);
+        put_u64(mem, HVT_MMIO_PD_BASE, HVT_MMIO_BASE | table | PTE_PS);
+    }
 
     /* First 2 MiB in 4 KiB pages: nothing below the boot info, read-only
      * boot info / manifest / command line, read-write kernel from 1 MiB. */
     for (uint64_t paddr = HVT_BOOT_INFO_BASE; paddr < HVT_LARGE_PAGE_SIZE;
          paddr += HVT_PAGE_SIZE) {
-        uint64_t flags = paddr < HVT_GUEST_MIN_BASE ? PTE_P | PTE_US : table;
+        uint64_t flags = paddr < HVT_GUEST_MIN_BASE ? PTE_P | user : table;
         put_u64(mem, HVT_PT0_BASE + (paddr / HVT_PAGE_SIZE) * 8, paddr | flags);
     }
 }

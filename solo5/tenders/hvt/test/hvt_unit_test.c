@@ -52,40 +52,46 @@ static unsigned nonzero_words(const uint8_t *mem, uint64_t from, uint64_t to)
  * 4 GiB guest: the writer must not touch anything above. */
 #define LOW_SIZE 0x11000
 
-static void check_page_tables(uint64_t mem_size)
+/* ext: the tender's extensions on (U/S bit 0x4, MMIO window) or off
+ * (exactly upstream's tables). */
+static void check_page_tables(uint64_t mem_size, bool ext)
 {
     uint8_t *mem = calloc(1, LOW_SIZE);
     if (mem == NULL)
         abort();
-    hvt_x86_write_page_tables(mem, mem_size);
+    hvt_x86_write_page_tables(mem, mem_size,
+                              ext ? HVT_FEATURE_USER_MODE | HVT_FEATURE_MMIO_HYPERCALL : 0);
     uint64_t pages_2m = mem_size / HVT_LARGE_PAGE_SIZE;
     uint64_t gib = (pages_2m + 511) / 512;
+    uint64_t us = ext ? 4 : 0;
 
-    expect_u64("PML4[0]", entry(mem, HVT_PML4_BASE), 0x3007);
+    expect_u64("PML4[0]", entry(mem, HVT_PML4_BASE), 0x3003 | us);
     expect_u64("PML4 others", nonzero_words(mem, HVT_PML4_BASE + 8, HVT_PDPT_BASE), 0);
     for (uint64_t i = 0; i < 4; i++)
         expect_u64("PDPT[i]", entry(mem, HVT_PDPT_BASE + 8 * i),
-                   i < gib ? (0x4000 + 0x1000 * i) | 7 : 0);
-    expect_u64("PDPT[4] -> MMIO PD", entry(mem, HVT_PDPT_BASE + 32), 0x9007);
-    expect_u64("PDPT entries", nonzero_words(mem, HVT_PDPT_BASE, HVT_PD_BASE), gib + 1);
-    expect_u64("MMIO window", entry(mem, 0x9000), 0x100000087ULL);
-    expect_u64("MMIO PD entries", nonzero_words(mem, 0x9000, 0xA000), 1);
-    expect_u64("PD[0] -> PT0", entry(mem, HVT_PD_BASE), 0x8007);
-    expect_u64("PD[1]", entry(mem, HVT_PD_BASE + 8), pages_2m > 1 ? 0x200087 : 0);
+                   i < gib ? (0x4000 + 0x1000 * i) | 3 | us : 0);
+    expect_u64("PDPT[4] -> MMIO PD", entry(mem, HVT_PDPT_BASE + 32), ext ? 0x9007 : 0);
+    expect_u64("PDPT entries", nonzero_words(mem, HVT_PDPT_BASE, HVT_PD_BASE), gib + ext);
+    expect_u64("MMIO window", entry(mem, 0x9000), ext ? 0x100000087ULL : 0);
+    expect_u64("MMIO PD entries", nonzero_words(mem, 0x9000, 0xA000), ext);
+    expect_u64("PD[0] -> PT0", entry(mem, HVT_PD_BASE), 0x8003 | us);
+    expect_u64("PD[1]", entry(mem, HVT_PD_BASE + 8), pages_2m > 1 ? 0x200083 | us : 0);
     expect_u64("PD[last]", entry(mem, HVT_PD_BASE + 8 * (pages_2m - 1)),
-               pages_2m > 1 ? ((pages_2m - 1) * HVT_LARGE_PAGE_SIZE) | 0x87 : 0x8007);
+               pages_2m > 1 ? ((pages_2m - 1) * HVT_LARGE_PAGE_SIZE) | 0x83 | us
+                            : 0x8003 | us);
     expect_u64("PD entries", nonzero_words(mem, HVT_PD_BASE, HVT_PT0_BASE), pages_2m);
     expect_u64("PT0[0x0f] unmapped", entry(mem, HVT_PT0_BASE + 8 * 0x0f), 0);
-    expect_u64("PT0[0x10] boot info RO", entry(mem, HVT_PT0_BASE + 8 * 0x10), 0x10005);
-    expect_u64("PT0[0xff] RO", entry(mem, HVT_PT0_BASE + 8 * 0xff), 0xff005);
-    expect_u64("PT0[0x100] kernel RW", entry(mem, HVT_PT0_BASE + 8 * 0x100), 0x100007);
-    expect_u64("PT0[0x1ff] RW", entry(mem, HVT_PT0_BASE + 8 * 0x1ff), 0x1ff007);
+    expect_u64("PT0[0x10] boot info RO", entry(mem, HVT_PT0_BASE + 8 * 0x10), 0x10001 | us);
+    expect_u64("PT0[0xff] RO", entry(mem, HVT_PT0_BASE + 8 * 0xff), 0xff001 | us);
+    expect_u64("PT0[0x100] kernel RW", entry(mem, HVT_PT0_BASE + 8 * 0x100), 0x100003 | us);
+    expect_u64("PT0[0x1ff] RW", entry(mem, HVT_PT0_BASE + 8 * 0x1ff), 0x1ff003 | us);
     expect_u64("PT0 entries", nonzero_words(mem, HVT_PT0_BASE, HVT_PT0_BASE + 0x1000),
                0x200 - 0x10);
     expect_u64("nothing above", nonzero_words(mem, 0xA000, LOW_SIZE), 0);
     expect_u64("nothing below PML4", nonzero_words(mem, 0, HVT_PML4_BASE), 0);
     free(mem);
-    printf("page tables %llu MiB: ok\n", (unsigned long long)(mem_size >> 20));
+    printf("page tables %llu MiB%s: ok\n", (unsigned long long)(mem_size >> 20),
+           ext ? "" : " (upstream)");
 }
 
 static void check_gdt(void)
@@ -159,11 +165,13 @@ static void check_gpa(void)
 
 int main(void)
 {
-    check_page_tables(2ULL << 20);
-    check_page_tables(32ULL << 20);
-    check_page_tables(1ULL << 30);
-    check_page_tables((1ULL << 30) + (2ULL << 20));
-    check_page_tables(4ULL << 30);
+    for (int ext = 1; ext >= 0; ext--) {
+        check_page_tables(2ULL << 20, ext);
+        check_page_tables(32ULL << 20, ext);
+        check_page_tables(1ULL << 30, ext);
+        check_page_tables((1ULL << 30) + (2ULL << 20), ext);
+        check_page_tables(4ULL << 30, ext);
+    }
     check_gdt();
     check_gpa();
     if (failures != 0) {
