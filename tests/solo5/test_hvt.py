@@ -11,6 +11,7 @@ import shutil
 import signal
 import struct
 import subprocess
+import sys
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -362,3 +363,15 @@ def test_upstream_abi_mode_keeps_images_working(hvt_images: dict[str, Path]) -> 
     result = run_hvt("--no-extensions", hvt_images["test_hvt_bounds_nosse"], "mmio-ok")
     assert result.returncode == 255
     assert "Solo5: trap: type=#PF" in result.stdout
+
+
+def test_repo_tool_run_picks_hvt_and_returns_guest_status(hvt_images: dict[str, Path]) -> None:
+    repo_tool = str(Path(sys.executable).parent / "repo-tool")
+    ok = subprocess.run([repo_tool, "run", str(hvt_images["hello"]), "--", "hi"],
+                        capture_output=True, text=True, check=False, timeout=RUN_TIMEOUT)
+    assert ok.returncode == 0, ok.stderr
+    assert "Command line is: 'hi'" in ok.stdout
+    aborted = subprocess.run([repo_tool, "run", "--mem", "8", str(hvt_images["test_abort"])],
+                             capture_output=True, text=True, check=False, timeout=RUN_TIMEOUT)
+    assert aborted.returncode == 255
+    assert "Solo5: ABORT: solo5_abort() called" in aborted.stdout
