@@ -428,15 +428,15 @@ def build(
             else:
                 decision = "rejected"
             if decision == "rejected":
-                report_dir.mkdir(parents=True, exist_ok=True)
-                repo.reject_release(release, reason, report_dir)
+                # No report directory when nothing was built (e.g. the archive was refused).
+                repo.reject_release(release, reason, report_dir if report_dir.is_dir() else None)
             decisions.append(
                 {
                     "package": release.package,
                     "version": release.version,
                     "decision": decision,
                     "reason": reason,
-                    "reports": str(report_dir),
+                    "reports": str(report_dir) if report_dir.is_dir() else None,
                 }
             )
             update_dashboard(
