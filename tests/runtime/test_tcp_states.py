@@ -433,8 +433,11 @@ def test_receive_window_closes_and_reopens(engine: Engine) -> None:
         assert small.recv(conn, 100) == b"a" * 100
         assert small.take() == []                        # receiver SWS: edge stays
         assert len(small.recv(conn, 900)) == 900         # type: ignore[arg-type]
-        assert small.take() == []                        # 1000 < 2 MSS: no update yet
-        assert len(small.recv(conn, 3000)) == 3000       # type: ignore[arg-type]
+        (reopen,) = small.take()                         # closed window opens by 1 MSS: tell
+        assert (reopen.ack, reopen.window) == (peer.seq, 1000)
+        assert len(small.recv(conn, 1000)) == 1000       # type: ignore[arg-type]
+        assert small.take() == []                        # open, grew < 2 MSS: wait
+        assert len(small.recv(conn, 2000)) == 2000       # type: ignore[arg-type]
         (update,) = small.take()
         assert (update.ack, update.window) == (peer.seq, 4000)   # immediate update
         small.abort(conn)
