@@ -161,15 +161,17 @@ def bench_size(packages: int, publishes: int, tmp: Path) -> dict[str, object]:
     names = sorted(authors)
 
     times = []
+    cpu_times = []
     written: list[str] = []
     for i in range(publishes):
         name = rng.choice(names)
         staged = stage(repo, tmp / "work", name, f"2.{i}", authors[name])
         before = set(os.listdir(repo.metadata_dir))
         stamp_before = (repo.metadata_dir / "timestamp.json").stat().st_mtime_ns
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         repo.publish_release(staged, repo.author_images(staged))  # type: ignore[arg-type]
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
         new = sorted(set(os.listdir(repo.metadata_dir)) - before)
         if (repo.metadata_dir / "timestamp.json").stat().st_mtime_ns != stamp_before:
             new.append("timestamp.json (replaced)")
@@ -196,6 +198,8 @@ def bench_size(packages: int, publishes: int, tmp: Path) -> dict[str, object]:
         "build_seconds": round(build_seconds, 1),
         "publish_ms_median": round(statistics.median(times) * 1000, 1),
         "publish_ms_max": round(max(times) * 1000, 1),
+        "publish_cpu_ms_median": round(statistics.median(cpu_times) * 1000, 1),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         "cli_publish_ms": round(cli_seconds * 1000, 1),
         "files_written_per_publish": written,
         "client_download_bytes": sizes,

@@ -66,7 +66,7 @@ from tuf_metadata.rotate import (
     sign_rotate,
     verify_rotation_chain,
 )
-from tuf_metadata.store import atomic_write, crash_point, repository_lock, write_once
+from tuf_metadata.store import atomic_write, crash_point, fsync_dir, repository_lock, write_once
 
 CONFIG_NAME = "repo.json"
 TOP_ROLES = ("root", "targets", "snapshot", "timestamp")
@@ -1147,6 +1147,11 @@ class Repository:
                     with open(tmp, "rb") as handle:
                         os.fsync(handle.fileno())
                     os.replace(tmp, dest)
+            # Make the new names durable before any metadata can reference them.
+            release_path = layout.target_path(release.package, release.version, "")
+            release_dir = self.targets_dir / release_path
+            for durable in (release_dir, release_dir.parent, release_dir.parent.parent):
+                fsync_dir(durable)
             crash_point("publish:targets")
             write_once(self._role_file(role, md.signed.version), _to_bytes(md))
             crash_point("publish:role")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,10 +81,36 @@ def make_release_files(work: Path, package: str, version: str, targets: Sequence
     return files
 
 
+_TEMPLATES: dict[tuple[object, ...], Path] = {}
+_TEMPLATE_ROOT: list[Path] = []
+
+
 def init_repo(tmp: Path, maintainers: int = 3, threshold: int = 2,
               authors: Sequence[str] = (), online_env: dict[str, str] | None = None) -> Fixture:
     """A committed repository (maintainers m0..m{n-1}, threshold) with the given packages,
-    each delegated to one author key named like the package; made through the CLI."""
+    each delegated to one author key named like the package; made through the CLI.
+
+    The ceremony signs 258 roles, so each distinct set-up is made once per test session
+    and copied (keys included) into tmp for each test.
+    """
+    spec = (maintainers, threshold, tuple(authors), tuple(sorted((online_env or {}).items())))
+    template = _TEMPLATES.get(spec)
+    if template is None:
+        if not _TEMPLATE_ROOT:
+            _TEMPLATE_ROOT.append(Path(tempfile.mkdtemp(prefix="repo-templates-")))
+            atexit.register(shutil.rmtree, _TEMPLATE_ROOT[0], True)
+        template = _TEMPLATE_ROOT[0] / str(len(_TEMPLATES))
+        _make_repo(template, maintainers, threshold, authors, online_env)
+        _TEMPLATES[spec] = template
+    tmp.mkdir(parents=True, exist_ok=True)
+    for part in ("keys", "repo"):
+        shutil.copytree(template / part, tmp / part, dirs_exist_ok=True)
+    keys = {path.name[: -len(".key")]: path for path in (tmp / "keys").glob("*.key")}
+    return Fixture(tmp / "repo", keys, tmp / "work", online_env or {})
+
+
+def _make_repo(tmp: Path, maintainers: int, threshold: int, authors: Sequence[str],
+               online_env: dict[str, str] | None) -> None:
     names = [f"m{i}" for i in range(maintainers)] + list(authors)
     keys = make_keys(tmp / "keys", names)
     repo_dir = tmp / "repo"
@@ -98,7 +127,6 @@ def init_repo(tmp: Path, maintainers: int = 3, threshold: int = 2,
     fixture = Fixture(repo_dir, keys, tmp / "work", online_env or {})
     for author in authors:
         delegate(fixture, author, [author], 1, threshold)
-    return fixture
 
 
 def delegate(fixture: Fixture, package: str, authors: Sequence[str], k: int,
