@@ -311,3 +311,31 @@ def test_full_send_buffer_then_writable_event() -> None:
         small.assert_no_leaks()
     finally:
         small.destroy()
+
+
+def test_sequence_numbers_wrap_both_ways(engine: Engine) -> None:
+    # RFC 6528: ISN = 4 us clock + F(tuple). Learn F at t=0, then pick the
+    # time at which our ISN sits 500 bytes below 2^32.
+    probe = engine.connect(rport=80, lport=5555)
+    (syn0,) = engine.take()
+    engine.abort(probe)
+    t = ((2**32 - 500 - syn0.seq) % 2**32) * 4000
+    conn = engine.at(t).connect(rport=80, lport=5555)
+    (syn,) = engine.take()
+    assert syn.seq == 2**32 - 500
+    peer = Peer(engine, sport=80, dport=5555, seq=2**32 - 100, ack=syn.seq + 1)
+    peer.send(SYN | ACK, mss=1000, ws=0)
+    engine.nodelay(conn)
+    data = bytes(range(256)) * 8                        # 2048 bytes across 2^32
+    engine.send(conn, data)
+    segs = engine.take()
+    assert [s.seq for s in segs] == [2**32 - 499, (2**32 - 499 + 1000) % 2**32,
+                                     (2**32 - 499 + 2000) % 2**32]
+    assert b"".join(s.payload for s in segs) == data
+    assert peer.send(ACK | PSH, b"w" * 300, ack=(syn.seq + 1 + 2048) % 2**32) == []
+    (ack,) = engine.poll(engine.deadline())             # the delayed ACK
+    assert ack.ack == 201                               # 2^32 - 99 + 300, wrapped
+    assert engine.recv(conn) == b"w" * 300
+    assert engine.info(conn).snd_una == (2**32 - 499 + 2048) % 2**32
+    engine.abort(conn)
+    engine.assert_no_leaks()
