@@ -375,3 +375,12 @@ def test_repo_tool_run_picks_hvt_and_returns_guest_status(hvt_images: dict[str, 
                              capture_output=True, text=True, check=False, timeout=RUN_TIMEOUT)
     assert aborted.returncode == 255
     assert "Solo5: ABORT: solo5_abort() called" in aborted.stdout
+
+
+def test_guest_write_to_its_text_is_stopped(hvt_images: dict[str, Path]) -> None:
+    # W^X through the host mapping: text is PROT_READ, KVM_RUN fails EFAULT.
+    result = run_hvt(hvt_images["test_hvt_bounds"], "write-text")
+    assert result.returncode == 1
+    assert "writing to text" in result.stdout
+    assert one_error_line(result).startswith("solo5-hvt: host/guest translation fault")
+    assert "FAIL" not in result.stdout

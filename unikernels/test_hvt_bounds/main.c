@@ -140,6 +140,10 @@ static void run_case(const char *name)
         volatile uintptr_t null_page = 8;
         puts_str("reading GPA 8\n");
         (void)*(volatile uint64_t *)null_page; /* unmapped: #PF, abort 255 */
+    } else if (str_eq(name, "write-text")) {
+        /* W^X: text is read-only on the host, so the write cannot land. */
+        puts_str("writing to text\n");
+        *(volatile uint8_t *)(uintptr_t)&text_marker = 0xcc;
     } else if (str_eq(name, "sleep")) {
         /* Long enough for a test to look at the sandboxed tender. */
         puts_str("sleeping\n");
