@@ -190,3 +190,17 @@ def test_rotate_chain_is_capped(tmp_path: Path) -> None:
     with pytest.raises(TufError, match="cap of 32"):
         fx.repo.rotate("alice", [generate_key().public_key], 1, [signer])
     verify_repository(fx.repo_dir, now_utc())
+
+
+def test_withdraw_a_pending_change(tmp_path: Path) -> None:
+    fx = init_repo(tmp_path, authors=["alice"])
+    added = run(["package", "add", "extra", "--repo", str(fx.repo_dir), "--author",
+                 str(pub(fx.keys["alice"])), "--json"])
+    change_id = json.loads(added.output)["id"]
+    before = tree_digest(fx.repo_dir / "metadata")
+    assert run(["pending", change_id, "--withdraw", "--repo", str(fx.repo_dir)]).exit_code == 0
+    assert json.loads(run(["pending", "--repo", str(fx.repo_dir), "--json"]).output) == []
+    gone = run(["sign", change_id, "--repo", str(fx.repo_dir), "--insecure-plaintext",
+                "--key", str(fx.keys["m0"])])
+    assert gone.exit_code == 1 and "does not exist" in gone.output
+    assert tree_digest(fx.repo_dir / "metadata") == before
