@@ -10,10 +10,11 @@ from collections.abc import Callable
 
 import click
 
-from repo_tool.commands import build, fetch, image, keys, repository
+from repo_tool.commands import build, demo, fetch, image, keys, repository
 
 ALL_AREAS: list[Callable[[click.Group], None]] = [
     build.register,
+    demo.register,
     fetch.register,
     image.register,
     keys.register,
