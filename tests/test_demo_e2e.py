@@ -1,0 +1,285 @@
+"""`repo-tool demo` end to end, in a temporary directory, and its planning logic.
+
+The main test runs the very command `make demo` runs (with two packages:
+hello and one unreproducible fixture, to stay within the time budget) and
+then checks each step's outcome against the files it left, independently
+of what the demo reported: the TUF repository verifies, published image
+hashes equal the author-signed ones and the bytes served, the fixture was
+refused and blamed, the fetched image boots and greets, and after the TAP 8
+rotation a fresh client verifies the new key's release.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from repo_tool.demo import (
+    MARKER_NAME,
+    BundledPackage,
+    Check,
+    DemoError,
+    PackageOutcome,
+    assign_authors,
+    check_gate,
+    next_version,
+    problems,
+    select_packages,
+    workdir_action,
+)
+from signing.keys import load_public_key
+from solo5.launcher import run_image
+from tests.support.host import kvm_unavailable_reason, netadmin_unavailable_reason
+from tuf_metadata import layout
+from tuf_metadata.repo_verify import now_utc, verify_repository
+from tuf_metadata.repository import Repository
+
+REPO_TOOL = Path(sys.executable).parent / "repo-tool"
+DEMO_PACKAGES = "hello,unrepro_date"
+
+
+def demo(workdir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(REPO_TOOL), "demo", "--workdir", str(workdir), *args],
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    workdir = tmp_path_factory.mktemp("demo") / "work"
+    result = demo(workdir, "--packages", DEMO_PACKAGES, "--json")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return workdir, json.loads(result.stdout)
+
+
+def checks_by_name(data: dict[str, Any]) -> dict[str, dict[str, str]]:
+    return {c["what"]: c for c in data["checks"]}
+
+
+def test_demo_reports_success_and_stops_what_it_started(
+        demo_run: tuple[Path, dict[str, Any]]) -> None:
+    workdir, data = demo_run
+    assert data["ok"] is True and data["problems"] == []
+    assert json.loads((workdir / "summary.json").read_text()) == data
+    # The server is stopped: its port no longer accepts connections.
+    host, port = data["server"].removeprefix("http://").split(":")
+    with pytest.raises(OSError):
+        socket.create_connection((host, int(port)), timeout=2).close()
+    assert data["dashboard"] and Path(data["dashboard"]).is_file()
+
+
+def test_step1_2_keys_and_quorum(demo_run: tuple[Path, dict[str, Any]]) -> None:
+    workdir, _ = demo_run
+    keys = workdir / "keys"
+    assert (keys / "INSECURE-DEMO-KEYS.txt").is_file()
+    maintainers = sorted(keys.glob("insecure-demo-maintainer-*.pub.json"))
+    assert len(maintainers) == 3
+    root = json.loads((workdir / "repo" / "metadata" / "1.root.json").read_text())["signed"]
+    assert root["roles"]["root"]["threshold"] == 2
+    assert sorted(root["roles"]["root"]["keyids"]) == sorted(
+        load_public_key(path).keyid for path in maintainers)
+    assert sorted(Repository(workdir / "repo").packages()) == ["hello", "unrepro_date"]
+
+
+def test_step3_4_published_hashes_are_the_author_signed_ones(
+        demo_run: tuple[Path, dict[str, Any]]) -> None:
+    workdir, data = demo_run
+    repo_dir = workdir / "repo"
+    verify_repository(repo_dir, now_utc())
+    released = {(p["name"], p["version"]): p for p in data["packages"]}
+    hello = released[("hello", "1.0.0")]
+    assert sorted(hello["author_hashes"]) == ["hvt", "spt"]
+    published = Repository(repo_dir).current_package("hello")
+    assert published is not None
+    for target, signed in hello["author_hashes"].items():
+        built = hello["built"][target]
+        assert built["sha256_a"] == built["sha256_b"] == signed
+        path = layout.target_path("hello", "1.0.0", f"hello.{target}")
+        assert published.signed.targets[path].hashes["sha256"] == signed
+        # The bytes served under the consistent-snapshot name are the signed ones.
+        served = list((repo_dir / "targets" / path).parent.glob(f"*.hello.{target}"))
+        assert served and all(hashlib.sha256(f.read_bytes()).hexdigest() == signed
+                              for f in served)
+
+
+def test_step4_unreproducible_fixture_is_refused_and_blamed(
+        demo_run: tuple[Path, dict[str, Any]]) -> None:
+    workdir, data = demo_run
+    fixture = next(p for p in data["packages"] if p["name"] == "unrepro_date")
+    assert fixture["decision"] == "rejected" and fixture["published_hashes"] == {}
+    assert "unreproducible" in fixture["reason"]
+    for result in fixture["built"].values():
+        assert result["sha256_a"] != result["sha256_b"]
+        assert result["culprits"] == ["time"]
+    repo = Repository(workdir / "repo")
+    assert repo.current_package("unrepro_date") is None
+    staged = [r for r in repo.staged_releases(include_rejected=True)
+              if r.package == "unrepro_date"]
+    assert len(staged) == 1
+    rejection = repo.rejection(staged[0])
+    assert rejection is not None and "unreproducible" in rejection["reason"]
+
+
+def test_step6_fetched_image_boots_and_greets(
+        demo_run: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    workdir, data = demo_run
+    checks = checks_by_name(data)
+    targets = ["spt"] + ([] if kvm_unavailable_reason() else ["hvt"])
+    for target in targets:
+        assert checks[f"fetch hello.{target} (first release)"]["status"] == "ok"
+        assert checks[f"run hello.{target} on {target}"]["status"] == "ok"
+    # Boot the verified download again here, and read its console ourselves.
+    image = workdir / "operator" / "images" / "hello.spt"
+    console = tmp_path / "console.txt"
+    with console.open("wb") as out:
+        status = run_image(image, stdout=out, timeout=30)
+    assert status == 0
+    assert "Hello, World" in console.read_text()
+    ping = checks["boot ping on spt on a tap in a namespace, ping it"]
+    if netadmin_unavailable_reason():
+        assert ping["status"] == "skipped"
+    else:
+        assert ping["status"] == "ok", ping["detail"]
+        assert ping["detail"].startswith("3/3 echo replies")
+
+
+def test_step7_rotated_key_verifies_for_a_fresh_client(
+        demo_run: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    workdir, data = demo_run
+    checks = checks_by_name(data)
+    assert checks["release signed by the rotated-out key"]["status"] == "ok"
+    assert "not an author key" in checks["release signed by the rotated-out key"]["detail"]
+    repo_dir = workdir / "repo"
+    assert (repo_dir / "metadata" / "rotate" / "1.pkg-hello.rotate.1.json").is_file()
+    rotated = load_public_key(next((workdir / "keys").glob("*-rotated.pub.json"))).keyid
+    # A fresh client, given only root v1, follows the rotation and gets the new release.
+    log = (tmp_path / "serve.log").open("wb")
+    server = subprocess.Popen([str(REPO_TOOL), "serve", "--repo", str(repo_dir), "--port", "0"],
+                              stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        url = ""
+        for _ in range(200):
+            found = re.search(r"listening on (http://\S+?)/?$",
+                              (tmp_path / "serve.log").read_text(), re.MULTILINE)
+            if found:
+                url = found.group(1)
+                break
+            time.sleep(0.1)
+        assert url, (tmp_path / "serve.log").read_text()
+        fetched = subprocess.run(
+            [str(REPO_TOOL), "fetch", "hello", "--target", "spt", "--repo", url, "--root",
+             str(repo_dir / "metadata" / "1.root.json"), "-o", str(tmp_path / "images"),
+             "--metadata-dir", str(tmp_path / "tuf"), "--json"],
+            capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+    assert fetched.returncode == 0, fetched.stderr
+    result = json.loads(fetched.stdout)
+    assert result["version"] == "1.0.1"
+    package_role = next(r for r in result["verified_roles"] if r["role"] == "pkg-hello")
+    assert package_role["rotations"] == 1 and package_role["keyids"] == [rotated]
+    released = {(p["name"], p["version"]): p for p in data["packages"]}
+    assert result["sha256"] == released[("hello", "1.0.1")]["author_hashes"]["spt"]
+
+
+def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
+    (tmp_path / "precious.txt").write_text("keep me")
+    result = demo(tmp_path, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: the working directory is not empty and was not made by `repo-tool demo`; "
+        "choose another --workdir"]
+    assert sorted(os.listdir(tmp_path)) == ["precious.txt"]
+
+
+def test_interrupted_demo_stops_its_server(tmp_path: Path) -> None:
+    workdir = tmp_path / "work"
+    proc = subprocess.Popen([str(REPO_TOOL), "demo", "--workdir", str(workdir),
+                             "--packages", "hello"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = workdir / "logs" / "serve.log"
+    url = ""
+    try:
+        for _ in range(1200):  # at most 120 s to reach step 5
+            if log.exists():
+                found = re.search(r"listening on (http://\S+?)/?$", log.read_text(),
+                                  re.MULTILINE)
+                if found:
+                    url = found.group(1)
+                    break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert url, "the demo never started its server"
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert "error: interrupted; the services the demo started were stopped" in stderr
+    host, port = url.removeprefix("http://").split(":")
+    with pytest.raises(OSError):
+        socket.create_connection((host, int(port)), timeout=2).close()
+
+
+# -- planning logic (pure) ------------------------------------------------------
+
+
+def test_workdir_rules() -> None:
+    assert workdir_action(False, [], fresh=False) == "create"
+    assert workdir_action(True, [], fresh=False) == "create"
+    assert workdir_action(True, [MARKER_NAME, "repo"], fresh=True) == "wipe"
+    with pytest.raises(DemoError, match="pass --fresh"):
+        workdir_action(True, [MARKER_NAME, "repo"], fresh=False)
+    with pytest.raises(DemoError, match="not made by"):
+        workdir_action(True, ["repo"], fresh=True)
+
+
+def test_next_version_and_author_assignment() -> None:
+    assert next_version("1.0.0") == "1.0.1"
+    assert next_version("2.9") == "2.10"
+    assert next_version("1.0.0-rc1") == "1.0.0-rc2"
+    with pytest.raises(DemoError):
+        next_version("release")
+    packages = [BundledPackage("hello", "1", ("Team A",), ("spt",)),
+                BundledPackage("x", "1", ("Team A",), ("spt",)),
+                BundledPackage("unrepro_y", "1", ("Fixtures",), ("spt",))]
+    authors = assign_authors(packages)
+    assert [(a.slug, a.packages) for a in authors] == [
+        ("fixtures", ("unrepro_y",)), ("team-a", ("hello", "x"))]
+    assert [p.name for p in select_packages(packages, ["x"])] == ["hello", "x"]
+    with pytest.raises(DemoError, match="not a bundled unikernel: nope"):
+        select_packages(packages, ["nope"])
+
+
+def test_gate_checks_catch_each_wrong_outcome() -> None:
+    signed = "a" * 64
+    good = PackageOutcome("hello", "1", False, "t", {"spt": signed},
+                          {"spt": {"sha256_a": signed, "sha256_b": signed}}, "published", "",
+                          {"spt": signed})
+    assert check_gate(good) is None
+    swapped = PackageOutcome("hello", "1", False, "t", {"spt": signed},
+                             {"spt": {"sha256_a": signed, "sha256_b": signed}}, "published", "",
+                             {"spt": "b" * 64})
+    assert "published hash" in (check_gate(swapped) or "")
+    leaked = PackageOutcome("unrepro_x", "1", True, "t", {"spt": signed}, {}, "published")
+    assert "fixture was published" in (check_gate(leaked) or "")
+    unblamed = PackageOutcome("unrepro_x", "1", True, "t", {"spt": signed},
+                              {"spt": {"culprits": []}}, "rejected", "differ")
+    assert "no variation was blamed" in (check_gate(unblamed) or "")
+    assert problems([good], [Check("run", "failed", "exit 1"), Check("x", "skipped", "")]) == [
+        "run: exit 1"]
