@@ -55,7 +55,7 @@ from tuf.api.serialization.json import JSONSerializer
 from signing.keys import PassphraseSource, load_signer
 from signing.threshold import check_threshold
 from tuf_metadata import layout
-from tuf_metadata.canonical import canonical_bytes
+from tuf_metadata.canonical import EncodedObject, canonical_bytes, canonical_with
 from tuf_metadata.errors import TufError
 from tuf_metadata.rotate import (
     RoleRevokedError,
@@ -194,13 +194,15 @@ class _RawMeta(Mapping[str, MetaFile]):
         return len(self.raw)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _SnapshotFile:
-    """A parsed snapshot and its signed object as JSON, for O(n)-cheap re-signing."""
+    """A parsed snapshot, its signed object as JSON and (once needed) its encoded meta,
+    so that the next snapshot re-encodes only the entries that changed."""
 
     identity: tuple[int, int, int]
     metadata: Metadata[Snapshot]
     raw_signed: dict[str, Any]
+    encoded_meta: EncodedObject | None = None
 
 
 def _parse_snapshot(data: bytes, name: str) -> tuple[Metadata[Snapshot], dict[str, Any]]:
@@ -751,19 +753,21 @@ class Repository:
         return self._load("timestamp", path, Timestamp).signed.version
 
     def _write_snapshot_and_timestamp(
-        self, base: Mapping[str, Any], updates: Mapping[str, MetaFile]
+        self, base: Mapping[str, Any], updates: Mapping[str, MetaFile],
+        base_encoded: EncodedObject | None = None,
     ) -> int:
         """Sign snapshot = base + updates (next version), write it, then timestamp."""
+        changes = {name: entry.to_dict() for name, entry in updates.items()}
         meta = dict(base["meta"])
-        for name, entry in updates.items():
-            meta[name] = entry.to_dict()
+        meta.update(changes)
+        encoded = (base_encoded or EncodedObject.encode(base["meta"])).updated(changes)
         version = int(base["version"]) + 1
         expires = _now() + self.expiry().for_role("snapshot")
         signed = {
             **base, "version": version, "meta": meta,
             "expires": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        payload, plain = canonical_bytes(signed)
+        payload, plain = canonical_with(signed, "meta", encoded)
         signature = self.online_signer("snapshot").sign(payload)
         signatures = json.dumps([signature.to_dict()], sort_keys=True, separators=(",", ":"))
         body = payload if plain else json.dumps(
@@ -779,7 +783,9 @@ class Repository:
             {signature.keyid: signature},
         )
         self._snapshots = {
-            version: _SnapshotFile((info.st_ino, info.st_size, info.st_mtime_ns), snapshot, signed)
+            version: _SnapshotFile(
+                (info.st_ino, info.st_size, info.st_mtime_ns), snapshot, signed, encoded
+            )
         }
         self.log(f"signed snapshot version {version}")
         crash_point("snapshot")
@@ -812,7 +818,7 @@ class Repository:
         """
         root = self.load_root().signed
         base = self._snapshot_file(root, verify=False)
-        return self._write_snapshot_and_timestamp(base.raw_signed, updates)
+        return self._write_snapshot_and_timestamp(base.raw_signed, updates, base.encoded_meta)
 
     # ------------------------------------------------------------------ maintainer changes
 
@@ -1153,7 +1159,8 @@ class Repository:
             for durable in (release_dir, release_dir.parent, release_dir.parent.parent):
                 fsync_dir(durable)
             crash_point("publish:targets")
-            write_once(self._role_file(role, md.signed.version), _to_bytes(md))
+            # The snapshot written next, in the same directory, makes this name durable too.
+            write_once(self._role_file(role, md.signed.version), _to_bytes(md), sync_dir=False)
             crash_point("publish:role")
             self._new_snapshot_and_timestamp({f"{role}.json": MetaFile(version=md.signed.version)})
             self._remove_staged(directory)

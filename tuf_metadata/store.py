@@ -50,8 +50,12 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Replace path with data atomically (temp file, fsync, rename, fsync dir)."""
+def atomic_write(path: Path, data: bytes, mode: int = 0o644, sync_dir: bool = True) -> None:
+    """Replace path with data atomically (temp file, fsync, rename, fsync dir).
+
+    sync_dir=False leaves the directory fsync to a later write in the same directory
+    that must be durable first anyway (one fsync then covers both names).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
@@ -64,10 +68,11 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if sync_dir:
+        fsync_dir(path.parent)
 
 
-def write_once(path: Path, data: bytes) -> None:
+def write_once(path: Path, data: bytes, sync_dir: bool = True) -> None:
     """Atomically create path with data; an existing identical file is left alone.
 
     Consistent-snapshot files are immutable once written: a different content
@@ -77,7 +82,7 @@ def write_once(path: Path, data: bytes) -> None:
         if path.read_bytes() == data:
             return
         raise TufError(f"{path.name}: refusing to overwrite an immutable file with other content")
-    atomic_write(path, data)
+    atomic_write(path, data, sync_dir=sync_dir)
 
 
 @contextlib.contextmanager

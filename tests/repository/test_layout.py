@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 from tuf.api._payload import MetaFile, Snapshot
 from tuf.api.metadata import Metadata
 
 from tuf_metadata import layout
-from tuf_metadata.canonical import canonical_bytes
+from tuf_metadata.canonical import EncodedObject, canonical_bytes, canonical_with
 from tuf_metadata.errors import TufError
 
 
@@ -49,3 +50,20 @@ def test_snapshot_signing_bytes_are_canonical_json(role: str) -> None:
     md = Metadata(Snapshot(meta={"targets.json": MetaFile(3), f"{role}.json": MetaFile(7)}))
     payload, _ = canonical_bytes(md.signed.to_dict())
     assert payload == md.signed_bytes
+
+
+def test_encoded_object_updates_match_a_full_encoding() -> None:
+    meta = {f"pkg-{i}.json": {"version": i} for i in range(1, 50)}
+    encoded = EncodedObject.encode(meta)
+    rotate_entry = {"version": 1, "length": 5, "hashes": {"sha256": "ab"}}
+    changes = {"pkg-7.json": {"version": 99}, "aaa.json": {"version": 1},
+               "rotate/pkg-7.rotate.1.json": rotate_entry}
+    updated = encoded.updated(changes)
+    assert encoded.join() == json.dumps(meta, sort_keys=True, separators=(",", ":"))
+    new_meta = {**meta, **changes}
+    signed = {"_type": "snapshot", "version": 3, "meta": new_meta, "spec_version": "1.0.31",
+              "expires": "2030-01-01T00:00:00Z"}
+    assert canonical_with(signed, "meta", updated) == canonical_bytes(signed)
+    odd = {**signed, "meta": {**new_meta, "pkg-ü.json": {"version": 1}}}
+    payload, plain = canonical_with(odd, "meta", updated.updated({"pkg-ü.json": {"version": 1}}))
+    assert not plain and payload == Metadata(Snapshot.from_dict(dict(odd))).signed_bytes
