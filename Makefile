@@ -44,7 +44,7 @@ lint: venv
 	$(BIN)/mypy
 
 demo: deps venv
-	$(BIN)/repo-tool demo --workdir demo-work
+	$(BIN)/repo-tool demo --workdir demo-work --fresh
 
 bench: deps venv
 	$(BIN)/python -m bench
