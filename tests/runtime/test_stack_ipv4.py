@@ -3,6 +3,7 @@ fragmentation on send, with loss, reordering and duplication."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 from tests.runtime.frames import (
@@ -191,6 +192,15 @@ def test_datagrams_in_progress_are_limited_oldest_evicted(stack_harness: Path) -
     assert "reasm_dropped=2" in steps[-1].lines[0]  # the evicted one and its lone tail
 
 
+def test_fragments_per_datagram_are_limited(stack_harness: Path) -> None:
+    message = echo(8, 1, 1, b"t" * (65 * 8 - 8))  # 65 fragments of 8 bytes
+    frags = fragments(IP_PEER, IP_US, PROTO_ICMP, message, 8, ident=400)
+    assert len(frags) == 65
+    steps = run(stack_harness, [*(frame_in(f) for f in frags), "stats"])
+    assert all(s.frames() == [] for s in steps[:-1])
+    assert "reasm_dropped=1" in steps[-1].lines[0]
+
+
 def test_reassembly_memory_is_bounded(stack_harness: Path) -> None:
     # Eight 60 KiB datagrams each missing their first fragment: 480 KiB would be
     # needed; the 256 KiB limit drops datagrams instead.
@@ -249,3 +259,60 @@ def test_ip_identification_increments(stack_harness: Path) -> None:
     steps = run(stack_harness, [f"ip_out {IP_PEER} 253 00", f"ip_out {IP_PEER} 253 00"])
     ids = [parse_ipv4(s.frames()[0])[0].ident for s in steps]
     assert ids[1] == (ids[0] + 1) & 0xFFFF
+
+
+
+def expected_reassembly(schedule: list[int], count: int) -> tuple[int, bool]:
+    """(datagrams completed, whether a leftover holding fragment 0 times out).
+    A fragment arriving after its datagram completed starts a new one."""
+    held: set[int] = set()
+    completed = 0
+    for index in schedule:
+        held.add(index)
+        if len(held) == count:
+            completed += 1
+            held = set()
+    return completed, 0 in held
+
+
+def test_random_fragment_schedules(stack_harness: Path) -> None:
+    """Seeded random schedules: datagram and fragment sizes, order, duplicates
+    and losses. Each complete set of fragments is answered once; a leftover
+    holding the first fragment earns one reassembly time exceeded."""
+    rng = random.Random(20261125)
+    commands: list[str] = []
+    cases: list[tuple[int, int, bytes, int, bool]] = []
+    for case in range(40):
+        first = len(SETUP) + len(commands)
+        data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 9000)))
+        message = echo(8, 0x1234, case, data)
+        # At most 64 fragments (REASM_MAX_FRAGMENTS), at most 1480 bytes each.
+        smallest = -(-len(message) // (64 * 8))
+        frags = fragments(IP_PEER, IP_US, PROTO_ICMP, message,
+                          8 * rng.randrange(smallest, 186), ident=1000 + case)
+        schedule = list(range(len(frags)))
+        schedule += rng.sample(schedule, k=rng.randrange(0, len(frags) + 1))  # duplicates
+        rng.shuffle(schedule)
+        if len(frags) > 1 and rng.random() < 0.3:  # loss
+            victim = rng.randrange(len(frags))
+            schedule = [i for i in schedule if i != victim]
+        # The peer re-announces itself (ARP entries live 60 s); every case
+        # ends with a poll past the reassembly timeout, so none leaks into the next.
+        commands += [SETUP[2], *(frame_in(frags[i]) for i in schedule),
+                     f"time {(case + 1) * 11 * SEC}", "poll"]
+        completed, times_out = expected_reassembly(schedule, len(frags))
+        cases.append((first, len(SETUP) + len(commands) - 1, echo(0, 0x1234, case, data),
+                      completed, times_out))
+    steps = run_script(stack_harness, SETUP + commands)
+    for first, last, reply, completed, times_out in cases:
+        frames = [f for step in steps[first:last + 1] for f in step.frames()
+                  if f[12:14] == b"\x08\x00"]
+        exceeded = [f for f in frames if parse_ipv4(f)[0].flags_frag == 0
+                    and parse_ipv4(f)[1][:2] == b"\x0b\x01"]
+        assert len(exceeded) == int(times_out)
+        by_id: dict[int, list[bytes]] = {}
+        for f in frames:
+            if f not in exceeded:
+                by_id.setdefault(parse_ipv4(f)[0].ident, []).append(f)
+        assert len(by_id) == completed
+        assert all(reply_payload(group) == reply for group in by_id.values())
