@@ -697,8 +697,11 @@ class Repository:
                         f"key {signer.public_key.keyid[:16]} is not a maintainer key of any role "
                         f"in pending change {change_id}"
                     )
+            ready = all(status.satisfied for status in self.pending_status(change))
+            if ready:
+                self._require_online()  # fail before saving anything if they are locked
             self._save_pending(change)
-            if all(status.satisfied for status in self.pending_status(change)):
+            if ready:
                 self._commit(change)
                 return change, True
             return change, False

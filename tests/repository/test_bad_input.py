@@ -76,6 +76,15 @@ def test_wrong_passphrase_changes_nothing(fx: Fixture, tmp_path: Path) -> None:
     assert tree_digest(repo.repo_dir) == before_bob
     assert run(["publish", "--no-build", "--repo", str(repo.repo_dir)],
                env={"ONLINE_PW": "secret"}).exit_code == 0
+    # The signature that would commit a change is refused whole if the online keys are locked.
+    added = run(["package", "add", "carl", "--repo", str(repo.repo_dir), "--author",
+                 str(pub(repo.keys["bob"])), "--json"])
+    change_id = json.loads(added.output)["id"]
+    before_sign = tree_digest(repo.repo_dir)
+    refused(run(["sign", change_id, "--repo", str(repo.repo_dir), "--insecure-plaintext",
+                 "--key", str(repo.keys["m0"]), "--key", str(repo.keys["m1"])],
+                env={"ONLINE_PW": "guess"}), "wrong passphrase")
+    assert tree_digest(repo.repo_dir) == before_sign
     assert tree_digest(fx.repo_dir) == before
 
 
