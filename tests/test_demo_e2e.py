@@ -137,7 +137,7 @@ def test_step6_fetched_image_boots_and_greets(
     targets = ["spt"] + ([] if kvm_unavailable_reason() else ["hvt"])
     for target in targets:
         assert checks[f"fetch hello.{target} (first release)"]["status"] == "ok"
-        assert checks[f"run hello.{target} on {target}"]["status"] == "ok"
+        assert checks[f"run hello.{target} 1.0.0 on {target}"]["status"] == "ok"
     # Boot the verified download again here, and read its console ourselves.
     image = workdir / "operator" / "images" / "hello.spt"
     console = tmp_path / "console.txt"
@@ -157,6 +157,8 @@ def test_step7_rotated_key_verifies_for_a_fresh_client(
         demo_run: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     workdir, data = demo_run
     checks = checks_by_name(data)
+    assert checks["client follows the rotation (spt)"]["status"] == "ok"
+    assert checks["run hello.spt 1.0.1 on spt"]["status"] == "ok"
     assert checks["release signed by the rotated-out key"]["status"] == "ok"
     assert "not an author key" in checks["release signed by the rotated-out key"]["detail"]
     repo_dir = workdir / "repo"

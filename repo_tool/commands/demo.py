@@ -146,8 +146,10 @@ class Demo:
         self.console.print(f"[dim]$ {show or shlex.join(argv)}[/]", highlight=False,
                            soft_wrap=True)
         try:
-            result = subprocess.run(list(argv), cwd=self.workdir, capture_output=True, text=True,
-                                    timeout=timeout, check=False)
+            label = " ".join((show or shlex.join(argv)).split()[:2])
+            with self.console.status(f"running {label} ..."):
+                result = subprocess.run(list(argv), cwd=self.workdir, capture_output=True,
+                                        text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
             raise DemoError(f"`{show or argv[0]}` did not finish within {timeout:.0f} s") from None
         if check and result.returncode != 0:
@@ -167,8 +169,8 @@ class Demo:
                             f"{_last_line(result.stdout)}") from None
 
     @contextlib.contextmanager
-    def step(self, number: int, title: str) -> Iterator[None]:
-        self.console.rule(f"[bold]step {number}/{TOTAL_STEPS}: {title}")
+    def step(self, number: int, title: str, description: str) -> Iterator[None]:
+        self.console.rule(f"[bold]step {number}/{TOTAL_STEPS}: {title}[/]: {description}")
         started = time.monotonic()
         try:
             yield
@@ -177,6 +179,10 @@ class Demo:
         except TOOLKIT_ERRORS as error:
             detail = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise DemoError(f"step {number} ({title}): {detail}") from None
+        except (KeyError, TypeError, ValueError) as error:
+            # A command's --json output did not have the shape the demo reads.
+            raise DemoError(f"step {number} ({title}): unexpected output "
+                            f"({type(error).__name__}: {error})") from None
         self.console.print(f"[green]step {number} done[/] in {time.monotonic() - started:.1f} s")
 
     def check(self, what: str, status: str, detail: str) -> Check:
@@ -406,15 +412,14 @@ class Demo:
                    f"{fetched['version']} sha256 {short(fetched['sha256'])} verified via {roles}")
         return fetched
 
-    def boot(self, image: str, target: str) -> None:
+    def boot(self, image: str, target: str, version: str) -> None:
+        what = f"run {Path(image).name} {version} on {target}"
         result = self.repo_tool("run", image, check=False)
         if result.returncode == 0 and GREETING in result.stdout:
-            self.check(f"run {Path(image).name} on {target}", "ok",
-                       f"printed {GREETING!r}, exit status 0")
+            self.check(what, "ok", f"printed {GREETING!r}, exit status 0")
         else:
             detail = _last_line(result.stderr or result.stdout)
-            self.check(f"run {Path(image).name} on {target}", "failed",
-                       f"exit status {result.returncode}: {detail}")
+            self.check(what, "failed", f"exit status {result.returncode}: {detail}")
 
     def step_operator(self) -> None:
         operator = self.workdir / "operator"
@@ -430,7 +435,7 @@ class Demo:
                 continue
             fetched = self.fetch(target, "first release")
             self.repo_tool("image", "inspect", fetched["written_to"])
-            self.boot(fetched["written_to"], target)
+            self.boot(fetched["written_to"], target, fetched["version"])
         self.ping()
 
     def build_ping(self) -> Path:
@@ -537,24 +542,27 @@ class Demo:
         refused = self.release(package, manifest, old_key, check=False)
         if refused.returncode == 0:
             raise DemoError("the rotated-out key could still sign a release")
-        self.check("release signed by the rotated-out key", "ok",
-                   f"refused: {_last_line(refused.stderr or refused.stdout)}")
+        reason = _last_line(refused.stderr or refused.stdout).removeprefix("error: ")
+        self.check("release signed by the rotated-out key", "ok", f"refused: {reason}")
         staged = self.release(package, manifest, self.key(new_name))
         if staged.returncode != 0:
             raise DemoError(f"release with the new key failed: {_last_line(staged.stderr)}")
         self.record_release(package, staged)
         self.step_build()
-        fetched = self.fetch("spt", "after the rotation")
-        chain = {r["role"]: r for r in fetched["verified_roles"]}
-        rotations = chain.get(f"pkg-{ROTATED_PACKAGE}", {}).get("rotations", 0)
-        if fetched["version"] != version or rotations < 1:
-            self.check("client follows the rotation", "failed",
-                       f"fetched {fetched['version']} after {rotations} rotations")
-        else:
-            self.check("client follows the rotation", "ok",
-                       f"pkg-{ROTATED_PACKAGE} verified after {rotations} TAP 8 rotation; "
-                       f"fetched {version}")
-        self.boot(fetched["written_to"], "spt")
+        for target in ("spt", "hvt"):
+            if target == "hvt" and _kvm_missing():
+                continue
+            fetched = self.fetch(target, "after the rotation")
+            chain = {r["role"]: r for r in fetched["verified_roles"]}
+            rotations = chain.get(f"pkg-{ROTATED_PACKAGE}", {}).get("rotations", 0)
+            if fetched["version"] != version or rotations < 1:
+                self.check(f"client follows the rotation ({target})", "failed",
+                           f"fetched {fetched['version']} after {rotations} rotations")
+            else:
+                self.check(f"client follows the rotation ({target})", "ok",
+                           f"pkg-{ROTATED_PACKAGE} verified after {rotations} TAP 8 rotation; "
+                           f"fetched {version}")
+            self.boot(fetched["written_to"], target, fetched["version"])
 
     # -- the summary ------------------------------------------------------------
 
@@ -609,24 +617,25 @@ class Demo:
         self.cleanups.clear()
 
     def run_all(self) -> dict[str, Any]:
-        with self.step(1, "keys: maintainers, authors, builder (INSECURE DEMO KEYS)"):
+        with self.step(1, "keys", "maintainers, authors, builder (INSECURE DEMO KEYS)"):
             self.plan()
             self.step_keys()
-        with self.step(2, f"key ceremony: {MAINTAINER_THRESHOLD}-of-{MAINTAINERS} quorum, "
-                          "one delegation per package"):
+        with self.step(2, "quorum", f"key ceremony ({MAINTAINER_THRESHOLD} of {MAINTAINERS} "
+                       "maintainers), one delegation per package"):
             self.step_init()
-        with self.step(3, "authors release: source archive + their own build's hashes"):
+        with self.step(3, "release", "each author signs a source archive and the hashes of "
+                       "their own build"):
             self.step_release()
-        with self.step(4, "builder: every image twice, compared, published only on a match"):
+        with self.step(4, "build", "every image twice, compared, published only on a match"):
             self.step_build()
-        with self.step(5, "snapshot/timestamp service and HTTP server on loopback"):
+        with self.step(5, "serve", "snapshot/timestamp service and HTTP server on loopback"):
             self.step_serve()
-        with self.step(6, "operator: fetch through the verifying client and boot"):
+        with self.step(6, "operator", "fetch through the verifying client and boot"):
             self.step_operator()
-        with self.step(7, f"TAP 8: the {ROTATED_PACKAGE} author rotates their key, "
-                          "releases again"):
+        with self.step(7, "rotate", f"the {ROTATED_PACKAGE} author rotates their key (TAP 8) "
+                       "and releases again"):
             self.step_rotate()
-        with self.step(8, "summary"):
+        with self.step(8, "summary", "stop the services, collect the results"):
             self.stop_server()
             data = self.summary()
         return data
