@@ -67,21 +67,40 @@ def sha256_file(path: Path) -> str:
 
 
 @contextmanager
-def _shuffled(tree: Path, mount: Path) -> Iterator[Path]:
-    """The tree re-exposed through disorderfs with shuffled directory entries."""
-    mount.mkdir(parents=True, exist_ok=True)
-    started = subprocess.run(
-        ["disorderfs", "-q", "--shuffle-dirents=yes", "-o", "allow_other", str(tree), str(mount)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if started.returncode != 0:
-        raise BuildError(f"disorderfs failed: {started.stderr.strip() or started.returncode}")
+def _shuffled(tree: Path, mounts: Path, subtrees: list[str]) -> Iterator[list[tuple[Path, str]]]:
+    """Each input subtree re-exposed through disorderfs with shuffled directory entries.
+
+    Only the declared inputs' top-level directories are shuffled: the build
+    writes its objects and image at the tree's root, which stays a plain
+    directory, so compiler output does not pay FUSE round trips.
+    """
+    mounted: list[tuple[Path, str]] = []
     try:
-        yield mount
+        for subtree in subtrees:
+            mount = mounts / subtree
+            mount.mkdir(parents=True, exist_ok=True)
+            started = subprocess.run(
+                [
+                    "disorderfs",
+                    "-q",
+                    "--shuffle-dirents=yes",
+                    "-o",
+                    "allow_other",
+                    str(tree / subtree),
+                    str(mount),
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if started.returncode != 0:
+                detail = started.stderr.strip() or started.returncode
+                raise BuildError(f"disorderfs failed: {detail}")
+            mounted.append((mount, subtree))
+        yield mounted
     finally:
-        subprocess.run(["fusermount", "-u", "-z", str(mount)], capture_output=True, check=False)
+        for mount, _ in mounted:
+            subprocess.run(["fusermount", "-u", "-z", str(mount)], capture_output=True, check=False)
 
 
 def run_build(
@@ -101,10 +120,11 @@ def run_build(
     }
     write_tree({**request.files, **generated}, tree, request.source_date_epoch, order=order)
 
-    def sandboxed(visible: Path) -> BuildOutcome:
+    def sandboxed(overlays: list[tuple[Path, str]]) -> BuildOutcome:
         result = run_sandboxed(
             conditions,
-            tree=visible,
+            tree=tree,
+            overlays=overlays,
             build_dir=build_dir,
             etc_dir=root / "etc",
             solo5_root=request.solo5_root,
@@ -134,6 +154,7 @@ def run_build(
         )
 
     if conditions.shuffle_dirents:
-        with _shuffled(tree, root / "shuffled") as visible:
-            return sandboxed(visible)
-    return sandboxed(tree)
+        subtrees = sorted({path.split("/")[0] for path in request.files if "/" in path})
+        with _shuffled(tree, root / "shuffled", subtrees) as overlays:
+            return sandboxed(overlays)
+    return sandboxed([])

@@ -65,6 +65,7 @@ def sandbox_argv(
     solo5_root: Path | None,
     source_date_epoch: int,
     script: str,
+    overlays: Sequence[tuple[Path, str]] = (),
 ) -> list[str]:
     """The full argv: unshare (UTS) -> bwrap -> taskset -> setarch -> [faketime] -> sh."""
     uts = [
@@ -124,7 +125,10 @@ def sandbox_argv(
         bwrap += ["--dir", conditions.home]
     if solo5_root is not None:
         bwrap += ["--ro-bind", str(solo5_root), SOLO5_MOUNT]
-    bwrap += ["--bind", str(tree), build_dir, "--chdir", build_dir]
+    bwrap += ["--bind", str(tree), build_dir]
+    for host_dir, relative in overlays:  # e.g. disorderfs views of input subtrees
+        bwrap += ["--bind", str(host_dir), f"{build_dir}/{relative}"]
+    bwrap += ["--chdir", build_dir]
     for key, value in sorted(conditions.environment(source_date_epoch).items()):
         bwrap += ["--setenv", key, value]
     inner = ["taskset", "-c", conditions.cpus, "setarch", platform.machine()]
@@ -153,6 +157,7 @@ def run_sandboxed(
     source_date_epoch: int,
     commands: Sequence[Sequence[str]],
     timeout: float = DEFAULT_TIMEOUT,
+    overlays: Sequence[tuple[Path, str]] = (),
 ) -> SandboxResult:
     """Run the commands in a fresh sandbox under `conditions`; never raises on build failure."""
     etc_dir.mkdir(parents=True, exist_ok=True)
@@ -166,6 +171,7 @@ def run_sandboxed(
         solo5_root=solo5_root,
         source_date_epoch=source_date_epoch,
         script=commands_script(commands),
+        overlays=overlays,
     )
     started = time.monotonic()
     try:

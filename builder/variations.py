@@ -90,7 +90,7 @@ def all_variations(cpu_count: int) -> tuple[Variation, ...]:
         ),
         Variation(
             "kernel",
-            "uname 6.x -> 2.6.x (setarch --uname-2.6)",
+            "uname -r: the host kernel release -> 2.6.x (setarch --uname-2.6)",
             {"uname_26": True},
         ),
         Variation("aslr", "ASLR off (setarch -R) -> on", {"aslr": True}),
