@@ -1306,16 +1306,22 @@ class Repository:
     def refresh_snapshot(self) -> int | None:
         """Make a new snapshot if any targets-type role has a newer verified file on disk.
 
+        Also re-signs timestamp if a crash left a snapshot newer than timestamp's.
         Returns the new snapshot version, or None if nothing changed. Newer files
         that do not verify against their delegator are left out (and logged).
         """
         with repository_lock(self.root_dir):
             root = self.load_root().signed
-            snapshot = self.load_snapshot(root, verify=False).signed
+            listed = self.load_timestamp(root).signed.snapshot_meta.version
+            snapshot = self.load_snapshot(root).signed
             updates = self._orphans(root, snapshot)
-            if not updates:
-                return None
-            return self._new_snapshot_and_timestamp(updates)
+            if updates:
+                return self._new_snapshot_and_timestamp(updates)
+            if snapshot.version != listed:
+                data = self._role_file("snapshot", snapshot.version).read_bytes()
+                self._write_timestamp(snapshot.version, data)
+                return snapshot.version
+            return None
 
     def _orphans(self, root: Root, snapshot: Snapshot) -> dict[str, MetaFile]:
         """Newer complete role files not yet in snapshot, each verified against its delegator."""

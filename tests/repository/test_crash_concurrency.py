@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from signing.keys import generate_key
-from tests.repository.helpers import Fixture, init_repo, make_release_files, pub
+from signing.keys import INSECURE, generate_key, load_public_key, load_signer
+from tests.repository.helpers import Fixture, init_repo, make_keys, make_release_files, pub
 from tuf_metadata import layout
-from tuf_metadata.repo_verify import SignatureCache, verify_repository
+from tuf_metadata.repo_verify import SignatureCache, VerificationFailure, verify_repository
 from tuf_metadata.repository import Repository
 from tuf_metadata.store import set_crash_hook
 
@@ -193,3 +193,29 @@ def test_parallel_releases_by_different_authors_all_land(tmp_path: Path) -> None
     snapshot = fx.repo.load_snapshot(fx.repo.load_root().signed).signed
     assert all(snapshot.meta[f"pkg-{a}.json"].version == 1 for a in authors)
     assert not pub(fx.keys["m0"]).read_text() == ""
+
+
+@pytest.mark.parametrize("label", ["commit:shard-ff", "commit:targets", "commit:root", "snapshot"])
+def test_crash_during_a_maintainer_change(tmp_path: Path, label: str) -> None:
+    """The one documented window: a crash after N+1.root.json and before timestamp.json leaves
+    root ahead of the listed targets until the snapshot service runs (`serve`'s first round).
+    Every earlier crash point leaves the repository verifying."""
+    fx = init_repo(tmp_path, authors=["alpha"])
+    repo = fx.repo
+    fx.keys.update(make_keys(tmp_path / "keys", ["m3"]))
+    new_set = [load_public_key(pub(fx.keys[m])) for m in ("m1", "m2", "m3")]
+    change = repo.propose_maintainers("drop m0, add m3", new_set, 2)
+    signers = [fx.signer("m1"), fx.signer("m2"), load_signer(fx.keys["m3"], INSECURE)]
+
+    assert run_and_kill(lambda: Repository(fx.repo_dir).sign_pending(change.change_id, signers),
+                        None, label)
+    if label in ("commit:root", "snapshot"):
+        with pytest.raises(VerificationFailure, match="targets"):
+            verify_repository(fx.repo_dir)
+        Repository(fx.repo_dir).refresh_snapshot()  # what `serve` does on its first round
+    verify_repository(fx.repo_dir)
+    # Signing again completes (or finds nothing left to do for) the interrupted change.
+    if any(c.change_id == change.change_id for c in repo.pending_changes()):
+        repo.sign_pending(change.change_id, signers[:1])
+    summary = verify_repository(fx.repo_dir)
+    assert summary.root_version == 2
