@@ -254,7 +254,8 @@ class Demo:
             if not signed.get("committed"):
                 raise DemoError(f"delegating {package.name} did not commit with "
                                 f"{MAINTAINER_THRESHOLD} signatures")
-        self.repo_tool("verify", "--repo", "repo")
+        verified = self.repo_tool("verify", "--repo", "repo")
+        self.console.print(verified.stdout.strip(), highlight=False)
 
     def author_build(self, package: BundledPackage, manifest: str, out: str,
                      ) -> dict[str, str]:
@@ -335,6 +336,8 @@ class Demo:
         report = self.repo_tool_json("build", "--repo", "repo", "--tree", str(self.tree),
                                      "--key", self.key("builder"), "--insecure-plaintext")
         self.apply_build_report(report)
+        verified = self.repo_tool("verify", "--repo", "repo")
+        self.console.print(verified.stdout.strip(), highlight=False)
 
     def apply_build_report(self, report: dict[str, Any]) -> None:
         repo = Repository(self.workdir / "repo")
@@ -434,7 +437,11 @@ class Demo:
                 self.check(f"fetch and run {FETCHED_PACKAGE}.{target}", "skipped", missing)
                 continue
             fetched = self.fetch(target, "first release")
-            self.repo_tool("image", "inspect", fetched["written_to"])
+            info = self.repo_tool_json("image", "inspect", fetched["written_to"])
+            devices = ", ".join(d["name"] for d in info["devices"]) or "none"
+            self.console.print(f"{fetched['written_to']}: target {info['target']}, ABI "
+                               f"v{info['abi_version']}, devices: {devices}, "
+                               f"{len(info['segments'])} loadable segments", highlight=False)
             self.boot(fetched["written_to"], target, fetched["version"])
         self.ping()
 
