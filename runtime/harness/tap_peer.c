@@ -3,12 +3,13 @@
  * poll() instead of solo5_yield.
  *
  *   tap_peer TAP (--ipv4=ADDR/PREFIX --dns SERVER | --dhcp) [--resolve NAME]...
- *            [--seconds N]
+ *            [--wait-renewal 1] [--seconds N]
  *
  * Prints "ready ADDR/PREFIX dns SERVER" once configured, then resolves each
  * NAME with the DNS server (given, or from the DHCP lease), printing
- * "resolved NAME RC ADDR...", and exits 0 after the last answer (1 on
- * timeout). The MAC is 02:00:00:00:00:77.
+ * "resolved NAME RC ADDR...", and exits 0 after the last answer (and,
+ * with --wait-renewal, after the lease was renewed: "renewed ADDR"), 1 on
+ * timeout. The MAC is 02:00:00:00:00:77.
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -32,7 +33,7 @@
 
 static int tap_fd = -1;
 static const char *names[MAX_NAMES];
-static int n_names, answered;
+static int n_names, answered, renewed;
 static struct net_dns *dns;
 static struct net_stack *stack;
 
@@ -87,9 +88,16 @@ static void start_queries(uint32_t server, net_time_t now)
 static void on_dhcp(void *ctx, struct net_dhcp *d, enum net_dhcp_event ev)
 {
     (void)ctx;
+    const struct net_dhcp_lease *l = net_dhcp_lease(d);
+    if (ev == NET_DHCP_RENEWED) {
+        printf("renewed ");
+        print_ip(l->addr);
+        printf("\n");
+        fflush(stdout);
+        renewed = 1;
+    }
     if (ev != NET_DHCP_BOUND || dns)
         return;
-    const struct net_dhcp_lease *l = net_dhcp_lease(d);
     printf("ready ");
     print_ip(l->addr);
     printf("/%u", l->prefix_len);
@@ -121,12 +129,15 @@ int main(int argc, char **argv)
     const char *config = argv[2];
     int seconds = 30;
     uint32_t dns_server = 0;
+    int wait_renewal = 0;
     for (int i = 3; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--resolve") == 0 && n_names < MAX_NAMES)
             names[n_names++] = argv[i + 1];
         else if (strcmp(argv[i], "--dns") == 0 &&
                  net_parse_ipv4(argv[i + 1], strlen(argv[i + 1]), &dns_server) != 0)
             return 2;
+        else if (strcmp(argv[i], "--wait-renewal") == 0)
+            wait_renewal = atoi(argv[i + 1]);
         else if (strcmp(argv[i], "--seconds") == 0)
             seconds = atoi(argv[i + 1]);
     }
@@ -158,7 +169,7 @@ int main(int argc, char **argv)
     uint8_t frame[1514];
     int status = 1;
     while (now_ns() - start < (net_time_t)seconds * 1000000000u) {
-        if (dns && answered == n_names) {
+        if (dns && answered == n_names && (renewed || !wait_renewal)) {
             status = 0;
             break;
         }
