@@ -499,6 +499,20 @@ class Repository:
 
     # ------------------------------------------------------------------ init
 
+    def check_ceremony(self, maintainers: Sequence[Key], threshold: int) -> None:
+        """Refuse a key ceremony that init would refuse, before anything is written."""
+        if not maintainers:
+            raise RepositoryError("root: at least one maintainer key is required")
+        ids = [key.keyid for key in maintainers]
+        if len(set(ids)) != len(ids):
+            raise RepositoryError("root: a maintainer key is listed twice")
+        if not 1 <= threshold <= len(maintainers):
+            raise RepositoryError(
+                f"root: threshold {threshold} must be between 1 and {len(maintainers)} maintainers"
+            )
+        if self.config_path.exists():
+            raise RepositoryError(f"{self.root_dir} already holds a repository")
+
     def init(
         self,
         maintainers: Sequence[Key],
@@ -513,17 +527,8 @@ class Repository:
 
         Nothing is published until `threshold` maintainers signed the pending change.
         """
-        if not maintainers:
-            raise RepositoryError("root: at least one maintainer key is required")
+        self.check_ceremony(maintainers, threshold)
         ids = [key.keyid for key in maintainers]
-        if len(set(ids)) != len(ids):
-            raise RepositoryError("root: a maintainer key is listed twice")
-        if not 1 <= threshold <= len(maintainers):
-            raise RepositoryError(
-                f"root: threshold {threshold} must be between 1 and {len(maintainers)} maintainers"
-            )
-        if self.config_path.exists():
-            raise RepositoryError(f"{self.root_dir} already holds a repository")
         self.root_dir.mkdir(parents=True, exist_ok=True)
         for sub in (self.metadata_dir, self.targets_dir, self.staging_dir, self.pending_dir):
             sub.mkdir(exist_ok=True)

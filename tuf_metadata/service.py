@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import urllib.parse
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -28,7 +29,7 @@ class _PublishedOnlyHandler(SimpleHTTPRequestHandler):
     """Serve files under metadata/ and targets/ only; everything else is 404."""
 
     def send_head(self) -> Any:
-        path = self.path.split("?", 1)[0].split("#", 1)[0]
+        path = urllib.parse.unquote(self.path.split("?", 1)[0].split("#", 1)[0])
         parts = [part for part in path.split("/") if part]
         if not parts or parts[0] not in SERVED_TOP or any(p in (".", "..") for p in parts):
             self.send_error(404, "not found")

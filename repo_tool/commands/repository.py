@@ -147,8 +147,7 @@ def init(
     signers = _signers(keys, passphrase_source(passphrase_env, passphrase_file,
                                                insecure_plaintext)) if keys else []
     repo = _repo(repo_dir)
-    if repo.config_path.exists():
-        raise TufError(f"{repo_dir} already holds a repository")
+    repo.check_ceremony(maintainers, threshold)
     online_source = (
         PassphraseSource("insecure") if insecure_online_keys
         else PassphraseSource("env", str(online_passphrase_env))

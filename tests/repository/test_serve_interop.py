@@ -99,7 +99,8 @@ def test_ngclient_downloads_from_serve_and_service_keeps_signing(
     assert downloaded.read_bytes() == author_image.read_bytes()
 
     # Only metadata/ and targets/ are served: never keys, config, staging or listings.
-    for secret in ("online/snapshot.key", "repo.json", "pending/", "metadata/", ".lock"):
+    for secret in ("online/snapshot.key", "repo.json", "pending/", "metadata/", ".lock",
+                   "metadata/%2e%2e/online/snapshot.key", "targets/../repo.json"):
         with pytest.raises(urllib.error.HTTPError) as error:
             urllib.request.urlopen(server.url + secret, timeout=5)
         assert error.value.code == 404

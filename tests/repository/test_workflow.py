@@ -204,3 +204,16 @@ def test_withdraw_a_pending_change(tmp_path: Path) -> None:
                 "--key", str(fx.keys["m0"])])
     assert gone.exit_code == 1 and "does not exist" in gone.output
     assert tree_digest(fx.repo_dir / "metadata") == before
+
+
+def test_bad_ceremony_writes_nothing(tmp_path: Path) -> None:
+    keys = make_keys(tmp_path / "keys", ["m0", "m1"])
+    repo = tmp_path / "repo"
+    args = ["init", "--repo", str(repo), "--insecure-online-keys",
+            "--maintainer", str(pub(keys["m0"])), "--maintainer", str(pub(keys["m1"]))]
+    too_high = run([*args, "-t", "3"])
+    assert too_high.exit_code == 1
+    assert "root: threshold 3 must be between 1 and 2" in too_high.output
+    twice = run([*args, "--maintainer", str(pub(keys["m0"])), "-t", "1"])
+    assert twice.exit_code == 1 and "listed twice" in twice.output
+    assert not repo.exists()
