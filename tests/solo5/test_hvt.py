@@ -7,6 +7,8 @@ hypercall), guest traps, and the seccomp sandbox.
 
 from __future__ import annotations
 
+import os
+import selectors
 import shutil
 import signal
 import struct
@@ -216,8 +218,7 @@ def test_tender_is_sandboxed_while_guest_runs(hvt_images: dict[str, Path]) -> No
     process = subprocess.Popen([str(TENDER), str(hvt_images["test_hvt_bounds"]), "sleep"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert process.stdout is not None
-        assert "sleeping" in process.stdout.readline() + process.stdout.readline()
+        wait_for_output(process, "sleeping", RUN_TIMEOUT)
         status = Path(f"/proc/{process.pid}/status").read_text()
         assert "Seccomp:\t2" in status  # SECCOMP_MODE_FILTER
         started = time.monotonic()
@@ -298,6 +299,26 @@ def test_block_file_size_must_be_whole_blocks(hvt_images: dict[str, Path],
 GUEST_IP = "10.77.0.2"
 
 
+def wait_for_output(process: subprocess.Popen[str], marker: str, timeout: float) -> str:
+    """Console output of process up to and including marker (read unbuffered,
+    so nothing is held back in a Python buffer while the guest waits)."""
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    seen = b""
+    deadline = time.monotonic() + timeout
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while marker.encode() not in seen:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not selector.select(remaining):
+                raise AssertionError(f"no {marker!r} within {timeout} s; console: {seen!r}")
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise AssertionError(f"guest ended before {marker!r}; console: {seen!r}")
+            seen += chunk
+    return seen.decode()
+
+
 @pytest.mark.netadmin
 def test_net_answers_ping_on_a_tap(hvt_images: dict[str, Path]) -> None:
     with tap_namespace() as ns:
@@ -306,15 +327,18 @@ def test_net_answers_ping_on_a_tap(hvt_images: dict[str, Path]) -> None:
                         GUEST_IP, "3"]),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
+            console = wait_for_output(guest, "serving ARP and ICMP echo", RUN_TIMEOUT)
             ping = ns.run(["ping", "-c", "3", "-i", "0.2", "-W", "5", GUEST_IP],
                           timeout=30, check=False)
             out, err = guest.communicate(timeout=30)
+            out = console + out
         finally:
             guest.kill()
             guest.wait()
-    assert ping.returncode == 0, ping.stdout + ping.stderr
+    assert ping.returncode == 0, ping.stdout + ping.stderr + out + err
     assert "3 packets transmitted, 3 received" in ping.stdout
     assert guest.returncode == 0, out + err
+    assert "answered: 3" in out
 
 
 @pytest.mark.netadmin
@@ -333,8 +357,7 @@ def test_sigterm_stops_the_tender_with_status_1(hvt_images: dict[str, Path]) -> 
     process = subprocess.Popen([str(TENDER), str(hvt_images["test_hvt_bounds"]), "sleep"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert process.stdout is not None
-        assert "sleeping" in process.stdout.readline() + process.stdout.readline()
+        wait_for_output(process, "sleeping", RUN_TIMEOUT)
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=RUN_TIMEOUT)
     finally:
