@@ -138,13 +138,7 @@ def main() -> int:
             run_diffoscope(a, b, work / "reports", fixture)
             diff_time = time.monotonic() - started
             started = time.monotonic()
-            auto_status = reprotest(
-                fixture,
-                args.target,
-                "time,build_path,umask,locales,timezone,environment",
-                True,
-                work,
-            )
+            auto_status = reprotest(fixture, args.target, reprotest_variations, True, work)
             auto = time.monotonic() - started
             rows.append(
                 f"| {fixture}: double build + blame (14 variations) -> "
@@ -152,7 +146,8 @@ def main() -> int:
                 f"{outcome.blame.seconds:.2f} s; diffoscope alone {diff_time:.2f} s | |"
             )
             rows.append(
-                f"| {fixture}: reprotest --auto-build, 6 variations (exit {auto_status}) | "
+                f"| {fixture}: reprotest --auto-build {reprotest_variations} "
+                f"(exit {auto_status}) | "
                 f"{auto:.2f} s | ours = {blamed / auto:.2f}x reprotest | |"
             )
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -12,11 +12,11 @@ import subprocess
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from builder.build import BuildOutcome, BuildRequest, run_build
-from builder.variations import CONTROL, Variation, apply
+from builder.variations import CONTROL, Conditions, Variation, apply
 
 STATUS_REPRODUCIBLE = "reproducible"
 STATUS_UNREPRODUCIBLE = "unreproducible"
@@ -52,6 +52,16 @@ class DoubleBuild:
 
 def _pool_size() -> int:
     return max(1, min(2, os.cpu_count() or 1))
+
+
+def on_cpu(conditions: Conditions, slot: int) -> Conditions:
+    """A one-CPU build moved to CPU slot % N, so parallel one-CPU builds do not share a core.
+
+    The number of CPUs is the variation; which CPU a one-CPU build gets is not.
+    """
+    if conditions.cpus != CONTROL.cpus:
+        return conditions
+    return replace(conditions, cpus=str(slot % (os.cpu_count() or 1)))
 
 
 def run_diffoscope(a: Path, b: Path, out_dir: Path, stem: str) -> dict[str, str]:
@@ -116,10 +126,13 @@ def blame(
         with ThreadPoolExecutor(_pool_size()) as pool:
             outcomes = list(
                 pool.map(
-                    lambda job: run_build(
-                        request, apply(CONTROL, job[1]), workdir, f"blame-{next(counter)}"
+                    lambda indexed: run_build(
+                        request,
+                        on_cpu(apply(CONTROL, indexed[1][1]), indexed[0]),
+                        workdir,
+                        f"blame-{next(counter)}",
                     ),
-                    jobs,
+                    enumerate(jobs),
                 )
             )
         for (label, _), outcome in zip(jobs, outcomes, strict=True):

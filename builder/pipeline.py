@@ -39,7 +39,7 @@ from builder.buildinfo import (
 )
 from builder.double import STATUS_REPRODUCIBLE, STATUS_UNREPRODUCIBLE, DoubleBuild, double_build
 from builder.errors import BuildError
-from builder.plan import Package
+from builder.plan import Package, builder_cflags
 from builder.variations import CONTROL, Variation
 
 RESULT_NAME = "result.json"
@@ -179,7 +179,9 @@ def build_info(
         "source_date_epoch": request.source_date_epoch,
         "host": {"machine": platform.machine(), "kernel": platform.release()},
         "toolchain": inputs["toolchain"],
-        "flags": {"extra_cflags": [f"-ffile-prefix-map={CONTROL.build_dir(request.ident)}=."]},
+        "flags": {
+            "extra_cflags": list(builder_cflags(request.target, CONTROL.build_dir(request.ident)))
+        },
         "inputs": {
             "sources": inputs["sources"],
             "generated": inputs["generated"],

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from builder.archive import archive_from_tree
 from builder.build import sha256_file
-from builder.plan import load_index
+from builder.plan import builder_cflags, load_index
 from signing.keys import INSECURE, load_signer
 from solo5.recipe import image_plan, run_plan
 from tests.builder.conftest import PACKAGES, REPO, Built
@@ -47,7 +47,15 @@ def plain_build(name: str, tmp: Path) -> Path:
     for source in manifest.sources:
         (tmp / source).parent.mkdir(parents=True, exist_ok=True)
         (tmp / source).write_bytes((REPO / source).read_bytes())
-    return run_plan(image_plan("hvt", name, list(manifest.compiled_sources), [], []), tmp)
+    plan = image_plan(
+        "hvt",
+        name,
+        list(manifest.compiled_sources),
+        [],
+        [],
+        extra_cflags=builder_cflags("hvt", str(tmp)),
+    )
+    return run_plan(plan, tmp)
 
 
 def evil_archive() -> bytes:

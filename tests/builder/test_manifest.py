@@ -141,3 +141,11 @@ def test_dependencies_come_first_and_bring_their_include_dirs() -> None:
     sources, include_dirs = compile_inputs(manifest, deps)
     assert sources == ["unikernels/test_common/testlib.c", "unikernels/test_block/block.c"]
     assert include_dirs == ["unikernels/test_common"]
+    echo = index[("tcp-echo", "0.1.0")]
+    assert [d.name for d in resolve(echo, index)] == ["runtime", "runtime_tcp"]
+    sources, include_dirs = compile_inputs(echo, resolve(echo, index))
+    assert (
+        sources[0].startswith("runtime/libc/") and sources[-1] == "unikernels/tcp-echo/tcp_echo.c"
+    )
+    assert any(s.startswith("runtime/net/tcp") for s in sources)
+    assert include_dirs == ["runtime/include", "runtime/libc/include"]
