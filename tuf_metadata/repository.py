@@ -1129,6 +1129,7 @@ class Repository:
                     f"{role}: staged release {release.version} signs version {md.signed.version} "
                     f"but the published version is {current}; release it again"
                 )
+            self._check_only_this_release_added(md, release, md.signed.version - 1)
             signed_images = {
                 path: tf for path, tf in md.signed.targets.items()
                 if path in release.image_targets
@@ -1179,6 +1180,22 @@ class Repository:
         trash = directory.with_name(f".{directory.name}.{os.getpid()}.done")
         os.rename(directory, trash)
         shutil.rmtree(trash)
+
+    def _check_only_this_release_added(
+        self, md: Metadata[Targets], release: StagedRelease, previous: int
+    ) -> None:
+        """The staged role must list the previous version's targets unchanged plus only files
+        of this release (so nothing is published without its file, nothing silently changed)."""
+        role = layout.package_role(release.package)
+        before = self._load_version(role, previous, Targets).signed.targets if previous else {}
+        prefix = layout.target_path(release.package, release.version, "")
+        kept = {path: tf for path, tf in md.signed.targets.items() if not path.startswith(prefix)}
+        if kept != before:
+            raise StagingError(
+                f"{role}: staged release {release.version} changes targets of other releases"
+            )
+        if any(path.startswith(prefix) for path in before):
+            raise StagingError(f"{role}: version {release.version} is already published")
 
     @staticmethod
     def _require_match(role: str, path: str, tf: TargetFile, local: Path) -> None:

@@ -233,3 +233,19 @@ def test_signature_cache_does_not_hide_tampering(fx: Fixture) -> None:
     path.write_bytes(md.to_bytes())
     with pytest.raises(VerificationFailure, match=layout.shard_role("alice")):
         verify_repository(fx.repo_dir, cache=cache)
+
+
+def test_staged_role_may_not_change_other_releases(fx: Fixture) -> None:
+    """An author-signed staged role that also rewrites the published 1.0 entry is refused."""
+    assert release(fx, "alice", "2.0", ["alice"]).exit_code == 0
+    release_file = fx.repo_dir / "staging" / "alice" / "2.0" / "release.json"
+    md: Metadata[Targets] = Metadata[Targets].from_bytes(release_file.read_bytes())
+    old_path = layout.target_path("alice", "1.0", "alice.hvt")
+    md.signed.targets[old_path].hashes["sha256"] = "00" * 32
+    md.signatures.clear()
+    md.sign(load_signer(fx.keys["alice"], INSECURE))
+    release_file.write_bytes(md.to_bytes())
+    before = tree_digest(fx.repo_dir)
+    refused(run(["publish", "--no-build", "--repo", str(fx.repo_dir)]),
+            "pkg-alice", "changes targets of other releases")
+    assert tree_digest(fx.repo_dir) == before
