@@ -1309,7 +1309,9 @@ class Repository:
                 )
             path = self.metadata_dir / rotate_file_path(role, number, meta_version)
             path.parent.mkdir(exist_ok=True)
-            write_once(path, data)
+            # This name is not listed in snapshot (N and its version come from the listed
+            # chain), so a file already there is a crashed attempt's leftover: replace it.
+            atomic_write(path, data)
             crash_point("rotate:file")
             updates = {
                 layout.rotate_file_name(role, number): MetaFile(

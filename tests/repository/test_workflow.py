@@ -217,3 +217,17 @@ def test_bad_ceremony_writes_nothing(tmp_path: Path) -> None:
     twice = run([*args, "--maintainer", str(pub(keys["m0"])), "-t", "1"])
     assert twice.exit_code == 1 and "listed twice" in twice.output
     assert not repo.exists()
+
+
+def test_rotate_replaces_an_unlisted_leftover_rotate_file(tmp_path: Path) -> None:
+    """A crashed rotation can leave rotate file N unlisted; the next rotation must not be
+    blocked by it (randomised signatures, e.g. rsa-pss, would not reproduce its bytes)."""
+    fx = init_repo(tmp_path, authors=["alice"])
+    leftover = fx.repo_dir / "metadata" / "rotate" / "1.pkg-alice.rotate.1.json"
+    leftover.parent.mkdir(exist_ok=True)
+    leftover.write_text('{"signed": {}, "signatures": []}')
+    verify_repository(fx.repo_dir, now_utc())  # unlisted: not part of the repository
+    new = generate_key()
+    fx.repo.rotate("alice", [new.public_key], 1, [fx.signer("alice")])
+    assert verify_repository(fx.repo_dir, now_utc()).revoked == ()
+    assert json.loads(leftover.read_text())["signed"]["role"] == "pkg-alice"
