@@ -100,8 +100,8 @@ static void gdt_init(void)
 }
 
 /* Fill the IDT from one template: every instruction counts where the
- * host emulates the guest, and this runs on every boot. */
-static void idt_init(void)
+ * host emulates ring-0 code, and this runs on every boot. */
+void hvt_idt_fill(void)
 {
     uint64_t addr = (uint64_t)(uintptr_t)hvt_trap_stubs;
     uint64_t low = (addr & 0xFFFF) | ((uint64_t)SEL_CODE << 16) |
@@ -117,14 +117,15 @@ static void idt_init(void)
     uint64_t gp = (uint64_t)(uintptr_t)hvt_gp_entry;
     idt[VECTOR_GP][0] = (low & 0x0000FFFFFFFF0000ULL) | (gp & 0xFFFF) | ((gp >> 16 & 0xFFFF) << 48);
     idt[VECTOR_GP][1] = gp >> 32;
-    struct table_register idtr = { sizeof idt - 1, (uint64_t)(uintptr_t)idt };
-    __asm__ __volatile__("lidt %0" : : "m"(idtr) : "memory");
 }
 
-void hvt_cpu_init(void)
+void hvt_cpu_init(bool defer_idt_fill)
 {
     gdt_init();
-    idt_init();
+    if (!defer_idt_fill)
+        hvt_idt_fill();
+    struct table_register idtr = { sizeof idt - 1, (uint64_t)(uintptr_t)idt };
+    __asm__ __volatile__("lidt %0" : : "m"(idtr) : "memory");
 }
 
 /* What traps_x86_64.S leaves on the IST stack: 15 saved general registers,

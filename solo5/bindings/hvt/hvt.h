@@ -9,8 +9,15 @@
 #include "../../include/abi/hvt_abi.h"
 #include "../common/platform.h"
 
-/* Load our own GDT, TSS (with IST stacks) and IDT with fatal trap gates. */
-void hvt_cpu_init(void);
+/*
+ * Load our own GDT, TSS (with IST stacks) and IDT with fatal trap gates.
+ * With defer_idt_fill the IDT is loaded empty and the caller fills it with
+ * hvt_idt_fill() once in user mode, where the host may run it natively
+ * (the table is ordinary memory; only lidt needs ring 0). Nothing between
+ * the two may fault.
+ */
+void hvt_cpu_init(bool defer_idt_fill);
+void hvt_idt_fill(void);
 /* Return to the caller at CPL 3 (needs HVT_FEATURE_USER_MODE page tables). */
 void hvt_cpu_enter_user(void);
 /* Non-zero once a user-mode outl trapped (set by the #GP entry). */

@@ -34,7 +34,8 @@ static const char tsc_message[] = "Solo5: ABORT: tender gave no TSC frequency\n"
 void platform_init(void *boot_arg, struct platform_boot *boot)
 {
     const struct hvt_boot_info *bi = boot_arg;
-    hvt_cpu_init();
+    bool user_mode = (bi->host_features & HVT_FEATURE_USER_MODE) != 0;
+    hvt_cpu_init(user_mode);
     if (bi->cpu_cycle_freq == 0) {
         platform_console_write(tsc_message, sizeof tsc_message - 1);
         hvt_halt(SOLO5_EXIT_ABORT, NULL);
@@ -42,8 +43,10 @@ void platform_init(void *boot_arg, struct platform_boot *boot)
     /* Where the tender's page tables allow it, run everything after this
      * point in user mode (HVT_FEATURE_USER_MODE). The TSC is read from here
      * on only, so the clock never mixes the two modes' counters. */
-    if (bi->host_features & HVT_FEATURE_USER_MODE)
+    if (user_mode) {
         hvt_cpu_enter_user();
+        hvt_idt_fill();
+    }
     mmio_offered = (bi->host_features & HVT_FEATURE_MMIO_HYPERCALL) != 0;
     hvt_tsc_init(bi->cpu_cycle_freq);
     boot->mem_size = bi->mem_size;
