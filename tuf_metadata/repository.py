@@ -162,6 +162,12 @@ class PackageContext:
     threshold: int
 
 
+def _signed_by(md: Metadata[Any], key: Key) -> bool:
+    """True if md carries a valid signature by key."""
+    keys = {key.keyid: key}
+    return check_threshold(md.signed_bytes, md.signatures, keys, keys, 1).satisfied
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
@@ -695,7 +701,10 @@ class Repository:
                     ):
                         if signer.public_key.keyid in spec.keyids:
                             used = True
-                            md.sign(signer, append=True)
+                            # Keep a valid earlier signature: documents a crashed commit
+                            # already wrote must come out byte-identical when it is re-run.
+                            if not _signed_by(md, signer.public_key):
+                                md.sign(signer, append=True)
                             break
                 if not used:
                     raise QuorumError(

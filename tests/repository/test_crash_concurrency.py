@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from signing.keys import INSECURE, generate_key, load_public_key, load_signer
+from signing.keys import INSECURE, generate_key, load_public_key, load_signer, write_key_pair
 from tests.repository.helpers import Fixture, init_repo, make_keys, make_release_files, pub
 from tuf_metadata import layout
 from tuf_metadata.repo_verify import SignatureCache, VerificationFailure, verify_repository
@@ -222,3 +222,34 @@ def test_crash_during_a_maintainer_change(tmp_path: Path, label: str) -> None:
         repo.sign_pending(change.change_id, signers[:1])
     summary = verify_repository(fx.repo_dir)
     assert summary.root_version == 2
+
+
+def test_rerun_commit_with_randomised_signatures(tmp_path: Path) -> None:
+    """ECDSA signatures differ on every signing: re-running a commit that crashed after
+    writing a role file must keep the saved signatures, so the bytes come out identical."""
+    maintainers = [generate_key("ecdsa-p256") for _ in range(2)]
+    online = {role: generate_key() for role in ("snapshot", "timestamp")}
+    repo_dir = tmp_path / "repo"
+    (repo_dir / "online").mkdir(parents=True)
+    for role, signer in online.items():
+        write_key_pair(signer, repo_dir / "online" / f"{role}.key", None)
+    repo = Repository(repo_dir)
+    change = repo.init(
+        [m.public_key for m in maintainers], 2, online["snapshot"].public_key,
+        online["timestamp"].public_key,
+        {role: Path("online") / f"{role}.key" for role in online}, "insecure",
+    )
+    repo.sign_pending(change.change_id, maintainers)
+    author = generate_key()
+    added = repo.propose_package("echo", [author.public_key], 1)
+    shard = layout.shard_role("echo")
+    assert run_and_kill(
+        lambda: Repository(repo_dir).sign_pending(added.change_id, maintainers),
+        None, f"commit:{shard}",
+    )
+    verify_repository(repo_dir)
+    # The crashed child's signatures were saved before the commit began; re-running commits.
+    _, committed = repo.sign_pending(added.change_id, maintainers[:1])
+    assert committed
+    assert "echo" in set(repo.packages())
+    verify_repository(repo_dir)
