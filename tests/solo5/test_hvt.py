@@ -408,3 +408,14 @@ def test_guest_write_to_its_text_is_stopped(hvt_images: dict[str, Path]) -> None
     assert "writing to text" in result.stdout
     assert one_error_line(result).startswith("solo5-hvt: host/guest translation fault")
     assert "FAIL" not in result.stdout
+
+
+def test_closed_console_does_not_kill_the_tender(hvt_images: dict[str, Path]) -> None:
+    # The guest's exit message is written 2 s after the reader is gone.
+    process = subprocess.Popen([str(TENDER), str(hvt_images["test_hvt_bounds"]), "sleep"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None
+    process.stdout.close()
+    _, err = process.communicate(timeout=RUN_TIMEOUT)
+    assert process.returncode == 0  # not -SIGPIPE
+    assert err == b""

@@ -142,6 +142,8 @@ int main(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* A closed console must not kill the tender: PUTS is best effort. */
+    signal(SIGPIPE, SIG_IGN);
 
     hvt_sandbox(&hvt);
     return hvt_kvm_run(&hvt);
