@@ -294,6 +294,16 @@ void tcp_conn_deliver(struct tcp_conn *c)
     c->on_event(c->user, c, ev);
 }
 
+/* Callers pass times from different places (the event loop's time of a
+ * batch, a fresh clock read in an application callback): the engine never
+ * lets its clock go back, or an RTT sample would wrap around. */
+tcp_time_t tcp_clock(struct tcp_engine *e, tcp_time_t now)
+{
+    if (now > e->now)
+        e->now = now;
+    return e->now;
+}
+
 void tcp_enter(struct tcp_engine *e)
 {
     e->depth++;
@@ -325,7 +335,7 @@ void tcp_input(struct tcp_engine *e, tcp_time_t now, uint32_t src_ip, uint32_t d
         return;
     }
     tcp_enter(e);
-    e->now = now;
+    now = tcp_clock(e, now);
     struct tcp_conn *c = tcp_conn_lookup(e, dst_ip, seg.dst_port, src_ip, seg.src_port);
     if (c && c->state == TCP_TIME_WAIT && (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN
         && seq_gt(seg.seq, c->rcv_nxt) && tcp_listener_lookup(e, dst_ip, seg.dst_port)) {
@@ -357,7 +367,7 @@ void tcp_input(struct tcp_engine *e, tcp_time_t now, uint32_t src_ip, uint32_t d
 void tcp_poll(struct tcp_engine *e, tcp_time_t now)
 {
     tcp_enter(e);
-    e->now = now;
+    now = tcp_clock(e, now);
     for (struct tcp_conn *c = e->conns; c; c = c->next) {
         if (c->dead || c->state == TCP_CLOSED)
             continue;
@@ -465,7 +475,7 @@ struct tcp_conn *tcp_connect(struct tcp_engine *e, tcp_time_t now, uint32_t loca
     if (local_port == 0 || tcp_conn_lookup(e, local_ip, local_port, remote_ip, remote_port))
         return NULL;
     tcp_enter(e);
-    e->now = now;
+    now = tcp_clock(e, now);
     struct tcp_conn *c = tcp_conn_new(e, now, local_ip, local_port, remote_ip, remote_port);
     if (c) {
         c->app_owned = 1;
@@ -493,7 +503,7 @@ long tcp_recv(struct tcp_conn *c, tcp_time_t now, uint8_t *buf, size_t len)
             return 0;
         struct tcp_engine *e = c->e;
         tcp_enter(e);
-        e->now = now;
+        now = tcp_clock(e, now);
         tcp_ring_read_at(&c->rbuf, 0, buf, n);
         tcp_ring_consume(&c->rbuf, n);
         if (c->state != TCP_CLOSED) {
@@ -562,7 +572,7 @@ long tcp_send(struct tcp_conn *c, tcp_time_t now, const uint8_t *buf, size_t len
         return 0;
     struct tcp_engine *e = c->e;
     tcp_enter(e);
-    e->now = now;
+    now = tcp_clock(e, now);
     tcp_ring_write_at(&c->sbuf, c->sbuf.len, buf, n);
     c->sbuf.len += n;
     tcp_output(c, now);
@@ -574,7 +584,7 @@ void tcp_abort(struct tcp_conn *c, tcp_time_t now)
 {
     struct tcp_engine *e = c->e;
     tcp_enter(e);
-    e->now = now;
+    now = tcp_clock(e, now);
     c->app_released = 1;
     switch (c->state) {
     case TCP_SYN_RECEIVED:
@@ -604,7 +614,7 @@ void tcp_close(struct tcp_conn *c, tcp_time_t now)
         return;
     }
     tcp_enter(e);
-    e->now = now;
+    now = tcp_clock(e, now);
     c->app_released = 1;
     switch (c->state) {
     case TCP_CLOSED:
@@ -662,6 +672,7 @@ void tcp_set_keepalive(struct tcp_conn *c, tcp_time_t now, tcp_time_t idle,
     c->ka_intvl = interval ? interval : TCP_KEEPALIVE_INTVL;
     c->ka_count = count ? count : TCP_KEEPALIVE_COUNT;
     c->ka_probes = 0;
+    now = tcp_clock(c->e, now);
     c->ka_deadline = idle && (c->state == TCP_ESTABLISHED || c->state == TCP_CLOSE_WAIT)
                          ? now + idle
                          : TCP_TIME_NEVER; /* otherwise armed on establishment */

@@ -39,7 +39,7 @@ static void set_snd_window(struct tcp_conn *c, uint32_t wnd, uint32_t seq, uint3
 static void establish(struct tcp_conn *c, tcp_time_t now, uint32_t ack)
 {
     if (c->rtt_timing && seq_ge(ack, c->rtt_seq)) {
-        tcp_rtt_sample(c, now - c->rtt_start);
+        tcp_rtt_sample(c, now > c->rtt_start ? now - c->rtt_start : 0);
         c->rtt_timing = 0;
     }
     c->snd_una = ack;
@@ -168,7 +168,7 @@ static void on_new_ack(struct tcp_conn *c, tcp_time_t now, uint32_t ack)
 {
     uint32_t acked = ack - c->snd_una;
     if (c->rtt_timing && seq_ge(ack, c->rtt_seq)) {
-        tcp_rtt_sample(c, now - c->rtt_start);
+        tcp_rtt_sample(c, now > c->rtt_start ? now - c->rtt_start : 0);
         c->rtt_timing = 0;
     }
     uint32_t data = min_u32(acked, c->sbuf.len);

@@ -93,7 +93,7 @@ struct tcp_conn {
     /* RFC 6298 */
     tcp_time_t srtt, rttvar, rto;
     uint8_t has_rtt, rtt_timing;
-    uint32_t rtt_seq;
+    uint32_t rtt_first, rtt_seq;            /* the timed segment: [rtt_first, rtt_seq) */
     tcp_time_t rtt_start;
     unsigned retries;
     enum tcp_timer_mode tmode;
@@ -132,6 +132,7 @@ struct tcp_engine {
 /* tcp_engine.c */
 void *tcp_alloc(struct tcp_engine *e, size_t n);
 void tcp_free(struct tcp_engine *e, void *p);
+tcp_time_t tcp_clock(struct tcp_engine *e, tcp_time_t now);
 void tcp_enter(struct tcp_engine *e);
 void tcp_leave(struct tcp_engine *e);
 struct tcp_conn *tcp_conn_lookup(struct tcp_engine *e, uint32_t lip, uint16_t lport,

@@ -82,6 +82,7 @@ void tcp_send_syn(struct tcp_conn *c, tcp_time_t now)
         c->snd_max = c->snd_nxt;
     if (!c->syn_rtx && !c->rtt_timing) {
         c->rtt_timing = 1;
+        c->rtt_first = c->iss;
         c->rtt_seq = c->snd_nxt;
         c->rtt_start = now;
     }
@@ -160,11 +161,15 @@ void tcp_send_data_at(struct tcp_conn *c, tcp_time_t now, uint32_t seq, uint32_t
     uint32_t end = seq + len + ((flags & TCP_FIN) ? 1u : 0u);
     if (seq_lt(seq, c->snd_max)) {
         e->stats.retransmits++;
-        /* Karn: a retransmitted segment gives no RTT sample. */
-        if (c->rtt_timing && seq_lt(seq, c->rtt_seq))
+        /* Karn: a retransmitted segment gives no RTT sample. Resending an
+         * earlier segment leaves the timed one valid: cancelling then
+         * would, under steady loss, leave no samples at all and the
+         * backed-off RTO stuck at its maximum. */
+        if (c->rtt_timing && seq_lt(seq, c->rtt_seq) && seq_gt(end, c->rtt_first))
             c->rtt_timing = 0;
     } else if (!c->rtt_timing && end != seq) {
         c->rtt_timing = 1;
+        c->rtt_first = seq;
         c->rtt_seq = end;
         c->rtt_start = now;
     }
@@ -203,7 +208,12 @@ void tcp_output(struct tcp_conn *c, tcp_time_t now)
                 break; /* FIN already sent */
             uint32_t unsent = c->sbuf.len - off;
             uint32_t flight = c->snd_nxt - c->snd_una;
-            uint32_t wnd = c->snd_wnd < c->cwnd ? c->snd_wnd : c->cwnd;
+            /* RFC 3042 limited transmit: the first two duplicate ACKs
+             * each let one new segment out beyond cwnd. */
+            uint32_t cwnd = c->cwnd;
+            if (!c->in_recovery && c->dupacks > 0 && c->dupacks < TCP_DUPACK_THRESHOLD)
+                cwnd += c->dupacks * (uint32_t)c->snd_mss;
+            uint32_t wnd = c->snd_wnd < cwnd ? c->snd_wnd : cwnd;
             uint32_t usable = wnd > flight ? wnd - flight : 0;
             uint32_t len = unsent < usable ? unsent : usable;
             if (len > c->snd_mss)

@@ -14,8 +14,10 @@ from tests.runtime.tcp_harness import (
     EV_CLOSED,
     EV_CONNECTED,
     EV_WRITABLE,
+    LOCAL_IP,
     MS,
     NEVER,
+    PEER_IP,
     PSH,
     RST,
     SEC,
@@ -339,3 +341,19 @@ def test_sequence_numbers_wrap_both_ways(engine: Engine) -> None:
     assert engine.info(conn).snd_una == (2**32 - 499 + 2048) % 2**32
     engine.abort(conn)
     engine.assert_no_leaks()
+
+
+def test_clock_never_goes_back_for_rtt(engine: Engine) -> None:
+    # An application callback reads a fresh clock (100 ms) for tcp_send; the
+    # event loop then delivers the ACK stamped with its older batch time.
+    conn, peer, synack = established(engine)
+    s = synack.seq + 1
+    engine.nodelay(conn)
+    engine.at(100 * MS).send(conn, b"t")
+    engine.take()
+    raw = peer.seg(ACK, ack=s + 1).build()
+    engine.lib.tcp_input(engine.handle, 60 * MS, PEER_IP, LOCAL_IP, raw, len(raw))
+    info = engine.info(conn)
+    assert info.snd_una == s + 1
+    assert info.rto == 1 * SEC and info.srtt < 1 * MS   # a 0 sample, not 2^64 - 40 ms
+    engine.abort(conn)

@@ -494,28 +494,50 @@ def test_fast_retransmit_and_newreno_partial_acks(engine: Engine) -> None:
     assert [x.seq - s for x in engine.take()] == [0, 1000, 2000, 3000]
     out = engine.at(10 * MS).feed(peer.seg(ACK, ack=s + 2000))
     assert [x.seq - s for x in out] == [4000, 5000, 6000]   # slow start: cwnd 5000
-    # the segment at 2000 was lost: three duplicate ACKs
-    assert engine.feed(peer.seg(ACK, ack=s + 2000)) == []
-    assert engine.feed(peer.seg(ACK, ack=s + 2000)) == []
+    # the segment at 2000 was lost: duplicate ACKs
+    (lt1,) = engine.feed(peer.seg(ACK, ack=s + 2000))     # RFC 3042 limited transmit:
+    (lt2,) = engine.feed(peer.seg(ACK, ack=s + 2000))     # one new segment per dup ACK
+    assert (lt1.seq - s, lt2.seq - s) == (7000, 8000)
+    assert engine.info(conn).cwnd == 5000                 # cwnd itself unchanged
     (rtx,) = engine.feed(peer.seg(ACK, ack=s + 2000))
     assert (rtx.seq - s, len(rtx.payload)) == (2000, 1000)   # RFC 5681 3.2 fast retransmit
     info = engine.info(conn)
-    assert info.in_recovery and info.ssthresh == 2500 and info.cwnd == 2500 + 3000
-    (new,) = engine.feed(peer.seg(ACK, ack=s + 2000))      # inflate: one more segment
-    assert new.seq - s == 7000
+    # FlightSize 7000: ssthresh 3500, cwnd = ssthresh + 3 SMSS
+    assert info.in_recovery and info.ssthresh == 3500 and info.cwnd == 3500 + 3000
+    assert engine.feed(peer.seg(ACK, ack=s + 2000)) == []  # inflated to 7500: 500 usable
+    (new,) = engine.feed(peer.seg(ACK, ack=s + 2000))      # 8500: one more segment
+    assert (new.seq - s, len(new.payload)) == (9000, 1000)
     # partial ACK: 2000 arrived, 4000 was lost too
     out = engine.feed(peer.seg(ACK, ack=s + 4000))
     # RFC 6582 3.2 step 4: retransmit the next hole, deflate by the 2000
-    # acknowledged bytes and add one SMSS back, then send what cwnd allows
-    assert [(x.seq - s, len(x.payload)) for x in out] == [(4000, 1000), (8000, 1000)]
+    # acknowledged bytes and add one SMSS back; the 240-byte tail waits (Nagle)
+    assert [(x.seq - s, len(x.payload)) for x in out] == [(4000, 1000)]
     info = engine.info(conn)
-    assert info.in_recovery and info.cwnd == 6500 - 2000 + 1000
+    assert info.in_recovery and info.cwnd == 8500 - 2000 + 1000
     assert engine.deadline() == 10 * MS + 1 * SEC        # first partial ACK resets the timer
-    # full ACK, at or beyond recover (7000): cwnd = min(ssthresh, FlightSize + SMSS)
-    out = engine.feed(peer.seg(ACK, ack=s + 8000))
+    # full ACK, at or beyond recover (10000): cwnd = min(ssthresh, FlightSize + SMSS)
+    out = engine.feed(peer.seg(ACK, ack=s + 10000))
     info = engine.info(conn)
-    assert not info.in_recovery and info.cwnd == 2000 and info.ssthresh == 2500
-    assert [(x.seq - s, len(x.payload)) for x in out] == [(9000, 1000)]
+    assert not info.in_recovery and info.cwnd == 2000 and info.ssthresh == 3500
+    assert [(x.seq - s, len(x.payload)) for x in out] == [(10000, 240)]
+    engine.abort(conn)
+
+
+def test_karn_keeps_timing_when_an_earlier_segment_is_resent(engine: Engine) -> None:
+    conn, peer, s = established(engine, mss=1000)
+    engine.send(conn, b"k" * 4000)                        # 4 segments, the first is timed
+    assert len(engine.take()) == 4
+    engine.at(50 * MS).feed(peer.seg(ACK, ack=s + 1000))  # sample: 50 ms
+    engine.send(conn, b"n" * 1000)                        # new data, timed from 50 ms
+    engine.take()
+    for _ in range(3):
+        engine.feed(peer.seg(ACK, ack=s + 1000))          # fast retransmit of 1000..2000
+    assert engine.info(conn).in_recovery
+    engine.at(80 * MS).feed(peer.seg(ACK, ack=s + 5000))
+    info = engine.info(conn)
+    # samples: handshake 0, 50 ms, then 30 ms for the segment sent at 50 ms
+    # (resending an earlier segment did not cancel its timing)
+    assert info.srtt == (7 * ((7 * 0 + 50 * MS) // 8) + 30 * MS) // 8
     engine.abort(conn)
 
 
