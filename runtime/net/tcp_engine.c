@@ -495,12 +495,10 @@ static int can_receive(const struct tcp_conn *c)
 
 long tcp_recv(struct tcp_conn *c, tcp_time_t now, uint8_t *buf, size_t len)
 {
-    if (c->app_released)
-        return TCP_EINVAL;
+    if (c->app_released || len == 0)
+        return TCP_EINVAL; /* 0 is reserved for the end of the stream */
     if (c->rbuf.buf && c->rbuf.len > 0) {
         uint32_t n = len < c->rbuf.len ? (uint32_t)len : c->rbuf.len;
-        if (n == 0)
-            return 0;
         struct tcp_engine *e = c->e;
         tcp_enter(e);
         now = tcp_clock(e, now);

@@ -26,7 +26,6 @@
 #define TCP_CHALLENGE_ACK_PER_SEC 10u    /* RFC 5961 section 7: throttle challenge ACKs */
 #define TCP_OOW_INTERVAL (500000000ull) /* replies to unacceptable pure ACKs: 1 per 500 ms (Linux tcp_invalid_ratelimit) */
 #define TCP_HASH_BUCKETS 256u
-#define TCP_KEEPALIVE_IDLE (7200000000000ull) /* RFC 1122 4.2.3.6: >= 2 hours */
 #define TCP_KEEPALIVE_INTVL (75000000000ull)
 #define TCP_KEEPALIVE_COUNT 9u
 #define TCP_EPHEMERAL_LO 49152u          /* RFC 6335 section 6: dynamic ports */

@@ -124,9 +124,9 @@ struct tcp_conn *tcp_connect(struct tcp_engine *e, tcp_time_t now, uint32_t loca
                              uint16_t local_port, uint32_t remote_ip, uint16_t remote_port,
                              tcp_event_fn on_event, void *user);
 
-/* Reads up to len bytes. Returns the count, 0 at end of stream (peer sent
- * FIN and all data was read), TCP_EAGAIN if nothing is buffered, or an
- * error. Reading may open the window and send an ACK at once. */
+/* Reads up to len (> 0) bytes. Returns the count, 0 at end of stream (peer
+ * sent FIN and all data was read), TCP_EAGAIN if nothing is buffered, or
+ * an error. Reading may open the window and send an ACK at once. */
 long tcp_recv(struct tcp_conn *c, tcp_time_t now, uint8_t *buf, size_t len);
 /* Queues up to len bytes; returns how many were taken (maybe fewer),
  * TCP_EAGAIN when the send buffer is full, or an error. */
@@ -145,7 +145,9 @@ size_t tcp_send_space(struct tcp_conn *c);
 enum tcp_state tcp_state(const struct tcp_conn *c);
 int tcp_error(const struct tcp_conn *c);         /* 0 or the TCP_E* that closed it */
 void tcp_set_nodelay(struct tcp_conn *c, int on); /* 1 turns Nagle (RFC 896) off */
-/* Keepalive (RFC 1122 4.2.3.6); idle 0 turns it off (the default). */
+/* Keepalive (RFC 1122 4.2.3.6): probes after `idle` without traffic, every
+ * `interval` (0: 75 s), reset after `count` (0: 9) unanswered; idle 0
+ * turns it off (the default). */
 void tcp_set_keepalive(struct tcp_conn *c, tcp_time_t now, tcp_time_t idle,
                        tcp_time_t interval, unsigned count);
 void tcp_conn_addr(const struct tcp_conn *c, uint32_t *local_ip, uint16_t *local_port,
