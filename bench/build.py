@@ -52,7 +52,7 @@ def request_for(name: str, target: str):  # type: ignore[no-untyped-def]
     return solo5_requests(package, deps, [target])[0], manifest
 
 
-def reprotest(name: str, target: str, variations: str, auto: bool, work: Path) -> int:
+def reprotest(name: str, target: str, variations: str, auto: bool, work: Path) -> tuple[int, str]:
     _, manifest = request_for(name, target)
     source = work / "source"
     shutil.rmtree(source, ignore_errors=True)
@@ -76,7 +76,8 @@ def reprotest(name: str, target: str, variations: str, auto: bool, work: Path) -
     ]
     if auto:
         argv.insert(3, "--auto-build")
-    return subprocess.run(argv, capture_output=True, check=False, timeout=600).returncode
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
+    return done.returncode, done.stdout + done.stderr
 
 
 def load() -> str:
@@ -108,7 +109,7 @@ def main() -> int:
             times["verified"].append(time.monotonic() - started)
             assert verdict.status == "reproducible", verdict.reason
             started = time.monotonic()
-            status = reprotest(args.package, args.target, reprotest_variations, False, work)
+            status, _ = reprotest(args.package, args.target, reprotest_variations, False, work)
             times["reprotest"].append(time.monotonic() - started)
             assert status == 0, "reprotest found the package unreproducible"
         plain, verified, rt = (statistics.median(times[k]) for k in times)
@@ -138,8 +139,10 @@ def main() -> int:
             run_diffoscope(a, b, work / "reports", fixture)
             diff_time = time.monotonic() - started
             started = time.monotonic()
-            auto_status = reprotest(fixture, args.target, reprotest_variations, True, work)
+            auto_status, output = reprotest(fixture, args.target, reprotest_variations, True, work)
             auto = time.monotonic() - started
+            named = output.split("varying each of the following:\n")[-1].split("\nThe build")[0]
+            assert auto_status == 1 and named.split() == list(outcome.blame.culprits), output
             rows.append(
                 f"| {fixture}: double build + blame (14 variations) -> "
                 f"{', '.join(outcome.blame.culprits)} | {blamed:.2f} s | of which blame "
@@ -147,7 +150,7 @@ def main() -> int:
             )
             rows.append(
                 f"| {fixture}: reprotest --auto-build {reprotest_variations} "
-                f"(exit {auto_status}) | "
+                f"-> {', '.join(named.split())} | "
                 f"{auto:.2f} s | ours = {blamed / auto:.2f}x reprotest | |"
             )
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

