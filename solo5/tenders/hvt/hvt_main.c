@@ -111,6 +111,13 @@ int main(int argc, char **argv)
 {
     static struct tender tender;
     static struct hvt hvt;
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* A closed console must not kill the tender: PUTS is best effort. */
+    signal(SIGPIPE, SIG_IGN);
+
     tender_init(&tender, argc, argv, &hvt_target);
 
     /* Guest pages must never be executable on the host. */
@@ -137,13 +144,6 @@ int main(int argc, char **argv)
     static char cmdline[HVT_CMDLINE_SIZE];
     tender_cmdline(&tender, cmdline, sizeof cmdline);
     hvt_write_boot_info(&hvt, tender.mft, tender.mft_size, cmdline);
-
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    /* A closed console must not kill the tender: PUTS is best effort. */
-    signal(SIGPIPE, SIG_IGN);
 
     hvt_sandbox(&hvt);
     return hvt_kvm_run(&hvt);
