@@ -29,6 +29,8 @@ MAINTAINER_THRESHOLD = 2
 ROTATED_PACKAGE = "hello"
 FETCHED_PACKAGE = "hello"
 GREETING = "Hello, World"
+# Booted on a tap in a namespace and pinged (step 6), when the index has it.
+PING_PACKAGE = "ping"
 
 
 class DemoError(Exception):
@@ -84,7 +86,8 @@ def select_packages(available: Iterable[BundledPackage], wanted: Sequence[str] |
                     ) -> list[BundledPackage]:
     """The unikernels to release: all of them, or the named subset (which must exist).
 
-    The rotated/fetched package is always included, since steps 6 and 7 need it.
+    The packages steps 6 and 7 use (hello, and ping where the index has it)
+    are always included.
     """
     by_name = {p.name: p for p in available}
     if ROTATED_PACKAGE not in by_name:
@@ -95,7 +98,8 @@ def select_packages(available: Iterable[BundledPackage], wanted: Sequence[str] |
     if unknown:
         raise DemoError(f"not a bundled unikernel: {', '.join(unknown)} "
                         f"(known: {', '.join(sorted(by_name))})")
-    names = sorted({*wanted, ROTATED_PACKAGE, FETCHED_PACKAGE})
+    needed = {ROTATED_PACKAGE, FETCHED_PACKAGE} | ({PING_PACKAGE} & set(by_name))
+    names = sorted({*wanted, *needed})
     return [by_name[name] for name in names]
 
 

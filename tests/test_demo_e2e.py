@@ -79,7 +79,7 @@ def test_demo_reports_success_and_stops_what_it_started(
 
 
 def test_step1_2_keys_and_quorum(demo_run: tuple[Path, dict[str, Any]]) -> None:
-    workdir, _ = demo_run
+    workdir, data = demo_run
     keys = workdir / "keys"
     assert (keys / "INSECURE-DEMO-KEYS.txt").is_file()
     maintainers = sorted(keys.glob("insecure-demo-maintainer-*.pub.json"))
@@ -88,7 +88,8 @@ def test_step1_2_keys_and_quorum(demo_run: tuple[Path, dict[str, Any]]) -> None:
     assert root["roles"]["root"]["threshold"] == 2
     assert sorted(root["roles"]["root"]["keyids"]) == sorted(
         load_public_key(path).keyid for path in maintainers)
-    assert sorted(Repository(workdir / "repo").packages()) == ["hello", "unrepro_date"]
+    delegated = set(Repository(workdir / "repo").packages())
+    assert delegated == {p["name"] for p in data["packages"]} >= {"hello", "unrepro_date"}
 
 
 def test_step3_4_published_hashes_are_the_author_signed_ones(
@@ -151,6 +152,8 @@ def test_step6_fetched_image_boots_and_greets(
     else:
         assert ping["status"] == "ok", ping["detail"]
         assert ping["detail"].startswith("3/3 echo replies")
+    if any(p["name"] == "ping" for p in data["packages"]):  # ping is in the package index
+        assert checks["fetch ping.spt (first release)"]["status"] == "ok"
 
 
 def test_step7_rotated_key_verifies_for_a_fresh_client(
@@ -264,6 +267,9 @@ def test_next_version_and_author_assignment() -> None:
     assert [(a.slug, a.packages) for a in authors] == [
         ("fixtures", ("unrepro_y",)), ("team-a", ("hello", "x"))]
     assert [p.name for p in select_packages(packages, ["x"])] == ["hello", "x"]
+    with_ping = [*packages, BundledPackage("ping", "1", ("Team B",), ("spt",))]
+    assert [p.name for p in select_packages(with_ping, ["x"])] == ["hello", "ping", "x"]
+    assert len(select_packages(with_ping, None)) == 4
     with pytest.raises(DemoError, match="not a bundled unikernel: nope"):
         select_packages(packages, ["nope"])
 

@@ -43,6 +43,7 @@ from repo_tool.demo import (
     MAINTAINERS,
     MARKER_NAME,
     MARKER_TEXT,
+    PING_PACKAGE,
     ROTATED_PACKAGE,
     Author,
     BundledPackage,
@@ -406,12 +407,12 @@ class Demo:
             self.server_log.close()
             self.server_log = None
 
-    def fetch(self, target: str, label: str) -> dict[str, Any]:
+    def fetch(self, target: str, label: str, package: str = FETCHED_PACKAGE) -> dict[str, Any]:
         fetched: dict[str, Any] = self.repo_tool_json(
-            "fetch", FETCHED_PACKAGE, "--target", target, "--repo", self.url, "--root",
+            "fetch", package, "--target", target, "--repo", self.url, "--root",
             "operator/root.json", "-o", "operator/images", "--metadata-dir", "operator/tuf")
         roles = " -> ".join(r["role"] for r in fetched["verified_roles"])
-        self.check(f"fetch {FETCHED_PACKAGE}.{target} ({label})", "ok",
+        self.check(f"fetch {package}.{target} ({label})", "ok",
                    f"{fetched['version']} sha256 {short(fetched['sha256'])} verified via {roles}")
         return fetched
 
@@ -470,12 +471,20 @@ class Demo:
         if missing:
             self.check(what, "skipped", missing)
             return
-        if not (self.tree / "unikernels" / "ping" / "ping.c").is_file():
-            self.check(what, "skipped", "unikernels/ping is not in this tree")
+        released = next((o for o in self.outcomes if o.name == PING_PACKAGE), None)
+        if released is not None:
+            if released.decision != "published":
+                self.check(what, "failed", f"{PING_PACKAGE} was not published: {released.reason}")
+                return
+            fetched = self.fetch("spt", "first release", PING_PACKAGE)
+            image = self.workdir / fetched["written_to"]
+        elif (self.tree / "unikernels" / PING_PACKAGE / "ping.c").is_file():
+            self.console.print("the package index has no ping: building unikernels/ping with "
+                               "the runtime here, with the Solo5 recipe (not fetched)")
+            image = self.build_ping()
+        else:
+            self.check(what, "skipped", "no ping unikernel in this tree")
             return
-        self.console.print("building ping (unikernels/ping + runtime) with the Solo5 recipe; "
-                           "ping is not in the package index, so it is built here, not fetched")
-        image = self.build_ping()
         namespace = f"demo{uuid.uuid4().hex[:8]}"
         self.run(["ip", "netns", "add", namespace])
         self.cleanups.append(("netns", namespace))
