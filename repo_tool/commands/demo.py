@@ -681,8 +681,8 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
               default=PROJECT_ROOT, show_default=True,
               help="Source tree with packages/, unikernels/ and runtime/.")
 @click.option("--packages", "package_list", metavar="NAME,...",
-              help="Release only these bundled unikernels (hello is always included) "
-                   "[default: all].")
+              help="Release only these bundled unikernels (hello, and ping where the index "
+                   "has it, are always included) [default: all].")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the summary as JSON on stdout (progress still goes to stderr).")
 def demo(workdir: Path, fresh: bool, tree: Path, package_list: str | None,
@@ -703,7 +703,8 @@ def demo(workdir: Path, fresh: bool, tree: Path, package_list: str | None,
     8 summary table and the dashboard's path; the services are stopped
 
     Exit status 0 when every expectation held, 1 otherwise (the failed step
-    or the failed checks are named).
+    or the failed checks are named), 130 when interrupted (Ctrl-C, SIGTERM);
+    the services it started are stopped in every case.
     """
     console = Console(stderr=True)
     wanted = [name.strip() for name in package_list.split(",")] if package_list else None
