@@ -301,16 +301,21 @@ class Demo:
         shutil.rmtree(out / "work")
         return images
 
-    def release(self, package: BundledPackage, manifest: str, author_key: str,
-                check: bool = True) -> subprocess.CompletedProcess[str]:
+    def build_release(self, package: BundledPackage, manifest: str) -> list[str]:
+        """The author's build; the `repo-tool release` arguments after the author's key."""
         out = f"authors/{self.author_of[package.name].slug}"
         images = self.author_build(package, manifest, out)
         archive = f"{out}/{package.name}/{package.version}/{package.name}-{package.version}.tar.gz"
         args = ["release", package.name, package.version, "--repo", "repo", "--manifest",
-                manifest, "--source", archive, "--key", author_key, "--insecure-plaintext"]
+                manifest, "--source", archive]
         for target, image in sorted(images.items()):
             args += ["--image", f"{target}={image}"]
-        return self.repo_tool(*args, "--json", check=check)
+        return args
+
+    def sign_release(self, release: list[str], author_key: str, check: bool = True,
+                     ) -> subprocess.CompletedProcess[str]:
+        return self.repo_tool(*release, "--key", author_key, "--insecure-plaintext", "--json",
+                              check=check)
 
     def record_release(self, package: BundledPackage, result: subprocess.CompletedProcess[str],
                        ) -> PackageOutcome:
@@ -327,7 +332,8 @@ class Demo:
             manifest = str(self.tree / "packages" / package.name / package.version
                            / "manifest.json")
             author = self.author_of[package.name]
-            result = self.release(package, manifest, self.key(f"author-{author.slug}"))
+            release = self.build_release(package, manifest)
+            result = self.sign_release(release, self.key(f"author-{author.slug}"))
             outcome = self.record_release(package, result)
             hashes = ", ".join(f"{t} {short(h)}" for t, h in sorted(outcome.author_hashes.items()))
             self.console.print(f"staged {package.name} {package.version}, signed by "
@@ -555,15 +561,13 @@ class Demo:
         manifest_path.write_text(json.dumps(document, indent=2) + "\n")
         package = BundledPackage(ROTATED_PACKAGE, version, base.authors, base.targets)
         manifest = str(manifest_path.relative_to(self.workdir))
-        refused = self.release(package, manifest, old_key, check=False)
+        release = self.build_release(package, manifest)
+        refused = self.sign_release(release, old_key, check=False)
         if refused.returncode == 0:
             raise DemoError("the rotated-out key could still sign a release")
         reason = _last_line(refused.stderr or refused.stdout).removeprefix("error: ")
         self.check("release signed by the rotated-out key", "ok", f"refused: {reason}")
-        staged = self.release(package, manifest, self.key(new_name))
-        if staged.returncode != 0:
-            raise DemoError(f"release with the new key failed: {_last_line(staged.stderr)}")
-        self.record_release(package, staged)
+        self.record_release(package, self.sign_release(release, self.key(new_name)))
         self.step_build()
         for target in ("spt", "hvt"):
             if target == "hvt" and _kvm_missing():
@@ -636,11 +640,10 @@ class Demo:
         with self.step(1, "keys", "maintainers, authors, builder (INSECURE DEMO KEYS)"):
             self.plan()
             self.step_keys()
-        with self.step(2, "quorum", f"key ceremony ({MAINTAINER_THRESHOLD} of {MAINTAINERS} "
-                       "maintainers), one delegation per package"):
+        with self.step(2, "quorum", f"key ceremony ({MAINTAINER_THRESHOLD} of {MAINTAINERS}), "
+                       "a delegation per package"):
             self.step_init()
-        with self.step(3, "release", "each author signs a source archive and the hashes of "
-                       "their own build"):
+        with self.step(3, "release", "authors sign source archives + their builds' hashes"):
             self.step_release()
         with self.step(4, "build", "every image twice, compared, published only on a match"):
             self.step_build()
@@ -648,8 +651,8 @@ class Demo:
             self.step_serve()
         with self.step(6, "operator", "fetch through the verifying client and boot"):
             self.step_operator()
-        with self.step(7, "rotate", f"the {ROTATED_PACKAGE} author rotates their key (TAP 8) "
-                       "and releases again"):
+        with self.step(7, "rotate", f"{ROTATED_PACKAGE}'s author rotates keys (TAP 8), "
+                       "releases again"):
             self.step_rotate()
         with self.step(8, "summary", "stop the services, collect the results"):
             self.stop_server()
