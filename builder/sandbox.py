@@ -43,8 +43,12 @@ class SandboxResult:
 
 
 def missing_programs() -> list[str]:
+    """What this host lacks to run builds: programs, and /dev/fuse for disorderfs."""
     needed = [*REQUIRED_PROGRAMS, "faketime", "disorderfs", "fusermount"]
-    return [p for p in needed if shutil.which(p) is None]
+    missing = [p for p in needed if shutil.which(p) is None]
+    if not os.path.exists("/dev/fuse"):
+        missing.append("/dev/fuse")
+    return missing
 
 
 def identity_files(conditions: Conditions) -> dict[str, str]:
