@@ -196,5 +196,7 @@ def parse_manifest_desc(desc: bytes) -> list[Device]:
             text = name.decode("ascii")
         except UnicodeDecodeError:
             raise ManifestError(f"manifest entry {index}: name is not ASCII") from None
+        if not (text.isascii() and text.isalnum()):
+            raise ManifestError(f"manifest entry {index}: name is not 1-67 letters and digits")
         devices.append(Device(name=text, kind=TYPE_NAMES[kind]))
     return devices

@@ -226,3 +226,24 @@ def test_guest_command_line_limit(images: Images, spt_tender: Path) -> None:
     fits = _run(spt_tender, str(images[("hello", "spt")]), "y" * 8191)
     assert fits.returncode == 0
     assert "y" * 8191 in fits.stdout
+
+
+def test_device_name_with_control_bytes_is_refused(images: Images, spt_tender: Path,
+                                                   tmp_path: Path) -> None:
+    # Untrusted names must never reach the terminal: only alphanumerics pass.
+    data = bytearray(images[("test_net", "spt")].read_bytes())
+    data[_note_offset(data, MFT) + 32 + 104] = 0x1B
+    image = tmp_path / "escape.spt"
+    image.write_bytes(bytes(data))
+    _refused(_run(spt_tender, str(image)),
+             "Solo5 manifest is invalid: manifest entry name is not 1-67 ASCII letters")
+
+
+def test_closed_console_reader_does_not_kill_the_guest(images: Images, spt_tender: Path) -> None:
+    # The console is best effort: an operator piping into `head` must still
+    # get the guest's own exit status, not death by SIGPIPE.
+    proc = subprocess.Popen([str(spt_tender), str(images[("hello", "spt")])],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    assert proc.stdout is not None
+    proc.stdout.close()
+    assert proc.wait(timeout=30) == 0

@@ -5,6 +5,20 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Device names are 1-67 ASCII alphanumerics (the manifest's JSON rules);
+ * checking them here also keeps untrusted bytes out of error messages. */
+static int name_is_alnum(const char *name)
+{
+    if (name[0] == '\0')
+        return 0;
+    for (size_t i = 0; name[i] != '\0'; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return 1;
+}
+
 const char *mft_validate(const struct mft *m, size_t size)
 {
     if (size < sizeof(struct mft))
@@ -25,6 +39,8 @@ const char *mft_validate(const struct mft *m, size_t size)
         memcpy(&attached, (const uint8_t *)&m->e[i] + offsetof(struct mft_entry, attached), 1);
         if (attached != 0)
             return "manifest entry is marked attached in the image";
+        if (i > 0 && !name_is_alnum(m->e[i].name))
+            return "manifest entry name is not 1-67 ASCII letters and digits";
     }
     return NULL;
 }

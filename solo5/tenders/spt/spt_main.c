@@ -1,5 +1,6 @@
 /* solo5-spt start-up (solo5.md §4.1-4.3). */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -99,6 +100,8 @@ int main(int argc, char **argv)
 {
     struct tender t;
     tender_init(&t, argc, argv, &spt_target);
+    /* The console is best effort: a closed reader must not kill the guest. */
+    signal(SIGPIPE, SIG_IGN);
 
     int persona = personality(0xffffffff);
     if (persona == -1 || (persona & READ_IMPLIES_EXEC))
