@@ -138,6 +138,8 @@ def run_build(
             kept = root / "image"
             shutil.copyfile(image, kept)
         log = result.output
+        if result.returncode != 0:
+            log += f"\nbuild exited with status {result.returncode}\n"
         if result.returncode == 0 and not ok:
             log += f"\nbuild finished but produced no {plan.output}\n"
         return BuildOutcome(
