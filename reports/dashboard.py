@@ -181,8 +181,8 @@ def render_html(rows: list[dict[str, Any]]) -> str:
             + _cell("" if row["size"] is None else f"{row['size']:,}")
             + _cell(
                 f"{row['seconds']:.2f}",
-                f"A {row['build_seconds'][0]} s, B {row['build_seconds'][1]} s, "
-                f"blame {row['blame_seconds']} s",
+                f"A {row['build_seconds'][0]} s, B {row['build_seconds'][1]} s"
+                + ("" if row["blame_seconds"] is None else f", blame {row['blame_seconds']} s"),
             )
             + _cell(f"{len(row['variations'])}", how or variations)
             + _cell(", ".join(row["culprits"]))
