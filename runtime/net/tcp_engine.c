@@ -171,14 +171,6 @@ struct tcp_conn *tcp_conn_new(struct tcp_engine *e, tcp_time_t now, uint32_t lip
     memset(c, 0, sizeof(*c));
     c->e = e;
     c->rcv_wscale = wscale_for(e->cfg.rcvbuf);
-    /* One extra window-scale unit: rounding the advertised window up to
-     * keep its right edge from moving left must never overflow the ring. */
-    if (tcp_ring_init(e, &c->rbuf, e->cfg.rcvbuf + (1u << c->rcv_wscale)) != 0
-        || tcp_ring_init(e, &c->sbuf, e->cfg.sndbuf) != 0) {
-        tcp_ring_release(e, &c->rbuf);
-        tcp_free(e, c);
-        return NULL;
-    }
     c->lip = lip;
     c->lport = lport;
     c->rip = rip;
@@ -205,6 +197,22 @@ struct tcp_conn *tcp_conn_new(struct tcp_engine *e, tcp_time_t now, uint32_t lip
     e->stats.live_conns++;
     hash_insert(c);
     return c;
+}
+
+/* Buffers come with ESTABLISHED, so half-open connections (a SYN flood)
+ * cost only their record. One extra window-scale unit in the receive ring:
+ * rounding the advertised window up to keep its right edge from moving
+ * left must never overflow it. */
+int tcp_conn_buffers(struct tcp_conn *c)
+{
+    struct tcp_engine *e = c->e;
+    if (tcp_ring_init(e, &c->rbuf, c->rcvbuf + (1u << c->rcv_wscale)) != 0)
+        return -1;
+    if (tcp_ring_init(e, &c->sbuf, e->cfg.sndbuf) != 0) {
+        tcp_ring_release(e, &c->rbuf);
+        return -1;
+    }
+    return 0;
 }
 
 static void ready_remove(struct tcp_listener *l, struct tcp_conn *c)

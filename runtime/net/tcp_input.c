@@ -36,8 +36,14 @@ static void set_snd_window(struct tcp_conn *c, uint32_t wnd, uint32_t seq, uint3
         c->max_snd_wnd = wnd;
 }
 
-static void establish(struct tcp_conn *c, tcp_time_t now, uint32_t ack)
+/* 0, or -1 when the buffers cannot be had (the connection is reset). */
+static int establish(struct tcp_conn *c, tcp_time_t now, uint32_t ack)
 {
+    if (tcp_conn_buffers(c) != 0) {
+        tcp_send_rst_conn(c);
+        tcp_conn_set_closed(c, TCP_ENOMEM);
+        return -1;
+    }
     if (c->rtt_timing && seq_ge(ack, c->rtt_seq)) {
         tcp_rtt_sample(c, now > c->rtt_start ? now - c->rtt_start : 0);
         c->rtt_timing = 0;
@@ -69,6 +75,7 @@ static void establish(struct tcp_conn *c, tcp_time_t now, uint32_t ack)
         l->ready_tail = c;
         l->n_ready++;
     }
+    return 0;
 }
 
 void tcp_listen_input(struct tcp_listener *l, tcp_time_t now, uint32_t src_ip,
@@ -130,8 +137,8 @@ static void syn_sent_input(struct tcp_conn *c, tcp_time_t now, const struct tcp_
     apply_syn_options(c, seg);
     set_snd_window(c, seg->window, seg->seq, seg->ack);
     if (seg->flags & TCP_ACK) {
-        establish(c, now, seg->ack);
-        tcp_send_ack(c, now);
+        if (establish(c, now, seg->ack) == 0)
+            tcp_send_ack(c, now);
         return;
     }
     /* Simultaneous open (RFC 9293 figure 7): answer with SYN,ACK. */
@@ -233,8 +240,7 @@ static int process_ack(struct tcp_conn *c, tcp_time_t now, const struct tcp_segm
             return -1;
         }
         set_snd_window(c, (uint32_t)seg->window << c->snd_wscale, seg->seq, ack);
-        establish(c, now, ack);
-        return 0;
+        return establish(c, now, ack);
     }
     /* RFC 5961 5.2: acceptable ACKs lie in [SND.UNA - MAX.SND.WND, SND.NXT]. */
     if (seq_gt(ack, c->snd_max)) {
@@ -405,8 +411,8 @@ void tcp_conn_input(struct tcp_conn *c, tcp_time_t now, const struct tcp_segment
             /* Simultaneous open: the peer's SYN,ACK acknowledges our SYN
              * (RFC 9293 figure 7, line 6). */
             set_snd_window(c, seg->window, seg->seq, seg->ack);
-            establish(c, now, seg->ack);
-            tcp_output(c, now);
+            if (establish(c, now, seg->ack) == 0)
+                tcp_output(c, now);
             return;
         }
     }

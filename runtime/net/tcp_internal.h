@@ -139,6 +139,7 @@ struct tcp_conn *tcp_conn_lookup(struct tcp_engine *e, uint32_t lip, uint16_t lp
 struct tcp_listener *tcp_listener_lookup(struct tcp_engine *e, uint32_t lip, uint16_t lport);
 struct tcp_conn *tcp_conn_new(struct tcp_engine *e, tcp_time_t now, uint32_t lip,
                               uint16_t lport, uint32_t rip, uint16_t rport);
+int tcp_conn_buffers(struct tcp_conn *c);
 void tcp_conn_set_closed(struct tcp_conn *c, int err);
 void tcp_conn_deliver(struct tcp_conn *c);
 void tcp_set_state(struct tcp_conn *c, enum tcp_state st, tcp_time_t now);

@@ -33,7 +33,9 @@ void tcp_send_rst_conn(struct tcp_conn *c)
  * avoidance, RFC 9293 3.8.6.2.2). */
 uint16_t tcp_rcv_window_field(struct tcp_conn *c, int syn)
 {
-    uint32_t space = c->rbuf.buf ? c->rcvbuf - c->rbuf.len : 0;
+    /* Before ESTABLISHED there is no ring yet, but all of it is promised. */
+    int before = c->state == TCP_SYN_SENT || c->state == TCP_SYN_RECEIVED;
+    uint32_t space = c->rbuf.buf ? c->rcvbuf - c->rbuf.len : (before ? c->rcvbuf : 0);
     if (syn) {
         /* RFC 7323 2.2: the window in a SYN is never scaled. */
         uint32_t w = space > 0xffffu ? 0xffffu : space;
@@ -48,7 +50,7 @@ uint16_t tcp_rcv_window_field(struct tcp_conn *c, int syn)
     uint32_t wnd = seq_gt(edge, c->rcv_nxt) ? edge - c->rcv_nxt : 0;
     uint32_t field = (wnd + unit - 1u) >> c->rcv_wscale;
     /* Never advertise more than the ring can hold past the unread data. */
-    uint32_t room = c->rbuf.buf ? c->rbuf.cap - c->rbuf.len : 0;
+    uint32_t room = c->rbuf.buf ? c->rbuf.cap - c->rbuf.len : (before ? c->rcvbuf + unit : 0);
     if ((uint64_t)field << c->rcv_wscale > room)
         field = room >> c->rcv_wscale;
     if (field > 0xffffu)

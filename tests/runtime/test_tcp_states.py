@@ -596,3 +596,23 @@ def test_keepalive_armed_when_set_on_established(engine: Engine) -> None:
     (probe,) = engine.poll(35 * SEC)
     assert probe.seq == s - 1
     engine.abort(conn)
+
+
+def test_half_open_connections_hold_no_buffers(engine: Engine) -> None:
+    listener = engine.listen(backlog=200)
+    for port in range(1, 101):
+        assert len(Peer(engine, sport=port).send(SYN)) == 1
+    st = engine.stats()
+    assert st.live_conns == 100
+    assert st.live_bytes - engine.base_bytes < 100 * 1024   # records only: a SYN flood is cheap
+    peer = Peer(engine, sport=1, seq=1001)
+    (again,) = engine.feed(peer.seg(SYN, seq=1000))      # learn our ISS for port 1
+    peer.ack = again.seq + 1
+    peer.send(ACK | PSH, b"first bytes")                  # handshake ACK carrying data
+    conn = engine.accept(listener)
+    assert conn is not None and engine.recv(conn) == b"first bytes"
+    # rings now: 256 KiB to send, 64 KiB to receive (no window scaling offered)
+    assert engine.stats().live_bytes - st.live_bytes >= 320 * 1024
+    engine.lib.tcp_unlisten(listener)
+    engine.abort(conn)
+    engine.assert_no_leaks()
