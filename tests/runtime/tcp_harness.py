@@ -24,7 +24,7 @@ ENGINE_SOURCES = ["tcp_engine.c", "tcp_input.c", "tcp_output.c", "tcp_timer.c", 
                   "tcp_isn.c", "tcp_wire.c", "checksum.c"]
 CFLAGS = ["-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wcast-qual",
           "-Wsign-compare", "-Wpointer-arith", "-Wvla", "-fPIC", "-shared",
-          "-fsanitize=undefined", "-fno-sanitize-recover=all"]
+          "-fno-sanitize-recover=all"]
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 MS = 1_000_000
@@ -40,9 +40,11 @@ EV_CONNECTED, EV_READABLE, EV_WRITABLE, EV_CLOSED = 1, 2, 4, 8
 EAGAIN, EPIPE, ECONNRESET, ECONNREFUSED, ETIMEDOUT, ENOTCONN = -11, -32, -104, -111, -110, -107
 
 
-def build_library(build_dir: Path) -> Path:
+def build_library(build_dir: Path, sanitizers: str = "undefined") -> Path:
+    """The engine as a shared library; with "address" in sanitizers the
+    process must preload libasan (see asan_environment)."""
     sources = [RUNTIME / "net" / name for name in ENGINE_SOURCES]
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(sanitizers.encode())
     for path in [*sources, *sorted((RUNTIME / "include" / "net").glob("*.h")),
                  RUNTIME / "net" / "tcp_internal.h"]:
         digest.update(path.read_bytes())
@@ -50,7 +52,8 @@ def build_library(build_dir: Path) -> Path:
     if not out.exists():
         build_dir.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(f".{os.getpid()}.tmp")
-        subprocess.run(["gcc", *CFLAGS, f"-I{RUNTIME / 'include'}", "-o", str(tmp),
+        subprocess.run(["gcc", *CFLAGS, f"-fsanitize={sanitizers}",
+                        f"-I{RUNTIME / 'include'}", "-o", str(tmp),
                         *map(str, sources)], check=True, capture_output=True, text=True)
         os.replace(tmp, out)
     return out
@@ -388,8 +391,21 @@ def payload_of(segs: Iterable[Seg]) -> bytes:
     return b"".join(s.payload for s in segs)
 
 
+BUILD_DIR = Path(tempfile.gettempdir()) / f"tcp-harness-{os.getuid()}"
+
+
 @functools.cache
 def engine_lib() -> ctypes.CDLL:
-    """The engine library, built once per process (cached by source hash)."""
-    build_dir = Path(tempfile.gettempdir()) / f"tcp-harness-{os.getuid()}"
-    return load(build_library(build_dir))
+    """The engine library, built once per process (cached by source hash).
+    TCP_HARNESS_SANITIZERS=address,undefined selects an ASan build (the
+    process must then preload libasan)."""
+    sanitizers = os.environ.get("TCP_HARNESS_SANITIZERS", "undefined")
+    return load(build_library(BUILD_DIR, sanitizers))
+
+
+def asan_environment() -> dict[str, str]:
+    """Environment for a Python child process that loads the ASan build."""
+    libasan = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    return {**os.environ, "LD_PRELOAD": libasan, "ASAN_OPTIONS": "detect_leaks=0",
+            "TCP_HARNESS_SANITIZERS": "address,undefined"}

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import heapq
 import random
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
-from tests.runtime.tcp_harness import MS, NEVER, SEC, Engine, engine_lib
+from tests.runtime.tcp_harness import MS, NEVER, SEC, Engine, asan_environment, engine_lib
 
 CLIENT_IP = 0x0A000001
 SERVER_IP = 0x0A000002
@@ -143,3 +146,15 @@ def test_clean_link_many_flows() -> None:
                                            (5, 0.3, 0.1), (6, 0.05, 0.25)])
 def test_lossy_reordering_link(seed: int, loss: float, dup: float) -> None:
     run_echo(seed=seed, loss=loss, dup=dup, jitter=8 * MS, flows=8, size=60_000)
+
+
+def test_lossy_link_under_address_sanitizer() -> None:
+    """The same simulation in a child process with the engine built with ASan."""
+    repo = Path(__file__).resolve().parents[2]
+    code = ("from tests.runtime.test_tcp_netsim import run_echo\n"
+            "run_echo(seed=7, loss=0.15, dup=0.1, jitter=20_000_000, flows=30, size=20_000)\n"
+            "run_echo(seed=8, loss=0.3, dup=0.1, jitter=8_000_000, flows=4, size=60_000)\n"
+            "print('asan ok')\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=repo, env=asan_environment(),
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0 and "asan ok" in result.stdout, result.stderr[-3000:]
