@@ -62,6 +62,8 @@ def _check_host() -> None:
     missing = missing_programs()
     if missing:
         raise BuildError(f"the builder needs {', '.join(missing)} (install: make deps)")
+    if os.geteuid() != 0:
+        raise BuildError("the builder runs as root (UTS namespace names, disorderfs mounts)")
 
 
 def _manifest_path(path: Path) -> Path:
