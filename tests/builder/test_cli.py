@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from builder.archive import archive_from_tree
 from builder.plan import load_index
 from tests.builder.conftest import PACKAGES, REPO, Built
@@ -92,3 +94,26 @@ def test_build_package_refuses_a_malformed_manifest(tmp_path: Path) -> None:
         "error: manifest: unknown field(s) build_script (no scripts allowed)"
     )
     assert not (tmp_path / "o").exists()
+
+
+def test_gate_refuses_an_archive_that_is_not_exactly_the_declared_sources() -> None:
+    from builder.archive import SourceFile, create_archive, read_archive
+    from builder.errors import BuildError
+    from repo_tool.commands.build import _staged_package
+
+    manifest_bytes = (PACKAGES / "hello" / "1.0.0" / "manifest.json").read_bytes()
+    good = archive_of_hello()
+    assert _staged_package(manifest_bytes, good, "hello", "1.0.0").manifest.name == "hello"
+    extra = dict(read_archive(good))
+    extra["unikernels/hello/payload.c"] = SourceFile("unikernels/hello/payload.c", b"int x;\n")
+    with pytest.raises(BuildError, match="undeclared"):
+        _staged_package(manifest_bytes, create_archive(extra, 0), "hello", "1.0.0")
+    with pytest.raises(BuildError, match="missing"):
+        _staged_package(manifest_bytes, create_archive({}, 0), "hello", "1.0.0")
+    with pytest.raises(BuildError, match=r"carries a manifest of hello-1\.0\.0"):
+        _staged_package(manifest_bytes, good, "hello", "2.0.0")
+
+
+def archive_of_hello() -> bytes:
+    manifest = load_index(PACKAGES)[("hello", "1.0.0")]
+    return archive_from_tree(REPO, manifest.sources, manifest.source_date_epoch)
