@@ -115,21 +115,29 @@ def _check_fresh(role: str, md: Metadata[Any], now: datetime | None) -> None:
 
 
 def verify_repository(
-    root_dir: Path, now: datetime | None = None, cache: SignatureCache | None = None
+    root_dir: Path, now: datetime | None = None, cache: SignatureCache | None = None,
+    trusted_root: bytes | None = None,
 ) -> VerifySummary:
     """Verify the published repository under root_dir; raise VerificationFailure on any problem.
 
     now=None skips expiry checks (crash tests); pass the current time to include them.
+    trusted_root: the root a client already holds (spec 5.2), as bytes; the walk starts
+    from it instead of from 1.root.json.
     """
     metadata_dir = Path(root_dir) / "metadata"
     targets_dir = Path(root_dir) / "targets"
 
     # Root chain (spec 5.3): N+1 signed by a threshold of N's root keys and of its own.
-    trusted = _parse("root", _read(metadata_dir, "root", "1.root.json"), "1.root.json")
-    if not isinstance(trusted.signed, Root) or trusted.signed.version != 1:
-        raise VerificationFailure("root: 1.root.json is not root version 1")
+    if trusted_root is None:
+        trusted = _parse("root", _read(metadata_dir, "root", "1.root.json"), "1.root.json")
+        if not isinstance(trusted.signed, Root) or trusted.signed.version != 1:
+            raise VerificationFailure("root: 1.root.json is not root version 1")
+    else:
+        trusted = _parse("root", trusted_root, "the trusted root")
+        if not isinstance(trusted.signed, Root):
+            raise VerificationFailure("root: the trusted root is not a root")
     _check_signed("root", trusted.signed, trusted, "its own root keys", cache)
-    version = 1
+    version = trusted.signed.version
     while (metadata_dir / f"{version + 1}.root.json").exists():
         name = f"{version + 1}.root.json"
         new = _parse("root", _read(metadata_dir, "root", name), name)
