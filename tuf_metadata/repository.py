@@ -14,13 +14,17 @@ Directory of a repository (``root_dir``)::
 Every write is atomic and made under the lock, in an order that keeps the
 published repository verifiable at every instant: target files, then the
 role files (new names nobody references yet), then snapshot, then
-timestamp.json, whose rename is the commit point. A crash leaves only
-unreferenced files; the next snapshot picks up complete role files that
-verify against their delegator ("orphans") and ignores the rest.
+timestamp.json, whose rename is the commit point, and last a new root
+(N+1.root.json) if the change has one: the targets it points to is signed
+by a threshold of both the old and the new root's targets keys, so clients
+holding either root verify every moment. A crash leaves only unreferenced
+files; the next snapshot picks up complete role files that verify against
+their delegator ("orphans") and ignores the rest.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
@@ -346,7 +350,9 @@ class Repository:
 
     def load_root(self) -> Metadata[Root]:
         """The newest root, checked to be signed by a threshold of its own root keys."""
-        version = self.root_version()
+        return self._load_root_version(self.root_version())
+
+    def _load_root_version(self, version: int) -> Metadata[Root]:
         md = self._load_version("root", version, Root)
         self._verify("root", md.signed, md, "its own root keys")
         return md
@@ -633,10 +639,17 @@ class Repository:
     ) -> tuple[Root | None, Root, Targets | None]:
         """(current root or None at init, root after the change, targets after the change)."""
         proposed = dict(change.documents)
-        try:
-            current: Root | None = self.load_root().signed
-        except NotInitialisedError:
-            current = None
+        current: Root | None
+        if "root" in proposed:
+            # The root the proposal replaces, even if a crashed commit already wrote the new
+            # one: a re-run must ask for the same signatures as the first attempt.
+            base = proposed["root"].signed.version - 1
+            current = self._load_root_version(base).signed if base >= 1 else None
+        else:
+            try:
+                current = self.load_root().signed
+            except NotInitialisedError:
+                current = None
         new_root = cast(Root, proposed["root"].signed) if "root" in proposed else current
         if new_root is None:
             raise CorruptMetadataError("root: no root published and none proposed")
@@ -663,7 +676,13 @@ class Repository:
                 needs.insert(0, current)
             return needs
         if role == "targets":
-            return [("targets keys", new_root.keys, new_root.roles["targets"])]
+            needs = [("new targets keys", new_root.keys, new_root.roles["targets"])]
+            if current_root is not None and current_root is not new_root:
+                # Published before the new root (see _commit), so it must also verify
+                # under the root that clients hold until then.
+                current = ("current targets keys", current_root.keys, current_root.roles["targets"])
+                needs.insert(0, current)
+            return needs
         if new_targets is None or new_targets.delegations is None:
             raise QuorumError(f"{role}: no targets delegation to check it against")
         delegated = new_targets.get_delegated_role(role)
@@ -721,18 +740,39 @@ class Repository:
             return change, False
 
     def _commit(self, change: PendingChange) -> None:
-        """Publish a fully signed change. Called under the lock; idempotent if interrupted."""
+        """Publish a fully signed change. Called under the lock; idempotent if interrupted.
+
+        Order: delegated roles, targets (new names nobody references yet), snapshot,
+        timestamp.json (the commit point for clients holding the current root), and a
+        new root last. The new targets carries a threshold of the current root's
+        targets keys as well as the new root's (see _signing_requirements), so every
+        moment verifies both for a client that holds the current root and, once the
+        timestamp is written, for one that holds the new root.
+        """
         self._require_online()
-        is_init = not (self.metadata_dir / "timestamp.json").exists()
+        is_init = not self._role_file("root", 1).exists()
         roles = dict(change.documents)
-        if not is_init:
+        updates = {
+            f"{role}.json": MetaFile(version=md.signed.version)
+            for role, md in change.documents if role != "root"
+        }
+        if is_init:
+            # Without 1.root.json nothing is published: these are a crashed ceremony's.
+            self._role_file("snapshot", 1).unlink(missing_ok=True)
+            (self.metadata_dir / "timestamp.json").unlink(missing_ok=True)
+        else:
             root = self.load_root().signed
             snapshot = self.load_snapshot(root).signed
             for role, md in change.documents:
                 if role == "root":
                     expected = self.root_version() + 1
+                    self._require_same_online_keys(root, cast(Root, md.signed))
                 else:
                     expected = self.role_version(snapshot, role) + 1
+                    if expected > md.signed.version:
+                        # Already listed by an interrupted run of this commit: keep the
+                        # listed entry (an older version would be a rollback).
+                        del updates[f"{role}.json"]
                 on_disk = self._role_file(role, md.signed.version)
                 if md.signed.version != expected and not (
                     on_disk.exists() and on_disk.read_bytes() == _to_bytes(md)
@@ -741,23 +781,37 @@ class Repository:
                         f"{role}: pending change {change.change_id} proposes version "
                         f"{md.signed.version} but the next version is {expected}; propose it again"
                     )
-        # Delegated roles first (nobody references them yet), root last among the
-        # offline roles, then the online snapshot and timestamp make it visible.
-        order = [r for r in roles if r not in ("root", "targets")] + [
-            r for r in ("targets", "root") if r in roles
-        ]
+        order = [r for r in roles if r not in ("root", "targets")]
+        order += [r for r in ("targets",) if r in roles]
         for role in order:
             write_once(self._role_file(role, roles[role].signed.version), _to_bytes(roles[role]))
             crash_point(f"commit:{role}")
-        updates = {
-            f"{role}.json": MetaFile(version=md.signed.version)
-            for role, md in change.documents if role != "root"
-        }
         if is_init:
             self._write_initial_snapshot(updates)
         else:
+            # Even with nothing left to list: timestamp must reach the newest snapshot,
+            # which an interrupted run may have written but not timestamped.
             self._new_snapshot_and_timestamp(updates)
+        if "root" in roles:
+            write_once(self._role_file("root", roles["root"].signed.version),
+                       _to_bytes(roles["root"]))
+            crash_point("commit:root")
         (self.pending_dir / f"{change.change_id}.json").unlink(missing_ok=True)
+
+    @staticmethod
+    def _require_same_online_keys(current: Root, new: Root) -> None:
+        """The online keys in repo.json sign snapshot and timestamp under both roots only if
+        the new root keeps them; online key rotation is not part of a maintainer change."""
+        for role in ("snapshot", "timestamp"):
+            before, after = current.roles[role], new.roles[role]
+            same_keys = set(before.keyids) == set(after.keyids) and all(
+                current.keys[keyid] == new.keys.get(keyid) for keyid in before.keyids
+            )
+            if not same_keys or before.threshold != after.threshold:
+                raise QuorumError(
+                    f"root: version {new.version} changes the {role} keys, which a maintainer "
+                    "change may not do"
+                )
 
     def _write_initial_snapshot(self, meta: dict[str, MetaFile]) -> None:
         base = {"_type": "snapshot", "spec_version": SPEC_VERSION, "version": 0, "meta": {}}
@@ -857,7 +911,9 @@ class Repository:
             targets_md = self.load_targets(root_md.signed, snapshot)
             now = _now()
             expiry = self.expiry()
-            root = Root.from_dict(root_md.signed.to_dict())
+            # Deep copies: to_dict shares the keyids lists, and revoke_key would edit the
+            # cached current root in place.
+            root = Root.from_dict(copy.deepcopy(root_md.signed.to_dict()))
             for role in ("root", "targets"):
                 for keyid in list(root.roles[role].keyids):
                     root.revoke_key(keyid, role)
@@ -866,7 +922,7 @@ class Repository:
                 root.roles[role].threshold = threshold
             root.version += 1
             root.expires = now + expiry.for_role("root")
-            targets = Targets.from_dict(targets_md.signed.to_dict())
+            targets = Targets.from_dict(copy.deepcopy(targets_md.signed.to_dict()))
             assert targets.delegations is not None and targets.delegations.roles is not None
             targets.delegations.keys = {key.keyid: key for key in keys}
             for delegated in targets.delegations.roles.values():

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
+from tuf.api.metadata import Root
 
 from signing.keys import INSECURE, generate_key, load_public_key, load_signer, write_key_pair
-from tests.repository.helpers import Fixture, init_repo, make_keys, make_release_files, pub
+from tests.repository.helpers import (
+    Fixture,
+    init_repo,
+    make_keys,
+    make_release_files,
+    pub,
+    tree_digest,
+)
 from tuf_metadata import layout
 from tuf_metadata.repo_verify import SignatureCache, VerificationFailure, verify_repository
-from tuf_metadata.repository import Repository
+from tuf_metadata.repository import QuorumError, Repository
 from tuf_metadata.store import set_crash_hook
 
 REPO_TOOL = str(Path(sys.executable).with_name("repo-tool"))
@@ -49,6 +60,37 @@ def run_and_kill(operation: Callable[[], object], delay: float | None,
     return os.WEXITSTATUS(status) == 99
 
 
+MAINTAINER_CHANGE_POINTS = [
+    "commit:shard-00", "commit:shard-ff", "commit:targets", "snapshot", "timestamp", "commit:root",
+]
+
+
+def published_root_bytes(repo_dir: Path) -> list[bytes]:
+    """1.root.json .. N.root.json."""
+    roots: list[bytes] = []
+    while (path := repo_dir / "metadata" / f"{len(roots) + 1}.root.json").exists():
+        roots.append(path.read_bytes())
+    return roots
+
+
+def listed_version(repo_dir: Path, role: str) -> int:
+    """The version of ROLE in the snapshot that timestamp.json lists (what clients see)."""
+    metadata = repo_dir / "metadata"
+    timestamp = json.loads((metadata / "timestamp.json").read_bytes())
+    snapshot_version = timestamp["signed"]["meta"]["snapshot.json"]["version"]
+    snapshot = json.loads((metadata / f"{snapshot_version}.snapshot.json").read_bytes())
+    return int(snapshot["signed"]["meta"][f"{role}.json"]["version"])
+
+
+def proposed_root_bytes(repo: Repository, change_id: str, version: int) -> bytes:
+    """The signed new root of a maintainer change: from its pending file, or once that is
+    gone, as published."""
+    pending = [c for c in repo.pending_changes() if c.change_id == change_id]
+    if pending:
+        return next(md for role, md in pending[0].documents if role == "root").to_bytes()
+    return (repo.metadata_dir / f"{version}.root.json").read_bytes()
+
+
 class Workload:
     """The writer operations under test, and recovery by simply running them again."""
 
@@ -59,6 +101,23 @@ class Workload:
         self.signers = {name: fx.signer(name) for name in PACKAGES}
         self.version = 0
         self.verified: SignatureCache = {}
+        self.maintainer = fx.signer("m0")
+        # The last proposed maintainer change: its id, and its root and targets versions.
+        self.root_change: tuple[str, int, int] | None = None
+
+    def verify(self) -> None:
+        """Verify as clients holding each root would: from 1.root.json (walking the whole
+        chain), from the newest published root, and, once the last maintainer change's
+        timestamp is written, from its new root even before N+1.root.json is."""
+        repo_dir = self.fx.repo_dir
+        verify_repository(repo_dir, cache=self.verified)
+        newest = published_root_bytes(repo_dir)[-1]
+        verify_repository(repo_dir, cache=self.verified, trusted_root=newest)
+        if self.root_change is not None:
+            change_id, root_version, targets_version = self.root_change
+            if listed_version(repo_dir, "targets") >= targets_version:
+                new_root = proposed_root_bytes(self.repo, change_id, root_version)
+                verify_repository(repo_dir, cache=self.verified, trusted_root=new_root)
 
     def current_signer(self, package: str):  # type: ignore[no-untyped-def]
         keys = self.repo._package_context(package).keys
@@ -105,7 +164,7 @@ class Workload:
     def delegate(self) -> tuple[Callable[[], object], Callable[[], object]]:
         name = f"new{self.rng.randrange(10**9)}"
         change = self.repo.propose_package(name, [self.signers["alpha"].public_key], 1)
-        maintainers = [self.fx.signer("m0")]
+        maintainers = [self.maintainer]
 
         def operation() -> None:
             Repository(self.fx.repo_dir).sign_pending(change.change_id, maintainers)
@@ -113,6 +172,22 @@ class Workload:
         def recover() -> None:
             if any(c.change_id == change.change_id for c in self.repo.pending_changes()):
                 operation()
+        return operation, recover
+
+    def maintainers(self) -> tuple[Callable[[], object], Callable[[], object]]:
+        """Replace the maintainer key (root, targets and all 256 shards re-signed)."""
+        old, new = self.maintainer, generate_key()
+        change = self.repo.propose_maintainers("replace the maintainer", [new.public_key], 1)
+        versions = {role: md.signed.version for role, md in change.documents}
+        self.root_change = (change.change_id, versions["root"], versions["targets"])
+
+        def operation() -> None:
+            Repository(self.fx.repo_dir).sign_pending(change.change_id, [old, new])
+
+        def recover() -> None:
+            if any(c.change_id == change.change_id for c in self.repo.pending_changes()):
+                operation()
+            self.maintainer = new
         return operation, recover
 
     def snapshot(self) -> tuple[Callable[[], object], Callable[[], object]]:
@@ -134,6 +209,7 @@ def test_crash_at_every_step_boundary_leaves_a_verifying_repository(workload: Wo
         "publish": ["publish:targets", "publish:role", "snapshot", "timestamp"],
         "rotate": ["rotate:file", "rotate:role", "snapshot", "timestamp"],
         "delegate": ["commit:" + layout.shard_role("x"), "snapshot", "timestamp"],
+        "maintainers": MAINTAINER_CHANGE_POINTS,
     }
     for kind, points in labels.items():
         for label in points:
@@ -142,35 +218,41 @@ def test_crash_at_every_step_boundary_leaves_a_verifying_repository(workload: Wo
                 change_doc = workload.repo.pending_changes()[-1].documents[0][0]
                 label = f"commit:{change_doc}" if label.startswith("commit:") else label
             assert run_and_kill(operation, None, label), f"{kind} never reached {label}"
-            verify_repository(workload.fx.repo_dir, cache=workload.verified)
+            workload.verify()
             recover()
-            verify_repository(workload.fx.repo_dir, cache=workload.verified)
+            workload.verify()
+    assert len(published_root_bytes(workload.fx.repo_dir)) == 1 + len(MAINTAINER_CHANGE_POINTS)
 
 
 def test_random_sigkill_of_writers_never_breaks_the_repository(workload: Workload) -> None:
     """>= 200 writers killed at random moments; the published repository verifies after each,
     and running the interrupted operation again completes it."""
     rng = workload.rng
-    kinds = ["publish"] * 5 + ["rotate"] * 2 + ["delegate"] + ["snapshot", "timestamp"]
+    kinds = ["publish"] * 5 + ["rotate"] * 2 + ["maintainers"] * 2
+    kinds += ["delegate", "snapshot", "timestamp"]
     durations: dict[str, float] = {}
-    for kind in set(kinds):  # calibrate: the fastest of three complete runs of each operation
+    for kind in sorted(set(kinds)):  # calibrate: the fastest of three complete runs of each
         for _ in range(3):
-            operation, _ = getattr(workload, kind)()
+            operation, recover = getattr(workload, kind)()
             start = time.perf_counter()
             run_and_kill(operation, None)
             elapsed = time.perf_counter() - start
             durations[kind] = min(durations.get(kind, elapsed), elapsed)
-    interrupted = 0
+            recover()
+    interrupted: Counter[str] = Counter()
     for _ in range(RANDOM_TRIALS):
         kind = rng.choice(kinds)
         operation, recover = getattr(workload, kind)()
         if run_and_kill(operation, rng.uniform(0, durations[kind] * 1.1)):
-            interrupted += 1
-        verify_repository(workload.fx.repo_dir, cache=workload.verified)
+            interrupted[kind] += 1
+        workload.verify()  # no recovery step before this
         recover()
+    workload.verify()
     summary = verify_repository(workload.fx.repo_dir, cache=workload.verified)
-    print(f"{interrupted} of {RANDOM_TRIALS} writers were cut short")
-    assert interrupted >= RANDOM_TRIALS // 4, f"only {interrupted} writers were cut short"
+    total = sum(interrupted.values())
+    print(f"{total} of {RANDOM_TRIALS} writers were cut short: {dict(interrupted)}")
+    assert total >= RANDOM_TRIALS // 4, f"only {total} writers were cut short"
+    assert interrupted["maintainers"] >= 8, "too few maintainer changes were cut short"
     assert summary.targets > 0
 
 
@@ -198,30 +280,77 @@ def test_parallel_releases_by_different_authors_all_land(tmp_path: Path) -> None
     assert not pub(fx.keys["m0"]).read_text() == ""
 
 
-@pytest.mark.parametrize("label", ["commit:shard-ff", "commit:targets", "commit:root", "snapshot"])
-def test_crash_during_a_maintainer_change(tmp_path: Path, label: str) -> None:
-    """The one documented window: a crash after N+1.root.json and before timestamp.json leaves
-    root ahead of the listed targets until the snapshot service runs (`serve`'s first round).
-    Every earlier crash point leaves the repository verifying."""
+@pytest.mark.parametrize("label", MAINTAINER_CHANGE_POINTS)
+def test_crash_during_a_maintainer_change_verifies_under_both_roots(
+    tmp_path: Path, label: str
+) -> None:
+    """Drop m0, add m3 (2 of 3 before and after), killed at each step: with no recovery step
+    the repository verifies for a client holding the old root, and from the timestamp on
+    (the commit point) for a client holding the new root too. Signing again completes it."""
     fx = init_repo(tmp_path, authors=["alpha"])
     repo = fx.repo
     fx.keys.update(make_keys(tmp_path / "keys", ["m3"]))
     new_set = [load_public_key(pub(fx.keys[m])) for m in ("m1", "m2", "m3")]
     change = repo.propose_maintainers("drop m0, add m3", new_set, 2)
-    signers = [fx.signer("m1"), fx.signer("m2"), load_signer(fx.keys["m3"], INSECURE)]
+    signers = [fx.signer("m0"), fx.signer("m1"), load_signer(fx.keys["m3"], INSECURE)]
+    old_root = (fx.repo_dir / "metadata" / "1.root.json").read_bytes()
 
     assert run_and_kill(lambda: Repository(fx.repo_dir).sign_pending(change.change_id, signers),
                         None, label)
-    if label in ("commit:root", "snapshot"):
+    new_root = proposed_root_bytes(repo, change.change_id, 2)
+    old_view = verify_repository(fx.repo_dir, trusted_root=old_root)
+    committed = label in ("timestamp", "commit:root")
+    assert old_view.root_version == (2 if label == "commit:root" else 1)
+    if committed:
+        assert verify_repository(fx.repo_dir, trusted_root=new_root).root_version == 2
+    else:  # the new targets is not published yet: the old maintainers' one does not verify
         with pytest.raises(VerificationFailure, match="targets"):
-            verify_repository(fx.repo_dir)
-        Repository(fx.repo_dir).refresh_snapshot()  # what `serve` does on its first round
-    verify_repository(fx.repo_dir)
-    # Signing again completes (or finds nothing left to do for) the interrupted change.
-    if any(c.change_id == change.change_id for c in repo.pending_changes()):
-        repo.sign_pending(change.change_id, signers[:1])
-    summary = verify_repository(fx.repo_dir)
-    assert summary.root_version == 2
+            verify_repository(fx.repo_dir, trusted_root=new_root)
+    # Signing again with any one key completes the interrupted change.
+    _, done = repo.sign_pending(change.change_id, signers[1:2])
+    assert done
+    for trusted in (old_root, new_root):
+        assert verify_repository(fx.repo_dir, trusted_root=trusted).root_version == 2
+    assert not repo.pending_changes()
+
+
+def test_release_published_between_the_commit_point_and_the_new_root(tmp_path: Path) -> None:
+    """Crash after the timestamp; an author publishes before the change is completed (under
+    the old root, against the new shards); completing the change keeps that release."""
+    fx = init_repo(tmp_path, maintainers=1, threshold=1, authors=["alpha"])
+    repo = fx.repo
+    old, new = fx.signer("m0"), generate_key()
+    change = repo.propose_maintainers("replace m0", [new.public_key], 1)
+    assert run_and_kill(
+        lambda: Repository(fx.repo_dir).sign_pending(change.change_id, [old, new]),
+        None, "timestamp",
+    )
+    files = make_release_files(fx.work, "alpha", "1")
+    staged = repo.stage_release("alpha", "1", files["manifest"], files["source"],
+                                {"hvt": files["hvt"]}, [fx.signer("alpha")])
+    repo.publish_release(staged, repo.author_images(staged))
+    assert verify_repository(fx.repo_dir).root_version == 1
+    assert repo.sign_pending(change.change_id, [old])[1]  # the old key alone: same requirements
+    assert listed_version(fx.repo_dir, "pkg-alpha") == 1
+    new_root = (fx.repo_dir / "metadata" / "2.root.json").read_bytes()
+    summary = verify_repository(fx.repo_dir, trusted_root=new_root)
+    assert summary.root_version == 2 and summary.targets == 3
+
+
+def test_a_root_change_may_not_replace_the_online_keys(tmp_path: Path) -> None:
+    fx = init_repo(tmp_path, maintainers=1, threshold=1)
+    repo = fx.repo
+    other = generate_key().public_key
+    change = repo.propose_maintainers("replace timestamp key", [fx.signer("m0").public_key], 1)
+    root = next(md for role, md in change.documents if role == "root").signed
+    assert isinstance(root, Root)
+    root.revoke_key(root.roles["timestamp"].keyids[0], "timestamp")
+    root.add_key(other, "timestamp")
+    edited = repo._write_pending(change.description, change.documents)
+    before = tree_digest(fx.repo_dir / "metadata")
+    with pytest.raises(QuorumError, match="root: version 2 changes the timestamp keys"):
+        repo.sign_pending(edited.change_id, [fx.signer("m0")])
+    assert tree_digest(fx.repo_dir / "metadata") == before
 
 
 def test_rerun_commit_with_randomised_signatures(tmp_path: Path) -> None:
@@ -253,3 +382,30 @@ def test_rerun_commit_with_randomised_signatures(tmp_path: Path) -> None:
     assert committed
     assert "echo" in set(repo.packages())
     verify_repository(repo_dir)
+
+
+def test_crashed_key_ceremony_publishes_nothing_until_signed_again(tmp_path: Path) -> None:
+    """The ceremony writes 1.root.json last: before it nothing is published; signing again
+    (which replaces the crashed attempt's unreferenced snapshot and timestamp) completes it."""
+    maintainer = generate_key()
+    online = {role: generate_key() for role in ("snapshot", "timestamp")}
+    for label in ["commit:shard-ff", "commit:targets", "snapshot", "timestamp", "commit:root"]:
+        repo_dir = tmp_path / label.replace(":", "-")
+        (repo_dir / "online").mkdir(parents=True)
+        for role, signer in online.items():
+            write_key_pair(signer, repo_dir / "online" / f"{role}.key", None)
+        change = Repository(repo_dir).init(
+            [maintainer.public_key], 1, online["snapshot"].public_key,
+            online["timestamp"].public_key,
+            {role: Path("online") / f"{role}.key" for role in online}, "insecure",
+        )
+        sign = partial(Repository(repo_dir).sign_pending, change.change_id, [maintainer])
+        assert run_and_kill(sign, None, label)
+        if label == "commit:root":
+            verify_repository(repo_dir)
+        else:
+            with pytest.raises(VerificationFailure, match=r"1\.root\.json is missing"):
+                verify_repository(repo_dir)
+            assert sign()[1]
+        summary = verify_repository(repo_dir)
+        assert (summary.root_version, summary.roles) == (1, 257)
