@@ -62,7 +62,6 @@ from reports.errors import ReportError
 from signing.errors import SigningError
 from solo5.errors import Solo5Error
 from solo5.launcher import tender_command
-from solo5.recipe import image_plan, load_devices, run_plan
 from tuf_metadata.errors import TufError
 from tuf_metadata.repository import Repository
 
@@ -74,9 +73,6 @@ GUEST_TIMEOUT = 30.0
 PING_GUEST_ADDRESS = "10.77.0.2"
 PING_HOST_ADDRESS = "10.77.0.1"
 PING_COUNT = 3
-# The runtime folders ping is linked with, and its include paths (see runtime/README).
-RUNTIME_DIRS = ("include", "libc", "loop", "net")
-RUNTIME_INCLUDES = ("runtime/include", "runtime/libc/include")
 TOOLKIT_ERRORS = (BuildError, ReportError, SigningError, Solo5Error, TufError, OSError)
 
 
@@ -452,25 +448,6 @@ class Demo:
             self.boot(fetched["written_to"], target, fetched["version"])
         self.ping()
 
-    def build_ping(self) -> Path:
-        """ping linked with the runtime, built locally (ping is not in the package index)."""
-        build_dir = self.workdir / "operator" / "ping-build"
-        build_dir.mkdir(parents=True)
-        sources = []
-        for folder in RUNTIME_DIRS:
-            shutil.copytree(self.tree / "runtime" / folder, build_dir / "runtime" / folder)
-        for folder in ("libc", "loop", "net"):
-            for source in sorted((build_dir / "runtime" / folder).glob("*.c")):
-                if not source.name.startswith("tcp"):
-                    sources.append(source.relative_to(build_dir).as_posix())
-        app = self.tree / "unikernels" / "ping"
-        for source in sorted(app.glob("*.c")):
-            shutil.copyfile(source, build_dir / source.name)
-            sources.append(source.name)
-        devices = load_devices((app / "manifest.json").read_bytes())
-        plan = image_plan("spt", "ping", sources, list(RUNTIME_INCLUDES), devices)
-        return run_plan(plan, build_dir)
-
     def ping(self) -> None:
         what = "boot ping on spt on a tap in a namespace, ping it"
         missing = _netns_missing()
@@ -478,19 +455,14 @@ class Demo:
             self.check(what, "skipped", missing)
             return
         released = next((o for o in self.outcomes if o.name == PING_PACKAGE), None)
-        if released is not None:
-            if released.decision != "published":
-                self.check(what, "failed", f"{PING_PACKAGE} was not published: {released.reason}")
-                return
-            fetched = self.fetch("spt", "first release", PING_PACKAGE)
-            image = self.workdir / fetched["written_to"]
-        elif (self.tree / "unikernels" / PING_PACKAGE / "ping.c").is_file():
-            self.console.print("the package index has no ping: building unikernels/ping with "
-                               "the runtime here, with the Solo5 recipe (not fetched)")
-            image = self.build_ping()
-        else:
-            self.check(what, "skipped", "no ping unikernel in this tree")
+        if released is None:
+            self.check(what, "skipped", "the package index has no ping")
             return
+        if released.decision != "published":
+            self.check(what, "failed", f"{PING_PACKAGE} was not published: {released.reason}")
+            return
+        fetched = self.fetch("spt", "first release", PING_PACKAGE)
+        image = self.workdir / fetched["written_to"]
         namespace = f"demo{uuid.uuid4().hex[:8]}"
         self.run(["ip", "netns", "add", namespace])
         self.cleanups.append(("netns", namespace))
