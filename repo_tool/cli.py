@@ -17,8 +17,8 @@ from typing import Any
 import click
 
 from builder.errors import BuildError
-from reports.errors import ReportError
 from repo_tool.commands import ALL_AREAS
+from reports.errors import ReportError
 from signing.errors import SigningError
 from solo5.errors import Solo5Error
 from tuf_metadata.errors import TufError

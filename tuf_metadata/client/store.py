@@ -11,9 +11,10 @@ Only verified bytes are ever written here; the updater decides that.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from urllib.parse import quote
+
+from tuf_metadata.store import atomic_write
 
 ROOT_HISTORY_DIR = "root_history"
 ROTATE_DIR = "rotate"
@@ -24,21 +25,6 @@ def encode_role(role: str) -> str:
     encoded = quote(role, safe="")
     # "." and ".." survive quote() but must not name a directory entry.
     return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write DATA to PATH via a temporary file in the same folder, fsync, rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class MetadataStore:

@@ -25,7 +25,7 @@ from tuf_metadata.client.errors import (
     TargetNotFoundError,
 )
 from tuf_metadata.client.fetcher import Fetcher
-from tuf_metadata.client.store import MetadataStore, atomic_write
+from tuf_metadata.client.store import MetadataStore
 from tuf_metadata.client.trusted import (
     TOP_LEVEL_DELEGATOR,
     Delegation,
@@ -35,6 +35,7 @@ from tuf_metadata.client.trusted import (
 )
 from tuf_metadata.errors import TufError
 from tuf_metadata.rotate import rotate_file_path
+from tuf_metadata.store import atomic_write
 
 
 @dataclass(frozen=True)
