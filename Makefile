@@ -46,8 +46,14 @@ lint: venv
 demo: deps venv
 	$(BIN)/repo-tool demo --workdir demo-work --fresh
 
+# Benchmarks (not tests): each writes bench/results/<area>.md; collect joins them.
 bench: deps venv
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench.boot --runs 100 --output bench/results/boot.md
+	$(BIN)/python -m bench.repo_publish --packages 1000 10000 --publishes 30 > bench/results/repository.json
+	$(BIN)/python -m bench.client --sizes 1000 10000 --repeat 5 --write
+	$(BIN)/python -m bench.build --package hello --target hvt --repeat 9 --write
+	$(BIN)/python -m bench.net_throughput --output bench/results/net.md
+	$(BIN)/python -m bench.collect
 
 clean:
 	rm -rf $(VENV) build demo-work

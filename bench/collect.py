@@ -1,0 +1,54 @@
+"""Assemble bench/RESULTS.md from the per-area result files in bench/results/.
+
+Each benchmark script writes its own section (command, conditions, numbers,
+the peer measured in the same run, and the ratio); this joins them under one
+index so the results live in one place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+
+# (file, what it measures, the goal from its issue)
+SECTIONS = [
+    ("boot.md", "Solo5 targets: hello boot-to-exit on hvt (32/512 MiB) and spt; image sizes",
+     "faster than upstream Solo5 (21 ms hvt 512 MiB, 2 ms spt); hello.hvt under 34 KB"),
+    ("repository.md", "Repository: publish one release at 1,000 and 10,000 packages; "
+     "fresh client's download", "publish re-signs O(1) metadata in under 100 ms"),
+    ("client.md", "Verifying client vs python-tuf ngclient on the same repositories",
+     "no slower and no more bytes than ngclient"),
+    ("build.md", "Builder: verified double build vs one plain build vs reprotest; blame",
+     "<= 1.2x one plain build, <= 0.5x reprotest"),
+    ("net.md", "Network stack: TCP throughput and ping RTT, unikernel vs Linux veth",
+     "reported as ratios to Linux"),
+]
+
+
+def main() -> None:
+    parts = [
+        "# Benchmark results\n",
+        "Produced by `make bench` (each script below, then `python -m bench.collect`). The\n"
+        "machine is a shared 2-core VM, so every section compares against its peer in the same\n"
+        "run and reports the ratio; absolute times are noisy.\n",
+        "| section | measures | goal |",
+        "|---|---|---|",
+    ]
+    for name, what, goal in SECTIONS:
+        anchor = name.removesuffix(".md")
+        parts.append(f"| [{anchor}](#{anchor}) | {what} | {goal} |")
+    parts.append("")
+    for name, _, _ in SECTIONS:
+        path = BENCH / "results" / name
+        body = path.read_text() if path.exists() else "_not yet measured_\n"
+        parts.append(f'<a id="{name.removesuffix(".md")}"></a>\n')
+        parts.append(body.rstrip() + "\n")
+    out = BENCH / "RESULTS.md"
+    tmp = out.with_suffix(".md.tmp")
+    tmp.write_text("\n".join(parts))
+    tmp.replace(out)
+
+
+if __name__ == "__main__":
+    main()
