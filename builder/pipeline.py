@@ -41,7 +41,7 @@ from builder.buildinfo import (
 )
 from builder.double import STATUS_REPRODUCIBLE, STATUS_UNREPRODUCIBLE, DoubleBuild, double_build
 from builder.errors import BuildError
-from builder.plan import Package, builder_cflags
+from builder.plan import Package, prefix_map_flags
 from builder.variations import CONTROL, Variation
 from signing.attestations import make_link, provenance_statement, sign_link, sign_statement
 
@@ -183,7 +183,7 @@ def build_info(
         "host": {"machine": platform.machine(), "kernel": platform.release()},
         "toolchain": inputs["toolchain"],
         "flags": {
-            "extra_cflags": list(builder_cflags(request.target, CONTROL.build_dir(request.ident)))
+            "extra_cflags": list(prefix_map_flags(CONTROL.build_dir(request.ident)))
         },
         "inputs": {
             "sources": inputs["sources"],

@@ -117,19 +117,11 @@ def compile_inputs(manifest: Manifest, deps: Sequence[Manifest]) -> tuple[list[s
     return sources, include_dirs
 
 
-# Flags the builder adds per Solo5 target. hvt guests run ring-0 code that some
-# KVM hosts (e.g. kvm-pvm) emulate without SSE, so they keep to general registers
-# (runtime/README.md, tests/runtime/unikernel.py).
-TARGET_CFLAGS: dict[str, tuple[str, ...]] = {"hvt": ("-mgeneral-regs-only",), "spt": ()}
-
-
 def prefix_map_flags(build_dir: str) -> tuple[str, ...]:
+    """The builder's only flag of its own: the build path mapped to "." so no
+    output records it. Per-target flags live in solo5.recipe, the one recipe
+    every image is built with, so an author's build and the builder's agree."""
     return (f"-ffile-prefix-map={build_dir}=.",)
-
-
-def builder_cflags(target: str, build_dir: str) -> tuple[str, ...]:
-    """The builder's own flags for one build: per-target flags, then the build-path map."""
-    return (*TARGET_CFLAGS.get(target, ()), *prefix_map_flags(build_dir))
 
 
 def image_requests(
@@ -162,7 +154,7 @@ def image_requests(
                 include_dirs,
                 devices,
                 solo5_root=SOLO5_MOUNT,
-                extra_cflags=builder_cflags(target, build_dir),
+                extra_cflags=prefix_map_flags(build_dir),
             )
 
         requests.append(

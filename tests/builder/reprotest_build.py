@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from builder.manifest import parse_manifest
-from builder.plan import builder_cflags, compile_inputs
+from builder.plan import compile_inputs, prefix_map_flags
 from solo5.recipe import SOLO5_ROOT, Device, image_plan
 
 
@@ -36,7 +36,7 @@ def main() -> int:
         include_dirs,
         [Device(d.name, d.kind) for d in manifest.devices],
         solo5_root=str(SOLO5_ROOT),
-        extra_cflags=builder_cflags(target, os.getcwd()),
+        extra_cflags=prefix_map_flags(os.getcwd()),
     )
     for relative, data in plan.files.items():
         Path(relative).write_bytes(data)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from builder.archive import archive_from_tree
 from builder.build import sha256_file
-from builder.plan import builder_cflags, load_index
+from builder.plan import load_index, prefix_map_flags
 from signing.keys import INSECURE, load_signer
 from solo5.recipe import image_plan, run_plan
 from tests.builder.conftest import PACKAGES, REPO, Built
@@ -53,7 +53,7 @@ def plain_build(name: str, tmp: Path) -> Path:
         list(manifest.compiled_sources),
         [],
         [],
-        extra_cflags=builder_cflags("hvt", str(tmp)),
+        extra_cflags=prefix_map_flags(str(tmp)),
     )
     return run_plan(plan, tmp)
 

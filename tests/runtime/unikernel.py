@@ -21,10 +21,6 @@ from tests.support.netns import TapNamespace
 UNIKERNELS = RUNTIME.parent / "unikernels"
 RUNTIME_DIRS = ("include", "libc", "loop", "net")
 INCLUDE_DIRS = ["runtime/include", "runtime/libc/include"]
-# KVM on some hosts (e.g. kvm-pvm) runs ring-0 guest code through KVM's
-# instruction emulator, which has no SSE arithmetic: hvt guests keep to
-# general-purpose registers, as tests/solo5 does.
-TARGET_CFLAGS = {"hvt": ("-mgeneral-regs-only",), "spt": ()}
 
 
 def runtime_sources(build_dir: Path, with_tcp: bool) -> list[str]:
@@ -49,8 +45,7 @@ def build_unikernel(name: str, target: str, build_dir: Path, *, with_tcp: bool =
         shutil.copy(source, build_dir / source.name)
         sources.append(source.name)
     devices: list[Device] = load_devices((app_dir / "manifest.json").read_bytes())
-    plan = image_plan(target, name, sources, INCLUDE_DIRS, devices,
-                      extra_cflags=TARGET_CFLAGS[target])
+    plan = image_plan(target, name, sources, INCLUDE_DIRS, devices)
     return run_plan(plan, build_dir)
 
 
