@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,23 @@ from repo_tool.commands.keys import passphrase_options, passphrase_source
 from reports.dashboard import row_from_result, update_dashboard
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+def double_build_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options shared by `build` and `build-package`: variations, blame, attestation."""
+    for option in reversed((
+        click.option("--only", help="Comma-separated variations for build B [default: all]."),
+        click.option("--skip", multiple=True, help="Do not apply this variation (repeatable)."),
+        click.option("--no-blame", is_flag=True,
+                     help="On a mismatch, do not search for the culprit."),
+        click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="Builder private key: sign an in-toto link and SLSA provenance "
+                          "per image."),
+        click.option("--builder-id", default="unirepo-builder", show_default=True,
+                     help="Who built it (shown as 'reproduced by')."),
+    )):
+        command = option(command)
+    return command
 
 
 def register(group: click.Group) -> None:
@@ -165,20 +182,7 @@ def _run_with_progress(
     type=click.Path(file_okay=False, path_type=Path),
     help="Cache of verified builds keyed by the hash of all inputs.",
 )
-@click.option("--only", help="Comma-separated variations for build B [default: all].")
-@click.option("--skip", multiple=True, help="Do not apply this variation (repeatable).")
-@click.option("--no-blame", is_flag=True, help="On a mismatch, do not search for the culprit.")
-@click.option(
-    "--key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Builder private key: sign an in-toto link and SLSA provenance per image.",
-)
-@click.option(
-    "--builder-id",
-    default="unirepo-builder",
-    show_default=True,
-    help="Who built it (shown as 'reproduced by').",
-)
+@double_build_options
 @passphrase_options
 @JSON_OPTION
 def build_package(
@@ -324,20 +328,7 @@ def _target_of(path: str) -> str:
     type=click.Path(file_okay=False, path_type=Path),
     help="Cache of verified builds [default: REPO/build-cache].",
 )
-@click.option("--only", help="Comma-separated variations for build B [default: all].")
-@click.option("--skip", multiple=True, help="Do not apply this variation (repeatable).")
-@click.option("--no-blame", is_flag=True, help="On a mismatch, do not search for the culprit.")
-@click.option(
-    "--key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Builder private key: sign an in-toto link and SLSA provenance per image.",
-)
-@click.option(
-    "--builder-id",
-    default="unirepo-builder",
-    show_default=True,
-    help="Who built it (shown as 'reproduced by').",
-)
+@double_build_options
 @click.option(
     "--online-passphrase",
     metavar="SOURCE",
