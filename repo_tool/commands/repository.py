@@ -51,7 +51,10 @@ def register(group: click.Group) -> None:
 
 
 def _repo(repo_dir: Path, online_passphrase: str | None = None) -> Repository:
-    return Repository(repo_dir, online_passphrase)
+    """An existing repository; a folder without repo.json is refused up front."""
+    repo = Repository(repo_dir, online_passphrase)
+    repo.config()
+    return repo
 
 
 def _signers(keys: tuple[Path, ...], source: PassphraseSource) -> list[Any]:
@@ -146,7 +149,7 @@ def init(
     maintainers = [load_public_key(path) for path in maintainer_keys]
     signers = _signers(keys, passphrase_source(passphrase_env, passphrase_file,
                                                insecure_plaintext)) if keys else []
-    repo = _repo(repo_dir)
+    repo = Repository(repo_dir)
     repo.check_ceremony(maintainers, threshold)
     online_source = (
         PassphraseSource("insecure") if insecure_online_keys

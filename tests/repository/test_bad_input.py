@@ -249,3 +249,15 @@ def test_staged_role_may_not_change_other_releases(fx: Fixture) -> None:
     refused(run(["publish", "--no-build", "--repo", str(fx.repo_dir)]),
             "pkg-alice", "changes targets of other releases")
     assert tree_digest(fx.repo_dir) == before
+
+
+@pytest.mark.parametrize("command", [["pending"], ["staging"], ["package", "list"],
+                                     ["snapshot"], ["timestamp"]])
+def test_commands_refuse_a_folder_that_is_not_a_repository(tmp_path: Path,
+                                                           command: list[str]) -> None:
+    # A mistyped --repo must not read as "nothing pending" or "staging is empty".
+    result = run([*command, "--repo", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines()[-1] == (
+        f"error: {tmp_path} is not a repository (no repo.json)")
+    assert list(tmp_path.iterdir()) == []
