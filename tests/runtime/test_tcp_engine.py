@@ -3,10 +3,6 @@ congestion control, with exact segments asserted at a virtual clock."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from tests.runtime.tcp_harness import (
     ACK,
     EAGAIN,
@@ -28,13 +24,6 @@ from tests.runtime.tcp_harness import (
     engine_lib,
     handshake,
 )
-
-
-@pytest.fixture
-def engine() -> Iterator[Engine]:
-    eng = Engine(engine_lib())
-    yield eng
-    eng.destroy()
 
 
 def established(engine: Engine, mss: int = 1460,

@@ -4,8 +4,6 @@ NewReno — exact segments at a virtual clock, and no connection left over."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.runtime.tcp_harness import (
@@ -29,13 +27,6 @@ from tests.runtime.tcp_harness import (
     engine_lib,
     handshake,
 )
-
-
-@pytest.fixture
-def engine() -> Iterator[Engine]:
-    eng = Engine(engine_lib())
-    yield eng
-    eng.destroy()
 
 
 def established(engine: Engine, mss: int = 1460,
