@@ -23,7 +23,7 @@ from tuf.api.serialization import DeserializationError
 
 from signing.threshold import check_threshold
 from tuf_metadata import layout
-from tuf_metadata.canonical import canonical_bytes
+from tuf_metadata.canonical import canonical_json
 from tuf_metadata.errors import TufError
 from tuf_metadata.rotate import (
     RoleRevokedError,
@@ -90,7 +90,7 @@ def _check_signed(
     role: str, delegator: Root | Targets, md: Metadata[Any], by: str,
     cache: SignatureCache | None = None,
 ) -> None:
-    payload = canonical_bytes(md.signed.to_dict())[0]
+    payload = canonical_json(md.signed.to_dict())
     key = None
     if cache is not None:
         signatures = json.dumps(

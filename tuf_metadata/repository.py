@@ -59,7 +59,7 @@ from tuf.api.serialization.json import JSONSerializer
 from signing.keys import PassphraseSource, load_signer
 from signing.threshold import check_threshold
 from tuf_metadata import layout
-from tuf_metadata.canonical import EncodedObject, canonical_bytes, canonical_with
+from tuf_metadata.canonical import EncodedObject, canonical_json, canonical_with
 from tuf_metadata.errors import TufError
 from tuf_metadata.rotate import (
     RoleRevokedError,
@@ -403,7 +403,7 @@ class Repository:
         if verify:
             try:
                 root.verify_delegate(
-                    "snapshot", canonical_bytes(cached.raw_signed)[0], cached.metadata.signatures
+                    "snapshot", canonical_json(cached.raw_signed), cached.metadata.signatures
                 )
             except UnsignedMetadataError:
                 raise CorruptMetadataError(

@@ -27,13 +27,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from securesystemslib.exceptions import UnverifiedSignatureError
-from securesystemslib.formats import encode_canonical
 
 # securesystemslib.signer re-exports these without __all__, which strict mypy refuses.
 from securesystemslib.signer._key import Key
 from securesystemslib.signer._signature import Signature
 from securesystemslib.signer._signer import Signer
 
+from tuf_metadata.canonical import canonical_json
 from tuf_metadata.errors import TufError
 
 ROTATE_TYPE = "rotate"
@@ -74,9 +74,7 @@ def parse_rotate_meta_name(meta_name: str) -> tuple[str, int] | None:
 
 def compute_keyid(key: Key) -> str:
     """Hex SHA-256 of the canonical JSON of the public key (spec 4.2)."""
-    canonical = encode_canonical(key.to_dict())
-    assert isinstance(canonical, str)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(key.to_dict())).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -145,9 +143,7 @@ class RotateFile:
 
     def canonical_bytes(self) -> bytes:
         """The bytes signatures cover: canonical JSON of the signed payload."""
-        canonical = encode_canonical(self.to_dict())
-        assert isinstance(canonical, str)
-        return canonical.encode("utf-8")
+        return canonical_json(self.to_dict())
 
 
 @dataclass(frozen=True)
@@ -204,11 +200,11 @@ def count_valid_signatures(
     A key counts once even if listed under several keyids (spec 4.2: a
     threshold is of keys, not of keyids).
     """
-    counted: set[str] = set()
+    counted: set[bytes] = set()
     for keyid, key in keys.items():
         signature = signatures.get(keyid)
         public = key.to_dict()
-        material = encode_canonical({field: public.get(field) for field in _KEY_MATERIAL})
+        material = canonical_json({field: public.get(field) for field in _KEY_MATERIAL})
         if signature is None or material in counted:
             continue
         try:
@@ -217,7 +213,6 @@ def count_valid_signatures(
             continue
         except Exception:  # malformed signature values are simply not valid
             continue
-        assert isinstance(material, str)
         counted.add(material)
     return len(counted)
 

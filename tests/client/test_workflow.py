@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable
 
 import pytest
-from securesystemslib.formats import encode_canonical
 from securesystemslib.signer._key import SSlibKey
 from securesystemslib.signer._signature import Signature
 from tuf.api._payload import Delegations, SuccinctRoles, Targets
@@ -30,7 +29,7 @@ from tuf_metadata.client.errors import (
     RollbackError,
     TargetNotFoundError,
 )
-from tuf_metadata.client.trusted import canonical_signed_bytes, path_matches_pattern
+from tuf_metadata.client.trusted import path_matches_pattern
 from tuf_metadata.errors import TufError
 
 NewClient = Callable[[RepositorySimulator], Client]
@@ -556,28 +555,6 @@ def test_delegation_error_when_delegator_does_not_delegate(
     updater = client.refresh()
     with pytest.raises(DelegationError, match="role 'Z' is not delegated by 'targets'"):
         updater.trusted.update_delegated_targets(b"{}", "Z", "targets")
-
-
-@pytest.mark.parametrize(
-    "signed",
-    [
-        {"b": 1, "a": [True, None, "x"], "c": {"z": "é", "y": -5}},
-        {"quote": 'say "hi"', "back": "a\\b"},
-        {"control": "line\nbreak\x01", "tab": "\t"},
-        {"unicode": "\u2028\U0001f600", "big": 2**70},
-        {"B": 1, "a": 2, "_": 3, "é": 4},
-    ],
-)
-def test_fast_canonical_json_equals_securesystemslib(signed: dict[str, object]) -> None:
-    canonical = encode_canonical(signed)
-    assert canonical is not None
-    expected = canonical.encode("utf-8")
-    assert canonical_signed_bytes(signed, has_floats=False) == expected
-
-
-def test_floats_are_not_canonical() -> None:
-    with pytest.raises(MalformedMetadataError, match="not canonical JSON"):
-        canonical_signed_bytes({"x": 1.5}, has_floats=True)
 
 
 def test_succinct_hash_bins(repo: RepositorySimulator, new_client: NewClient) -> None:

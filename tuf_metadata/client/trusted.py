@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from securesystemslib.formats import encode_canonical
 from securesystemslib.signer._key import Key
 
 # tuf.api.metadata re-exports these without __all__, which strict mypy refuses.
@@ -38,6 +37,7 @@ from tuf.api._payload import (
 from tuf.api.exceptions import LengthOrHashMismatchError
 from tuf.api.metadata import Metadata
 
+from tuf_metadata.canonical import CanonicalJsonError, canonical_json
 from tuf_metadata.client.errors import (
     BadSignatureError,
     DelegationError,
@@ -84,26 +84,6 @@ class VerifiedRole:
     rotations: int
 
 
-def canonical_signed_bytes(signed: Any, has_floats: bool) -> bytes:
-    """OLPC canonical JSON of SIGNED: the bytes signatures cover.
-
-    json.dumps with sorted keys and no whitespace produces exactly the
-    canonical form when no string needs escaping (no backslash in the output)
-    and there are no floats; that fast path matters for a 10,000-role
-    snapshot. Anything else goes through securesystemslib's encoder.
-    """
-    if not has_floats:
-        text = json.dumps(signed, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        if "\\" not in text:
-            return text.encode("utf-8")
-    try:
-        canonical = encode_canonical(signed)
-    except Exception as error:  # securesystemslib refuses floats and odd types
-        raise MalformedMetadataError(f"signed part is not canonical JSON: {error}") from None
-    assert isinstance(canonical, str)
-    return canonical.encode("utf-8")
-
-
 @dataclass(frozen=True)
 class Parsed(Generic[SignedT]):
     """Parsed metadata and the canonical bytes of its signed part."""
@@ -118,20 +98,15 @@ class Parsed(Generic[SignedT]):
 
 def parse_metadata(data: bytes, expected: type[SignedT], what: str) -> Parsed[SignedT]:
     """Parse DATA as metadata whose signed part is of type EXPECTED."""
-    floats: list[str] = []
-
-    def note_float(text: str) -> float:
-        floats.append(text)
-        return float(text)
-
     try:
-        document = json.loads(data, parse_float=note_float)
-        signed_bytes = canonical_signed_bytes(
-            document.get("signed") if isinstance(document, dict) else None, bool(floats)
-        )
+        document = json.loads(data)
+        signed = document.get("signed") if isinstance(document, dict) else None
+        signed_bytes = canonical_json(signed)
         metadata: Metadata[Any] = Metadata.from_dict(document)
-    except MalformedMetadataError as error:
-        raise MalformedMetadataError(f"{what}: {error}") from None
+    except CanonicalJsonError as error:
+        raise MalformedMetadataError(
+            f"{what}: signed part is not canonical JSON: {error}"
+        ) from None
     except Exception as error:  # the Metadata API raises many types for bad input
         raise MalformedMetadataError(f"{what}: not valid TUF metadata: {error}") from None
     if not isinstance(metadata.signed, expected):
