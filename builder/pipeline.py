@@ -43,6 +43,7 @@ from builder.double import STATUS_REPRODUCIBLE, STATUS_UNREPRODUCIBLE, DoubleBui
 from builder.errors import BuildError
 from builder.plan import Package, prefix_map_flags
 from builder.variations import CONTROL, Variation
+from fsio import atomic_write
 from signing.attestations import make_link, provenance_statement, sign_link, sign_statement
 
 RESULT_NAME = "result.json"
@@ -91,20 +92,6 @@ class TargetResult:
         fields["culprits"] = tuple(fields["culprits"])
         fields["build_seconds"] = tuple(fields["build_seconds"])
         return cls(**fields)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def write_json(path: Path, document: Any) -> None:

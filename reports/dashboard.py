@@ -12,30 +12,16 @@ from __future__ import annotations
 import html
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from fsio import atomic_write
 from reports.errors import ReportError
 
 INDEX_JSON = "index.json"
 INDEX_HTML = "index.html"
 DASHBOARD_VERSION = 1
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def load_rows(directory: Path) -> list[dict[str, Any]]:
@@ -231,8 +217,8 @@ def update_dashboard(directory: Path, new_rows: Iterable[dict[str, Any]]) -> lis
     """Merge new rows into directory/index.json and re-render index.html."""
     rows = merge_rows(load_rows(directory), new_rows)
     document = {"dashboard_version": DASHBOARD_VERSION, "rows": rows}
-    _atomic_write(
+    atomic_write(
         directory / INDEX_JSON, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()
     )
-    _atomic_write(directory / INDEX_HTML, render_html(rows).encode())
+    atomic_write(directory / INDEX_HTML, render_html(rows).encode())
     return rows

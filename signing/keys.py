@@ -27,6 +27,7 @@ from securesystemslib.signer._crypto_signer import CryptoSigner
 from securesystemslib.signer._key import Key, SSlibKey
 from securesystemslib.signer._signer import Signer
 
+from fsio import DestinationExistsError, create_exclusive, sweep_temp_files
 from signing.errors import SigningError
 
 KeyKind = Literal["ed25519", "ecdsa-p256", "rsa-pss"]
@@ -135,22 +136,6 @@ def public_key_document(key: Key) -> dict[str, object]:
     return {"keyid": key.keyid, "key": key.to_dict()}
 
 
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    """Write a new file atomically with the given mode; refuse to overwrite."""
-    if path.exists():
-        raise KeyFileError(f"{path} already exists; refusing to overwrite a key")
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(tmp, path)  # fails if path appeared meanwhile
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_key_pair(
     signer: CryptoSigner, private_path: Path, passphrase: bytes | None
 ) -> tuple[Path, Path]:
@@ -159,11 +144,20 @@ def write_key_pair(
     Returns (private_path, public_path). passphrase None writes plaintext.
     """
     public_path = public_path_for(private_path)
-    if public_path.exists():
-        raise KeyFileError(f"{public_path} already exists; refusing to overwrite a key")
-    _write_new(private_path, private_key_pem(signer, passphrase), 0o600)
+    sweep_temp_files(private_path.parent)
+    for path in (private_path, public_path):
+        if os.path.lexists(path):
+            raise KeyFileError(f"{path} already exists; refusing to overwrite a key")
     doc = json.dumps(public_key_document(signer.public_key), indent=2, sort_keys=True)
-    _write_new(public_path, (doc + "\n").encode(), 0o644)
+    try:
+        create_exclusive(private_path, private_key_pem(signer, passphrase), 0o600)
+        try:
+            create_exclusive(public_path, (doc + "\n").encode(), 0o644)
+        except BaseException:
+            private_path.unlink()  # no private key without its public half
+            raise
+    except DestinationExistsError as error:
+        raise KeyFileError(str(error)) from None
     return private_path, public_path
 
 

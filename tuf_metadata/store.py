@@ -1,8 +1,9 @@
 """On-disk primitives of the repository: atomic writes, the writer lock, file names.
 
-Atomic write: temporary file in the same directory, fsync, rename, fsync of
-the directory. A reader therefore sees either the old file or the new one,
-never a torn one. The lock is an flock on ``<repo>/.lock`` held by every
+Atomic write (fsio.atomic_write, re-exported here): temporary file with an
+unpredictable name in the same directory, fsync, rename, fsync of the
+directory. A reader therefore sees either the old file or the new one, never
+a torn one. The lock is an flock on ``<repo>/.lock`` held by every
 writer for the whole of one operation, so concurrent writers serialise.
 """
 
@@ -15,6 +16,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from fsio import atomic_write as atomic_write  # re-exported: the repository's writers use it
+from fsio import fsync_dir as fsync_dir
+from fsio import sweep_temp_files
 from tuf_metadata.errors import TufError
 
 LOCK_NAME = ".lock"
@@ -40,36 +44,6 @@ def crash_point(label: str) -> None:
     """Mark a step between two durable writes."""
     if _crash_hook is not None:
         _crash_hook(label)
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes, mode: int = 0o644, sync_dir: bool = True) -> None:
-    """Replace path with data atomically (temp file, fsync, rename, fsync dir).
-
-    sync_dir=False leaves the directory fsync to a later write in the same directory
-    that must be durable first anyway (one fsync then covers both names).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    if sync_dir:
-        fsync_dir(path.parent)
 
 
 def write_once(path: Path, data: bytes, sync_dir: bool = True) -> None:
@@ -101,6 +75,9 @@ def repository_lock(root: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterat
                         f"repository {root} is locked by another writer for over {timeout:.0f}s"
                     ) from None
                 time.sleep(0.01)
+        # Every writer holds this lock, so any temporary file present now is from a crash.
+        for directory in (root, root / "metadata"):
+            sweep_temp_files(directory, min_age=0)
         try:
             yield
         finally:

@@ -26,10 +26,11 @@ from rich.table import Table
 from builder.archive import archive_from_tree, read_archive
 from builder.errors import BuildError
 from builder.manifest import Manifest, parse_manifest
-from builder.pipeline import TargetResult, atomic_write, verify_package
+from builder.pipeline import TargetResult, verify_package
 from builder.plan import Package, load_index, read_package_tree, resolve, solo5_requests
 from builder.sandbox import missing_programs
 from builder.variations import Variation, select, variation_names
+from fsio import atomic_write
 from repo_tool.commands.keys import passphrase_options, passphrase_source
 from reports.dashboard import row_from_result, update_dashboard
 

@@ -1,0 +1,51 @@
+"""The project's writers of keys and metadata resist another local user predicting temp names.
+
+The writers fsio replaced used ".NAME.tmpPID" (keys) and ".NAME.PID.tmp"
+(metadata): a local user who could write to the directory planted a file or
+a symlink there and ended up owning the private key, or made the repository
+write through the link. These tests plant exactly those names.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from signing.keys import generate_key, write_key_pair
+from tuf_metadata.store import atomic_write
+
+NOBODY = 65534
+
+
+def test_planted_temp_names_do_not_give_another_user_the_private_key(tmp_path: Path) -> None:
+    planted = [tmp_path / f".k.key.tmp{os.getpid()}", tmp_path / f".k.pub.json.tmp{os.getpid()}"]
+    for path in planted:
+        path.write_bytes(b"")
+        os.chown(path, NOBODY, NOBODY)
+        path.chmod(0o666)
+
+    write_key_pair(generate_key(), tmp_path / "k.key", None)
+
+    key = os.lstat(tmp_path / "k.key")
+    assert stat.S_ISREG(key.st_mode)
+    assert (key.st_uid, stat.S_IMODE(key.st_mode)) == (os.geteuid(), 0o600)
+    assert b"PRIVATE KEY" in (tmp_path / "k.key").read_bytes()
+    public = os.lstat(tmp_path / "k.pub.json")
+    assert (public.st_uid, stat.S_IMODE(public.st_mode)) == (os.geteuid(), 0o644)
+    for path in planted:
+        assert path.read_bytes() == b"" and path.stat().st_uid == NOBODY
+
+
+def test_planted_temp_symlink_is_not_written_through_by_metadata_writes(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"victim")
+    link = tmp_path / "metadata" / f".timestamp.json.{os.getpid()}.tmp"
+    link.parent.mkdir()
+    link.symlink_to(victim)
+
+    atomic_write(tmp_path / "metadata" / "timestamp.json", b'{"signed": {}}')
+
+    assert victim.read_bytes() == b"victim"
+    assert not (tmp_path / "metadata" / "timestamp.json").is_symlink()
+    assert (tmp_path / "metadata" / "timestamp.json").read_bytes() == b'{"signed": {}}'
