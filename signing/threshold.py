@@ -10,8 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from securesystemslib.exceptions import UnverifiedSignatureError
-from securesystemslib.signer._key import Key
-from securesystemslib.signer._signature import Signature
+from securesystemslib.signer import Key, Signature
 
 from signing.errors import SigningError
 

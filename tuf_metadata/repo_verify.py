@@ -15,10 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from securesystemslib.signer._key import Key
-from tuf.api._payload import DelegatedRole, Role, Root, Snapshot, Targets, Timestamp
+from securesystemslib.signer import Key
 from tuf.api.exceptions import UnsignedMetadataError
-from tuf.api.metadata import Metadata
+from tuf.api.metadata import DelegatedRole, Metadata, Role, Root, Snapshot, Targets, Timestamp
 from tuf.api.serialization import DeserializationError
 
 from signing.threshold import check_threshold

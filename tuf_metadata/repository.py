@@ -36,13 +36,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from securesystemslib.signer._key import Key
-from securesystemslib.signer._signature import Signature
-from securesystemslib.signer._signer import Signer
-from tuf.api._payload import (  # tuf.api.metadata re-exports these without __all__
+from securesystemslib.signer import Key, Signature, Signer
+from tuf.api.exceptions import UnsignedMetadataError
+from tuf.api.metadata import (
     SPECIFICATION_VERSION,
     DelegatedRole,
     Delegations,
+    Metadata,
     MetaFile,
     Role,
     Root,
@@ -51,8 +51,6 @@ from tuf.api._payload import (  # tuf.api.metadata re-exports these without __al
     Targets,
     Timestamp,
 )
-from tuf.api.exceptions import UnsignedMetadataError
-from tuf.api.metadata import Metadata
 from tuf.api.serialization import DeserializationError
 from tuf.api.serialization.json import JSONSerializer
 

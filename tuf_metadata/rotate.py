@@ -27,11 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from securesystemslib.exceptions import UnverifiedSignatureError
-
-# securesystemslib.signer re-exports these without __all__, which strict mypy refuses.
-from securesystemslib.signer._key import Key
-from securesystemslib.signer._signature import Signature
-from securesystemslib.signer._signer import Signer
+from securesystemslib.signer import Key, Signature, Signer
 
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.errors import TufError

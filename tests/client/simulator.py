@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
-from securesystemslib.signer._crypto_signer import CryptoSigner
-from tuf.api._payload import (
+from securesystemslib.signer import CryptoSigner
+from tuf.api.metadata import (
     DelegatedRole,
     Delegations,
+    Metadata,
     MetaFile,
     Root,
     Snapshot,
@@ -29,7 +30,6 @@ from tuf.api._payload import (
     Targets,
     Timestamp,
 )
-from tuf.api.metadata import Metadata
 from tuf.api.serialization.json import JSONSerializer
 
 from tuf_metadata import layout

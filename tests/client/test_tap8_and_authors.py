@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from securesystemslib.signer._crypto_signer import CryptoSigner
+from securesystemslib.signer import CryptoSigner
 
 from tests.client.conftest import Client
 from tests.client.simulator import RepositorySimulator, new_signer

@@ -11,10 +11,8 @@ import re
 from collections.abc import Callable
 
 import pytest
-from securesystemslib.signer._key import SSlibKey
-from securesystemslib.signer._signature import Signature
-from tuf.api._payload import Delegations, SuccinctRoles, Targets
-from tuf.api.metadata import Metadata
+from securesystemslib.signer import Signature, SSlibKey
+from tuf.api.metadata import Delegations, Metadata, SuccinctRoles, Targets
 from tuf.api.serialization.json import JSONSerializer
 
 from tests.client.conftest import Client

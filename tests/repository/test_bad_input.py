@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from tuf.api._payload import Targets
-from tuf.api.metadata import Metadata
+from tuf.api.metadata import Metadata, Targets
 
 from signing.keys import INSECURE, load_signer
 from tests.repository.helpers import (

@@ -6,8 +6,7 @@ import hashlib
 import json
 
 import pytest
-from tuf.api._payload import MetaFile, Snapshot
-from tuf.api.metadata import Metadata
+from tuf.api.metadata import Metadata, MetaFile, Snapshot
 
 from tuf_metadata import layout
 from tuf_metadata.canonical import EncodedObject, canonical_json, canonical_with

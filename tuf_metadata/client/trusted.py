@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from securesystemslib.signer._key import Key
-
-# tuf.api.metadata re-exports these without __all__, which strict mypy refuses.
-from tuf.api._payload import (
+from securesystemslib.signer import Key
+from tuf.api.exceptions import LengthOrHashMismatchError
+from tuf.api.metadata import (
     DelegatedRole,
+    Metadata,
     MetaFile,
     Root,
     Snapshot,
@@ -34,8 +34,6 @@ from tuf.api._payload import (
     Targets,
     Timestamp,
 )
-from tuf.api.exceptions import LengthOrHashMismatchError
-from tuf.api.metadata import Metadata
 
 from tuf_metadata.canonical import CanonicalJsonError, canonical_json
 from tuf_metadata.client.errors import (

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from tuf.api._payload import Root, Snapshot, TargetFile, Targets, Timestamp
 from tuf.api.exceptions import LengthOrHashMismatchError
+from tuf.api.metadata import Root, Snapshot, TargetFile, Targets, Timestamp
 
 from tuf_metadata.client.errors import (
     DownloadError,
