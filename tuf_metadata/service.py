@@ -1,97 +1,212 @@
-"""The online snapshot/timestamp service and the HTTP server of the published repository.
+"""The online snapshot/timestamp service: a signing scheduler, and `serve` = scheduler + HTTP.
 
-One loop, every `interval` seconds: make a new snapshot if any targets-type
+One round every `interval` seconds: make a new snapshot if any targets-type
 role has a newer verified file on disk (a maintainer commit made without the
-online keys, or a crash between role file and snapshot); re-sign snapshot
-and timestamp once past `fraction` of their lifetime (default half). The
-HTTP server serves only metadata/ and targets/ of the repository (never its
-keys, staging or pending changes), on 127.0.0.1 by default.
+online keys, or a crash between role file and snapshot); re-sign snapshot and
+timestamp once past `fraction` of their lifetime (default half).
+
+A round that fails for any reason (a TUF error, EMFILE, ENOSPC, a broken
+key file) is logged and retried with exponential backoff; after
+`max_failures` failed rounds in a row the scheduler gives up with
+`SigningGaveUpError`, so the process exits non-zero and its supervisor
+(systemd's Restart=) starts it again. A silent dead signer is the failure
+that matters: metadata would expire days later and every client would fail.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
-import urllib.parse
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tuf_metadata.errors import TufError
+from tuf_metadata.http_server import HttpLimits, PublishedTreeServer
 from tuf_metadata.repository import Repository
+from tuf_metadata.store import atomic_write
 
 LOG = logging.getLogger("repo-tool.serve")
-SERVED_TOP = ("metadata", "targets")
 
 
-class _PublishedOnlyHandler(SimpleHTTPRequestHandler):
-    """Serve files under metadata/ and targets/ only; everything else is 404."""
+class SigningGaveUpError(TufError):
+    """Signing failed too many rounds in a row; the process should exit and be restarted."""
 
-    def send_head(self) -> Any:
-        path = urllib.parse.unquote(self.path.split("?", 1)[0].split("#", 1)[0])
-        parts = [part for part in path.split("/") if part]
-        if not parts or parts[0] not in SERVED_TOP or any(p in (".", "..") for p in parts):
-            self.send_error(404, "not found")
-            return None
-        if any(part.startswith(".") for part in parts):  # temp files of atomic writes
-            self.send_error(404, "not found")
-            return None
-        return super().send_head()
 
-    def list_directory(self, path: str | Any) -> Any:
-        self.send_error(404, "not found")
-        return None
+@dataclass(frozen=True)
+class SchedulePolicy:
+    """When to sign and how to retry."""
 
-    def log_message(self, format: str, *args: Any) -> None:
-        LOG.debug("http %s", format % args)
+    interval: float = 5.0
+    fraction: float = 0.5
+    max_failures: int = 20
+    max_backoff: float = 60.0
+
+
+def retry_delay(policy: SchedulePolicy, failures: int) -> float:
+    """Seconds before the next round after `failures` failed rounds in a row (0: healthy)."""
+    if failures <= 0:
+        return policy.interval
+    return float(min(policy.interval * 2 ** (failures - 1), max(policy.max_backoff,
+                                                                  policy.interval)))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class SigningHealth:
+    """What the health endpoint and health file report."""
+
+    last_round_ok: datetime | None = None
+    last_signed: datetime | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    timestamp_version: int | None = None
+    timestamp_expires: datetime | None = None
+
+    def healthy(self, now: datetime) -> bool:
+        fresh = self.timestamp_expires is not None and self.timestamp_expires > now
+        return self.consecutive_failures == 0 and fresh
+
+    def to_dict(self, now: datetime) -> dict[str, Any]:
+        return {
+            "healthy": self.healthy(now),
+            "last_successful_round": _iso(self.last_round_ok),
+            "last_signing": _iso(self.last_signed),
+            "consecutive_failures": self.consecutive_failures,
+            "last_error": self.last_error,
+            "timestamp_version": self.timestamp_version,
+            "timestamp_expires": _iso(self.timestamp_expires),
+            "now": _iso(now),
+        }
+
+
+class SigningScheduler:
+    """The snapshot/timestamp schedule with retries, backoff, a give-up bound and health."""
+
+    def __init__(self, repository: Repository, policy: SchedulePolicy,
+                 health_file: Path | None = None):
+        self.repository = repository
+        self.policy = policy
+        self.health_file = health_file
+        self.health = SigningHealth()
+        self._lock = threading.Lock()
+        repository.log = lambda message: LOG.info("%s", message)
+
+    def _sign_if_due(self) -> bool:
+        """One round of the schedule; True if anything was signed."""
+        repo = self.repository
+        fraction = self.policy.fraction
+        if repo.refresh_snapshot() is not None:
+            return True
+        if repo.snapshot_expiring(fraction):
+            repo.resign_snapshot()
+            return True
+        if repo.timestamp_expiring(fraction):
+            repo.resign_timestamp()
+            return True
+        return False
+
+    def tick(self) -> bool:
+        """One round; never raises for a failed round (it is counted, logged and retried)."""
+        try:
+            signed = self._sign_if_due()
+            timestamp = self.repository.load_timestamp(self.repository.load_root().signed)
+        except Exception as error:
+            with self._lock:
+                self.health.consecutive_failures += 1
+                self.health.last_error = f"{type(error).__name__}: {error}"
+                failures = self.health.consecutive_failures
+            LOG.error("signing round failed (%d in a row, next try in %.1fs): %s: %s",
+                      failures, retry_delay(self.policy, failures), type(error).__name__, error)
+            self._write_health()
+            return False
+        now = datetime.now(UTC)
+        with self._lock:
+            if self.health.consecutive_failures:
+                LOG.info("signing recovered after %d failed rounds",
+                         self.health.consecutive_failures)
+            self.health.consecutive_failures = 0
+            self.health.last_error = None
+            self.health.last_round_ok = now
+            if signed:
+                self.health.last_signed = now
+            self.health.timestamp_version = timestamp.signed.version
+            self.health.timestamp_expires = timestamp.signed.expires
+        self._write_health()
+        return True
+
+    def report(self) -> dict[str, Any]:
+        with self._lock:
+            return self.health.to_dict(datetime.now(UTC))
+
+    def _write_health(self) -> None:
+        if self.health_file is None:
+            return
+        data = json.dumps(self.report(), indent=2).encode() + b"\n"
+        try:
+            atomic_write(self.health_file, data)
+        except OSError as error:
+            LOG.warning("health file %s not written: %s", self.health_file, error)
+
+    def run(self, stop: threading.Event) -> None:
+        """Rounds until stop is set; raises SigningGaveUpError past the failure bound."""
+        while not stop.is_set():
+            self.tick()
+            failures = self.health.consecutive_failures
+            if failures >= self.policy.max_failures:
+                raise SigningGaveUpError(
+                    f"signing failed {failures} rounds in a row, giving up "
+                    f"(last: {self.health.last_error})"
+                )
+            stop.wait(retry_delay(self.policy, failures))
 
 
 class RepositoryService:
-    """Snapshot/timestamp scheduler plus HTTP server; start() then stop() (or serve_forever)."""
+    """`serve`: the signing scheduler in a thread plus the HTTP server of metadata/ and targets/."""
 
     def __init__(
         self,
         repository: Repository,
         host: str = "127.0.0.1",
         port: int = 8080,
-        interval: float = 5.0,
-        fraction: float = 0.5,
+        limits: HttpLimits | None = None,
+        policy: SchedulePolicy | None = None,
     ):
         self.repository = repository
-        self.interval = interval
-        self.fraction = fraction
+        self.scheduler = SigningScheduler(repository, policy or SchedulePolicy())
+        self.httpd = PublishedTreeServer(
+            (host, port), Path(repository.root_dir), limits or HttpLimits(), self._health
+        )
         self._stop = threading.Event()
-        handler = partial(_PublishedOnlyHandler, directory=str(Path(repository.root_dir)))
-        self.httpd = ThreadingHTTPServer((host, port), handler)
-        self.httpd.daemon_threads = True
-        repository.log = lambda message: LOG.info("%s", message)
         self._threads: list[threading.Thread] = []
+        self.failure: SigningGaveUpError | None = None
+
+    def _health(self) -> tuple[int, dict[str, Any]]:
+        report = self.scheduler.report()
+        return (200 if report["healthy"] else 503), report
 
     @property
     def address(self) -> tuple[str, int]:
         host, port = self.httpd.server_address[:2]
         return str(host), int(port)
 
-    def tick(self) -> None:
-        """One round of the signing schedule."""
-        repo = self.repository
-        try:
-            version = repo.refresh_snapshot()
-            if version is None and repo.snapshot_expiring(self.fraction):
-                repo.resign_snapshot()
-            elif version is None and repo.timestamp_expiring(self.fraction):
-                repo.resign_timestamp()
-        except TufError as error:
-            LOG.error("signing round failed: %s", error)
+    def tick(self) -> bool:
+        return self.scheduler.tick()
 
     def _schedule(self) -> None:
-        while not self._stop.is_set():
-            self.tick()
-            self._stop.wait(self.interval)
+        try:
+            self.scheduler.run(self._stop)
+        except SigningGaveUpError as error:
+            self.failure = error
+            self._stop.set()
 
     def start(self) -> None:
-        self.tick()
         for target in (self.httpd.serve_forever, self._schedule):
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
@@ -103,12 +218,13 @@ class RepositoryService:
         self._stop.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+        deadline = time.monotonic() + 10
         for thread in self._threads:
-            thread.join(timeout=10)
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         LOG.info("stopped")
 
     def wait(self) -> None:
-        """Block until stop is requested (by stop() or request_stop())."""
+        """Block until stop is requested (by stop(), request_stop() or the scheduler giving up)."""
         while not self._stop.wait(0.5):
             pass
 

@@ -10,12 +10,13 @@ from collections.abc import Callable
 
 import click
 
-from repo_tool.commands import build, demo, fetch, image, keys, repository
+from repo_tool.commands import build, demo, fetch, hosting, image, keys, repository
 
 ALL_AREAS: list[Callable[[click.Group], None]] = [
     build.register,
     demo.register,
     fetch.register,
+    hosting.register,
     image.register,
     keys.register,
     repository.register,

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import json
 import logging
-import signal
 from pathlib import Path
 from typing import Any
 
 import click
 
 from repo_tool.commands.keys import passphrase_options, passphrase_source
+from repo_tool.commands.service_options import (
+    http_options,
+    schedule_options,
+    schedule_policy,
+    stop_on_signals,
+)
 from signing.keys import (
     PassphraseSource,
     generate_key,
@@ -25,6 +30,7 @@ from signing.keys import (
 )
 from tuf_metadata import layout
 from tuf_metadata.errors import TufError
+from tuf_metadata.http_server import HttpLimits
 from tuf_metadata.repo_verify import now_utc, verify_repository
 from tuf_metadata.repository import ExpiryPolicy, PendingChange, Repository
 from tuf_metadata.service import RepositoryService
@@ -475,32 +481,34 @@ def verify(repo_dir: Path, no_expiry: bool, as_json: bool) -> None:
 @REPO_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=int, help="Port (0: any free).")
-@click.option("--interval", default=5.0, show_default=True, type=float,
-              help="Seconds between checks for changed targets metadata and expiry.")
-@click.option("--resign-fraction", default=0.5, show_default=True, type=float,
-              help="Re-sign snapshot/timestamp once this fraction of their lifetime passed.")
+@schedule_options
+@http_options
 @ONLINE_OPTION
 def serve(
     repo_dir: Path, host: str, port: int, interval: float, resign_fraction: float,
-    online_passphrase: str | None,
+    max_failures: int, max_backoff: float, request_timeout: float, write_timeout: float,
+    max_connections: int, online_passphrase: str | None,
 ) -> None:
     """Run the snapshot/timestamp service and serve metadata/ and targets/ over HTTP.
 
     Makes a new snapshot when any targets metadata changed, re-signs
-    timestamp (and snapshot) before expiry, logs each signing, and stops
-    cleanly on SIGTERM or Ctrl-C.
+    timestamp (and snapshot) before expiry, logs each signing, reports its
+    health at /healthz, and stops cleanly on SIGTERM or Ctrl-C. Exits 1
+    after --max-failures failed signing rounds in a row. For production, run
+    `sign-service` and a static web server instead (docs/operations.md).
     """
-    if not 0 < resign_fraction < 1:
-        raise click.UsageError("--resign-fraction must be between 0 and 1")
+    policy = schedule_policy(interval, resign_fraction, max_failures, max_backoff)
+    limits = HttpLimits(request_timeout, write_timeout, max_connections)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     repo = _repo(repo_dir, online_passphrase)
     repo.online_signer("snapshot")
     repo.online_signer("timestamp")
-    service = RepositoryService(repo, host, port, interval, resign_fraction)
-    signal.signal(signal.SIGTERM, lambda *_: service.request_stop())
-    signal.signal(signal.SIGINT, lambda *_: service.request_stop())
+    service = RepositoryService(repo, host, port, limits=limits, policy=policy)
+    stop_on_signals(service.request_stop)
     service.start()
     host_bound, port_bound = service.address
     click.echo(f"listening on http://{host_bound}:{port_bound}/", err=True)
     service.wait()
     service.stop()
+    if service.failure is not None:
+        raise service.failure
