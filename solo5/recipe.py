@@ -29,6 +29,7 @@ from solo5.errors import Solo5Error
 from solo5.manifest import Device, load_devices, manifest_c_source, validate_devices
 
 __all__ = [
+    "C_COMMON_FLAGS",
     "SOLO5_ROOT",
     "TARGETS",
     "BuildPlan",
@@ -41,10 +42,24 @@ __all__ = [
 
 TARGETS: tuple[str, ...] = ("hvt", "spt")
 SOLO5_ROOT: Path = Path(__file__).resolve().parent
+CFLAGS_FILE: Path = SOLO5_ROOT / "cflags.mk"
 
 
 class PlanError(Solo5Error):
     """An image plan cannot be made or one of its commands failed."""
+
+
+def read_common_cflags(text: str) -> tuple[str, ...]:
+    """The flags of the one `C_COMMON_FLAGS := ...` line of cflags.mk."""
+    found = [line.split(":=", 1)[1].split() for line in text.splitlines()
+             if line.split(":=", 1)[0].strip() == "C_COMMON_FLAGS" and ":=" in line]
+    if len(found) != 1 or not found[0] or not all(f.startswith("-") for f in found[0]):
+        raise PlanError(f"{CFLAGS_FILE} must have exactly one 'C_COMMON_FLAGS := -flag ...' line")
+    return tuple(found[0])
+
+
+# The language and warning flags of all C code in the repository (cflags.mk).
+C_COMMON_FLAGS: tuple[str, ...] = read_common_cflags(CFLAGS_FILE.read_text())
 
 
 @dataclass(frozen=True)
@@ -85,14 +100,10 @@ _GUEST_CFLAGS: tuple[str, ...] = (
     "-fstack-protector-strong",
     "-mstack-protector-guard=global",
     "-nostdinc",
-    "-Wall",
-    "-Wextra",
-    "-Werror",
 )
 
 # Bindings run before the FPU is set up on hvt and share trap stacks (§6.2).
 _BINDINGS_CFLAGS: tuple[str, ...] = (
-    "-std=c11",
     "-mno-red-zone",
     "-mno-sse",
     "-mno-mmx",
@@ -164,6 +175,7 @@ def image_plan(target: str, name: str, sources: Sequence[str], include_dirs: Seq
 
     gcc, ld, objcopy = _tool("gcc"), _tool("ld"), _tool("objcopy")
     base_cflags = (
+        *C_COMMON_FLAGS,
         *_GUEST_CFLAGS,
         "-isystem", _gcc_include_dir(gcc),
         f"-ffile-prefix-map={root}=solo5",

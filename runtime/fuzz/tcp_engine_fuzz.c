@@ -55,6 +55,8 @@ static void drop_app(unsigned k)
     apps[k] = NULL;
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct tcp_config cfg;

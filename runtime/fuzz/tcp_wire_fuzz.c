@@ -7,6 +7,8 @@
 
 #include "net/tcp_wire.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct tcp_segment seg;

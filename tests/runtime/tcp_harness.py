@@ -19,12 +19,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from solo5.recipe import C_COMMON_FLAGS
+
 RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
 ENGINE_SOURCES = ["tcp_engine.c", "tcp_input.c", "tcp_output.c", "tcp_timer.c", "tcp_ring.c",
                   "tcp_isn.c", "tcp_wire.c", "checksum.c"]
-CFLAGS = ["-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wcast-qual",
-          "-Wsign-compare", "-Wpointer-arith", "-Wvla", "-fPIC", "-shared",
-          "-fno-sanitize-recover=all"]
+CFLAGS = [*C_COMMON_FLAGS, "-g", "-O1", "-fPIC", "-shared", "-fno-sanitize-recover=all"]
 
 FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 MS = 1_000_000

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from solo5.recipe import C_COMMON_FLAGS
 from tests.runtime.tcp_harness import ENGINE_SOURCES, RUNTIME
 
 CORPUS = RUNTIME / "fuzz" / "corpus" / "tcp"
-FLAGS = ["-std=c11", "-g", "-O1", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wvla",
-         f"-I{RUNTIME / 'include'}", "-fsanitize=fuzzer,address,undefined",
-         "-fno-sanitize-recover=all"]
+FLAGS = [*C_COMMON_FLAGS, "-g", "-O1", f"-I{RUNTIME / 'include'}",
+         "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all"]
 HARNESSES = {
     "wire": ["tcp_wire.c"],
     "engine": ENGINE_SOURCES,

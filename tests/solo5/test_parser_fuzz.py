@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from solo5.recipe import SOLO5_ROOT
+from solo5.recipe import C_COMMON_FLAGS, SOLO5_ROOT
 
 Images = dict[tuple[str, str], Path]
 COMMON = SOLO5_ROOT / "tenders" / "common"
@@ -19,7 +19,7 @@ def test_image_parsers_survive_fuzzing(images: Images, tmp_path: Path) -> None:
     harness = tmp_path / "fuzz_image"
     subprocess.run(
         ["clang", "-fsanitize=fuzzer,address,undefined", "-fno-sanitize-recover=all",
-         "-D_GNU_SOURCE", "-std=c11", "-Wall", "-Wextra", "-Werror", "-g", "-O1",
+         "-D_GNU_SOURCE", *C_COMMON_FLAGS, "-g", "-O1",
          str(COMMON / "fuzz" / "fuzz_image.c"), str(COMMON / "elf.c"), str(COMMON / "mft.c"),
          "-o", str(harness)],
         check=True, capture_output=True, text=True)

@@ -79,7 +79,8 @@ def test_output_does_not_depend_on_build_path(tmp_path: Path, target: str) -> No
 def test_bindings_internals_are_local(tmp_path: Path) -> None:
     """An application may define memcpy itself: the bindings' copy is hidden."""
     (tmp_path / "main.c").write_text(
-        HELLO + "void *memcpy(void *d, const void *s, unsigned long n)"
+        HELLO + "void *memcpy(void *d, const void *s, unsigned long n);\n"
+                "void *memcpy(void *d, const void *s, unsigned long n)"
                 " { char *a = d; const char *b = s; while (n--) *a++ = *b++; return d; }\n")
     image = run_plan(image_plan("spt", "own", ["main.c"], [], []), tmp_path)
     assert image.exists()

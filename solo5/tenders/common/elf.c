@@ -36,6 +36,7 @@ int elf_file_open(const char *path, struct elf_file *f)
     }
     f->size = (size_t)st.st_size;
     f->data = NULL;
+    f->mapping = NULL;
     if (f->size > 0) {
         void *p = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {
@@ -43,6 +44,7 @@ int elf_file_open(const char *path, struct elf_file *f)
             close(fd);
             return saved;
         }
+        f->mapping = p;
         f->data = p;
     }
     close(fd);
@@ -51,8 +53,9 @@ int elf_file_open(const char *path, struct elf_file *f)
 
 void elf_file_close(struct elf_file *f)
 {
-    if (f->data != NULL)
-        munmap((void *)f->data, f->size);
+    if (f->mapping != NULL)
+        munmap(f->mapping, f->size);
+    f->mapping = NULL;
     f->data = NULL;
     f->size = 0;
 }

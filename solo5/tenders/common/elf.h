@@ -12,10 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A read-only view of the whole image file. */
+/* A read-only view of the whole image file. `mapping` is the file mapping
+ * that elf_file_open made (NULL for a view of caller-owned bytes). */
 struct elf_file {
     const uint8_t *data;
     size_t size;
+    void *mapping;
 };
 
 /* Guest image base: segments and the entry point must lie at or above it. */

@@ -18,6 +18,8 @@
 static uint8_t guest[GUEST_MEM];
 static uint64_t manifest_buf[(MFT1_NOTE_MAX_SIZE + 7) / 8];
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct elf_file f = { .data = data, .size = size };

@@ -59,6 +59,8 @@ static void setup(void)
     close(null);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (hvt.mem == NULL)
