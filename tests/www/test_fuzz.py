@@ -1,0 +1,23 @@
+"""The www fuzz targets (ASan + UBSan + libFuzzer), each for at least a
+million executions from its committed seed corpus: zero crashes, leaks,
+sanitizer reports or broken invariants (the harnesses abort on those)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.www.host_c import BLK_SOURCES, RUNTIME, compile_host, executions, run_fuzzer
+
+RUNS = 1_000_000
+
+
+@pytest.mark.slow
+def test_ustar_index_fuzzer_million_runs(tmp_path: Path) -> None:
+    fuzzer = compile_host(tmp_path / "fuzz_ustar", [RUNTIME / "fuzz" / "fuzz_ustar.c",
+                                                    *BLK_SOURCES], fuzzer=True)
+    corpus = RUNTIME / "fuzz" / "corpus" / "ustar"
+    assert sorted(corpus.glob("*.bin")), "no seed corpus: python -m tests.www.fuzz_corpus"
+    log = run_fuzzer(fuzzer, corpus, tmp_path, RUNS)
+    assert executions(log) >= RUNS
