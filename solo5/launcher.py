@@ -52,6 +52,8 @@ def tender_command(image: str | Path, *, mem_mb: int | None = None,
     nets = dict(nets or {})
     blocks = dict(blocks or {})
     info = inspect_file(image)
+    if info.target == "virtio":
+        raise LaunchError(f"{image}: virtio images run under QEMU (solo5.qemu), not a tender")
     if info.target not in TARGETS:
         raise LaunchError(f"{image}: target {info.target!r} has no tender here")
     if info.abi_version != SUPPORTED_ABI_VERSION:
@@ -73,8 +75,17 @@ def tender_command(image: str | Path, *, mem_mb: int | None = None,
 def run_image(image: str | Path, *, mem_mb: int | None = None,
               nets: Mapping[str, str] | None = None,
               blocks: Mapping[str, str] | None = None, args: Sequence[str] = (),
-              stdout: IO[bytes] | None = None, timeout: float | None = None) -> int:
-    """Run the image to completion; return the guest's exit status."""
+              stdout: IO[bytes] | None = None, timeout: float | None = None,
+              accel: str | None = None) -> int:
+    """Run the image to completion; return the guest's exit status.
+
+    virtio images boot under QEMU (accel: "kvm" or "tcg"; default KVM when
+    /dev/kvm is usable); hvt and spt images on their tender.
+    """
+    if inspect_file(image).target == "virtio":
+        from solo5.qemu import run_virtio  # solo5.qemu imports this module
+        return run_virtio(image, accel=accel, mem_mb=mem_mb, nets=nets, blocks=blocks,
+                          args=args, stdout=stdout, timeout=timeout)
     argv = tender_command(image, mem_mb=mem_mb, nets=nets, blocks=blocks, args=args)
     try:
         completed = subprocess.run(argv, stdout=stdout, timeout=timeout, check=False)

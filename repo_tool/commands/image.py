@@ -62,15 +62,19 @@ def register(group: click.Group) -> None:
                   help="Attach TAP interface TAP as the image's NET_BASIC device NAME.")
     @click.option("--block", "blocks", multiple=True, metavar="NAME=FILE",
                   help="Attach FILE as the image's BLOCK_BASIC device NAME.")
+    @click.option("--accel", type=click.Choice(["kvm", "tcg"]), default=None,
+                  help="virtio images only: QEMU accelerator (default: kvm if /dev/kvm "
+                       "is usable, else tcg).")
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def run(image_file: str, mem: int | None, nets: tuple[str, ...],
-            blocks: tuple[str, ...], args: tuple[str, ...]) -> None:
-        """Boot IMAGE on the Solo5 tender its ABI note names (hvt or spt).
+            blocks: tuple[str, ...], accel: str | None, args: tuple[str, ...]) -> None:
+        """Boot IMAGE on the Solo5 tender its ABI note names (hvt or spt), or
+        under QEMU (virtio).
 
         Every device the image declares must be given. Arguments after `--`
         go to the unikernel. The exit status is the guest's.
         """
         sys.stdout.flush()
         status = run_image(image_file, mem_mb=mem, nets=_pairs(nets, "--net"),
-                           blocks=_pairs(blocks, "--block"), args=args)
+                           blocks=_pairs(blocks, "--block"), args=args, accel=accel)
         sys.exit(status)
