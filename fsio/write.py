@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import stat
 import time
 from pathlib import Path
+from secrets import token_hex
 
 from fsio.errors import DestinationExistsError, FsioError, UnsafePathError
 
@@ -152,7 +152,7 @@ def _write_temp(dir_fd: int, path: Path, data: bytes, mode: int) -> tuple[str, o
     """Create, chmod, fill and fsync a new temporary file beside path; (its name, its stat)."""
     prefix = "." + path.name.encode()[:_NAME_KEEP].decode(errors="ignore")
     for _ in range(_CREATE_ATTEMPTS):
-        temp = f"{prefix}.{secrets.token_hex(8)}{TEMP_SUFFIX}"
+        temp = f"{prefix}.{token_hex(8)}{TEMP_SUFFIX}"
         try:
             fd = os.open(temp, _CREATE_FLAGS, 0o600, dir_fd=dir_fd)
             break

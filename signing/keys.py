@@ -1,8 +1,12 @@
 """Key files: generate, encrypt at rest, load as securesystemslib signers and TUF keys.
 
-Private key file: PKCS#8 PEM, encrypted with a passphrase (cryptography's best
-available encryption). A plaintext private key file is written or read only
+Private key file: PKCS#8 PEM (mode 0600), encrypted with a passphrase of at
+least 12 characters through scrypt (signing.key_encryption; files of older
+versions, PBKDF2 at 2,048 iterations, are still read and re-encrypted by
+reencrypt_key_file). A plaintext private key file is written or read only
 when the caller passes the explicit insecure source (tests and the demo).
+Key files are created with fsio.create_exclusive: never over an existing
+file or symbolic link, never through a name another user could plant.
 
 Public key file: JSON ``{"keyid": KEYID, "key": {"keytype", "scheme", "keyval"}}``
 where KEYID is the TUF keyid: hex sha256 of the canonical JSON of the key
@@ -23,12 +27,11 @@ from typing import Literal
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from securesystemslib.formats import encode_canonical
-from securesystemslib.signer._crypto_signer import CryptoSigner
-from securesystemslib.signer._key import Key, SSlibKey
-from securesystemslib.signer._signer import Signer
+from securesystemslib.signer import CryptoSigner, Key, SSlibKey
 
-from fsio import DestinationExistsError, create_exclusive, sweep_temp_files
+from fsio import DestinationExistsError, atomic_write, create_exclusive, sweep_temp_files
 from signing.errors import SigningError
+from signing.key_encryption import encrypt_private_key
 
 KeyKind = Literal["ed25519", "ecdsa-p256", "rsa-pss"]
 KEY_KINDS: tuple[KeyKind, ...] = ("ed25519", "ecdsa-p256", "rsa-pss")
@@ -36,6 +39,10 @@ RSA_BITS = 3072  # spec §4.2: RSA keys MUST be >= 2048 bits
 
 PRIVATE_SUFFIX = ".key"
 PUBLIC_SUFFIX = ".pub.json"
+PRIVATE_MODE = 0o600
+PUBLIC_MODE = 0o644
+
+PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
 
 class KeyFileError(SigningError):
@@ -77,7 +84,10 @@ class PassphraseSource:
         if self.kind == "env":
             value = os.environ.get(self.value)
             if not value:
-                raise PassphraseError(f"environment variable {self.value} is unset or empty")
+                raise PassphraseError(
+                    f"environment variable {self.value} is unset or empty; "
+                    f"set it to the passphrase for {purpose}"
+                )
             return value.encode()
         if self.kind == "file":
             try:
@@ -87,28 +97,42 @@ class PassphraseSource:
                     f"cannot read passphrase file {self.value}: {error.strerror}"
                 ) from None
             if not lines or not lines[0]:
-                raise PassphraseError(f"passphrase file {self.value} is empty")
+                raise PassphraseError(
+                    f"passphrase file {self.value} is empty; put the passphrase on its first line"
+                )
             return lines[0].encode()
         first = getpass.getpass(f"passphrase for {purpose}: ")
         if confirm and getpass.getpass(f"repeat passphrase for {purpose}: ") != first:
-            raise PassphraseError("passphrases do not match")
+            raise PassphraseError("the two passphrases do not match; enter the same one twice")
         if not first:
-            raise PassphraseError("empty passphrase")
+            raise PassphraseError(f"empty passphrase for {purpose}; type the passphrase")
         return first.encode()
 
 
 INSECURE = PassphraseSource("insecure")
 
 
-def generate_key(kind: KeyKind = "ed25519") -> CryptoSigner:
+class KeyFileSigner(CryptoSigner):
+    """A signer that keeps its private key object, so that it can be written to a key file."""
+
+    def __init__(self, private_key: PrivateKey, public_key: SSlibKey) -> None:
+        super().__init__(private_key, public_key)
+        self.private_key = private_key
+
+
+def generate_key(kind: KeyKind = "ed25519") -> KeyFileSigner:
     """A new private key of the given kind, as a signer whose public_key carries the TUF keyid."""
+    private: PrivateKey
     if kind == "ed25519":
-        return CryptoSigner.generate_ed25519()
-    if kind == "ecdsa-p256":
-        return CryptoSigner.generate_ecdsa()
-    if kind == "rsa-pss":
-        return CryptoSigner.generate_rsa(size=RSA_BITS)
-    raise KeyFileError(f"unknown key kind {kind!r}: use one of {', '.join(KEY_KINDS)}")
+        private = ed25519.Ed25519PrivateKey.generate()
+    elif kind == "ecdsa-p256":
+        private = ec.generate_private_key(ec.SECP256R1())
+    elif kind == "rsa-pss":
+        private = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
+    else:
+        raise KeyFileError(f"unknown key kind {kind!r}: use one of {', '.join(KEY_KINDS)}")
+    # SSlibKey.from_crypto picks the TUF scheme: ed25519, ecdsa-sha2-nistp256, rsassa-pss-sha256.
+    return KeyFileSigner(private, SSlibKey.from_crypto(private.public_key()))
 
 
 def keyid_of(key: Key) -> str:
@@ -118,17 +142,21 @@ def keyid_of(key: Key) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def private_key_pem(signer: CryptoSigner, passphrase: bytes | None) -> bytes:
-    """PKCS#8 PEM of the signer's private key; encrypted unless passphrase is None."""
-    encryption: serialization.KeySerializationEncryption = (
-        serialization.NoEncryption()
-        if passphrase is None
-        else serialization.BestAvailableEncryption(passphrase)
+def private_key_pem(signer: KeyFileSigner, passphrase: bytes | None) -> bytes:
+    """PKCS#8 PEM of the signer's private key; scrypt-encrypted unless passphrase is None.
+
+    Raises WeakPassphraseError for a passphrase shorter than the minimum.
+    """
+    if passphrase is None:
+        return signer.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    der = signer.private_key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    private = signer._private_key
-    return private.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-    )
+    return encrypt_private_key(der, passphrase)
 
 
 def public_key_document(key: Key) -> dict[str, object]:
@@ -137,7 +165,7 @@ def public_key_document(key: Key) -> dict[str, object]:
 
 
 def write_key_pair(
-    signer: CryptoSigner, private_path: Path, passphrase: bytes | None
+    signer: KeyFileSigner, private_path: Path, passphrase: bytes | None
 ) -> tuple[Path, Path]:
     """Write private (mode 0600) and public key files; the public one beside it.
 
@@ -149,10 +177,11 @@ def write_key_pair(
         if os.path.lexists(path):
             raise KeyFileError(f"{path} already exists; refusing to overwrite a key")
     doc = json.dumps(public_key_document(signer.public_key), indent=2, sort_keys=True)
+    private_pem = private_key_pem(signer, passphrase)
     try:
-        create_exclusive(private_path, private_key_pem(signer, passphrase), 0o600)
+        create_exclusive(private_path, private_pem, PRIVATE_MODE)
         try:
-            create_exclusive(public_path, (doc + "\n").encode(), 0o644)
+            create_exclusive(public_path, (doc + "\n").encode(), PUBLIC_MODE)
         except BaseException:
             private_path.unlink()  # no private key without its public half
             raise
@@ -172,20 +201,29 @@ def _is_pem_private(data: bytes) -> bool:
     return b"PRIVATE KEY-----" in data
 
 
-def _key_from_private(private: object, path: Path) -> SSlibKey:
+def _not_a_private_key(path: Path, data: bytes) -> KeyFileError:
+    if data.lstrip().startswith(b"{") and b'"keyid"' in data:
+        return KeyFileError(f"{path} is a public key file; give the private key file (NAME.key)")
+    return KeyFileError(
+        f"{path} is not a private key file (expected PEM 'PRIVATE KEY', as written by "
+        "`repo-tool key generate`)"
+    )
+
+
+def _checked_private(private: object, path: Path) -> PrivateKey:
     if isinstance(private, ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey):
-        return SSlibKey.from_crypto(private.public_key())
+        return private
     if isinstance(private, ec.EllipticCurvePrivateKey):
         if not isinstance(private.curve, ec.SECP256R1):
             raise KeyFileError(f"{path}: only NIST P-256 ECDSA keys are supported")
-        return SSlibKey.from_crypto(private.public_key())
+        return private
     raise KeyFileError(f"{path}: unsupported private key type {type(private).__name__}")
 
 
 def load_signer(
     private_key_path: Path, passphrase_source: PassphraseSource | str = "prompt"
-) -> Signer:
-    """A securesystemslib signer for a private key file.
+) -> KeyFileSigner:
+    """A securesystemslib signer for a private key file (either encryption format).
 
     Raises PassphraseError on a wrong passphrase, or when an encrypted file
     is opened with the insecure source or a plaintext file with a passphrase.
@@ -201,23 +239,46 @@ def load_signer(
     except OSError as error:
         raise KeyFileError(f"cannot read private key {path}: {error.strerror}") from None
     if not _is_pem_private(data):
-        raise KeyFileError(f"{path} is not a PEM private key file")
+        raise _not_a_private_key(path, data)
     encrypted = b"ENCRYPTED PRIVATE KEY" in data
     if encrypted and source.kind == "insecure":
-        raise PassphraseError(f"{path} is encrypted; give its passphrase source")
+        raise PassphraseError(
+            f"{path} is encrypted; give its passphrase instead of the insecure (plaintext) flag"
+        )
     if not encrypted and source.kind != "insecure":
         raise PassphraseError(
             f"{path} is an unencrypted key; refusing it without the explicit insecure flag"
         )
     passphrase = source.read(str(path)) if encrypted else None
     try:
-        private = serialization.load_pem_private_key(data, password=passphrase)
+        loaded = serialization.load_pem_private_key(data, password=passphrase)
     except (ValueError, TypeError):
         if encrypted:
-            raise PassphraseError(f"wrong passphrase for private key {path}") from None
+            raise PassphraseError(
+                f"wrong passphrase for private key {path}; check the passphrase you gave"
+            ) from None
         raise KeyFileError(f"{path}: malformed private key") from None
-    public = _key_from_private(private, path)
-    return CryptoSigner(private, public)
+    private = _checked_private(loaded, path)
+    return KeyFileSigner(private, SSlibKey.from_crypto(private.public_key()))
+
+
+def reencrypt_key_file(
+    private_key_path: Path, signer: KeyFileSigner, new_passphrase: bytes
+) -> None:
+    """Replace a private key file by the same key encrypted with new_passphrase (scrypt).
+
+    signer is the key as load_signer read it from that file (any format this
+    tool ever wrote, or plaintext). The new file is checked to decrypt to the
+    same key before it replaces the old one atomically (mode 0600). The key,
+    its keyid and its public key file do not change.
+    """
+    path = Path(private_key_path)
+    pem = private_key_pem(signer, new_passphrase)
+    reloaded = serialization.load_pem_private_key(pem, password=new_passphrase)
+    if SSlibKey.from_crypto(reloaded.public_key()).keyid != signer.public_key.keyid:
+        raise KeyFileError(f"{path}: re-encryption did not round-trip; the old file is kept")
+    sweep_temp_files(path.parent)
+    atomic_write(path, pem, PRIVATE_MODE)
 
 
 def load_public_key(path: Path) -> Key:
@@ -234,10 +295,10 @@ def load_public_key(path: Path) -> Key:
         if b"ENCRYPTED PRIVATE KEY" in data:
             raise KeyFileError(f"{path} is an encrypted private key; pass its public key file")
         try:
-            private = serialization.load_pem_private_key(data, password=None)
+            loaded = serialization.load_pem_private_key(data, password=None)
         except (ValueError, TypeError):
             raise KeyFileError(f"{path}: malformed private key") from None
-        return _key_from_private(private, path)
+        return SSlibKey.from_crypto(_checked_private(loaded, path).public_key())
     try:
         doc = json.loads(data)
         key_dict = dict(doc["key"])

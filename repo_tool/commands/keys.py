@@ -1,9 +1,11 @@
-"""`repo-tool key`: generate, export and list signing keys.
+"""`repo-tool key`: generate, export, list and re-encrypt signing keys.
 
-Private keys are encrypted at rest with a passphrase taken from a prompt
-(default), a file (--passphrase-file) or an environment variable
-(--passphrase-env). --insecure-plaintext writes or reads an unencrypted key,
-for tests and the demo only.
+Private keys are encrypted at rest (scrypt, see signing.key_encryption) with a
+passphrase of at least 12 characters taken from a prompt (default), a file
+(--passphrase-file) or an environment variable (--passphrase-env).
+--insecure-plaintext writes or reads an unencrypted key, for tests and the
+demo only. `key passwd` re-encrypts a key with a new passphrase (and moves
+keys of older versions to scrypt).
 """
 
 from __future__ import annotations
@@ -15,16 +17,22 @@ from typing import Any, TypeVar
 
 import click
 
+from fsio import DestinationExistsError, create_exclusive
+from signing import key_encryption
+from signing.key_encryption import check_new_passphrase
 from signing.keys import (
     INSECURE,
     KEY_KINDS,
     PRIVATE_SUFFIX,
+    PUBLIC_MODE,
     PUBLIC_SUFFIX,
+    KeyFileError,
     PassphraseSource,
     generate_key,
     load_public_key,
     load_signer,
     public_key_document,
+    reencrypt_key_file,
     write_key_pair,
 )
 
@@ -98,6 +106,8 @@ def key_generate(
         path = path.with_name(path.name + PRIVATE_SUFFIX)
     source = passphrase_source(passphrase_env, passphrase_file, insecure_plaintext)
     passphrase = source.read(str(path), confirm=True)
+    if passphrase is not None:
+        check_new_passphrase(passphrase)  # before the user waits for a key to be generated
     signer = generate_key(kind)  # type: ignore[arg-type]
     path.parent.mkdir(parents=True, exist_ok=True)
     private_path, public_path = write_key_pair(signer, path, passphrase)
@@ -107,12 +117,14 @@ def key_generate(
         "private": str(private_path),
         "public": str(public_path),
         "encrypted": passphrase is not None,
+        "encryption": str(key_encryption.NEW_KEY_COST) if passphrase is not None else None,
     }
     if as_json:
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(f"keyid {result['keyid']}")
-        click.echo(f"private key {private_path} ({'encrypted' if passphrase else 'PLAINTEXT'})")
+        protection = f"encrypted, {key_encryption.NEW_KEY_COST}" if passphrase else "PLAINTEXT"
+        click.echo(f"private key {private_path} ({protection})")
         click.echo(f"public key  {public_path}")
 
 
@@ -123,21 +135,75 @@ def key_generate(
     help="Write the public key file here (default: print it).",
 )
 @passphrase_options
+@click.option("--json", "as_json", is_flag=True,
+              help="Print {keyid, public, key} as JSON (public: the file written, or null).")
 def key_export(
     private: Path, out: Path | None, passphrase_env: str | None, passphrase_file: Path | None,
-    insecure_plaintext: bool,
+    insecure_plaintext: bool, as_json: bool,
 ) -> None:
     """Export the public key of PRIVATE as a public key file (JSON with its TUF keyid)."""
     signer = load_signer(private, passphrase_source(passphrase_env, passphrase_file,
                                                     insecure_plaintext))
-    text = json.dumps(public_key_document(signer.public_key), indent=2, sort_keys=True) + "\n"
-    if out is None:
+    document = public_key_document(signer.public_key)
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    if out is not None:
+        try:
+            create_exclusive(out, text.encode(), PUBLIC_MODE)
+        except DestinationExistsError:
+            raise KeyFileError(
+                f"{out} already exists; choose another --out or remove it first"
+            ) from None
+    if as_json:
+        result = {"keyid": signer.public_key.keyid, "public": str(out) if out else None,
+                  "key": document}
+        click.echo(json.dumps(result, indent=2, sort_keys=True))
+    elif out is None:
         click.echo(text, nl=False)
     else:
-        if out.exists():
-            raise click.ClickException(f"{out} already exists")
-        out.write_text(text)
         click.echo(f"wrote {out} (keyid {signer.public_key.keyid})")
+
+
+@key_group.command("passwd")
+@click.argument("private", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@passphrase_options
+@click.option("--new-passphrase-env", metavar="VAR",
+              help="Read the new passphrase from environment variable VAR.")
+@click.option("--new-passphrase-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Read the new passphrase from the first line of this file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def key_passwd(
+    private: Path, passphrase_env: str | None, passphrase_file: Path | None,
+    insecure_plaintext: bool, new_passphrase_env: str | None, new_passphrase_file: Path | None,
+    as_json: bool,
+) -> None:
+    """Re-encrypt PRIVATE with a new passphrase (and with scrypt, if it is an older key).
+
+    The current passphrase comes from --passphrase-env/--passphrase-file (or
+    --insecure-plaintext for a plaintext key, which this encrypts), the new one
+    from --new-passphrase-env/--new-passphrase-file; either is prompted for
+    when not given. The key, its keyid and its public key file stay the same.
+
+    Example: repo-tool key passwd keys/alice.key --passphrase-env OLD_PW --new-passphrase-env PW
+    """
+    if new_passphrase_env and new_passphrase_file:
+        raise click.UsageError("give at most one of --new-passphrase-env, --new-passphrase-file")
+    current = passphrase_source(passphrase_env, passphrase_file, insecure_plaintext)
+    new_source = (
+        PassphraseSource("env", new_passphrase_env) if new_passphrase_env
+        else PassphraseSource("file", str(new_passphrase_file)) if new_passphrase_file
+        else PassphraseSource("prompt")
+    )
+    signer = load_signer(private, current)
+    new_passphrase = new_source.read(f"{private} (new)", confirm=True)
+    assert new_passphrase is not None  # only the insecure source yields None
+    reencrypt_key_file(private, signer, new_passphrase)
+    result = {"keyid": signer.public_key.keyid, "private": str(private),
+              "encryption": str(key_encryption.NEW_KEY_COST)}
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(f"re-encrypted {private} ({result['encryption']}); "
+                   f"keyid {result['keyid']} unchanged")
 
 
 @key_group.command("list")

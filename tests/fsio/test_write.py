@@ -44,7 +44,7 @@ def predictable_names(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Make the "random" part of temp names a known sequence, so a test can plant them."""
     names = ["a" * 16, "b" * 16, "c" * 16]
     pending = list(names)
-    monkeypatch.setattr(fsio_write.secrets, "token_hex", lambda nbytes: pending.pop(0))
+    monkeypatch.setattr(fsio_write, "token_hex", lambda nbytes: pending.pop(0))
     yield names
 
 
@@ -183,5 +183,5 @@ def test_every_writer_in_the_project_is_fsio() -> None:
     from reports import dashboard
     from tuf_metadata import store
 
-    assert store.atomic_write is pipeline.atomic_write is fsio.atomic_write
-    assert dashboard.atomic_write is fsio.atomic_write
+    for module in (store, pipeline, dashboard):
+        assert vars(module)["atomic_write"] is fsio.atomic_write, module.__name__

@@ -58,7 +58,7 @@ def test_unknown_key_cannot_sign_a_pending_change(fx: Fixture) -> None:
 
 def test_wrong_passphrase_changes_nothing(fx: Fixture, tmp_path: Path) -> None:
     assert run(["key", "generate", str(tmp_path / "enc.key"), "--passphrase-env", "PW"],
-               env={"PW": "right"}).exit_code == 0
+               env={"PW": "right passphrase"}).exit_code == 0
     before = tree_digest(fx.repo_dir)
     files = make_release_files(tmp_path / "w", "alice", "2.0")
     refused(run(["release", "alice", "2.0", "--repo", str(fx.repo_dir), "--passphrase-env", "PW",
@@ -66,7 +66,7 @@ def test_wrong_passphrase_changes_nothing(fx: Fixture, tmp_path: Path) -> None:
                  "--image", f"hvt={files['hvt']}", "--key", str(tmp_path / "enc.key")],
                 env={"PW": "wrong"}), "wrong passphrase")
     # Wrong passphrase for the online keys: the publish writes nothing at all.
-    repo = init_repo(tmp_path / "enc", authors=["bob"], online_env={"ONLINE_PW": "secret"})
+    repo = init_repo(tmp_path / "enc", authors=["bob"], online_env={"ONLINE_PW": "online secret"})
     assert b"ENCRYPTED" in (repo.repo_dir / "online" / "timestamp.key").read_bytes()
     assert release(repo, "bob", "1", ["bob"]).exit_code == 0
     before_bob = tree_digest(repo.repo_dir)
@@ -74,7 +74,7 @@ def test_wrong_passphrase_changes_nothing(fx: Fixture, tmp_path: Path) -> None:
                 env={"ONLINE_PW": "guess"}), "wrong passphrase", "snapshot.key")
     assert tree_digest(repo.repo_dir) == before_bob
     assert run(["publish", "--no-build", "--repo", str(repo.repo_dir)],
-               env={"ONLINE_PW": "secret"}).exit_code == 0
+               env={"ONLINE_PW": "online secret"}).exit_code == 0
     # The signature that would commit a change is refused whole if the online keys are locked.
     added = run(["package", "add", "carl", "--repo", str(repo.repo_dir), "--author",
                  str(pub(repo.keys["bob"])), "--json"])
