@@ -24,6 +24,7 @@ from signing.threshold import check_threshold
 from tuf_metadata import layout
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.errors import TufError
+from tuf_metadata.hosting import check_published_tree
 from tuf_metadata.rotate import (
     RoleRevokedError,
     RotationError,
@@ -125,6 +126,7 @@ def verify_repository(
     """
     metadata_dir = Path(root_dir) / "metadata"
     targets_dir = Path(root_dir) / "targets"
+    check_published_tree(Path(root_dir))  # no symlink or private key where clients read
 
     # Root chain (spec 5.3): N+1 signed by a threshold of N's root keys and of its own.
     if trusted_root is None:

@@ -6,6 +6,7 @@ same scheduler plus the HTTP server; the options shared with it live here.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from pathlib import Path
@@ -15,10 +16,12 @@ import click
 from repo_tool.commands.repository import ONLINE_OPTION, REPO_OPTION, _repo
 from repo_tool.commands.service_options import schedule_options, schedule_policy, stop_on_signals
 from tuf_metadata.service import SigningScheduler
+from tuf_metadata.sync import sync_tree
 
 
 def register(group: click.Group) -> None:
     group.add_command(sign_service)
+    group.add_command(sync)
 
 
 @click.command("sign-service")
@@ -50,3 +53,29 @@ def sign_service(
     click.echo(f"signing {repo_dir} every {interval:g}s", err=True)
     scheduler.run(stop)
     click.echo("stopped", err=True)
+
+
+@click.command()
+@REPO_OPTION
+@click.option("--to", "destination", required=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder to publish into (served by nginx, a CDN origin, a mirror).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def sync(repo_dir: Path, destination: Path, as_json: bool) -> None:
+    """Publish metadata/ and targets/ (never keys, pending or staging) into --to DIR.
+
+    Copies in the order that keeps DIR consistent for clients at every moment:
+    targets, role metadata, snapshot, then timestamp.json, then new root
+    versions. Never overwrites an immutable file and never deletes. Run it
+    after every change (or in a loop next to sign-service).
+    """
+    _repo(repo_dir)
+    report = sync_tree(repo_dir, destination)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    data = {"copied": report.copied, "unchanged": report.unchanged,
+            "timestamp_written": report.timestamp_written, "warnings": report.warnings}
+    click.echo(json.dumps(data, indent=2) if as_json else
+               f"published {len(report.copied)} new files ({report.unchanged} unchanged)"
+               + (", timestamp.json updated" if report.timestamp_written else "")
+               + f" to {destination}")

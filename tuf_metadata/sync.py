@@ -1,0 +1,182 @@
+"""`repo-tool sync --to DIR`: publish metadata/ and targets/ (only) to a folder a web server serves.
+
+The copy keeps the destination consistent for a client at every moment, in
+the order the repository itself writes (docs/repository.md, "Writes"):
+
+1. target files (immutable, hash-prefixed names),
+2. targets, shard and package role files and rotate files (versioned names
+   that nothing published references yet),
+3. snapshot files,
+4. timestamp.json, the commit point (atomic rename),
+5. N.root.json files last: a client seeing root N+1 must already find the
+   timestamp signed after the maintainer change.
+
+timestamp.json and the list of root versions are read together under the
+repository lock, so the copy is one state of the repository. Every other
+file is immutable: an existing destination file with other content is
+refused, never overwritten. Nothing is deleted: a client or cache that
+still holds an older timestamp finds every file it references.
+Only regular files are copied; a source tree with a symlink or a private key
+under metadata/ or targets/ is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fsio import atomic_write, fsync_dir, is_temp_name
+from tuf_metadata.errors import TufError
+from tuf_metadata.hosting import PUBLISHED_FOLDERS, check_published_tree, private_entries
+from tuf_metadata.store import repository_lock
+
+_ROOT = re.compile(r"[0-9]+\.root\.json")
+_SNAPSHOT = re.compile(r"[0-9]+\.snapshot\.json")
+TIMESTAMP = "metadata/timestamp.json"
+
+
+class SyncError(TufError):
+    """The tree cannot be published as asked; nothing inconsistent was written."""
+
+
+@dataclass(frozen=True)
+class SyncPlan:
+    """Relative paths to copy, in order, and the timestamp bytes that commit them."""
+
+    targets: tuple[str, ...]
+    roles: tuple[str, ...]
+    snapshots: tuple[str, ...]
+    timestamp: bytes
+    roots: tuple[str, ...]
+
+    def ordered(self) -> Iterator[str]:
+        yield from self.targets
+        yield from self.roles
+        yield from self.snapshots
+
+
+@dataclass
+class SyncReport:
+    copied: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    timestamp_written: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def _files(top: Path) -> list[str]:
+    """Regular files under top, relative to top's parent, without temporary files."""
+    found = []
+    for directory, _, names in os.walk(top):
+        for name in names:
+            if name.startswith(".") or is_temp_name(name):
+                continue
+            found.append(str((Path(directory) / name).relative_to(top.parent)))
+    return sorted(found)
+
+
+def plan_sync(source: Path) -> SyncPlan:
+    """What to publish from the repository at source, as one consistent state."""
+    check_published_tree(source)
+    with repository_lock(source):
+        try:
+            timestamp = (source / TIMESTAMP).read_bytes()
+        except FileNotFoundError:
+            raise SyncError(f"{source}: no metadata/timestamp.json; nothing is published "
+                            f"yet") from None
+        roots = [name for name in os.listdir(source / "metadata") if _ROOT.fullmatch(name)]
+    metadata = _files(source / "metadata")
+    roles = [path for path in metadata
+             if path != TIMESTAMP and not _ROOT.fullmatch(Path(path).name)
+             and not _SNAPSHOT.fullmatch(Path(path).name)]
+    return SyncPlan(
+        targets=tuple(_files(source / "targets")),
+        roles=tuple(roles),
+        snapshots=tuple(p for p in metadata if _SNAPSHOT.fullmatch(Path(p).name)
+                        and Path(p).parent.name == "metadata"),
+        timestamp=timestamp,
+        roots=tuple(f"metadata/{name}"
+                    for name in sorted(roots, key=lambda name: int(name.split(".")[0]))),
+    )
+
+
+def check_destination(source: Path, destination: Path) -> None:
+    """Refuse destinations that overlap the repository (its private files would be served)."""
+    source_real = source.resolve()
+    destination_real = destination.resolve()
+    if destination_real == source_real or source_real in destination_real.parents:
+        raise SyncError(f"{destination}: inside the repository; sync to a folder outside it")
+    if destination_real in source_real.parents:
+        raise SyncError(f"{destination}: contains the repository, whose private files "
+                        f"would be published; sync to a folder of its own")
+
+
+def _copy_immutable(source: Path, destination: Path, relative: str) -> bool:
+    """Copy one immutable file; False if an identical copy is already there."""
+    target = destination / relative
+    try:
+        size = target.stat().st_size
+    except FileNotFoundError:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, (source / relative).read_bytes(), sync_dir=False)
+        return True
+    # A target's name carries its sha256, so an equal size is enough for those;
+    # metadata files are small and compared byte for byte.
+    same = size == (source / relative).stat().st_size and (
+        relative.startswith("targets/") or target.read_bytes() == (source / relative).read_bytes()
+    )
+    if not same:
+        raise SyncError(f"{target}: already published with other content; immutable files "
+                        f"are never overwritten (is {destination} another repository's?)")
+    return False
+
+
+def _timestamp_version(data: bytes) -> int:
+    try:
+        return int(json.loads(data)["signed"]["version"])
+    except (ValueError, KeyError, TypeError):
+        raise SyncError("timestamp.json: not a timestamp (no signed.version)") from None
+
+
+def sync_tree(source: Path, destination: Path,
+              log: Callable[[str], None] = lambda message: None) -> SyncReport:
+    """Publish source's metadata/ and targets/ into destination in the consistent order."""
+    check_destination(source, destination)
+    plan = plan_sync(source)
+    report = SyncReport()
+    destination.mkdir(parents=True, exist_ok=True)
+    for stage in (plan.targets, plan.roles, plan.snapshots):
+        for relative in stage:
+            if _copy_immutable(source, destination, relative):
+                report.copied.append(relative)
+            else:
+                report.unchanged += 1
+        # Each stage is durable before the next one references it.
+        for directory in sorted({(destination / r).parent for r in stage}):
+            fsync_dir(directory)
+    timestamp = destination / TIMESTAMP
+    published = _timestamp_version(timestamp.read_bytes()) if timestamp.exists() else 0
+    if published > _timestamp_version(plan.timestamp):
+        raise SyncError(f"{timestamp}: version {published} is newer than the repository's "
+                        f"{_timestamp_version(plan.timestamp)}; refusing to roll it back")
+    if not timestamp.exists() or timestamp.read_bytes() != plan.timestamp:
+        atomic_write(timestamp, plan.timestamp)
+        report.timestamp_written = True
+        log("published timestamp.json")
+    for relative in plan.roots:
+        if _copy_immutable(source, destination, relative):
+            report.copied.append(relative)
+            fsync_dir((destination / relative).parent)
+        else:
+            report.unchanged += 1
+    report.warnings = [
+        f"{destination / name}: not metadata or targets, but in the published folder — "
+        f"move it out" for name in private_entries(destination)
+    ]
+    for folder in PUBLISHED_FOLDERS:
+        if (destination / folder).is_symlink():
+            report.warnings.append(f"{destination / folder}: a symbolic link")
+    return report
