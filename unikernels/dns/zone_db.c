@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Chunks grow from 4 KiB to 64 KiB: small zones stay small. */
+#define ARENA_FIRST 4096u
 #define ARENA_CHUNK 65536u
 
 struct zone_arena {
@@ -16,7 +18,9 @@ static uint8_t *arena_alloc(struct zone *zone, size_t n)
 {
     struct zone_arena *a = zone->arena;
     if (!a || a->size - a->used < n) {
-        size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+        size_t size = a ? (a->size < ARENA_CHUNK ? a->size * 2 : ARENA_CHUNK) : ARENA_FIRST;
+        if (size < n)
+            size = n;
         a = malloc(sizeof(*a) + size);
         if (!a)
             return NULL;

@@ -227,9 +227,10 @@ int zone_parse(const char *text, size_t len, const struct dname *origin, struct 
     memset(zone, 0, sizeof(*zone));
     err->line = 0;
     err->reason[0] = 0;
-    struct parser *p = calloc(1, sizeof(*p));
+    struct parser *p = malloc(sizeof(*p)); /* the buffers need no zeroing */
     if (!p)
         return fail(err, 0, "out of memory");
+    p->have_owner = p->have_default_ttl = p->have_last_ttl = 0;
     zone->origin = *origin;
     dname_lower(zone->origin.wire);
     p->origin = zone->origin;
