@@ -18,6 +18,7 @@ left by a crashed writer are removed by sweep_temp_files.
 from fsio.errors import DestinationExistsError, FsioError, UnsafePathError
 from fsio.write import (
     TEMP_SUFFIX,
+    atomic_copy,
     atomic_write,
     create_exclusive,
     fsync_dir,
@@ -30,6 +31,7 @@ __all__ = [
     "DestinationExistsError",
     "FsioError",
     "UnsafePathError",
+    "atomic_copy",
     "atomic_write",
     "create_exclusive",
     "fsync_dir",

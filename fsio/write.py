@@ -13,6 +13,7 @@ import stat
 import time
 from pathlib import Path
 from secrets import token_hex
+from typing import BinaryIO
 
 from fsio.errors import DestinationExistsError, FsioError, UnsafePathError
 
@@ -27,6 +28,7 @@ _NAME_KEEP = 200  # bytes of the destination name kept in a temp name (NAME_MAX 
 _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _CREATE_ATTEMPTS = 8
 DEFAULT_SWEEP_AGE = 60.0
+_COPY_CHUNK = 1 << 20
 
 
 def is_temp_name(name: str) -> bool:
@@ -43,13 +45,16 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644, sync_dir: bool = True) -> None:
-    """Replace path with data atomically; the file gets exactly mode (umask does not apply).
+def atomic_write(
+    path: Path, data: bytes | BinaryIO, mode: int = 0o644, sync_dir: bool = True
+) -> None:
+    """Replace path atomically with data (bytes, or an open file to copy), with exactly mode.
 
-    Missing parent directories are created. A symbolic link (or a directory)
-    at path is refused with UnsafePathError. sync_dir=False leaves the
-    directory fsync to a later write in the same directory that must be
-    durable first anyway (one fsync then covers both names).
+    The umask does not apply. Missing parent directories are created. A
+    symbolic link (or a directory) at path is refused with UnsafePathError.
+    sync_dir=False leaves the directory fsync to a later write in the same
+    directory that must be durable first anyway (one fsync then covers both
+    names).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,6 +71,12 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644, sync_dir: bool = Tr
             os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def atomic_copy(source: Path, path: Path, mode: int = 0o644, sync_dir: bool = True) -> None:
+    """Replace path with a copy of the file source, like atomic_write (streamed, not in memory)."""
+    with open(source, "rb") as handle:
+        atomic_write(path, handle, mode, sync_dir)
 
 
 def create_exclusive(path: Path, data: bytes, mode: int = 0o600) -> None:
@@ -148,8 +159,13 @@ def _refuse_non_regular(dir_fd: int, path: Path) -> None:
         raise UnsafePathError(f"{path} exists and is not a regular file; refusing to replace it")
 
 
-def _write_temp(dir_fd: int, path: Path, data: bytes, mode: int) -> tuple[str, os.stat_result]:
-    """Create, chmod, fill and fsync a new temporary file beside path; (its name, its stat)."""
+def _write_temp(
+    dir_fd: int, path: Path, data: bytes | BinaryIO, mode: int
+) -> tuple[str, os.stat_result]:
+    """Create, chmod, fill (from bytes or a file) and fsync a new temporary file beside path.
+
+    Returns the temporary name and its stat.
+    """
     prefix = "." + path.name.encode()[:_NAME_KEEP].decode(errors="ignore")
     for _ in range(_CREATE_ATTEMPTS):
         temp = f"{prefix}.{token_hex(8)}{TEMP_SUFFIX}"
@@ -167,9 +183,11 @@ def _write_temp(dir_fd: int, path: Path, data: bytes, mode: int) -> tuple[str, o
         if stat.S_IMODE(info.st_mode) != mode:
             raise UnsafePathError(f"{path.parent} does not keep file mode {mode:o} "
                                   f"(got {stat.S_IMODE(info.st_mode):o}); use another file system")
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
+        if isinstance(data, bytes):
+            _write_all(fd, data)
+        else:
+            while chunk := data.read(_COPY_CHUNK):
+                _write_all(fd, chunk)
         os.fsync(fd)
     except BaseException:
         os.close(fd)
@@ -177,6 +195,12 @@ def _write_temp(dir_fd: int, path: Path, data: bytes, mode: int) -> tuple[str, o
         raise
     os.close(fd)
     return temp, info
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _unlink_quietly(name: str, dir_fd: int) -> None:

@@ -54,6 +54,7 @@ from tuf.api.metadata import (
 from tuf.api.serialization import DeserializationError
 from tuf.api.serialization.json import JSONSerializer
 
+from fsio import atomic_copy
 from signing.keys import PassphraseSource, load_signer
 from signing.threshold import check_threshold
 from tuf_metadata import layout
@@ -1220,11 +1221,7 @@ class Repository:
                 dest = self.targets_dir / directory_part / f"{tf.hashes['sha256']}.{name}"
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 if not dest.exists():
-                    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-                    shutil.copyfile(local, tmp)
-                    with open(tmp, "rb") as handle:
-                        os.fsync(handle.fileno())
-                    os.replace(tmp, dest)
+                    atomic_copy(local, dest, sync_dir=False)  # the loop below syncs the dirs
             # Make the new names durable before any metadata can reference them.
             release_path = layout.target_path(release.package, release.version, "")
             release_dir = self.targets_dir / release_path

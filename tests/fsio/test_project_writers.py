@@ -1,18 +1,22 @@
 """The project's writers of keys and metadata resist another local user predicting temp names.
 
 The writers fsio replaced used ".NAME.tmpPID" (keys) and ".NAME.PID.tmp"
-(metadata): a local user who could write to the directory planted a file or
-a symlink there and ended up owning the private key, or made the repository
-write through the link. These tests plant exactly those names.
+(metadata and published target files): a local user who could write to the
+directory planted a file or a symlink there and ended up owning the private
+key, or made the repository write through the link. These tests plant
+exactly those names.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from pathlib import Path
 
 from signing.keys import generate_key, write_key_pair
+from tests.repository.helpers import init_repo, release, run
+from tuf_metadata import layout
 from tuf_metadata.store import atomic_write
 
 NOBODY = 65534
@@ -49,3 +53,25 @@ def test_planted_temp_symlink_is_not_written_through_by_metadata_writes(tmp_path
     assert victim.read_bytes() == b"victim"
     assert not (tmp_path / "metadata" / "timestamp.json").is_symlink()
     assert (tmp_path / "metadata" / "timestamp.json").read_bytes() == b'{"signed": {}}'
+
+
+def test_planted_temp_symlinks_in_targets_are_not_followed_by_publish(tmp_path: Path) -> None:
+    fx = init_repo(tmp_path / "r", authors=["alice"])
+    assert release(fx, "alice", "1.0", ["alice"]).exit_code == 0, "staging failed"
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"victim")
+    release_dir = fx.repo_dir / "targets" / layout.target_path("alice", "1.0", "")
+    release_dir.mkdir(parents=True)
+    staged = [p for p in (fx.repo_dir / "staging" / "alice" / "1.0").rglob("*") if p.is_file()]
+    for local in staged:
+        digest = hashlib.sha256(local.read_bytes()).hexdigest()
+        (release_dir / f".{digest}.{local.name}.{os.getpid()}.tmp").symlink_to(victim)
+
+    published = run(["publish", "--no-build", "--repo", str(fx.repo_dir)])
+
+    assert published.exit_code == 0, published.output
+    assert victim.read_bytes() == b"victim"
+    published_files = [p for p in release_dir.iterdir() if not p.name.startswith(".")]
+    assert published_files, "nothing was published"
+    for path in published_files:
+        assert not path.is_symlink() and path.is_file(), path
