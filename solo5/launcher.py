@@ -20,6 +20,8 @@ from solo5.recipe import TARGETS
 from solo5.tenders import tender_path
 
 SUPPORTED_ABI_VERSION = 2
+# The tenders need no environment variable; none is passed to them.
+TENDER_ENVIRONMENT: dict[str, str] = {}
 
 
 class LaunchError(Solo5Error):
@@ -88,7 +90,10 @@ def run_image(image: str | Path, *, mem_mb: int | None = None,
                           args=args, stdout=stdout, timeout=timeout)
     argv = tender_command(image, mem_mb=mem_mb, nets=nets, blocks=blocks, args=args)
     try:
-        completed = subprocess.run(argv, stdout=stdout, timeout=timeout, check=False)
+        # An empty environment: on spt the guest shares the tender's address
+        # space, so nothing of the operator's environment may be in it.
+        completed = subprocess.run(argv, stdout=stdout, timeout=timeout, check=False,
+                                   env=TENDER_ENVIRONMENT)
     except subprocess.TimeoutExpired:
         raise LaunchError(f"{image}: still running after {timeout} s; stopped") from None
     if completed.returncode < 0:

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 UNIKERNELS = REPO / "unikernels"
 COMMON = UNIKERNELS / "test_common"
 TEST_UNIKERNELS = ("hello", "test_time", "test_block", "test_net", "test_abort", "test_ssp",
-                   "test_badargs", "test_seccomp", "test_tls", "test_wx")
+                   "test_badargs", "test_seccomp", "test_tls", "test_wx", "test_hostleak")
 
 
 def unikernel_devices(name: str) -> list[Device]:
@@ -26,7 +26,7 @@ def build_unikernel(name: str, target: str, build_dir: Path) -> Path:
     """Build unikernels/<name> for target in build_dir with the shared recipe."""
     build_dir.mkdir(parents=True, exist_ok=True)
     sources = []
-    for source in sorted((UNIKERNELS / name).glob("*.c")):
+    for source in sorted([*(UNIKERNELS / name).glob("*.c"), *(UNIKERNELS / name).glob("*.S")]):
         shutil.copy(source, build_dir / source.name)
         sources.append(source.name)
     include_dirs: list[str] = []

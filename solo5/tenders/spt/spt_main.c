@@ -117,6 +117,7 @@ int main(int argc, char **argv)
     protect(&t, &img);
     elf_file_close(&t.image);
 
+    spt_launch_prepare(&t);
     spt_seccomp_install(&t, epollfd, timerfd);
     spt_launch(img.entry, t.mem_size - 8, SPT_BOOT_INFO_BASE);
 }
