@@ -108,7 +108,7 @@ def test_record_types(server: Server) -> None:
     }
     for (name, qtype), records in expected.items():
         got = server.dig(name, qtype)
-        assert (got.status, got.answer) == ("NOERROR", records), got.text
+        assert (got.status, set(got.answer)) == ("NOERROR", records), got.text
         assert got.flags == {"qr", "aa"}
 
 
@@ -116,9 +116,9 @@ def test_negative_answers_carry_the_soa(server: Server) -> None:
     soa = ("example.org. 300 in soa ns1.example.org. hostmaster.example.org. "
            "2026120201 7200 3600 1209600 300")
     nx = server.dig("nothing.example.org", "A")
-    assert (nx.status, nx.answer, nx.authority) == ("NXDOMAIN", set(), {soa})
+    assert (nx.status, set(nx.answer), set(nx.authority)) == ("NXDOMAIN", set(), {soa})
     nodata = server.dig("mail.example.org", "TXT")
-    assert (nodata.status, nodata.answer, nodata.authority) == ("NOERROR", set(), {soa})
+    assert (nodata.status, set(nodata.answer), set(nodata.authority)) == ("NOERROR", set(), {soa})
 
 
 def test_cname_chain_and_wildcard(server: Server) -> None:
