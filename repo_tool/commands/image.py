@@ -23,6 +23,26 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     return pairs
 
 
+class GuestArgsCommand(click.Command):
+    """A command whose arguments after the first `--` belong to the guest.
+
+    They are set aside before click parses the rest, so a mistyped option
+    of ours (`--memm 64`) is a usage error, never a guest argument.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" in args:
+            at = args.index("--")
+            ctx.meta["guest_args"] = tuple(args[at + 1:])
+            args = args[:at]
+        else:
+            ctx.meta["guest_args"] = ()
+        return super().parse_args(ctx, args)
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [*super().collect_usage_pieces(ctx), "[-- ARGS...]"]
+
+
 def register(group: click.Group) -> None:
     @group.group("image")
     def image() -> None:
@@ -53,7 +73,7 @@ def register(group: click.Group) -> None:
             click.echo(f"  {segment.vaddr:#010x} {segment.flags} memsz {segment.memsz:>9}"
                        f" filesz {segment.filesz:>9}")
 
-    @group.command("run", context_settings={"ignore_unknown_options": True})
+    @group.command("run", cls=GuestArgsCommand)
     @click.argument("image_file", metavar="IMAGE", type=click.Path(dir_okay=False,
                                                                    exists=True))
     @click.option("--mem", type=click.IntRange(min=1), default=None, metavar="MB",
@@ -65,16 +85,22 @@ def register(group: click.Group) -> None:
     @click.option("--accel", type=click.Choice(["kvm", "tcg"]), default=None,
                   help="virtio images only: QEMU accelerator (default: kvm if /dev/kvm "
                        "is usable, else tcg).")
-    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
-    def run(image_file: str, mem: int | None, nets: tuple[str, ...],
-            blocks: tuple[str, ...], accel: str | None, args: tuple[str, ...]) -> None:
+    @click.pass_context
+    def run(ctx: click.Context, image_file: str, mem: int | None, nets: tuple[str, ...],
+            blocks: tuple[str, ...], accel: str | None) -> None:
         """Boot IMAGE on the Solo5 tender its ABI note names (hvt or spt), or
         under QEMU (virtio).
 
-        Every device the image declares must be given. Arguments after `--`
-        go to the unikernel. The exit status is the guest's.
+        Every device the image declares must be given. Only the arguments
+        after `--` go to the unikernel. The exit status is the guest's;
+        Ctrl-C stops the guest and exits 130.
         """
         sys.stdout.flush()
-        status = run_image(image_file, mem_mb=mem, nets=_pairs(nets, "--net"),
-                           blocks=_pairs(blocks, "--block"), args=args, accel=accel)
+        try:
+            status = run_image(image_file, mem_mb=mem, nets=_pairs(nets, "--net"),
+                               blocks=_pairs(blocks, "--block"), args=ctx.meta["guest_args"],
+                               accel=accel)
+        except KeyboardInterrupt:
+            click.echo("interrupted: the guest was stopped", err=True)
+            sys.exit(130)
         sys.exit(status)

@@ -20,11 +20,21 @@
 void hvt_kvm_init(struct hvt *h, uint64_t mem_size)
 {
     h->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (h->kvm_fd < 0 && errno == ENOENT)
+        hvt_die("/dev/kvm does not exist: this host offers no KVM (enable virtualisation and "
+                "load the kvm module, or run the image's spt build with solo5-spt)");
+    if (h->kvm_fd < 0 && (errno == EACCES || errno == EPERM))
+        hvt_die("no permission to open /dev/kvm: add this user to the group owning it "
+                "(usually 'kvm') or run as root");
     if (h->kvm_fd < 0)
-        hvt_die("open /dev/kvm: %s", strerror(errno));
+        hvt_die("cannot open /dev/kvm: %s", strerror(errno));
     int api = ioctl(h->kvm_fd, KVM_GET_API_VERSION, 0);
+    if (api < 0)
+        hvt_die("/dev/kvm is not a KVM device (KVM_GET_API_VERSION: %s): it should be the "
+                "character device 10:232 created by the kvm module", strerror(errno));
     if (api != KVM_API_EXPECTED)
-        hvt_die("KVM API version %d, need %d", api, KVM_API_EXPECTED);
+        hvt_die("this kernel's KVM API version is %d; solo5-hvt needs version %d", api,
+                KVM_API_EXPECTED);
     if (ioctl(h->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0)
         hvt_die("KVM lacks KVM_CAP_USER_MEMORY");
 
