@@ -19,6 +19,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,10 +91,11 @@ class SigningScheduler:
     """The snapshot/timestamp schedule with retries, backoff, a give-up bound and health."""
 
     def __init__(self, repository: Repository, policy: SchedulePolicy,
-                 health_file: Path | None = None):
+                 health_file: Path | None = None, publish: Callable[[], None] | None = None):
         self.repository = repository
         self.policy = policy
         self.health_file = health_file
+        self.publish = publish
         self.health = SigningHealth()
         self._lock = threading.Lock()
         repository.log = lambda message: LOG.info("%s", message)
@@ -117,6 +119,8 @@ class SigningScheduler:
         try:
             signed = self._sign_if_due()
             timestamp = self.repository.load_timestamp(self.repository.load_root().signed)
+            if self.publish is not None:  # e.g. sync to the folder a web server serves
+                self.publish()
         except Exception as error:
             with self._lock:
                 self.health.consecutive_failures += 1

@@ -11,9 +11,9 @@ from typing import Any
 import click
 
 from tuf_metadata.client.fetcher import UrllibFetcher
-from tuf_metadata.client.packages import IMAGE_TARGETS, FetchedImage, fetch_image
+from tuf_metadata.client.mirrors import fetch_image_from_mirrors
+from tuf_metadata.client.packages import IMAGE_TARGETS, FetchedImage
 from tuf_metadata.client.store import MetadataStore
-from tuf_metadata.client.updater import Updater
 
 
 def register(group: click.Group) -> None:
@@ -87,6 +87,9 @@ def _as_text(data: dict[str, Any]) -> str:
 )
 @click.option("--repo", "repo_url", required=True, help="Repository base URL (serves metadata/ "
               "and targets/).")
+@click.option("--mirror", "mirrors", multiple=True, metavar="URL",
+              help="Another base URL of the same repository, tried in order when the ones "
+              "before fail or serve data that does not verify (repeatable).")
 @click.option(
     "--root",
     "root_file",
@@ -113,6 +116,7 @@ def fetch(
     version: str | None,
     target: str,
     repo_url: str,
+    mirrors: tuple[str, ...],
     root_file: Path,
     output_dir: Path,
     metadata_dir: Path | None,
@@ -132,8 +136,8 @@ def fetch(
         store.directory.mkdir(parents=True, exist_ok=True)
         store.save("root", root_file.read_bytes())
     fetcher = UrllibFetcher()
-    updater = Updater(store, fetcher, f"{base}/metadata/", f"{base}/targets/")
     output_dir.mkdir(parents=True, exist_ok=True)
-    image = fetch_image(updater, name, output_dir, version=version, target=target)
-    data = _as_dict(image, fetcher)
+    image, used = fetch_image_from_mirrors(store, fetcher, [base, *mirrors], name, output_dir,
+                                           version=version, target=target)
+    data = {**_as_dict(image, fetcher), "mirror": used}
     click.echo(json.dumps(data, indent=2) if as_json else _as_text(data))

@@ -16,7 +16,9 @@ import click
 from repo_tool.commands.repository import ONLINE_OPTION, REPO_OPTION, _repo
 from repo_tool.commands.service_options import schedule_options, schedule_policy, stop_on_signals
 from tuf_metadata.service import SigningScheduler
-from tuf_metadata.sync import sync_tree
+from tuf_metadata.sync import check_destination, sync_tree
+
+LOG = logging.getLogger("repo-tool.sign-service")
 
 
 def register(group: click.Group) -> None:
@@ -30,24 +32,42 @@ def register(group: click.Group) -> None:
 @click.option("--health-file", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON file rewritten after every round: last signing, consecutive "
               "failures, timestamp expiry.")
+@click.option("--sync-to", "sync_to", multiple=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="After every round, publish metadata/ and targets/ into this folder as "
+              "`sync --to` does (repeatable).")
 @ONLINE_OPTION
 def sign_service(
     repo_dir: Path, interval: float, resign_fraction: float, max_failures: int,
-    max_backoff: float, health_file: Path | None, online_passphrase: str | None,
+    max_backoff: float, health_file: Path | None, sync_to: tuple[Path, ...],
+    online_passphrase: str | None,
 ) -> None:
     """Run the snapshot/timestamp service alone (no HTTP); publish with a static server.
 
     Makes a new snapshot when any targets metadata changed and re-signs
     timestamp (and snapshot) before expiry. A failed round is logged and
     retried with backoff; after --max-failures failed rounds in a row it exits
-    with status 1. Stops cleanly (status 0) on SIGTERM or Ctrl-C.
+    with status 1. With --sync-to, each round also publishes to the folder(s)
+    a static web server serves. Stops cleanly (status 0) on SIGTERM or Ctrl-C.
     """
     policy = schedule_policy(interval, resign_fraction, max_failures, max_backoff)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     repo = _repo(repo_dir, online_passphrase)
     repo.online_signer("snapshot")
     repo.online_signer("timestamp")
-    scheduler = SigningScheduler(repo, policy, health_file)
+    for destination in sync_to:
+        check_destination(repo_dir, destination)
+
+    def publish() -> None:
+        for destination in sync_to:
+            report = sync_tree(repo_dir, destination)
+            if report.copied or report.timestamp_written:
+                LOG.info("published %d files%s to %s", len(report.copied),
+                         " and timestamp.json" if report.timestamp_written else "", destination)
+            for warning in report.warnings:
+                LOG.warning("%s", warning)
+
+    scheduler = SigningScheduler(repo, policy, health_file, publish if sync_to else None)
     stop = threading.Event()
     stop_on_signals(stop.set)
     click.echo(f"signing {repo_dir} every {interval:g}s", err=True)
