@@ -21,6 +21,7 @@ without solo5_exit), which is an error, never a guest status.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -58,6 +59,13 @@ def qemu_binary() -> str:
 def default_accelerator() -> str:
     """KVM when /dev/kvm is usable, else QEMU's TCG emulator."""
     return "kvm" if os.access("/dev/kvm", os.R_OK | os.W_OK) else "tcg"
+
+
+def random_mac() -> str:
+    """A random locally administered unicast MAC, as Solo5's tenders pick."""
+    octets = bytearray(secrets.token_bytes(6))
+    octets[0] = (octets[0] & 0xFE) | 0x02
+    return ":".join(f"{octet:02x}" for octet in octets)
 
 
 def _escape(value: str) -> str:
@@ -100,10 +108,6 @@ def qemu_command(image: str | Path, *, status_path: str | Path, accel: str | Non
         if size == 0 or size % 512 != 0:
             raise QemuError(f"--block {name}={path}: size {size} is not a non-zero "
                             "multiple of 512 bytes")
-    for name, tap in nets.items():
-        if not Path("/sys/class/net", tap, "tun_flags").exists():
-            raise QemuError(f"--net {name}={tap}: no TAP interface {tap!r} here "
-                            "(the launcher never creates interfaces)")
 
     argv = [qemu_binary(), "-machine", f"pc,accel={accel}"]
     # kvm-pvm refuses QEMU's IA32_ARCH_CAPABILITIES for "-cpu host"; the
@@ -122,7 +126,8 @@ def qemu_command(image: str | Path, *, status_path: str | Path, accel: str | Non
         if device.kind == "NET_BASIC":
             argv += ["-netdev", f"tap,id=net{index},ifname={_escape(nets[device.name])},"
                                 "script=no,downscript=no",
-                     "-device", f"virtio-net-pci,netdev=net{index},addr={slot:#x}"]
+                     "-device", f"virtio-net-pci,netdev=net{index},addr={slot:#x},"
+                                f"mac={random_mac()}"]
         else:
             argv += ["-drive", f"id=blk{index},file={_escape(str(Path(blocks[device.name])))},"
                                "if=none,format=raw",
@@ -160,6 +165,12 @@ def run_virtio(image: str | Path, *, accel: str | None = None, mem_mb: int | Non
                args: Sequence[str] = (), stdout: IO[bytes] | None = None,
                timeout: float | None = None) -> int:
     """Boot the image under QEMU to completion; return the guest's exit status."""
+    # QEMU would create a missing TAP; we only attach existing ones. (Checked
+    # here, not in qemu_command: a caller may start QEMU in another namespace.)
+    for name, tap in (nets or {}).items():
+        if not Path("/sys/class/net", tap, "tun_flags").exists():
+            raise QemuError(f"--net {name}={tap}: no TAP interface {tap!r} here "
+                            "(the launcher never creates interfaces)")
     with tempfile.TemporaryDirectory(prefix="solo5-qemu-") as scratch:
         status_path = Path(scratch) / "exit-status"
         argv = qemu_command(image, status_path=status_path, accel=accel, mem_mb=mem_mb,

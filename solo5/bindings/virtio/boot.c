@@ -119,7 +119,7 @@ static void attach(const struct pci_virtio *dev)
         type = MFT_DEV_BLOCK_BASIC;
     else
         return; /* another kind of virtio device */
-    log_printf(LOG_DEBUG, "Solo5: PCI %u:%u: virtio type %u, I/O 0x%x, IRQ %u\n", dev->bus,
+    log_printf(LOG_INFO, "Solo5: PCI %u:%u: virtio type %u, I/O 0x%x, IRQ %u\n", dev->bus,
                dev->slot, dev->subsystem, dev->io_base, dev->irq);
     for (uint32_t i = 1; i < manifest.m.entries; i++) {
         struct mft_entry *e = &manifest.m.e[i];

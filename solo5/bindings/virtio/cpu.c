@@ -1,5 +1,13 @@
 /*
- * CPU tables and the legacy interrupt controller.
+ * CPU tables, user mode and the legacy interrupt controller.
+ *
+ * After boot everything runs at CPL 3 with IOPL 3 and interrupts off
+ * (multiboot.S). Why: where KVM emulates the guest's ring 0 instead of
+ * running it (this host's kvm-pvm), ring-0 code is slow and cannot run SSE
+ * instructions at all, while ring-3 code runs natively; on TCG and hardware
+ * KVM, IN/OUT at IOPL 3 cost nothing extra. The few privileged instructions
+ * left (HLT, WRMSR to FS base, and IN/OUT where IOPL is not honoured) trap
+ * with #GP and are completed in ring 0 (traps.S).
  *
  * GDT: flat 64-bit code and data plus a 64-bit TSS whose IST stacks take
  * every exception (Intel SDM Vol. 3A §3.4.5, §7.7). IDT: the 32
@@ -12,10 +20,13 @@
 
 #define SEL_CODE 0x08
 #define SEL_DATA 0x10
-#define SEL_TSS 0x18
+#define SEL_TSS 0x18 /* 16-byte descriptor: entries 3 and 4 */
+/* User code and data are entries 5 and 6 (selectors 0x2B, 0x33 with RPL 3). */
 
 #define GDT_CODE64 0x00AF9A000000FFFFULL
 #define GDT_DATA 0x00CF92000000FFFFULL
+#define GDT_USER_CODE64 0x00AFFA000000FFFFULL
+#define GDT_USER_DATA 0x00CFF2000000FFFFULL
 #define GDT_TSS_AVAILABLE (0x9ULL << 40)
 #define GDT_PRESENT (1ULL << 47)
 
@@ -28,6 +39,9 @@
 #define IST_TRAP 1
 #define IST_DOUBLE_FAULT 2
 #define IST_NMI 3
+#define IST_IRQ 4
+#define IST_STACKS 4
+#define VECTOR_GP 13
 #define IST_STACK_SIZE 4096
 
 /* 8259A ports and commands. */
@@ -39,6 +53,18 @@
 #define PIC_ICW4_8086 0x01
 #define PIC_EOI 0x20
 #define PIC_CASCADE_LINE 2
+/* The local APIC must pass the PIC's INTR on (SDM Vol. 3A §11.5.1,
+ * "virtual wire" mode: LINT0 delivers ExtINT, LINT1 NMI). SeaBIOS sets this
+ * up, qboot leaves LINT0 masked as at reset, so we set it ourselves. */
+#define MSR_APIC_BASE 0x1BU
+#define APIC_BASE_MASK 0xFFFFF000U
+#define APIC_SVR 0xF0
+#define APIC_LVT_LINT0 0x350
+#define APIC_LVT_LINT1 0x360
+#define APIC_SVR_ENABLE 0x100U
+#define APIC_SPURIOUS_VECTOR 0x2FU /* low nibble 0xF; an ignored PIC vector */
+#define APIC_DELIVER_EXTINT 0x700U
+#define APIC_DELIVER_NMI 0x400U
 
 struct tss64 {
     uint32_t reserved0;
@@ -56,10 +82,10 @@ struct table_register {
     uint64_t base;
 } __attribute__((packed));
 
-static uint64_t gdt[5] __attribute__((aligned(16)));
+static uint64_t gdt[7] __attribute__((aligned(16)));
 static struct tss64 tss __attribute__((aligned(16)));
 static uint64_t idt[IDT_VECTORS][2] __attribute__((aligned(16)));
-static uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
+static uint8_t ist_stacks[IST_STACKS][IST_STACK_SIZE] __attribute__((aligned(16)));
 static uint16_t pic_mask = 0xFFFF;
 
 /* Devices whose ISR an interrupt reads (at most one per manifest entry). */
@@ -70,6 +96,7 @@ static struct {
 static size_t irq_device_count;
 
 extern const uint64_t cpu_vector_entries[IDT_VECTORS];
+extern const char gp_entry[];
 
 static void gdt_load(void)
 {
@@ -81,7 +108,9 @@ static void gdt_load(void)
     gdt[3] = (limit & 0xFFFF) | ((base & 0xFFFFFF) << 16) | GDT_TSS_AVAILABLE | GDT_PRESENT |
              ((limit >> 16 & 0xF) << 48) | ((base >> 24 & 0xFF) << 56);
     gdt[4] = base >> 32;
-    for (int i = 0; i < 3; i++)
+    gdt[5] = GDT_USER_CODE64;
+    gdt[6] = GDT_USER_DATA;
+    for (int i = 0; i < IST_STACKS; i++)
         tss.ist[i] = (uint64_t)(uintptr_t)&ist_stacks[i][IST_STACK_SIZE];
     tss.iomap_base = sizeof tss;
 
@@ -108,8 +137,20 @@ static void pic_write_mask(void)
     outb(PIC2_DATA, (uint8_t)(pic_mask >> 8));
 }
 
+static void apic_virtual_wire(void)
+{
+    uint32_t lo, hi;
+    __asm__ __volatile__("rdmsr" : "=a"(lo), "=d"(hi) : "c"(MSR_APIC_BASE));
+    /* The APIC page is below 4 GiB, inside the identity map. */
+    volatile uint32_t *apic = (volatile uint32_t *)(uintptr_t)(lo & APIC_BASE_MASK);
+    apic[APIC_SVR / 4] = APIC_SVR_ENABLE | APIC_SPURIOUS_VECTOR;
+    apic[APIC_LVT_LINT0 / 4] = APIC_DELIVER_EXTINT;
+    apic[APIC_LVT_LINT1 / 4] = APIC_DELIVER_NMI;
+}
+
 static void pic_init(void)
 {
+    apic_virtual_wire();
     outb(PIC1_CMD, PIC_ICW1_INIT_ICW4);
     outb(PIC2_CMD, PIC_ICW1_INIT_ICW4);
     outb(PIC1_DATA, VECTOR_PIC_BASE);     /* ICW2: vector base */
@@ -145,14 +186,17 @@ void cpu_irq_device(uint16_t io_base, uint8_t irq)
 void cpu_init(void)
 {
     gdt_load();
+    /* Every gate has an IST stack, so no gate needs TSS.RSP0. IRQs have
+     * their own: they arrive inside the #GP handler's HLT, on IST_TRAP. */
     for (unsigned v = 0; v < IDT_VECTORS; v++) {
-        unsigned ist = v < VECTOR_EXCEPTIONS ? IST_TRAP : 0;
+        unsigned ist = v < VECTOR_EXCEPTIONS ? IST_TRAP : IST_IRQ;
         if (v == 2)
             ist = IST_NMI;
         else if (v == 8)
             ist = IST_DOUBLE_FAULT;
         idt_set(v, cpu_vector_entries[v], ist);
     }
+    idt_set(VECTOR_GP, (uint64_t)(uintptr_t)gp_entry, IST_TRAP);
     struct table_register idtr = { sizeof idt - 1, (uint64_t)(uintptr_t)idt };
     __asm__ __volatile__("lidt %0" : : "m"(idtr) : "memory");
     pic_init();
@@ -171,9 +215,10 @@ void virtio_irq(unsigned irq)
 
 void cpu_wait_for_interrupt(void)
 {
-    /* STI takes effect after the next instruction, so an interrupt that is
-     * already pending wakes the HLT instead of being lost before it. */
-    __asm__ __volatile__("sti\n\thlt\n\tcli" : : : "memory");
+    /* At CPL 3 this traps; gp_entry runs STI; HLT; CLI in ring 0. STI takes
+     * effect after the next instruction, so an interrupt that is already
+     * pending wakes the HLT instead of being lost before it. */
+    __asm__ __volatile__("hlt" : : : "memory");
 }
 
 /* What traps.S leaves on the IST stack. */

@@ -10,8 +10,10 @@
  * (§3.2). We build identity-mapped page tables for the first 4 GiB with
  * 2 MiB pages, enable PAE, long mode and paging (Intel SDM Vol. 3A §9.8.5),
  * enable SSE (CR4.OSFXSR, CR0.MP, !CR0.EM) and jump to 64-bit code, which
- * calls virtio_boot(mbi) on a boot stack, then _start on the final stack
- * at the top of guest memory.
+ * calls virtio_boot(mbi) on a boot stack. Then it drops to CPL 3 with
+ * IOPL 3 and interrupts off and calls _start on the final stack at the top
+ * of guest memory: the bindings after boot and the whole application run
+ * in user mode (why: cpu.c).
  */
 #define MB_MAGIC 0x1BADB002
 #define MB_FLAGS ((1 << 1) | (1 << 16)) /* memory info; address fields valid */
@@ -30,7 +32,12 @@
 #define EFER_LME (1 << 8)
 #define PTE_P 0x1
 #define PTE_RW 0x2
+#define PTE_US 0x4 /* the application runs at CPL 3 (cpu.c) */
 #define PTE_PS 0x80
+#define SEL_USER_CODE 0x2B /* GDT entries 5 and 6 (cpu.c), RPL 3 */
+#define SEL_USER_DATA 0x33
+#define RFLAGS_IOPL3 0x3000
+#define RFLAGS_RESERVED 0x2
 
     .section .multiboot, "a"
     .balign 4
@@ -55,8 +62,8 @@ _start32:
     movl %ebx, %esi
 
     /* PML4[0] -> PDPT; PDPT[0..3] -> the four page directories. */
-    movl $boot_pdpt + (PTE_P | PTE_RW), boot_pml4
-    movl $boot_pd + (PTE_P | PTE_RW), %eax
+    movl $boot_pdpt + (PTE_P | PTE_RW | PTE_US), boot_pml4
+    movl $boot_pd + (PTE_P | PTE_RW | PTE_US), %eax
     xorl %ecx, %ecx
 1:  movl %eax, boot_pdpt(, %ecx, 8)
     addl $0x1000, %eax
@@ -64,7 +71,7 @@ _start32:
     cmpl $4, %ecx
     jne 1b
     /* 2048 PD entries, each a 2 MiB page: entry i maps i * 2 MiB. */
-    movl $(PTE_P | PTE_RW | PTE_PS), %eax
+    movl $(PTE_P | PTE_RW | PTE_US | PTE_PS), %eax
     xorl %ecx, %ecx
 2:  movl %eax, boot_pd(, %ecx, 8)
     addl $0x200000, %eax
@@ -104,11 +111,22 @@ start64:
     movq $boot_stack_top, %rsp
     movl %esi, %edi             /* zero-extends the multiboot_info address */
     call virtio_boot            /* returns the top of guest memory */
-    movq %rax, %rsp
+    xorl %ecx, %ecx             /* null data selectors: kept across the iretq */
+    movl %ecx, %ds
+    movl %ecx, %es
+    movl %ecx, %fs
+    movl %ecx, %gs
+    pushq $SEL_USER_DATA
+    pushq %rax                  /* user RSP */
+    pushq $(RFLAGS_IOPL3 | RFLAGS_RESERVED)
+    pushq $SEL_USER_CODE
+    leaq user_start(%rip), %rax
+    pushq %rax
+    iretq
+user_start:
     xorl %edi, %edi
     call _start
-3:  hlt
-    jmp 3b
+3:  jmp 3b                      /* _start never returns */
 
     .section .rodata
     .balign 8

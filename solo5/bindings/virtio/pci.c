@@ -15,7 +15,16 @@
 #define PCI_COMMAND 0x04
 #define PCI_BAR0 0x10
 #define PCI_SUBSYSTEM 0x2C      /* subsystem vendor 15:0, subsystem 31:16 */
-#define PCI_INTERRUPT_LINE 0x3C
+#define PCI_INTERRUPT_LINE 0x3C /* line in bits 7:0, pin (1 = INTA) in 15:8 */
+/* The PIIX3 PCI-to-ISA bridge (Intel 82371SB data sheet §2.2.8): PIRQRC[A:D]
+ * at 0x60-0x63 route the four PCI interrupt wires to ISA IRQs (bit 7 set:
+ * not routed). On QEMU's i440fx machine, INTx# of slot s is wire
+ * (s - 1 + x) mod 4. The firmware's interrupt-line value is not always
+ * that routing (qboot's is not), so where the bridge is there we ask it. */
+#define PIIX3_ID 0x70008086U
+#define PIIX3_SLOT 1
+#define PIIX3_PIRQ_ROUTE 0x60
+#define PIIX3_PIRQ_DISABLED 0x80
 #define PCI_COMMAND_IO 0x1
 #define PCI_COMMAND_MASTER 0x4
 #define PCI_BAR_IO 0x1
@@ -42,6 +51,20 @@ static void pci_write(uint8_t bus, uint8_t slot, uint8_t reg, uint32_t value)
 }
 
 static uint32_t io_next = PCI_IO_WINDOW_START;
+
+static uint8_t interrupt_line(uint8_t bus, uint8_t slot)
+{
+    uint32_t reg = pci_read(bus, slot, PCI_INTERRUPT_LINE);
+    uint8_t line = (uint8_t)reg, pin = (uint8_t)(reg >> 8);
+    if (bus != 0 || pin < 1 || pin > 4 || slot == 0 ||
+        pci_read(0, PIIX3_SLOT, PCI_VENDOR_ID) != PIIX3_ID)
+        return line;
+    uint8_t wire = (uint8_t)((slot - 1 + pin - 1) % 4);
+    uint8_t route = (uint8_t)(pci_read(0, PIIX3_SLOT, PIIX3_PIRQ_ROUTE) >> (8 * wire));
+    if (route & PIIX3_PIRQ_DISABLED)
+        return line;
+    return route & 0x0F;
+}
 
 /* Size the I/O BAR by writing all ones (PCI 3.0 §6.2.5.1) and place it at
  * the next free, naturally aligned address of the window. */
@@ -79,7 +102,7 @@ void pci_scan(void (*found)(const struct pci_virtio *dev))
         struct pci_virtio dev = {
             .subsystem = (uint16_t)(pci_read(bus, slot, PCI_SUBSYSTEM) >> 16),
             .io_base = (uint16_t)(bar & ~0x3U),
-            .irq = (uint8_t)pci_read(bus, slot, PCI_INTERRUPT_LINE),
+            .irq = interrupt_line(bus, slot),
             .bus = bus,
             .slot = slot,
         };

@@ -16,35 +16,36 @@
 
 #include "../common/bindings.h"
 
-/* x86 port I/O. */
+/* x86 port I/O, always through DX: at CPL 3 on a hypervisor that ignores
+ * IOPL the instruction traps, and traps.S completes only the DX forms. */
 static inline void outb(uint16_t port, uint8_t v)
 {
-    __asm__ __volatile__("outb %0, %1" : : "a"(v), "Nd"(port));
+    __asm__ __volatile__("outb %0, %1" : : "a"(v), "d"(port));
 }
 static inline void outw(uint16_t port, uint16_t v)
 {
-    __asm__ __volatile__("outw %0, %1" : : "a"(v), "Nd"(port));
+    __asm__ __volatile__("outw %0, %1" : : "a"(v), "d"(port));
 }
 static inline void outl(uint16_t port, uint32_t v)
 {
-    __asm__ __volatile__("outl %0, %1" : : "a"(v), "Nd"(port));
+    __asm__ __volatile__("outl %0, %1" : : "a"(v), "d"(port));
 }
 static inline uint8_t inb(uint16_t port)
 {
     uint8_t v;
-    __asm__ __volatile__("inb %1, %0" : "=a"(v) : "Nd"(port));
+    __asm__ __volatile__("inb %1, %0" : "=a"(v) : "d"(port));
     return v;
 }
 static inline uint16_t inw(uint16_t port)
 {
     uint16_t v;
-    __asm__ __volatile__("inw %1, %0" : "=a"(v) : "Nd"(port));
+    __asm__ __volatile__("inw %1, %0" : "=a"(v) : "d"(port));
     return v;
 }
 static inline uint32_t inl(uint16_t port)
 {
     uint32_t v;
-    __asm__ __volatile__("inl %1, %0" : "=a"(v) : "Nd"(port));
+    __asm__ __volatile__("inl %1, %0" : "=a"(v) : "d"(port));
     return v;
 }
 static inline uint64_t rdtsc(void)
@@ -74,7 +75,8 @@ void pic_unmask(unsigned irq);
 void cpu_irq_device(uint16_t io_base, uint8_t irq);
 /* Called by an interrupt on line irq (traps.S). */
 void virtio_irq(unsigned irq);
-/* Halt until an interrupt arrives; interrupts are enabled only inside. */
+/* Halt until an interrupt arrives; interrupts are enabled only inside.
+ * Called at CPL 3 (traps into ring 0). */
 void cpu_wait_for_interrupt(void);
 
 /* clock.c: TSC calibrated against PIT channel 2; wall time from the CMOS
