@@ -175,7 +175,9 @@ def write_key_pair(
     sweep_temp_files(private_path.parent)
     for path in (private_path, public_path):
         if os.path.lexists(path):
-            raise KeyFileError(f"{path} already exists; refusing to overwrite a key")
+            raise KeyFileError(
+                f"{path} already exists; refusing to overwrite a key (choose another name)"
+            )
     doc = json.dumps(public_key_document(signer.public_key), indent=2, sort_keys=True)
     private_pem = private_key_pem(signer, passphrase)
     try:
