@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.repository.helpers import run
 from tests.serving.nginx import free_port
 from tests.serving.support import Service, published_repo
+
+pytestmark = pytest.mark.slow  # starts servers or signs whole repositories
 
 
 def test_fetch_uses_the_next_mirror_when_the_first_is_down(tmp_path: Path) -> None:

@@ -15,8 +15,12 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import pytest
+
 from tests.repository.helpers import run
 from tests.serving.support import Service, get, published_repo
+
+pytestmark = pytest.mark.slow  # starts servers or signs whole repositories
 
 REQUEST_TIMEOUT = 2.0
 BOUNDED = ["--request-timeout", str(REQUEST_TIMEOUT), "--max-connections", "64"]

@@ -27,8 +27,11 @@ from tuf_metadata.client.mirrors import MirrorsFailedError, fetch_image_from_mir
 from tuf_metadata.client.store import MetadataStore
 from tuf_metadata.sync import sync_tree
 
-pytestmark = pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is not installed "
-                                "(Debian package nginx, in the Makefile's DEB_PACKAGES)")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is not installed "
+                       "(Debian package nginx, in the Makefile's DEB_PACKAGES)"),
+]
 
 TIMESTAMP_DAYS = 0.00007  # about 6 s: re-signed every 3 s
 LIMITS = FetchLimits(read_timeout=2.0, deadline=5.0, min_rate=1000.0, grace=1.0)

@@ -13,6 +13,7 @@ import json
 import os
 import resource
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,7 @@ def test_retry_delay_backs_off_exponentially_up_to_the_cap() -> None:
     assert [retry_delay(policy, n) for n in range(6)] == [2.0, 2.0, 4.0, 8.0, 10.0, 10.0]
 
 
+@pytest.mark.slow
 def test_serve_keeps_signing_after_file_descriptors_run_out(tmp_path: Path) -> None:
     fx = published_repo(tmp_path, SHORT_TIMESTAMP_DAYS)
     service = Service(["serve", "--repo", str(fx.repo_dir), "--port", "0", "--interval", "0.1",
@@ -65,6 +67,7 @@ def test_serve_keeps_signing_after_file_descriptors_run_out(tmp_path: Path) -> N
         service.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 def test_sign_service_resumes_after_the_disk_was_full(tmp_path: Path) -> None:
     fx = published_repo(tmp_path, SHORT_TIMESTAMP_DAYS)
@@ -116,6 +119,7 @@ def test_sign_service_resumes_after_the_disk_was_full(tmp_path: Path) -> None:
         service.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["sign-service", "serve"])
 def test_signing_that_keeps_failing_exits_non_zero(tmp_path: Path, command: str) -> None:
     fx = published_repo(tmp_path)
@@ -128,5 +132,39 @@ def test_signing_that_keeps_failing_exits_non_zero(tmp_path: Path, command: str)
         assert service.exit_code(timeout=15) == 1
         assert any("error: signing failed 3 rounds in a row" in line for line in service.log), \
             "".join(service.log)
+    finally:
+        service.stop()
+
+
+def _poll_health(url: str, status: int, timeout: float) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    while True:
+        code, report = health(url)
+        if code == status:
+            return report
+        assert time.monotonic() < deadline, (code, report)
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_healthz_turns_503_while_rounds_fail_and_200_after(tmp_path: Path) -> None:
+    fx = published_repo(tmp_path)
+    service = Service(["serve", "--repo", str(fx.repo_dir), "--port", "0", "--interval", "0.1",
+                       "--max-backoff", "0.2", "--max-failures", "1000"])
+    try:
+        url = service.url()
+        report = _poll_health(url, 200, 10)
+        assert report["consecutive_failures"] == 0 and report["last_error"] is None
+        timestamp = fx.repo_dir / "metadata" / "timestamp.json"
+        aside = tmp_path / "timestamp.json"
+        timestamp.rename(aside)  # every round now fails reading the published state
+        try:
+            report = _poll_health(url, 503, 10)
+            assert not report["healthy"] and int(str(report["consecutive_failures"])) >= 1
+            assert "timestamp.json is missing" in str(report["last_error"])
+        finally:
+            aside.rename(timestamp)
+        report = _poll_health(url, 200, 10)
+        assert report["healthy"] and report["consecutive_failures"] == 0
     finally:
         service.stop()

@@ -21,6 +21,8 @@ from tuf_metadata import sync as sync_module
 from tuf_metadata.repo_verify import now_utc, verify_repository
 from tuf_metadata.sync import SyncError, sync_tree
 
+pytestmark = pytest.mark.slow  # starts servers or signs whole repositories
+
 
 class Crash(Exception):
     pass
