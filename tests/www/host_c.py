@@ -14,6 +14,10 @@ REPO = Path(__file__).resolve().parents[2]
 RUNTIME = REPO / "runtime"
 WWW = REPO / "unikernels" / "www"
 BLK_SOURCES = [RUNTIME / "blk" / name for name in ("device.c", "ustar.c", "ustar_header.c")]
+# www's pure modules (no Solo5, no TCP): what the host driver and the fuzzer link.
+WWW_PURE_SOURCES = [WWW / f"{name}.c" for name in (
+    "http_request", "url_path", "http_date", "mime", "conditional", "resource", "args",
+    "access_log")]
 SANITIZERS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all",
               "-fno-omit-frame-pointer")
 

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.www.host_c import BLK_SOURCES, RUNTIME, compile_host, executions, run_fuzzer
+from tests.www.host_c import (
+    BLK_SOURCES,
+    RUNTIME,
+    WWW,
+    WWW_PURE_SOURCES,
+    compile_host,
+    executions,
+    run_fuzzer,
+)
 
 RUNS = 1_000_000
 
@@ -18,6 +26,17 @@ def test_ustar_index_fuzzer_million_runs(tmp_path: Path) -> None:
     fuzzer = compile_host(tmp_path / "fuzz_ustar", [RUNTIME / "fuzz" / "fuzz_ustar.c",
                                                     *BLK_SOURCES], fuzzer=True)
     corpus = RUNTIME / "fuzz" / "corpus" / "ustar"
+    assert sorted(corpus.glob("*.bin")), "no seed corpus: python -m tests.www.fuzz_corpus"
+    log = run_fuzzer(fuzzer, corpus, tmp_path, RUNS)
+    assert executions(log) >= RUNS
+
+
+@pytest.mark.slow
+def test_http_request_fuzzer_million_runs(tmp_path: Path) -> None:
+    fuzzer = compile_host(tmp_path / "fuzz_http_request",
+                          [RUNTIME / "fuzz" / "fuzz_http_request.c", *WWW_PURE_SOURCES,
+                           *BLK_SOURCES], fuzzer=True, include_dirs=[WWW])
+    corpus = RUNTIME / "fuzz" / "corpus" / "http_request"
     assert sorted(corpus.glob("*.bin")), "no seed corpus: python -m tests.www.fuzz_corpus"
     log = run_fuzzer(fuzzer, corpus, tmp_path, RUNS)
     assert executions(log) >= RUNS
