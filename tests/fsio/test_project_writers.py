@@ -14,6 +14,8 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
+
 from signing.keys import generate_key, write_key_pair
 from tests.repository.helpers import init_repo, release, run
 from tuf_metadata import layout
@@ -55,6 +57,7 @@ def test_planted_temp_symlink_is_not_written_through_by_metadata_writes(tmp_path
     assert (tmp_path / "metadata" / "timestamp.json").read_bytes() == b'{"signed": {}}'
 
 
+@pytest.mark.slow  # a key ceremony and a publish
 def test_planted_temp_symlinks_in_targets_are_not_followed_by_publish(tmp_path: Path) -> None:
     fx = init_repo(tmp_path / "r", authors=["alice"])
     assert release(fx, "alice", "1.0", ["alice"]).exit_code == 0, "staging failed"
