@@ -1,8 +1,10 @@
 """Raw DNS clients run inside a test namespace (python3 dns_client.py MODE
-SERVER ...); prints JSON. Modes:
+SERVER[:PORT] ...); prints JSON. Modes:
 
   udp SERVER HEX...        each message in its own datagram; the reply in
                            hex or null (none within 2 s)
+  tcp SERVER HEX...        each message on its own connection; the reply
+                           in hex or null (closed without one)
   pipeline SERVER HEX...   all messages in one TCP write, then the replies
                            read in order
   idle SERVER SECONDS      connects, stays silent, and reports after how
@@ -19,12 +21,12 @@ import sys
 import time
 
 
-def udp(server: str, messages: list[bytes]) -> list[str | None]:
+def udp(server: tuple[str, int], messages: list[bytes]) -> list[str | None]:
     replies: list[str | None] = []
     for message in messages:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.settimeout(2)
-            s.sendto(message, (server, 53))
+            s.sendto(message, server)
             try:
                 replies.append(s.recv(65535).hex())
             except TimeoutError:
@@ -42,8 +44,21 @@ def read_exact(s: socket.socket, n: int) -> bytes:
     return data
 
 
-def pipeline(server: str, messages: list[bytes]) -> list[str]:
-    with socket.create_connection((server, 53), timeout=10) as s:
+def tcp(server: tuple[str, int], messages: list[bytes]) -> list[str | None]:
+    replies: list[str | None] = []
+    for message in messages:
+        with socket.create_connection(server, timeout=5) as s:
+            s.sendall(struct.pack(">H", len(message)) + message)
+            try:
+                (length,) = struct.unpack(">H", read_exact(s, 2))
+                replies.append(read_exact(s, length).hex())
+            except (ConnectionError, TimeoutError):
+                replies.append(None)
+    return replies
+
+
+def pipeline(server: tuple[str, int], messages: list[bytes]) -> list[str]:
+    with socket.create_connection(server, timeout=10) as s:
         s.sendall(b"".join(struct.pack(">H", len(m)) + m for m in messages))
         replies = []
         for _ in messages:
@@ -52,8 +67,8 @@ def pipeline(server: str, messages: list[bytes]) -> list[str]:
         return replies
 
 
-def idle(server: str, seconds: float) -> float | None:
-    with socket.create_connection((server, 53), timeout=seconds + 5) as s:
+def idle(server: tuple[str, int], seconds: float) -> float | None:
+    with socket.create_connection(server, timeout=seconds + 5) as s:
         start = time.monotonic()
         try:
             data = s.recv(1)
@@ -63,10 +78,14 @@ def idle(server: str, seconds: float) -> float | None:
 
 
 def main() -> None:
-    mode, server, *rest = sys.argv[1:]
+    mode, where, *rest = sys.argv[1:]
+    host, _, port = where.partition(":")
+    server = (host, int(port or 53))
     result: object
     if mode == "udp":
         result = udp(server, [bytes.fromhex(h) for h in rest])
+    elif mode == "tcp":
+        result = tcp(server, [bytes.fromhex(h) for h in rest])
     elif mode == "pipeline":
         result = pipeline(server, [bytes.fromhex(h) for h in rest])
     else:

@@ -9,7 +9,6 @@
 #define FLAG_AA 0x0400
 #define FLAG_TC 0x0200
 #define FLAG_RD 0x0100
-#define FLAG_CD 0x0010   /* RFC 4035 3.2.2: copied into the response */
 #define OPCODE_SHIFT 11
 #define OPCODE_QUERY 0
 #define OPT_DO 0x8000    /* RFC 3225 3: copied into the response */
@@ -170,20 +169,19 @@ static int find_cut(const struct zone *z, const uint8_t *name, uint16_t qtype, s
     return -1;
 }
 
-/* Referral (RFC 1034 4.3.2 3b): the child's NS in authority, addresses of
- * its servers in additional; those inside the cut (glue) are required. */
-static void put_referral(struct response *rs, size_t ns_first, size_t ns_end)
+/* The in-zone addresses of the name servers of the NS RRset [ns_first,
+ * ns_end) in additional (RFC 1034 4.3.2 step 6). Those under cut (glue of
+ * a referral, RFC 9471) are required; the others are optional. */
+static void put_ns_addresses(struct response *rs, size_t ns_first, size_t ns_end,
+                             const uint8_t *cut)
 {
     const struct zone *z = rs->zone;
-    if (put_required(rs, ns_first, ns_end, NULL, NULL, AUTHORITY) != 0)
-        return;
-    const uint8_t *cut = z->rrs[ns_first].owner;
     for (size_t i = ns_first; i < ns_end; i++) {
         const uint8_t *target = z->rrs[i].rdata;
         size_t nf, ne, f, e;
         if (!dname_is_under(target, z->origin.wire) || !zone_node(z, target, &nf, &ne))
             continue;
-        int glue = dname_is_under(target, cut);
+        int glue = cut && dname_is_under(target, cut);
         static const uint16_t types[] = { RR_A, RR_AAAA };
         for (size_t t = 0; t < 2; t++) {
             if (!zone_rrset(z, nf, ne, types[t], &f, &e))
@@ -196,6 +194,15 @@ static void put_referral(struct response *rs, size_t ns_first, size_t ns_end)
             }
         }
     }
+}
+
+/* Referral (RFC 1034 4.3.2 3b): the child's NS in authority, addresses of
+ * its servers in additional. */
+static void put_referral(struct response *rs, size_t ns_first, size_t ns_end)
+{
+    if (put_required(rs, ns_first, ns_end, NULL, NULL, AUTHORITY) != 0)
+        return;
+    put_ns_addresses(rs, ns_first, ns_end, rs->zone->rrs[ns_first].owner);
 }
 
 /* Answers from the node [nf, ne) for name. Returns the CNAME target to
@@ -212,7 +219,10 @@ static const uint8_t *answer_node(struct response *rs, const struct request *r, 
         return NULL;
     }
     if (zone_rrset(z, nf, ne, r->qtype, &f, &e)) {
-        put_required(rs, f, e, name, NULL, ANSWER);
+        /* An NS answer brings its servers' addresses, as NSD's minimal
+         * responses do; other types bring none. */
+        if (put_required(rs, f, e, name, NULL, ANSWER) == 0 && r->qtype == RR_NS)
+            put_ns_addresses(rs, f, e, NULL);
         return NULL;
     }
     if (zone_rrset(z, nf, ne, RR_CNAME, &f, &e)) {
@@ -339,7 +349,9 @@ size_t dns_query_answer(const struct zone_set *zones, const uint8_t *query, size
     struct response rs;
     memset(&rs, 0, sizeof(rs));
     msg_init(&rs.w, out, limit - opt_reserve);
-    rs.flags = (uint16_t)(FLAG_QR | (qflags & (FLAG_RD | FLAG_CD)));
+    /* RD is copied (RFC 1035 4.1.1); CD only by security-aware servers
+     * (RFC 4035 3.1.6), which this one is not. */
+    rs.flags = (uint16_t)(FLAG_QR | (qflags & FLAG_RD));
     rs.w.len = DNS_HDR_LEN;
     memset(out, 0, DNS_HDR_LEN);
     put_be16(out + 4, 1);
