@@ -157,6 +157,7 @@ def guest_status(qemu_returncode: int, status: bytes, stderr: str = "") -> int:
     if qemu_returncode == 0:
         raise QemuError("the guest stopped without calling solo5_exit (reset or power-off)")
     detail = next((line for line in stderr.splitlines() if line.strip()), "no message")
+    detail = detail.removeprefix("qemu-system-x86_64: ")
     raise QemuError(f"qemu-system-x86_64 failed (exit {qemu_returncode}): {detail}")
 
 
