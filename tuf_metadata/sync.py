@@ -14,8 +14,16 @@ the order the repository itself writes (docs/repository.md, "Writes"):
 timestamp.json and the list of root versions are read together under the
 repository lock, so the copy is one state of the repository. Every other
 file is immutable: an existing destination file with other content is
-refused, never overwritten. Nothing is deleted: a client or cache that
-still holds an older timestamp finds every file it references.
+refused, never overwritten.
+
+Deletion (`prune`) keeps every file an unexpired published timestamp may
+lead to. Each run records, in DIR/.unirepo-sync.json, for every file the
+published timestamp references (its snapshot, the role and rotate files that
+snapshot lists, the targets those roles list), the latest expiry of a
+timestamp that referenced it. A file is deleted only once no current
+reference remains and that expiry has passed: then no client accepts any
+timestamp leading to it. Root files and files never referenced by a
+published timestamp (say, copied ahead of their snapshot) are never deleted.
 Only regular files are copied; a source tree with a symlink or a private key
 under metadata/ or targets/ is refused before anything is written.
 """
@@ -27,7 +35,9 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from fsio import atomic_write, fsync_dir, is_temp_name
 from tuf_metadata.errors import TufError
@@ -37,6 +47,8 @@ from tuf_metadata.store import repository_lock
 _ROOT = re.compile(r"[0-9]+\.root\.json")
 _SNAPSHOT = re.compile(r"[0-9]+\.snapshot\.json")
 TIMESTAMP = "metadata/timestamp.json"
+STATE_NAME = ".unirepo-sync.json"
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 class SyncError(TufError):
@@ -64,6 +76,7 @@ class SyncReport:
     copied: list[str] = field(default_factory=list)
     unchanged: int = 0
     timestamp_written: bool = False
+    deleted: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -141,8 +154,76 @@ def _timestamp_version(data: bytes) -> int:
         raise SyncError("timestamp.json: not a timestamp (no signed.version)") from None
 
 
+def _signed(tree: Path, relative: str) -> dict[str, Any]:
+    try:
+        return dict(json.loads((tree / relative).read_bytes())["signed"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise SyncError(f"{tree / relative}: cannot read its signed part ({error})") from None
+
+
+def _target_file(path: str, hashes: dict[str, str]) -> str:
+    """The consistent-snapshot name a client requests for target PATH."""
+    digest = hashes.get("sha256") or next(iter(hashes.values()))
+    directory, _, name = path.rpartition("/")
+    return f"targets/{directory}/{digest}.{name}" if directory else f"targets/{digest}.{name}"
+
+
+def referenced_files(tree: Path) -> tuple[set[str], datetime]:
+    """Files reachable from tree's timestamp.json (roots excluded), and its expiry."""
+    timestamp = _signed(tree, TIMESTAMP)
+    try:
+        snapshot_version = int(timestamp["meta"]["snapshot.json"]["version"])
+        expires = datetime.strptime(timestamp["expires"], _TIME_FORMAT).replace(tzinfo=UTC)
+    except (KeyError, TypeError, ValueError) as error:
+        raise SyncError(f"{tree / TIMESTAMP}: no snapshot version or expiry ({error})") from None
+    snapshot_file = f"metadata/{snapshot_version}.snapshot.json"
+    files = {snapshot_file}
+    for name, meta in _signed(tree, snapshot_file).get("meta", {}).items():
+        version = int(meta["version"])
+        if name.startswith("rotate/"):
+            files.add(f"metadata/rotate/{version}.{name[len('rotate/'):]}")
+            continue
+        role_file = f"metadata/{version}.{name}"
+        files.add(role_file)
+        for path, info in _signed(tree, role_file).get("targets", {}).items():
+            files.add(_target_file(path, info["hashes"]))
+    return files, expires
+
+
+def _load_state(destination: Path) -> dict[str, datetime]:
+    try:
+        raw = json.loads((destination / STATE_NAME).read_bytes())["needed_until"]
+        return {path: datetime.strptime(until, _TIME_FORMAT).replace(tzinfo=UTC)
+                for path, until in raw.items()}
+    except FileNotFoundError:
+        return {}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise SyncError(f"{destination / STATE_NAME}: unreadable; remove it (no file will be "
+                        f"pruned until the current references expire)") from None
+
+
+def _record_and_prune(destination: Path, prune: bool, now: datetime) -> list[str]:
+    """Update the destination's reference record; delete what no live timestamp reaches."""
+    needed_until = _load_state(destination)
+    current, expires = referenced_files(destination)
+    for path in current:
+        needed_until[path] = max(needed_until.get(path, expires), expires)
+    deleted = []
+    if prune:
+        for path, until in sorted(needed_until.items()):
+            if path not in current and until < now and not _ROOT.fullmatch(Path(path).name):
+                (destination / path).unlink(missing_ok=True)
+                del needed_until[path]
+                deleted.append(path)
+    state = {"needed_until": {path: until.strftime(_TIME_FORMAT)
+                              for path, until in sorted(needed_until.items())}}
+    atomic_write(destination / STATE_NAME, json.dumps(state, indent=1).encode())
+    return deleted
+
+
 def sync_tree(source: Path, destination: Path,
-              log: Callable[[str], None] = lambda message: None) -> SyncReport:
+              log: Callable[[str], None] = lambda message: None, *, prune: bool = False,
+              now: datetime | None = None) -> SyncReport:
     """Publish source's metadata/ and targets/ into destination in the consistent order."""
     check_destination(source, destination)
     plan = plan_sync(source)
@@ -172,9 +253,12 @@ def sync_tree(source: Path, destination: Path,
             fsync_dir((destination / relative).parent)
         else:
             report.unchanged += 1
+    report.deleted = _record_and_prune(destination, prune, now or datetime.now(UTC))
+    for path in report.deleted:
+        log(f"pruned {path}")
     report.warnings = [
         f"{destination / name}: not metadata or targets, but in the published folder — "
-        f"move it out" for name in private_entries(destination)
+        f"move it out" for name in private_entries(destination) if name != STATE_NAME
     ]
     for folder in PUBLISHED_FOLDERS:
         if (destination / folder).is_symlink():

@@ -21,6 +21,11 @@ from tuf_metadata.sync import check_destination, sync_tree
 LOG = logging.getLogger("repo-tool.sign-service")
 
 
+PRUNE_OPTION = click.option(
+    "--prune", is_flag=True,
+    help="Delete published files no unexpired timestamp leads to any more (never roots).")
+
+
 def register(group: click.Group) -> None:
     group.add_command(sign_service)
     group.add_command(sync)
@@ -36,10 +41,11 @@ def register(group: click.Group) -> None:
               type=click.Path(file_okay=False, path_type=Path),
               help="After every round, publish metadata/ and targets/ into this folder as "
               "`sync --to` does (repeatable).")
+@PRUNE_OPTION
 @ONLINE_OPTION
 def sign_service(
     repo_dir: Path, interval: float, resign_fraction: float, max_failures: int,
-    max_backoff: float, health_file: Path | None, sync_to: tuple[Path, ...],
+    max_backoff: float, health_file: Path | None, sync_to: tuple[Path, ...], prune: bool,
     online_passphrase: str | None,
 ) -> None:
     """Run the snapshot/timestamp service alone (no HTTP); publish with a static server.
@@ -60,7 +66,9 @@ def sign_service(
 
     def publish() -> None:
         for destination in sync_to:
-            report = sync_tree(repo_dir, destination)
+            report = sync_tree(repo_dir, destination, prune=prune)
+            if report.deleted:
+                LOG.info("pruned %d expired files from %s", len(report.deleted), destination)
             if report.copied or report.timestamp_written:
                 LOG.info("published %d files%s to %s", len(report.copied),
                          " and timestamp.json" if report.timestamp_written else "", destination)
@@ -80,22 +88,26 @@ def sign_service(
 @click.option("--to", "destination", required=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder to publish into (served by nginx, a CDN origin, a mirror).")
+@PRUNE_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def sync(repo_dir: Path, destination: Path, as_json: bool) -> None:
+def sync(repo_dir: Path, destination: Path, prune: bool, as_json: bool) -> None:
     """Publish metadata/ and targets/ (never keys, pending or staging) into --to DIR.
 
     Copies in the order that keeps DIR consistent for clients at every moment:
     targets, role metadata, snapshot, then timestamp.json, then new root
-    versions. Never overwrites an immutable file and never deletes. Run it
-    after every change (or in a loop next to sign-service).
+    versions. Never overwrites an immutable file. Deletes only with --prune,
+    and only files that no unexpired published timestamp leads to. Run it
+    after every change, or use sign-service --sync-to.
     """
     _repo(repo_dir)
-    report = sync_tree(repo_dir, destination)
+    report = sync_tree(repo_dir, destination, prune=prune)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     data = {"copied": report.copied, "unchanged": report.unchanged,
-            "timestamp_written": report.timestamp_written, "warnings": report.warnings}
+            "timestamp_written": report.timestamp_written, "deleted": report.deleted,
+            "warnings": report.warnings}
     click.echo(json.dumps(data, indent=2) if as_json else
                f"published {len(report.copied)} new files ({report.unchanged} unchanged)"
                + (", timestamp.json updated" if report.timestamp_written else "")
+               + (f", {len(report.deleted)} expired files pruned" if report.deleted else "")
                + f" to {destination}")

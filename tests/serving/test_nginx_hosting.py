@@ -25,7 +25,7 @@ from tuf_metadata.client.errors import ExpiredError
 from tuf_metadata.client.fetcher import FetchLimits, HttpFetcher
 from tuf_metadata.client.mirrors import MirrorsFailedError, fetch_image_from_mirrors
 from tuf_metadata.client.store import MetadataStore
-from tuf_metadata.sync import sync_tree
+from tuf_metadata.sync import STATE_NAME, sync_tree
 
 pytestmark = [
     pytest.mark.slow,
@@ -115,7 +115,8 @@ def _timestamp_version(url: str) -> int:
 
 def _check_published(public: Path, url: str) -> None:
     """Only public files are published, and nginx marks what may be cached forever."""
-    assert sorted(p.name for p in public.iterdir()) == ["metadata", "targets"]
+    assert sorted(p.name for p in public.iterdir()) == [STATE_NAME, "metadata", "targets"]
+    assert get(f"{url}/{STATE_NAME}")[0] == 404
     for path in public.rglob("*"):
         if path.is_file():
             assert b"PRIVATE KEY" not in path.read_bytes(), path

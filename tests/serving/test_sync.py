@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from tests.repository.helpers import Fixture, make_keys, pub, release, run
 from tests.serving.support import published_repo
 from tuf_metadata import sync as sync_module
 from tuf_metadata.repo_verify import now_utc, verify_repository
-from tuf_metadata.sync import SyncError, sync_tree
+from tuf_metadata.sync import STATE_NAME, SyncError, referenced_files, sync_tree
 
 pytestmark = pytest.mark.slow  # starts servers or signs whole repositories
 
@@ -47,6 +48,8 @@ def _recorded_sync(source: Path, destination: Path, crash_at: int | None = None)
 
 def _stage(path: str) -> int:
     name = Path(path).name
+    if name == STATE_NAME:
+        return 5
     if path.startswith("targets/"):
         return 0
     if name == "timestamp.json":
@@ -78,7 +81,8 @@ def test_published_tree_holds_only_metadata_and_targets_and_verifies(tmp_path: P
     public = tmp_path / "public"
     result = run(["sync", "--repo", str(fx.repo_dir), "--to", str(public), "--json"])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in public.iterdir()) == ["metadata", "targets"]
+    # Besides the two public folders, only sync's record of what it published (no secret).
+    assert sorted(p.name for p in public.iterdir()) == [STATE_NAME, "metadata", "targets"]
     for path in public.rglob("*"):
         assert not path.is_symlink()
         if path.is_file():
@@ -107,7 +111,7 @@ def test_sync_interrupted_after_any_write_leaves_a_verifying_tree(
     order = _recorded_sync(fx.repo_dir, full)
     stages = [_stage(path) for path in order]
     assert stages == sorted(stages), order  # targets, roles, snapshot, timestamp, root
-    assert stages.count(3) == 1
+    assert stages.count(3) == 1 and stages[-1] == 5
     assert (4 in stages) == (change == "maintainers")
     assert verify_repository(full, now_utc()).root_version == (2 if 4 in stages else 1)
 
@@ -122,8 +126,9 @@ def test_sync_interrupted_after_any_write_leaves_a_verifying_tree(
         shutil.copytree(baseline, destination)
         with pytest.raises(Crash):
             _recorded_sync(fx.repo_dir, destination, crash_at)
-        # Root 2 is the last file written: every interrupted copy still holds root 1.
-        assert verify_repository(destination, now_utc()).root_version == 1
+        # Root 2 comes after timestamp: a copy interrupted before it still holds root 1.
+        expected_root = 2 if 4 in stages[:crash_at] else 1
+        assert verify_repository(destination, now_utc()).root_version == expected_root
         shutil.rmtree(destination)
 
 
@@ -165,3 +170,32 @@ def test_sync_never_rolls_back_nor_overwrites(tmp_path: Path) -> None:
     other = published_repo(tmp_path / "other")
     with pytest.raises(SyncError, match="already published with other content"):
         sync_tree(other.repo_dir, public)
+
+
+def test_prune_deletes_only_what_no_unexpired_timestamp_reaches(tmp_path: Path) -> None:
+    fx = published_repo(tmp_path)
+    public = tmp_path / "public"
+    sync_tree(fx.repo_dir, public)
+    before, old_expiry = referenced_files(public)
+    _new_release(fx, tmp_path)
+    unreferenced_forever = public / "metadata" / "999.pkg-zzz.json"  # never in any timestamp
+    unreferenced_forever.write_text("{}")
+
+    # The previous timestamp has not expired: a client or cache holding it still needs
+    # its snapshot and roles, so nothing goes.
+    assert sync_tree(fx.repo_dir, public, prune=True).deleted == []
+    after, _ = referenced_files(public)
+    old_only = before - after
+    assert any(path.endswith(".snapshot.json") for path in old_only)
+    assert any("pkg-hello" in path for path in old_only)
+    assert all((public / path).is_file() for path in old_only)
+
+    # Once it expired, exactly the files only it reached are deleted.
+    report = sync_tree(fx.repo_dir, public, prune=True, now=old_expiry + timedelta(seconds=1))
+    assert sorted(report.deleted) == sorted(old_only)
+    assert not any((public / path).exists() for path in old_only)
+    assert unreferenced_forever.exists()
+    assert (public / "metadata" / "1.root.json").exists()
+    verify_repository(public, now_utc())
+    # Without --prune nothing is ever deleted.
+    assert sync_tree(fx.repo_dir, public, now=old_expiry + timedelta(days=9)).deleted == []
