@@ -11,8 +11,9 @@ hard-linked, for create-only writes) into place, followed by an fsync of the
 directory. So another local user who can predict or pre-create names in the
 directory can neither make us write through their file or symlink nor end up
 owning the result, and a reader sees the old file or the new one, never a
-torn one. A destination that is a symbolic link is refused. Temporary files
-left by a crashed writer are removed by sweep_temp_files.
+torn one. A destination that is a symbolic link is refused. A tree built before
+being renamed into place starts in make_temp_dir. Temporary files and
+directories left by a crashed writer are removed by sweep_temp_files.
 """
 
 from fsio.errors import DestinationExistsError, FsioError, UnsafePathError
@@ -23,6 +24,7 @@ from fsio.write import (
     create_exclusive,
     fsync_dir,
     is_temp_name,
+    make_temp_dir,
     sweep_temp_files,
 )
 
@@ -36,5 +38,6 @@ __all__ = [
     "create_exclusive",
     "fsync_dir",
     "is_temp_name",
+    "make_temp_dir",
     "sweep_temp_files",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
 import time
 from pathlib import Path
@@ -112,15 +113,38 @@ def create_exclusive(path: Path, data: bytes, mode: int = 0o600) -> None:
         os.close(dir_fd)
 
 
-def sweep_temp_files(directory: Path, min_age: float = DEFAULT_SWEEP_AGE) -> list[str]:
-    """Remove temporary files left in directory by crashed writers; returns the names removed.
+def make_temp_dir(parent: Path, name: str, mode: int = 0o755) -> Path:
+    """A new empty directory in parent with an unpredictable temporary name derived from name.
 
-    Only names of this module's temporary files (and of the writers it
-    replaced) are touched, only files and symbolic links (never followed),
-    and only those last modified at least min_age seconds ago, so a write in
-    progress in another process survives. A caller that holds the lock all
-    writers of the directory take passes min_age=0. A missing directory is
-    not an error.
+    For building a tree that is then renamed into place. mkdir never follows
+    or reuses anything planted under the name; the directory gets exactly mode.
+    """
+    prefix = "." + name.encode()[:_NAME_KEEP].decode(errors="ignore")
+    for _ in range(_CREATE_ATTEMPTS):
+        path = parent / f"{prefix}.{token_hex(8)}{TEMP_SUFFIX}"
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        return path
+    raise FsioError(f"cannot create a temporary directory in {parent}: "
+                    f"{_CREATE_ATTEMPTS} random names were all taken")
+
+
+def sweep_temp_files(directory: Path, min_age: float = DEFAULT_SWEEP_AGE) -> list[str]:
+    """Remove temporary files and directories crashed writers left in directory.
+
+    Returns the names removed. Only names of this module's temporary files
+    (and of the writers it replaced) are touched, symbolic links are removed
+    and never followed, and only entries last modified at least min_age
+    seconds ago, so a write in progress in another process survives. A
+    caller that holds the lock all writers of the directory take passes
+    min_age=0. A missing directory is not an error.
     """
     removed: list[str] = []
     now = time.time()
@@ -134,9 +158,12 @@ def sweep_temp_files(directory: Path, min_age: float = DEFAULT_SWEEP_AGE) -> lis
                 continue
             try:
                 info = entry.stat(follow_symlinks=False)
-                if stat.S_ISDIR(info.st_mode) or now - info.st_mtime < min_age:
+                if now - info.st_mtime < min_age:
                     continue
-                os.unlink(entry.path)
+                if stat.S_ISDIR(info.st_mode):
+                    shutil.rmtree(entry.path)  # does not follow symbolic links inside
+                else:
+                    os.unlink(entry.path)
             except FileNotFoundError:
                 continue
             removed.append(entry.name)

@@ -54,7 +54,7 @@ from tuf.api.metadata import (
 from tuf.api.serialization import DeserializationError
 from tuf.api.serialization.json import JSONSerializer
 
-from fsio import atomic_copy
+from fsio import atomic_copy, make_temp_dir, sweep_temp_files
 from signing.keys import PassphraseSource, load_signer
 from signing.threshold import check_threshold
 from tuf_metadata import layout
@@ -1092,9 +1092,10 @@ class Repository:
                 md, package, keys, context.threshold, context.delegation
             )
             # Build the staging entry under a temporary name, then rename it into place.
-            tmp = self.staging_dir / package / f".{version}.{os.getpid()}.tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            (tmp / "files").mkdir(parents=True)
+            (self.staging_dir / package).mkdir(parents=True, exist_ok=True)
+            sweep_temp_files(self.staging_dir / package, min_age=0)  # we hold the lock
+            tmp = make_temp_dir(self.staging_dir / package, version)
+            (tmp / "files").mkdir()
             (tmp / "images").mkdir()
             for name, path in files.items():
                 shutil.copyfile(path, tmp / "files" / name)

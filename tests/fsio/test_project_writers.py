@@ -78,3 +78,19 @@ def test_planted_temp_symlinks_in_targets_are_not_followed_by_publish(tmp_path: 
     assert published_files, "nothing was published"
     for path in published_files:
         assert not path.is_symlink() and path.is_file(), path
+
+
+@pytest.mark.slow  # a key ceremony and a release
+def test_planted_staging_temp_dir_does_not_capture_a_release(tmp_path: Path) -> None:
+    fx = init_repo(tmp_path / "r", authors=["alice"])
+    attacker = tmp_path / "attacker"
+    attacker.mkdir()
+    package_dir = fx.repo_dir / "staging" / "alice"
+    package_dir.mkdir(parents=True, exist_ok=True)
+    (package_dir / f".1.0.{os.getpid()}.tmp").symlink_to(attacker)
+
+    assert release(fx, "alice", "1.0", ["alice"]).exit_code == 0
+
+    staged = package_dir / "1.0"
+    assert staged.is_dir() and not staged.is_symlink()
+    assert list(attacker.iterdir()) == []

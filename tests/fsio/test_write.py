@@ -164,7 +164,15 @@ def test_sweep_removes_only_stale_temp_files(tmp_path: Path) -> None:
     kept = [tmp_path / "1.root.json", tmp_path / ".hidden", tmp_path / "x.tmp"]
     for path in kept:
         path.write_bytes(b"keep")
-    (tmp_path / f".dir.{'2' * 16}{fsio.TEMP_SUFFIX}").mkdir()
+    (tmp_path / "1.0").mkdir()
+    kept.append(tmp_path / "1.0")
+    stale_dir = fsio.make_temp_dir(tmp_path, "1.0")  # a half-built tree
+    (stale_dir / "files").mkdir()
+    (stale_dir / "files" / "link").symlink_to(victim)
+    stale.append(stale_dir)
+    legacy_dir = tmp_path / ".2.0.4242.tmp"  # left by the old staging code
+    legacy_dir.mkdir()
+    stale.append(legacy_dir)
     for path in stale:
         os.utime(path, (1, 1), follow_symlinks=False)
 
@@ -185,3 +193,21 @@ def test_every_writer_in_the_project_is_fsio() -> None:
 
     for module in (store, pipeline, dashboard):
         assert vars(module)["atomic_write"] is fsio.atomic_write, module.__name__
+
+
+def test_make_temp_dir_is_new_exact_mode_and_never_a_planted_one(
+    tmp_path: Path, predictable_names: list[str]
+) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    planted = tmp_path / f".1.0.{predictable_names[0]}{fsio.TEMP_SUFFIX}"
+    planted.symlink_to(victim)
+    old = os.umask(0o077)
+    try:
+        made = fsio.make_temp_dir(tmp_path, "1.0", 0o755)
+    finally:
+        os.umask(old)
+    assert made == tmp_path / f".1.0.{predictable_names[1]}{fsio.TEMP_SUFFIX}"
+    info = os.lstat(made)
+    assert stat.S_ISDIR(info.st_mode) and stat.S_IMODE(info.st_mode) == 0o755
+    assert list(made.iterdir()) == [] and list(victim.iterdir()) == []
