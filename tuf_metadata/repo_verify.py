@@ -15,14 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from securesystemslib.signer import Key
-from tuf.api.exceptions import UnsignedMetadataError
-from tuf.api.metadata import DelegatedRole, Metadata, Role, Root, Snapshot, Targets, Timestamp
+from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 from tuf.api.serialization import DeserializationError
 
 from signing.threshold import check_threshold
 from tuf_metadata import layout
-from tuf_metadata.canonical import canonical_json
 from tuf_metadata.errors import TufError
 from tuf_metadata.hosting import check_published_tree
 from tuf_metadata.rotate import (
@@ -31,6 +28,7 @@ from tuf_metadata.rotate import (
     rotate_file_path,
     verify_rotation_chain,
 )
+from tuf_metadata.trust import check_role, delegated_keys, role_keys, signed_payload
 
 
 class VerificationFailure(TufError):
@@ -72,16 +70,10 @@ verifying the same repository repeatedly (the crash tests) can reuse them."""
 
 
 def _delegation_digest(role: str, delegator: Root | Targets) -> str:
-    if isinstance(delegator, Root):
-        spec: Role | DelegatedRole = delegator.roles[role]
-        keys = delegator.keys
-    else:
-        spec = delegator.get_delegated_role(role)
-        keys = delegator.delegations.keys if delegator.delegations else {}
-    doc = {
-        "keyids": sorted(spec.keyids),
-        "threshold": spec.threshold,
-        "keys": {keyid: keys[keyid].to_dict() for keyid in spec.keyids if keyid in keys},
+    assigned = role_keys(delegator, role)
+    doc = None if assigned is None else {
+        "threshold": assigned.threshold,
+        "keys": {keyid: key.to_dict() for keyid, key in assigned.keys.items()},
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
@@ -90,7 +82,7 @@ def _check_signed(
     role: str, delegator: Root | Targets, md: Metadata[Any], by: str,
     cache: SignatureCache | None = None,
 ) -> None:
-    payload = canonical_json(md.signed.to_dict())
+    payload = signed_payload(md)
     key = None
     if cache is not None:
         signatures = json.dumps(
@@ -99,12 +91,11 @@ def _check_signed(
         key = (role, _sha256(payload + b"\0" + signatures), _delegation_digest(role, delegator))
         if cache.get(key):
             return
-    try:
-        delegator.verify_delegate(role, payload, md.signatures)
-    except (UnsignedMetadataError, ValueError):
+    result = check_role(delegator, role, payload, md.signatures)
+    if not result.satisfied:
         raise VerificationFailure(
-            f"{role}: version {md.signed.version} lacks a threshold of signatures by {by}"
-        ) from None
+            f"{role}: version {md.signed.version} has {result.describe()} by {by}"
+        )
     if key is not None and cache is not None:
         cache[key] = True
 
@@ -214,9 +205,7 @@ def verify_repository(
                     raise VerificationFailure(
                         f"{pkg_name}: delegated paths {pattern} lie outside {shard_name}'s paths"
                     )
-            keys: dict[str, Key] = {
-                keyid: shard_targets.delegations.keys[keyid] for keyid in pkg_delegation.keyids
-            }
+            keys = delegated_keys(shard_targets.delegations.keys, pkg_delegation.keyids)
             chain = _rotate_chain(metadata_dir, snap, pkg_name)
             try:
                 keys, threshold = verify_rotation_chain(
@@ -230,11 +219,11 @@ def verify_repository(
             if f"{pkg_name}.json" not in snap.meta:
                 continue  # delegated, nothing released yet
             pkg = load_role(pkg_name)
-            result = check_threshold(pkg.signed_bytes, pkg.signatures, keys, keys, threshold)
+            result = check_threshold(signed_payload(pkg), pkg.signatures, keys, threshold)
             if not result.satisfied:
                 raise VerificationFailure(
-                    f"{pkg_name}: version {pkg.signed.version} has {len(result.signed)} of "
-                    f"{threshold} required author signatures"
+                    f"{pkg_name}: version {pkg.signed.version} has {result.describe()} "
+                    "by its authors"
                 )
             roles += 1
             for path, target in pkg.signed.targets.items():

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from securesystemslib.signer import Key, Signature, Signer
-from tuf.api.exceptions import UnsignedMetadataError
 from tuf.api.metadata import (
     SPECIFICATION_VERSION,
     DelegatedRole,
@@ -64,12 +63,13 @@ from tuf_metadata.rotate import (
     RoleRevokedError,
     RotateFile,
     RotationError,
-    parse_rotate_file,
     rotate_file_path,
     sign_rotate,
+    verify_rotate_step,
     verify_rotation_chain,
 )
 from tuf_metadata.store import atomic_write, crash_point, fsync_dir, repository_lock, write_once
+from tuf_metadata.trust import check_role, delegated_keys, signed_payload
 
 CONFIG_NAME = "repo.json"
 TOP_ROLES = ("root", "targets", "snapshot", "timestamp")
@@ -167,8 +167,7 @@ class PackageContext:
 
 def _signed_by(md: Metadata[Any], key: Key) -> bool:
     """True if md carries a valid signature by key."""
-    keys = {key.keyid: key}
-    return check_threshold(md.signed_bytes, md.signatures, keys, keys, 1).satisfied
+    return check_threshold(signed_payload(md), md.signatures, {key.keyid: key}, 1).satisfied
 
 
 def _now() -> datetime:
@@ -361,12 +360,10 @@ class Repository:
         seen = self._verified.get(key)
         if seen is not None and seen[0] is md and seen[1] is delegator:
             return
-        try:
-            delegator.verify_delegate(role, md.signed_bytes, md.signatures)
-        except UnsignedMetadataError:
+        if not check_role(delegator, role, signed_payload(md), md.signatures).satisfied:
             raise CorruptMetadataError(
                 f"{role}: version {md.signed.version} is not signed by a threshold of {by}"
-            ) from None
+            )
         if len(self._verified) >= VERIFIED_CACHE_LIMIT:
             self._verified.clear()
         # The entry holds both objects, so their ids cannot be reused while it exists.
@@ -400,15 +397,12 @@ class Repository:
             cached = _SnapshotFile(identity, md, raw)
             self._snapshots = {version: cached}
         if verify:
-            try:
-                root.verify_delegate(
-                    "snapshot", canonical_json(cached.raw_signed), cached.metadata.signatures
-                )
-            except UnsignedMetadataError:
+            payload = canonical_json(cached.raw_signed)
+            if not check_role(root, "snapshot", payload, cached.metadata.signatures).satisfied:
                 raise CorruptMetadataError(
                     f"snapshot: version {version} is not signed by a threshold of the snapshot "
                     "keys in root"
-                ) from None
+                )
         return cached
 
     def role_version(self, snapshot: Snapshot, role: str) -> int:
@@ -471,7 +465,7 @@ class Repository:
         delegation = self._package_delegation(shard_md.signed, package)
         delegations = shard_md.signed.delegations
         assert delegations is not None
-        keys = {keyid: delegations.keys[keyid] for keyid in delegation.keyids}
+        keys = delegated_keys(delegations.keys, delegation.keyids)
         try:
             return verify_rotation_chain(
                 role, keys, delegation.threshold, self.rotate_chain(snapshot, role)
@@ -495,10 +489,10 @@ class Repository:
         delegation: DelegatedRole,
     ) -> None:
         role = layout.package_role(package)
-        result = check_threshold(md.signed_bytes, md.signatures, keys, keys.keys(), threshold)
+        result = check_threshold(signed_payload(md), md.signatures, keys, threshold)
         if not result.satisfied:
             raise StagingError(
-                f"{role}: {len(result.signed)} of {threshold} required author signatures valid"
+                f"{role}: {result.valid} of {threshold} required author signatures valid"
             )
         for path in md.signed.targets:
             if not delegation.is_delegated_path(path):
@@ -593,7 +587,7 @@ class Repository:
     ) -> PendingChange:
         digest = hashlib.sha256()
         for role, md in documents:
-            digest.update(role.encode() + b"\0" + md.signed_bytes + b"\0")
+            digest.update(role.encode() + b"\0" + signed_payload(md) + b"\0")
         change = PendingChange(digest.hexdigest()[:12], description, documents)
         self._save_pending(change)
         return change
@@ -696,9 +690,10 @@ class Repository:
                 role, md, current_root, new_root, new_targets
             ):
                 result = check_threshold(
-                    md.signed_bytes, md.signatures, keys, spec.keyids, spec.threshold
+                    signed_payload(md), md.signatures, delegated_keys(keys, spec.keyids),
+                    spec.threshold,
                 )
-                needed.append((label, len(result.signed), spec.threshold))
+                needed.append((label, result.valid, spec.threshold))
             statuses.append(DocumentStatus(role, md.signed.version, needed))
         return statuses
 
@@ -998,9 +993,7 @@ class Repository:
         delegation = self._package_delegation(shard_md.signed, package)
         keys, threshold = self.package_keys(shard_md, snapshot, package)
         assert shard_md.signed.delegations is not None
-        delegation_keys = {
-            keyid: shard_md.signed.delegations.keys[keyid] for keyid in delegation.keyids
-        }
+        delegation_keys = delegated_keys(shard_md.signed.delegations.keys, delegation.keyids)
         return PackageContext(snapshot, delegation, delegation_keys, keys, threshold)
 
     def current_package(self, package: str) -> Metadata[Targets] | None:
@@ -1012,7 +1005,7 @@ class Repository:
             return None
         md = self._load_version(role, version, Targets)
         keys, threshold = context.keys, context.threshold
-        result = check_threshold(md.signed_bytes, md.signatures, keys, keys.keys(), threshold)
+        result = check_threshold(signed_payload(md), md.signatures, keys, threshold)
         if not result.satisfied:
             raise CorruptMetadataError(
                 f"{role}: version {version} is not signed by a threshold of the author keys"
@@ -1339,15 +1332,10 @@ class Repository:
                         f"key {signer.public_key.keyid[:16]} is not one of them"
                     )
             data = sign_rotate(payload, signers)
-            parsed = parse_rotate_file(data)
-            result = check_threshold(
-                parsed.signed_bytes, parsed.signatures, keys, keys.keys(), current_threshold
-            )
-            if not result.satisfied:
-                raise RepositoryError(
-                    f"{role}: rotate file {number} has {len(result.signed)} of "
-                    f"{current_threshold} required signatures from the keys being replaced"
-                )
+            try:
+                verify_rotate_step(role, number, keys, current_threshold, data)
+            except RotationError as error:
+                raise RepositoryError(str(error)) from None
             resigned = None
             current_version = self.package_version_on_disk(context.snapshot, package)
             if current_version and not revoke:

@@ -26,9 +26,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from securesystemslib.exceptions import UnverifiedSignatureError
 from securesystemslib.signer import Key, Signature, Signer
 
+from signing.threshold import check_threshold
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.errors import TufError
 
@@ -185,34 +185,6 @@ def parse_rotate_file(data: bytes) -> SignedRotateFile:
     return SignedRotateFile(payload, payload.canonical_bytes(), signatures)
 
 
-_KEY_MATERIAL = ("keytype", "scheme", "keyval")
-
-
-def count_valid_signatures(
-    keys: Mapping[str, Key], signed_bytes: bytes, signatures: Mapping[str, Signature]
-) -> int:
-    """Distinct keys of KEYS with a valid signature over SIGNED_BYTES.
-
-    A key counts once even if listed under several keyids (spec 4.2: a
-    threshold is of keys, not of keyids).
-    """
-    counted: set[bytes] = set()
-    for keyid, key in keys.items():
-        signature = signatures.get(keyid)
-        public = key.to_dict()
-        material = canonical_json({field: public.get(field) for field in _KEY_MATERIAL})
-        if signature is None or material in counted:
-            continue
-        try:
-            key.verify_signature(signature, signed_bytes)
-        except UnverifiedSignatureError:
-            continue
-        except Exception:  # malformed signature values are simply not valid
-            continue
-        counted.add(material)
-    return len(counted)
-
-
 def verify_rotate_step(
     role: str,
     number: int,
@@ -230,11 +202,11 @@ def verify_rotate_step(
         raise RotationError(
             f"rotate file {number} of role {role!r} carries version {payload.version} ({kind})"
         )
-    valid = count_valid_signatures(keys, parsed.signed_bytes, parsed.signatures)
-    if valid < threshold:
+    result = check_threshold(parsed.signed_bytes, parsed.signatures, keys, threshold)
+    if not result.satisfied:
         raise RotationError(
-            f"rotate file {number} of role {role!r} has {valid} of {threshold} "
-            "required signatures from the keys it replaces"
+            f"rotate file {number} of role {role!r} has {result.describe()} "
+            "from the keys it replaces"
         )
     return payload
 

@@ -35,6 +35,7 @@ from tuf.api.metadata import (
     Timestamp,
 )
 
+from signing.threshold import check_threshold
 from tuf_metadata.canonical import CanonicalJsonError, canonical_json
 from tuf_metadata.client.errors import (
     BadSignatureError,
@@ -48,11 +49,11 @@ from tuf_metadata.client.errors import (
 from tuf_metadata.rotate import (
     MAX_ROTATIONS,
     RotationError,
-    count_valid_signatures,
     parse_rotate_meta_name,
     rotate_meta_name,
     verify_rotation_chain,
 )
+from tuf_metadata.trust import delegated_keys, role_keys
 
 SignedT = TypeVar("SignedT", Root, Timestamp, Snapshot, Targets)
 
@@ -114,23 +115,21 @@ def parse_metadata(data: bytes, expected: type[SignedT], what: str) -> Parsed[Si
     return Parsed(metadata, signed_bytes)
 
 
-def require_threshold(
+def _require_signed(
     what: str, keys: Mapping[str, Key], threshold: int, parsed: Parsed[Any]
 ) -> None:
-    """Raise unless a threshold of distinct KEYS signed the parsed metadata."""
-    signatures = parsed.metadata.signatures
-    valid = count_valid_signatures(keys, parsed.signed_bytes, signatures)
-    if valid < threshold:
-        raise BadSignatureError(
-            f"{what}: {valid} of {threshold} required signatures from trusted keys"
-        )
+    """Refuse PARSED unless the one threshold rule (signing.threshold) accepts it."""
+    result = check_threshold(parsed.signed_bytes, parsed.metadata.signatures, keys, threshold)
+    if not result.satisfied:
+        raise BadSignatureError(f"{what}: {result.describe()} from trusted keys")
 
 
-def role_keys(root: Root, role: str) -> tuple[dict[str, Key], int]:
-    """The keys and threshold root assigns to a top-level ROLE."""
-    assignment = root.roles[role]
-    keys = {keyid: root.keys[keyid] for keyid in assignment.keyids if keyid in root.keys}
-    return keys, assignment.threshold
+def _top_level_keys(root: Root, role: str) -> tuple[dict[str, Key], int]:
+    """The keys and threshold ROOT assigns to a top-level ROLE."""
+    assigned = role_keys(root, role)
+    if assigned is None:
+        raise MalformedMetadataError(f"root: assigns no keys to top-level role {role!r}")
+    return assigned.keys, assigned.threshold
 
 
 def check_length_and_hashes(meta: MetaFile, data: bytes, what: str) -> None:
@@ -171,7 +170,7 @@ def delegations_for_path(delegator: str, targets: Targets, path: str) -> Iterato
                 yield Delegation(
                     delegator,
                     role.name,
-                    _keys_for(delegations.keys, role.keyids),
+                    delegated_keys(delegations.keys, role.keyids),
                     role.threshold,
                     role.terminating,
                 )
@@ -180,7 +179,7 @@ def delegations_for_path(delegator: str, targets: Targets, path: str) -> Iterato
         yield Delegation(
             delegator,
             succinct.get_role_for_target(path),
-            _keys_for(delegations.keys, succinct.keyids),
+            delegated_keys(delegations.keys, succinct.keyids),
             succinct.threshold,
             False,  # TAP 15: bins are never terminating
         )
@@ -198,20 +197,17 @@ def find_delegation(delegator: str, targets: Targets, role: str) -> Delegation |
         return Delegation(
             delegator,
             role,
-            _keys_for(delegations.keys, found.keyids),
+            delegated_keys(delegations.keys, found.keyids),
             found.threshold,
             found.terminating,
         )
     succinct = delegations.succinct_roles
     if succinct is not None and succinct.is_delegated_role(role):
         return Delegation(
-            delegator, role, _keys_for(delegations.keys, succinct.keyids), succinct.threshold, False
+            delegator, role, delegated_keys(delegations.keys, succinct.keyids), succinct.threshold,
+            False,
         )
     return None
-
-
-def _keys_for(keys: Mapping[str, Key], keyids: Sequence[str]) -> dict[str, Key]:
-    return {keyid: keys[keyid] for keyid in keyids if keyid in keys}
 
 
 class TrustedSet:
@@ -221,8 +217,8 @@ class TrustedSet:
         """Start from root metadata trusted out of band (its expiry is not checked yet)."""
         self.reference_time = reference_time
         root = parse_metadata(root_data, Root, "trusted root")
-        keys, threshold = role_keys(root.signed, Root.type)
-        require_threshold("trusted root", keys, threshold, root)
+        keys, threshold = _top_level_keys(root.signed, Root.type)
+        _require_signed("trusted root", keys, threshold, root)
         self.initial_root: Root = root.signed
         self._root: Metadata[Root] = root.metadata
         self._timestamp: Metadata[Timestamp] | None = None
@@ -262,15 +258,15 @@ class TrustedSet:
             raise RuntimeError("root cannot change after timestamp was loaded")
         expected = self.root.version + 1
         new = parse_metadata(data, Root, f"root version {expected}")
-        old_keys, old_threshold = role_keys(self.root, Root.type)
-        require_threshold(
+        old_keys, old_threshold = _top_level_keys(self.root, Root.type)
+        _require_signed(
             f"root version {expected} (keys of root {self.root.version})",
             old_keys,
             old_threshold,
             new,
         )
-        new_keys, new_threshold = role_keys(new.signed, Root.type)
-        require_threshold(f"root version {expected} (its own keys)", new_keys, new_threshold, new)
+        new_keys, new_threshold = _top_level_keys(new.signed, Root.type)
+        _require_signed(f"root version {expected} (its own keys)", new_keys, new_threshold, new)
         if new.signed.version != expected:
             raise RollbackError(
                 f"root: expected version {expected}, got version {new.signed.version}"
@@ -303,8 +299,8 @@ class TrustedSet:
             raise RuntimeError("timestamp cannot change after snapshot was loaded")
         self.check_final_root()
         new = parse_metadata(data, Timestamp, "timestamp")
-        keys, threshold = role_keys(self.root, Timestamp.type)
-        require_threshold("timestamp", keys, threshold, new)
+        keys, threshold = _top_level_keys(self.root, Timestamp.type)
+        _require_signed("timestamp", keys, threshold, new)
         old = self.timestamp
         if old is not None:
             if new.signed.version < old.version:
@@ -346,8 +342,8 @@ class TrustedSet:
         if not from_local_store:
             check_length_and_hashes(timestamp.snapshot_meta, data, "snapshot")
         new = parse_metadata(data, Snapshot, "snapshot")
-        keys, threshold = role_keys(self.root, Snapshot.type)
-        require_threshold("snapshot", keys, threshold, new)
+        keys, threshold = _top_level_keys(self.root, Snapshot.type)
+        _require_signed("snapshot", keys, threshold, new)
         old = self.snapshot
         if old is not None:
             for name, old_meta in old.meta.items():
@@ -379,7 +375,7 @@ class TrustedSet:
     def update_targets(self, data: bytes) -> Targets:
         """Accept top-level targets bytes vouched for by the trusted snapshot."""
         self.check_final_snapshot()
-        keys, threshold = role_keys(self.root, Targets.type)
+        keys, threshold = _top_level_keys(self.root, Targets.type)
         new = self._verify_targets(data, Targets.type, keys, threshold)
         self._targets = new
         self._verified_edges[(TOP_LEVEL_DELEGATOR, Targets.type)] = VerifiedRole(
@@ -495,7 +491,7 @@ class TrustedSet:
             raise DelegationError(f"role {role!r} is not listed in snapshot")
         check_length_and_hashes(meta, data, f"role {role!r}")
         new = parse_metadata(data, Targets, f"role {role!r}")
-        require_threshold(f"role {role!r}", keys, threshold, new)
+        _require_signed(f"role {role!r}", keys, threshold, new)
         if new.signed.version != meta.version:
             raise MismatchError(
                 f"role {role!r}: version {new.signed.version} is not the version "
