@@ -140,6 +140,8 @@ def run_build(
         log = result.output
         if result.returncode != 0:
             log += f"\nbuild exited with status {result.returncode}\n"
+        if result.limit is not None:  # the last line, so the failure reason names it
+            log += f"{result.limit}\n"
         if result.returncode == 0 and not ok:
             log += f"\nbuild finished but produced no {plan.output}\n"
         return BuildOutcome(

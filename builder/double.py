@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -16,13 +16,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from builder.build import BuildOutcome, BuildRequest, run_build
+from builder.limits import Limits
+from builder.sandbox import TOOL_INPUTS, TOOL_OUTPUT, run_tool_sandboxed
+from builder.status import BuildStatus
 from builder.variations import CONTROL, Conditions, Variation, apply
 
-STATUS_REPRODUCIBLE = "reproducible"
-STATUS_UNREPRODUCIBLE = "unreproducible"
-STATUS_FAILED = "failed"
 NONDETERMINISTIC = "nondeterministic"  # the culprit when an unvaried rebuild already differs
-DIFFOSCOPE_TIMEOUT = 120
+DIFFOSCOPE_TIMEOUT = 120  # diffoscope's own budget; the sandbox kills it at twice that
+DIFFOSCOPE_LIMITS = Limits(wall_seconds=DIFFOSCOPE_TIMEOUT * 2)
+DIFFOSCOPE_FORMATS = (("html", "html"), ("text", "txt"), ("json", "json"))
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,7 @@ class DoubleBuild:
     control: BuildOutcome
     experiment: BuildOutcome
     variations: tuple[Variation, ...]
-    status: str
+    status: BuildStatus
     reason: str
     seconds: float
     blame: Blame | None = None
@@ -47,7 +49,7 @@ class DoubleBuild:
 
     @property
     def sha256(self) -> str | None:
-        return self.control.sha256 if self.status == STATUS_REPRODUCIBLE else None
+        return self.control.sha256 if self.status == BuildStatus.REPRODUCIBLE else None
 
 
 def _pool_size() -> int:
@@ -64,36 +66,48 @@ def on_cpu(conditions: Conditions, slot: int) -> Conditions:
     return replace(conditions, cpus=str(slot % (os.cpu_count() or 1)))
 
 
-def run_diffoscope(a: Path, b: Path, out_dir: Path, stem: str) -> dict[str, str]:
-    """diffoscope's HTML, text and JSON reports of a vs b in out_dir; {} if it is missing."""
+def run_diffoscope(
+    a: Path, b: Path, out_dir: Path, stem: str, limits: Limits = DIFFOSCOPE_LIMITS
+) -> dict[str, str]:
+    """diffoscope's HTML, text and JSON reports of a vs b in out_dir; {} if it is missing.
+
+    The images are the author's (untrusted) code, so diffoscope runs in the
+    sandbox: unprivileged, no network, the images read-only, an environment of
+    four fixed variables (none of the builder's, so no passphrase), and limits.
+    """
     if shutil.which("diffoscope") is None:
         return {}
     out_dir.mkdir(parents=True, exist_ok=True)
-    reports = {
-        fmt: out_dir / f"{stem}.diffoscope.{ext}"
-        for fmt, ext in (("html", "html"), ("text", "txt"), ("json", "json"))
-    }
-    subprocess.run(
-        [
-            "diffoscope",
-            "--html",
-            str(reports["html"]),
-            "--text",
-            str(reports["text"]),
-            "--json",
-            str(reports["json"]),
-            "--exclude-directory-metadata=yes",
-            "--timeout",
-            str(DIFFOSCOPE_TIMEOUT),
-            "--no-progress",
-            str(a),
-            str(b),
-        ],
-        capture_output=True,
-        check=False,
-        timeout=DIFFOSCOPE_TIMEOUT * 2,
-    )
-    return {fmt: str(path) for fmt, path in reports.items() if path.exists()}
+    names = {fmt: f"{stem}.diffoscope.{ext}" for fmt, ext in DIFFOSCOPE_FORMATS}
+    with tempfile.TemporaryDirectory(prefix="diffoscope-") as scratch:
+        written = Path(scratch) / "out"
+        run_tool_sandboxed(
+            [
+                "diffoscope",
+                "--html",
+                f"{TOOL_OUTPUT}/{names['html']}",
+                "--text",
+                f"{TOOL_OUTPUT}/{names['text']}",
+                "--json",
+                f"{TOOL_OUTPUT}/{names['json']}",
+                "--exclude-directory-metadata=yes",
+                "--timeout",
+                str(DIFFOSCOPE_TIMEOUT),
+                "--no-progress",
+                f"{TOOL_INPUTS}/a/{stem}",
+                f"{TOOL_INPUTS}/b/{stem}",
+            ],
+            inputs=[(a, f"a/{stem}"), (b, f"b/{stem}")],
+            out_dir=written,
+            limits=limits,
+        )
+        reports = {}
+        for fmt, name in names.items():
+            report = written / name
+            if report.is_file() and not report.is_symlink():
+                shutil.copyfile(report, out_dir / name)
+                reports[fmt] = str(out_dir / name)
+    return reports
 
 
 def blame(
@@ -201,7 +215,7 @@ def double_build(
             control,
             experiment,
             variations,
-            STATUS_FAILED,
+            BuildStatus.FAILED,
             f"build {failed.label} failed: {last}"[:300],
             time.monotonic() - started,
         )
@@ -211,7 +225,7 @@ def double_build(
             control,
             experiment,
             variations,
-            STATUS_REPRODUCIBLE,
+            BuildStatus.REPRODUCIBLE,
             "both builds are bit-for-bit identical",
             time.monotonic() - started,
         )
@@ -233,7 +247,7 @@ def double_build(
         control,
         experiment,
         variations,
-        STATUS_UNREPRODUCIBLE,
+        BuildStatus.UNREPRODUCIBLE,
         reason,
         time.monotonic() - started,
         found,

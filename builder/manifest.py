@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from builder.errors import BuildError
+from solo5.recipe import TARGETS
 
 SCHEMA_VERSION = 1
 KINDS = ("unikernel", "library")
-KNOWN_TARGETS = ("hvt", "spt")
 DEVICE_KINDS = ("NET_BASIC", "BLOCK_BASIC")
-NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
-VERSION_RE = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.-]{1,32})?$")
+# Every pattern is applied with fullmatch: `$` alone would accept a trailing newline.
+NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+VERSION_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+(?:[-+][0-9A-Za-z.-]{1,32})?")
 # Solo5 device names: at most 67 bytes of [A-Za-z0-9] (manifest version 1, NAME_MAX 68 with NUL).
-DEVICE_NAME_RE = re.compile(r"^[A-Za-z0-9]{1,67}$")
-PATH_PART_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$")
+DEVICE_NAME_RE = re.compile(r"[A-Za-z0-9]{1,67}")
+PATH_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}")
 COMPILED_SUFFIXES = (".c", ".S")
 MAX_SOURCES = 4096
 # SOURCE_DATE_EPOCH spec 1.1: a non-negative decimal integer; bound it to 9999-12-31.
@@ -107,7 +108,7 @@ def check_relative_path(path: object, what: str) -> str:
     for part in parts:
         if part in ("", ".", ".."):
             raise ManifestError(f"{what}: path {path!r} has an empty, '.' or '..' component")
-        if not PATH_PART_RE.match(part):
+        if not PATH_PART_RE.fullmatch(part):
             raise ManifestError(f"{what}: path {path!r} has a disallowed character")
     return path
 
@@ -116,7 +117,7 @@ def _string(doc: dict[str, Any], key: str, pattern: re.Pattern[str] | None = Non
     value = doc.get(key)
     if not isinstance(value, str) or not value.strip():
         raise ManifestError(f"field {key!r}: expected a non-empty string")
-    if pattern is not None and not pattern.match(value):
+    if pattern is not None and not pattern.fullmatch(value):
         raise ManifestError(f"field {key!r}: {value!r} does not match {pattern.pattern}")
     return value
 
@@ -136,7 +137,8 @@ def validate_manifest(doc: object) -> Manifest:
         raise ManifestError("manifest: expected a JSON object")
     unknown = sorted(set(doc) - ALLOWED_KEYS)
     if unknown:
-        raise ManifestError(f"manifest: unknown field(s) {', '.join(unknown)} (no scripts allowed)")
+        names = ", ".join(u if u.isidentifier() else repr(u) for u in unknown)
+        raise ManifestError(f"manifest: unknown field(s) {names} (no scripts allowed)")
     if doc.get("schema", SCHEMA_VERSION) != SCHEMA_VERSION:
         raise ManifestError(f"field 'schema': only version {SCHEMA_VERSION} is supported")
     name = _string(doc, "name", NAME_RE)
@@ -164,16 +166,16 @@ def validate_manifest(doc: object) -> Manifest:
         raise ManifestError("field 'dependencies': expected an object of name -> version")
     dependencies: list[tuple[str, str]] = []
     for dep_name, dep_version in sorted(deps_doc.items()):
-        if not isinstance(dep_name, str) or not NAME_RE.match(dep_name):
+        if not isinstance(dep_name, str) or not NAME_RE.fullmatch(dep_name):
             raise ManifestError(f"field 'dependencies': bad package name {dep_name!r}")
-        if not isinstance(dep_version, str) or not VERSION_RE.match(dep_version):
+        if not isinstance(dep_version, str) or not VERSION_RE.fullmatch(dep_version):
             raise ManifestError(f"field 'dependencies': bad version {dep_version!r} of {dep_name}")
         if dep_name == name:
             raise ManifestError("field 'dependencies': a package cannot depend on itself")
         dependencies.append((dep_name, dep_version))
     targets = _list(doc, "targets", required=kind == "unikernel")
     for target in targets:
-        if target not in KNOWN_TARGETS:
+        if target not in TARGETS:
             raise ManifestError(f"field 'targets': unknown Solo5 target {target!r}")
     if len(set(targets)) != len(targets):
         raise ManifestError("field 'targets': duplicate target")
@@ -184,7 +186,7 @@ def validate_manifest(doc: object) -> Manifest:
         if not isinstance(device, dict) or set(device) != {"name", "kind"}:
             raise ManifestError("field 'devices': each device is {name, kind}")
         dev_name, dev_kind = device["name"], device["kind"]
-        if not isinstance(dev_name, str) or not DEVICE_NAME_RE.match(dev_name):
+        if not isinstance(dev_name, str) or not DEVICE_NAME_RE.fullmatch(dev_name):
             raise ManifestError(f"field 'devices': bad device name {dev_name!r}")
         if dev_kind not in DEVICE_KINDS:
             raise ManifestError(f"field 'devices': bad device kind {dev_kind!r}")
@@ -222,4 +224,6 @@ def parse_manifest(data: bytes) -> Manifest:
         doc = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ManifestError(f"manifest: not valid UTF-8 JSON ({error})") from None
+    except RecursionError:
+        raise ManifestError("manifest: JSON nested too deeply") from None
     return validate_manifest(doc)

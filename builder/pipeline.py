@@ -5,12 +5,15 @@ Output layout (out_dir/NAME/VERSION/TARGET/):
   buildinfo.json        toolchain identity, flags, inputs, outputs, variations, builds
   a.log, b.log          sandbox output of build A and B
   NAME.TARGET.link      in-toto link signed by the builder key (when a signer is given)
-  provenance.dsse.json  SLSA provenance v1 Statement in a signed DSSE envelope
+  provenance.dsse.json  the signed verdict: SLSA provenance v1 Statement in a DSSE
+                        envelope (every status; see builder.verdict)
   *.diffoscope.{html,txt,json}  on a mismatch
   result.json           the verdict (what the dashboard shows)
-The cache (cache_dir/KEY/) holds result.json, buildinfo.json and the image,
-KEY being the sha256 of every input: sources, dependencies, manifest, Solo5
-tree, toolchain identity, commands and the variation set.
+The cache (cache_dir/KEY/) holds the files above, KEY being the sha256 of
+every input: sources, dependencies, manifest, Solo5 tree, toolchain identity,
+commands and the variation set. The cache is a trust boundary: an entry is
+used only if its provenance.dsse.json is a verdict signed by this builder's
+own key for exactly this KEY (and image hash); anything else is rebuilt.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from securesystemslib.signer._signer import Signer
+from securesystemslib.signer import Signer
 
 from builder.archive import tree_digest
 from builder.build import BuildOutcome, BuildRequest, sha256_file
@@ -39,12 +42,21 @@ from builder.buildinfo import (
     toolchain_identity,
     tree_hashes,
 )
-from builder.double import STATUS_REPRODUCIBLE, STATUS_UNREPRODUCIBLE, DoubleBuild, double_build
+from builder.double import DoubleBuild, double_build
 from builder.errors import BuildError
 from builder.plan import Package, prefix_map_flags
+from builder.status import BuildStatus
 from builder.variations import CONTROL, Variation
+from builder.verdict import (
+    BuildVerdict,
+    SignedResult,
+    VerdictError,
+    sign_verdict,
+    verdict_statement,
+    verify_result,
+)
 from fsio import atomic_write
-from signing.attestations import make_link, provenance_statement, sign_link, sign_statement
+from signing.attestations import make_link, sign_link
 
 RESULT_NAME = "result.json"
 # The parts of the Solo5 tree a guest build reads (headers, bindings, linker scripts).
@@ -58,7 +70,7 @@ class TargetResult:
     package: str
     version: str
     target: str
-    status: str  # reproducible | unreproducible | failed
+    status: BuildStatus
     reason: str
     sha256: str | None  # of the verified image (reproducible only)
     size: int | None
@@ -77,12 +89,14 @@ class TargetResult:
     diffoscope: dict[str, str] = field(default_factory=dict)
     link: str | None = None
     provenance: str | None = None
+    failed_log: str | None = None  # the log of the build that failed (failed only)
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
         document["variations"] = list(self.variations)
         document["culprits"] = list(self.culprits)
         document["build_seconds"] = list(self.build_seconds)
+        document["status"] = str(self.status)
         return document
 
     @classmethod
@@ -91,7 +105,22 @@ class TargetResult:
         fields["variations"] = tuple(fields["variations"])
         fields["culprits"] = tuple(fields["culprits"])
         fields["build_seconds"] = tuple(fields["build_seconds"])
+        fields["status"] = BuildStatus(fields["status"])
         return cls(**fields)
+
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """How verify_target runs; every field has the default a plain build-package uses."""
+
+    cache_dir: Path | None = None  # input-hash cache (used only with a signer, see above)
+    signer: Signer | None = None  # the builder key: signs links and verdicts
+    builder_id: str = "unirepo-builder"
+    find_culprits: bool = True  # bisect the variations on a mismatch
+    progress: Progress | None = None
 
 
 def write_json(path: Path, document: Any) -> None:
@@ -199,44 +228,50 @@ def build_info(
     }
 
 
-Progress = Callable[[str], None]
+def _materials(info: dict[str, Any], deps: Sequence[Package]) -> dict[str, str]:
+    materials = dict(info["inputs"]["sources"])
+    for dep in deps:
+        materials.update(file_hashes(dep.files))
+    return materials
 
 
-def _attest(
+def _link(
     target_dir: Path,
     info: dict[str, Any],
     request: BuildRequest,
     package: Package,
-    deps: Sequence[Package],
+    materials: dict[str, str],
     signer: Signer,
-    builder_id: str,
-    started: str,
-) -> tuple[str, str]:
+) -> str:
+    """The in-toto link of a reproducible image."""
     image_name = f"{package.manifest.name}.{request.target}"
-    materials = dict(info["inputs"]["sources"])
-    for dep in deps:
-        for path, source in file_hashes(dep.files).items():
-            materials[path] = source
-    products = dict(info["outputs"])
     link = make_link(
         f"build-{request.target}",
         ["repo-tool", "build-package", f"{package.manifest.ident}", "--target", request.target],
         materials,
-        products,
+        dict(info["outputs"]),
         byproducts={"status": info["status"], "reason": info["reason"]},
         environment={"toolchain": info["toolchain"], "variations": info["variations"]},
     )
     link_path = target_dir / f"{image_name}.link"
     write_json(link_path, sign_link(link, signer))
-    statement = provenance_statement(
-        subjects=products,
+    return str(link_path)
+
+
+def _sign_verdict(
+    target_dir: Path,
+    verdict: BuildVerdict,
+    info: dict[str, Any],
+    request: BuildRequest,
+    materials: dict[str, str],
+    signer: Signer,
+    started: str,
+) -> str:
+    """The signed verdict (SLSA provenance v1 in DSSE) for any status."""
+    statement = verdict_statement(
+        verdict,
         build_type=BUILD_TYPE,
-        external_parameters={
-            "package": package.manifest.name,
-            "version": package.manifest.version,
-            "target": request.target,
-            "source_date_epoch": request.source_date_epoch,
-        },
+        source_date_epoch=request.source_date_epoch,
         internal_parameters={
             "variations": [v["name"] for v in info["variations"]],
             "flags": info["flags"],
@@ -246,15 +281,31 @@ def _attest(
             {"uri": f"file:{path}", "digest": {"sha256": digest}}
             for path, digest in sorted(materials.items())
         ],
-        builder_id=builder_id,
         invocation_id=str(uuid.uuid4()),
         started_on=started,
         finished_on=_now(),
-        byproducts=[{"name": "buildinfo.json", "digest": {"sha256": digest_of(info)}}],
+        byproducts=[{"name": BUILDINFO_NAME, "digest": {"sha256": digest_of(info)}}],
     )
     provenance_path = target_dir / PROVENANCE_NAME
-    write_json(provenance_path, sign_statement(statement, signer))
-    return str(link_path), str(provenance_path)
+    write_json(provenance_path, dict(sign_verdict(statement, signer).envelope))
+    return str(provenance_path)
+
+
+def _failed_log(result: DoubleBuild, target_dir: Path) -> str | None:
+    if result.status != BuildStatus.FAILED:
+        return None
+    return str(target_dir / ("a.log" if not result.control.ok else "b.log"))
+
+
+def log_tail(path: Path, lines: int = 12, limit: int = 1 << 16) -> list[str]:
+    """The last lines of a build log (reads at most `limit` bytes from its end)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - limit))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return text.rstrip().splitlines()[-lines:]
 
 
 def _verify_frozen(
@@ -263,66 +314,81 @@ def _verify_frozen(
     deps: Sequence[Package],
     variations: Sequence[Variation],
     out_dir: Path,
-    *,
-    cache_dir: Path | None = None,
-    signer: Signer | None = None,
-    builder_id: str = "unirepo-builder",
-    find_culprits: bool = True,
-    progress: Progress | None = None,
+    options: BuildOptions,
 ) -> TargetResult:
     """verify_target once the Solo5 inputs are frozen."""
     manifest = package.manifest
+    progress = options.progress or (lambda _message: None)
     target_dir = out_dir / manifest.name / manifest.version / request.target
     inputs = input_record(request, package, deps, variations)
     key = digest_of(inputs)
     image_name = f"{manifest.name}.{request.target}"
-    cached = _from_cache(cache_dir, key, target_dir, image_name)
-    if cached is not None and find_culprits and cached.status == STATUS_UNREPRODUCIBLE:
-        if cached.blame_seconds is None:
+    cached = _from_cache(options, key, target_dir, image_name)
+    if cached is not None and options.find_culprits:
+        if cached.status == BuildStatus.UNREPRODUCIBLE and cached.blame_seconds is None:
             cached = None  # the cached verdict has no culprits yet: build again to blame
     if cached is not None:
-        if progress:
-            progress(f"{manifest.ident} {request.target}: cache hit, not rebuilt")
+        progress(f"{manifest.ident} {request.target}: cache hit, not rebuilt")
         return cached
     started = _now()
-    if progress:
-        progress(f"{manifest.ident} {request.target}: building A and B")
+    progress(f"{manifest.ident} {request.target}: building A and B")
     if target_dir.exists():
         shutil.rmtree(target_dir)
     target_dir.mkdir(parents=True)
     with tempfile.TemporaryDirectory(prefix=f"build-{manifest.ident}-") as work:
         result = double_build(
-            request, variations, Path(work), report_dir=target_dir, find_culprits=find_culprits
+            request,
+            variations,
+            Path(work),
+            report_dir=target_dir,
+            find_culprits=options.find_culprits,
         )
         atomic_write(target_dir / "a.log", result.control.log.encode())
         atomic_write(target_dir / "b.log", result.experiment.log.encode())
         image_path: str | None = None
-        if result.status == STATUS_REPRODUCIBLE and result.control.image is not None:
+        if result.status == BuildStatus.REPRODUCIBLE and result.control.image is not None:
             shutil.copyfile(result.control.image, target_dir / image_name)
             image_path = str(target_dir / image_name)
     info = build_info(request, inputs, result, package)
     write_json(target_dir / BUILDINFO_NAME, info)
+    size = result.control.size if result.sha256 else None
+    culprits = result.blame.culprits if result.blame else ()
     link = provenance = None
-    if signer is not None and result.status == STATUS_REPRODUCIBLE:
-        link, provenance = _attest(
-            target_dir, info, request, package, deps, signer, builder_id, started
+    if options.signer is not None:
+        materials = _materials(info, deps)
+        if result.status == BuildStatus.REPRODUCIBLE:
+            link = _link(target_dir, info, request, package, materials, options.signer)
+        verdict = BuildVerdict(
+            package=manifest.name,
+            version=manifest.version,
+            target=request.target,
+            status=result.status,
+            reason=result.reason,
+            sha256=result.sha256,
+            size=size,
+            input_id=key,
+            builder_id=options.builder_id,
+            culprits=culprits,
         )
-    verdict = TargetResult(
+        provenance = _sign_verdict(
+            target_dir, verdict, info, request, materials, options.signer, started
+        )
+    verdict_record = TargetResult(
         package=manifest.name,
         version=manifest.version,
         target=request.target,
         status=result.status,
         reason=result.reason,
         sha256=result.sha256,
-        size=result.control.size if result.sha256 else None,
+        size=size,
         sha256_a=result.control.sha256,
         sha256_b=result.experiment.sha256,
         seconds=round(result.seconds, 3),
         build_seconds=(round(result.control.seconds, 3), round(result.experiment.seconds, 3)),
         variations=tuple({"name": v.name, "how": v.how} for v in variations),
-        culprits=result.blame.culprits if result.blame else (),
+        culprits=culprits,
         blame_seconds=round(result.blame.seconds, 3) if result.blame else None,
-        builder_id=builder_id,
+        builder_id=options.builder_id,
         cached=False,
         finished=_now(),
         out_dir=str(target_dir),
@@ -330,11 +396,12 @@ def _verify_frozen(
         diffoscope=result.diffoscope,
         link=link,
         provenance=provenance,
+        failed_log=_failed_log(result, target_dir),
     )
-    write_json(target_dir / RESULT_NAME, verdict.to_json())
-    if cache_dir is not None:
-        _to_cache(cache_dir, key, target_dir, image_name)
-    return verdict
+    write_json(target_dir / RESULT_NAME, verdict_record.to_json())
+    if options.cache_dir is not None and provenance is not None:
+        _to_cache(options.cache_dir, key, target_dir)
+    return verdict_record
 
 
 def verify_target(
@@ -343,7 +410,7 @@ def verify_target(
     deps: Sequence[Package],
     variations: Sequence[Variation],
     out_dir: Path,
-    **options: Any,
+    options: BuildOptions = BuildOptions(),
 ) -> TargetResult:
     """Double-build one target (or reuse the cached verdict) and write its records.
 
@@ -353,8 +420,9 @@ def verify_target(
     different Solo5 trees even if the tree changes meanwhile.
     """
     if request.solo5_root is None:
-        return _verify_frozen(request, package, deps, variations, out_dir, **options)
+        return _verify_frozen(request, package, deps, variations, out_dir, options)
     with tempfile.TemporaryDirectory(prefix="solo5-frozen-") as frozen:
+        os.chmod(frozen, 0o755)  # the unprivileged sandbox uid reads it
         for part in SOLO5_BUILD_INPUTS:
             if (request.solo5_root / part).is_dir():
                 shutil.copytree(request.solo5_root / part, Path(frozen) / part, symlinks=False)
@@ -364,11 +432,11 @@ def verify_target(
             deps,
             variations,
             out_dir,
-            **options,
+            options,
         )
 
 
-def _to_cache(cache_dir: Path, key: str, target_dir: Path, image_name: str) -> None:
+def _to_cache(cache_dir: Path, key: str, target_dir: Path) -> None:
     entry = cache_dir / key
     cache_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=cache_dir, prefix=".incoming-"))
@@ -384,23 +452,56 @@ def _to_cache(cache_dir: Path, key: str, target_dir: Path, image_name: str) -> N
         raise
 
 
-def _from_cache(
-    cache_dir: Path | None, key: str, target_dir: Path, image_name: str
-) -> TargetResult | None:
-    if cache_dir is None or not (cache_dir / key / RESULT_NAME).is_file():
+def trusted_cache_verdict(
+    entry: Path, key: str, signer: Signer, image_name: str
+) -> BuildVerdict | None:
+    """The verdict of cache entry `entry` if this builder's key signed it for input hash `key`.
+
+    None (so the caller rebuilds) for an unsigned, forged or tampered entry,
+    one signed for other inputs, or one whose image is not the signed bytes.
+    """
+    public = signer.public_key
+    try:
+        trusted = verify_result(SignedResult.load(entry / PROVENANCE_NAME), {public.keyid: public})
+    except VerdictError:
         return None
-    entry = cache_dir / key
+    verdict = trusted.verdict
+    if verdict.input_id != key:
+        return None
+    if verdict.sha256 is not None:
+        image = entry / image_name
+        if not image.is_file() or sha256_file(image) != verdict.sha256:
+            return None
+    return verdict
+
+
+def _from_cache(
+    options: BuildOptions, key: str, target_dir: Path, image_name: str
+) -> TargetResult | None:
+    if options.cache_dir is None or options.signer is None:
+        return None  # without the builder's key no cached verdict can be trusted
+    entry = options.cache_dir / key
+    if not (entry / RESULT_NAME).is_file():
+        return None
+    verdict = trusted_cache_verdict(entry, key, options.signer, image_name)
+    if verdict is None:
+        return None
     try:
         cached = TargetResult.from_json(json.loads((entry / RESULT_NAME).read_text()))
     except (ValueError, TypeError, KeyError):
         return None  # a damaged entry is rebuilt, not trusted
+    # result.json is display detail (times, hashes of A and B); the verdict is the signed one.
+    if (cached.status, cached.reason, cached.sha256, cached.size) != (
+        verdict.status,
+        verdict.reason,
+        verdict.sha256,
+        verdict.size,
+    ):
+        return None
     if target_dir.exists():
         shutil.rmtree(target_dir)
     shutil.copytree(entry, target_dir)
     image = target_dir / image_name
-    if cached.sha256 is not None:
-        if not image.is_file() or sha256_file(image) != cached.sha256:
-            return None
     relocated = {fmt: str(target_dir / Path(path).name) for fmt, path in cached.diffoscope.items()}
     document = cached.to_json()
     document.update(
@@ -409,7 +510,8 @@ def _from_cache(
         image=str(image) if cached.sha256 else None,
         diffoscope=relocated,
         link=str(target_dir / Path(cached.link).name) if cached.link else None,
-        provenance=str(target_dir / PROVENANCE_NAME) if cached.provenance else None,
+        provenance=str(target_dir / PROVENANCE_NAME),
+        failed_log=str(target_dir / Path(cached.failed_log).name) if cached.failed_log else None,
     )
     return TargetResult.from_json(document)
 
@@ -420,9 +522,9 @@ def verify_package(
     deps: Sequence[Package],
     variations: Sequence[Variation],
     out_dir: Path,
-    **options: Any,
+    options: BuildOptions = BuildOptions(),
 ) -> list[TargetResult]:
     """verify_target for each request (targets run one after another, A and B in parallel)."""
     if not requests:
         raise BuildError(f"{package.manifest.ident}: nothing to build")
-    return [verify_target(r, package, deps, variations, out_dir, **options) for r in requests]
+    return [verify_target(r, package, deps, variations, out_dir, options) for r in requests]

@@ -38,21 +38,62 @@ class Package:
     files: Mapping[str, SourceFile]
 
 
-def load_index(packages_dir: Path) -> dict[tuple[str, str], Manifest]:
-    """Every packages/<name>/<version>/manifest.json, validated."""
-    index: dict[tuple[str, str], Manifest] = {}
+@dataclass(frozen=True)
+class PackageIndex:
+    """The manifests of packages/<name>/<version>/, and the ones that could not be read.
+
+    One malformed manifest is reported under `broken` and blocks nothing but
+    the packages that depend on it.
+    """
+
+    manifests: dict[tuple[str, str], Manifest]
+    broken: dict[Path, str]
+
+
+def scan_index(packages_dir: Path) -> PackageIndex:
+    """Every packages/<name>/<version>/manifest.json, each validated on its own."""
     if not packages_dir.is_dir():
         raise BuildError(f"package index {packages_dir} is not a directory")
+    manifests: dict[tuple[str, str], Manifest] = {}
+    broken: dict[Path, str] = {}
     for path in sorted(packages_dir.glob(f"*/*/{MANIFEST_NAME}")):
+        expected = (path.parent.parent.name, path.parent.name)
         try:
             manifest = parse_manifest(path.read_bytes())
-        except BuildError as error:
-            raise BuildError(f"{path}: {error}") from None
-        expected = (path.parent.parent.name, path.parent.name)
+        except (BuildError, OSError) as error:
+            broken[path] = str(error).splitlines()[0]
+            continue
         if (manifest.name, manifest.version) != expected:
-            raise BuildError(f"{path}: declares {manifest.ident}, not {expected[0]}-{expected[1]}")
-        index[expected] = manifest
-    return index
+            broken[path] = f"declares {manifest.ident}, not {expected[0]}-{expected[1]}"
+            continue
+        manifests[expected] = manifest
+    return PackageIndex(manifests, broken)
+
+
+def load_index(packages_dir: Path) -> dict[tuple[str, str], Manifest]:
+    """Every manifest of the index, or BuildError naming the first malformed one."""
+    index = scan_index(packages_dir)
+    for path, problem in index.broken.items():
+        raise BuildError(f"{path}: {problem}")
+    return index.manifests
+
+
+def staged_package(
+    manifest_bytes: bytes, archive_bytes: bytes, package: str, version: str
+) -> Package:
+    """A staged release's package: its manifest, and an archive holding exactly its sources."""
+    manifest = parse_manifest(manifest_bytes)
+    if (manifest.name, manifest.version) != (package, version):
+        raise BuildError(f"staged {package} {version} carries a manifest of {manifest.ident}")
+    files = read_archive(archive_bytes)
+    missing = sorted(set(manifest.sources) - set(files))
+    extra = sorted(set(files) - set(manifest.sources))
+    if missing or extra:
+        raise BuildError(
+            f"source archive does not match the manifest "
+            f"(missing {missing[:3]}, undeclared {extra[:3]})"
+        )
+    return Package(manifest, files)
 
 
 def resolve(manifest: Manifest, index: Mapping[tuple[str, str], Manifest]) -> list[Manifest]:
@@ -65,7 +106,8 @@ def resolve(manifest: Manifest, index: Mapping[tuple[str, str], Manifest]) -> li
             key = (dep_name, dep_version)
             if key not in index:
                 raise ResolveError(
-                    f"{current.ident} depends on {dep_name} {dep_version}, not in the index"
+                    f"{current.ident} depends on {dep_name} {dep_version}, which is not in the "
+                    "index (or its manifest is malformed)"
                 )
             if state.get(key) == "visiting":
                 raise ResolveError(f"dependency cycle: {' -> '.join((*chain, dep_name))}")

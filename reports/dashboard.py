@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from builder.status import BuildStatus
 from fsio import atomic_write
 from reports.errors import ReportError
 
@@ -53,7 +54,7 @@ def row_from_result(
     rebuild = {
         "builder_id": result["builder_id"],
         "status": result["status"],
-        "sha256": result["sha256_a"] if result["status"] != "failed" else None,
+        "sha256": result["sha256_a"] if result["status"] != BuildStatus.FAILED else None,
         "sha256_b": result["sha256_b"],
         "finished": result["finished"],
         "cached": result["cached"],
@@ -109,7 +110,9 @@ def merge_rows(
         row["reproduced_by"] = sorted(
             r["builder_id"]
             for r in row["rebuilds"]
-            if row["sha256"] and r["status"] == "reproducible" and r["sha256"] == row["sha256"]
+            if row["sha256"]
+            and r["status"] == BuildStatus.REPRODUCIBLE
+            and r["sha256"] == row["sha256"]
         )
     return rows
 
@@ -130,10 +133,7 @@ def _link(href: str | None, label: str) -> str:
 
 
 def render_html(rows: list[dict[str, Any]]) -> str:
-    counts = {
-        status: sum(1 for r in rows if r["status"] == status)
-        for status in ("reproducible", "unreproducible", "failed")
-    }
+    counts = {status: sum(1 for r in rows if r["status"] == status) for status in BuildStatus}
     body = []
     for row in rows:
         digest = row["sha256"] or row["sha256_a"] or ""
@@ -204,8 +204,9 @@ td,th{{border:1px solid #ccc;padding:.25em .5em;text-align:left}}
 .hash{{font-family:monospace}}
 </style></head><body>
 <h1>Reproducibility dashboard</h1>
-<p>{counts["reproducible"]} reproducible, {counts["unreproducible"]} unreproducible,
-{counts["failed"]} failed. Hover a cell for details (full hashes, variation mechanisms,
+<p>{counts[BuildStatus.REPRODUCIBLE]} reproducible,
+{counts[BuildStatus.UNREPRODUCIBLE]} unreproducible, {counts[BuildStatus.FAILED]} failed.
+Hover a cell for details (full hashes, variation mechanisms,
 reasons).</p>
 <table><thead><tr>{header}</tr></thead><tbody>
 {"".join(body)}

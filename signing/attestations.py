@@ -10,6 +10,8 @@ Both are signed with a securesystemslib Signer and verified with its Key.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import json
 from collections.abc import Mapping, Sequence
@@ -19,9 +21,7 @@ from in_toto.models.link import Link
 from in_toto.models.metadata import Metablock
 from securesystemslib.dsse import Envelope
 from securesystemslib.exceptions import UnverifiedSignatureError, VerificationError
-from securesystemslib.signer._key import Key
-from securesystemslib.signer._signature import Signature
-from securesystemslib.signer._signer import Signer
+from securesystemslib.signer import Key, Signature, Signer
 
 from signing.errors import SigningError
 
@@ -125,27 +125,90 @@ def provenance_statement(
     }
 
 
+def canonical_payload(statement: Mapping[str, Any]) -> bytes:
+    """The one byte encoding of a statement that we sign: sorted keys, no spaces, ASCII."""
+    return json.dumps(statement, sort_keys=True, separators=(",", ":")).encode()
+
+
 def sign_statement(statement: Mapping[str, Any], signer: Signer) -> dict[str, Any]:
     """The statement in a DSSE envelope signed by signer, as JSON."""
-    payload = json.dumps(statement, sort_keys=True, separators=(",", ":")).encode()
-    envelope = Envelope(payload=payload, payload_type=DSSE_PAYLOAD_TYPE, signatures={})
+    envelope = Envelope(
+        payload=canonical_payload(statement), payload_type=DSSE_PAYLOAD_TYPE, signatures={}
+    )
     envelope.sign(signer)
     return dict(envelope.to_dict())
 
 
-def verify_statement(document: Mapping[str, Any], key: Key) -> dict[str, Any]:
-    """The statement inside a DSSE envelope if `key` signed it; AttestationError otherwise."""
+def _strict_b64(text: object, what: str) -> bytes:
+    """Standard base64 with padding and nothing else (no whitespace, no junk characters)."""
+    if not isinstance(text, str):
+        raise AttestationError(f"DSSE envelope: {what} is not a string")
+    try:
+        data = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise AttestationError(f"DSSE envelope: {what} is not canonical base64") from None
+    if base64.b64encode(data).decode() != text:
+        raise AttestationError(f"DSSE envelope: {what} is not canonical base64")
+    return data
+
+
+def verify_envelope(
+    document: Mapping[str, Any], keys: Mapping[str, Key]
+) -> tuple[dict[str, Any], frozenset[str]]:
+    """(statement, keyids of `keys` whose signature verifies) of a DSSE envelope.
+
+    Refused with AttestationError: anything but exactly payload/payloadType/
+    signatures, non-canonical base64, a payload type other than in-toto, a
+    payload that is not the canonical JSON of an in-toto Statement v1 (so one
+    statement has exactly one signed encoding), and an envelope that carries
+    no valid signature by any of `keys`.
+    """
+    if not isinstance(document, Mapping) or set(document) != {
+        "payload",
+        "payloadType",
+        "signatures",
+    }:
+        raise AttestationError("malformed DSSE envelope: expected payload, payloadType, signatures")
+    payload = _strict_b64(document["payload"], "payload")
+    signatures = document["signatures"]
+    if not isinstance(signatures, list) or not signatures:
+        raise AttestationError("DSSE envelope: unsigned")
+    for entry in signatures:
+        if not isinstance(entry, Mapping):
+            raise AttestationError("DSSE envelope: a signature is not an object")
+        _strict_b64(entry.get("sig"), "signature")
     try:
         envelope = Envelope.from_dict(copy.deepcopy(dict(document)))
     except Exception as error:  # securesystemslib raises KeyError/ValueError/FormatError
         raise AttestationError(f"malformed DSSE envelope: {error}") from None
     if envelope.payload_type != DSSE_PAYLOAD_TYPE:
         raise AttestationError(f"DSSE payload type {envelope.payload_type!r} is not in-toto")
+    pae = envelope.pae()
+    verified: set[str] = set()
+    for signature in envelope.signatures.values():
+        key = keys.get(signature.keyid)
+        if key is None:
+            continue
+        try:
+            key.verify_signature(signature, pae)
+        except (VerificationError, UnverifiedSignatureError):
+            continue
+        verified.add(signature.keyid)
+    if not verified:
+        names = ", ".join(sorted(k[:16] for k in keys)) or "none"
+        raise AttestationError(f"DSSE envelope: no valid signature by a trusted key ({names})")
     try:
-        envelope.verify([key], 1)
-    except (VerificationError, UnverifiedSignatureError):
-        raise AttestationError(f"DSSE envelope: no valid signature by {key.keyid[:16]}") from None
-    statement = json.loads(envelope.payload)
+        statement = json.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise AttestationError("DSSE payload is not UTF-8 JSON") from None
     if not isinstance(statement, dict) or statement.get("_type") != STATEMENT_TYPE:
         raise AttestationError("DSSE payload is not an in-toto Statement v1")
+    if canonical_payload(statement) != payload:
+        raise AttestationError("DSSE payload is not in canonical JSON form")
+    return statement, frozenset(verified)
+
+
+def verify_statement(document: Mapping[str, Any], key: Key) -> dict[str, Any]:
+    """The statement inside a DSSE envelope if `key` signed it; AttestationError otherwise."""
+    statement, _ = verify_envelope(document, {key.keyid: key})
     return statement

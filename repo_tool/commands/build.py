@@ -4,10 +4,15 @@ build-package builds a package manifest from a source tree twice (build B
 varied in everything reprotest varies), compares, blames, writes build info,
 attestations and the dashboard, and prints the image hashes an author signs.
 
-build is the publish gate over the repository's staging area: a staged
-release is published only if, for every image, both builds are identical
-AND equal to the hash its authors signed; otherwise it stays staged with the
-reports and a one-line reason.
+build is the publish gate over the repository's staging area: it builds every
+staged release, reads back the signed build results, and asks
+builder.gate.gate() whether to publish. This module only does the I/O.
+
+Exit statuses of both commands (also in README and docs/builder.md):
+0 everything was reproducible (build: published) or nothing was staged;
+3 some image was refused: unreproducible, not the author's bytes, or a
+release refused before building; 4 some build failed (compile error, resource
+limit; the log's last lines and path are shown); 1 the command could not run.
 """
 
 from __future__ import annotations
@@ -15,26 +20,44 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from securesystemslib.signer import Signer
 
-from builder.archive import archive_from_tree, read_archive
+from builder.archive import archive_from_tree
 from builder.errors import BuildError
-from builder.manifest import Manifest, parse_manifest
-from builder.pipeline import TargetResult, verify_package
-from builder.plan import Package, load_index, read_package_tree, resolve, solo5_requests
+from builder.gate import AuthorImage, AuthorRelease, Decision, GatePolicy, Refusal, gate, refused
+from builder.manifest import parse_manifest
+from builder.pipeline import BuildOptions, TargetResult, log_tail, verify_package
+from builder.plan import (
+    PackageIndex,
+    read_package_tree,
+    resolve,
+    scan_index,
+    solo5_requests,
+    staged_package,
+)
 from builder.sandbox import missing_programs
+from builder.status import BuildStatus
 from builder.variations import Variation, select, variation_names
+from builder.verdict import SignedResult, VerdictError
 from fsio import atomic_write
 from repo_tool.commands.keys import passphrase_options, passphrase_source
 from reports.dashboard import row_from_result, update_dashboard
 
+if TYPE_CHECKING:
+    from tuf_metadata.repository import StagedRelease
+
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+EXIT_REFUSED = 3  # some image unreproducible, not the author's, or the release refused
+EXIT_BUILD_FAILED = 4  # some build failed (compiler error, resource limit)
+STATUS_STYLE = {BuildStatus.REPRODUCIBLE: "green", BuildStatus.UNREPRODUCIBLE: "red"}
 
 
 def double_build_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -45,8 +68,8 @@ def double_build_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--no-blame", is_flag=True,
                      help="On a mismatch, do not search for the culprit."),
         click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="Builder private key: sign an in-toto link and SLSA provenance "
-                          "per image."),
+                     help="Builder private key: signs every verdict (SLSA provenance in DSSE) "
+                          "and an in-toto link per image; the cache trusts only its verdicts."),
         click.option("--builder-id", default="unirepo-builder", show_default=True,
                      help="Who built it (shown as 'reproduced by')."),
     )):
@@ -68,12 +91,13 @@ def _variations(only: str | None, skip: tuple[str, ...]) -> tuple[Variation, ...
     return tuple(v for v in chosen if v.name not in skip)
 
 
-def _signer(key: Path | None, env: str | None, file: Path | None, insecure: bool) -> Any:
+def _signer(key: Path | None, env: str | None, file: Path | None, insecure: bool) -> Signer | None:
     if key is None:
         return None
     from signing.keys import load_signer
 
-    return load_signer(key, passphrase_source(env, file, insecure))
+    signer: Signer = load_signer(key, passphrase_source(env, file, insecure))
+    return signer
 
 
 def _check_host() -> None:
@@ -86,6 +110,16 @@ def _check_host() -> None:
 
 def _manifest_path(path: Path) -> Path:
     return path / "manifest.json" if path.is_dir() else path
+
+
+def _index(packages_dir: Path, console: Console) -> PackageIndex:
+    """The package index; each malformed manifest is reported and skipped, not fatal."""
+    if not packages_dir.is_dir():
+        return PackageIndex({}, {})
+    index = scan_index(packages_dir)
+    for path, problem in index.broken.items():
+        console.print(f"[yellow]warning[/]: skipping {path}: {problem}", highlight=False)
+    return index
 
 
 def _table(results: Sequence[TargetResult], author: dict[tuple[str, str], str] | None) -> Table:
@@ -104,7 +138,7 @@ def _table(results: Sequence[TargetResult], author: dict[tuple[str, str], str] |
     if author is not None:
         table.add_column("author hash")
     for r in results:
-        style = {"reproducible": "green", "unreproducible": "red"}.get(r.status, "yellow")
+        style = STATUS_STYLE.get(r.status, "yellow")
         cells = [
             r.package,
             r.version,
@@ -122,6 +156,25 @@ def _table(results: Sequence[TargetResult], author: dict[tuple[str, str], str] |
             )
         table.add_row(*cells)
     return table
+
+
+def _show_failures(results: Sequence[TargetResult]) -> None:
+    """For every failed build: the log's path and its last lines (the compiler's error)."""
+    for r in results:
+        if r.status != BuildStatus.FAILED or r.failed_log is None:
+            continue
+        click.echo(f"{r.package} {r.version} {r.target}: {r.reason}", err=True)
+        click.echo(f"  log: {r.failed_log}", err=True)
+        for line in log_tail(Path(r.failed_log)):
+            click.echo(f"  | {line}", err=True)
+
+
+def _exit_status(statuses: Sequence[BuildStatus | Refusal | None]) -> int:
+    if any(s in (BuildStatus.FAILED, Refusal.FAILED) for s in statuses):
+        return EXIT_BUILD_FAILED
+    if any(s not in (None, BuildStatus.REPRODUCIBLE) for s in statuses):
+        return EXIT_REFUSED
+    return 0
 
 
 def _run_with_progress(
@@ -208,17 +261,22 @@ def build_package(
 
     MANIFEST is a manifest.json or its directory (packages/NAME/VERSION). The
     deterministic source archive is written to OUT/NAME/VERSION/NAME-VERSION.tar.gz;
-    the printed sha256 per target is what an author signs. Exit status 1 if
-    any image is not reproducible.
+    the printed sha256 per target is what an author signs. Exit status 0 if
+    every image is reproducible, 3 if one is not, 4 if a build failed.
     """
     _check_host()
     console = Console(stderr=True)
     parsed = parse_manifest(_manifest_path(manifest).read_bytes())
-    index = load_index(index_dir or tree / "packages")
+    index = _index(index_dir or tree / "packages", console)
     package = read_package_tree(parsed, tree)
-    deps = [read_package_tree(d, tree) for d in resolve(parsed, index)]
+    deps = [read_package_tree(d, tree) for d in resolve(parsed, index.manifests)]
     variations = _variations(only, skip)
-    signer = _signer(key, passphrase_env, passphrase_file, insecure_plaintext)
+    options = BuildOptions(
+        cache_dir=cache_dir,
+        signer=_signer(key, passphrase_env, passphrase_file, insecure_plaintext),
+        builder_id=builder_id,
+        find_culprits=not no_blame,
+    )
     archive = out_dir / parsed.name / parsed.version / f"{parsed.ident}.tar.gz"
     atomic_write(archive, archive_from_tree(tree, parsed.sources, parsed.source_date_epoch))
     if parsed.kind == "library":
@@ -231,16 +289,7 @@ def build_package(
         results = []
         for request in requests:
             results += verify_package(
-                [request],
-                package,
-                deps,
-                variations,
-                out_dir,
-                cache_dir=cache_dir,
-                signer=signer,
-                builder_id=builder_id,
-                find_culprits=not no_blame,
-                progress=step,
+                [request], package, deps, variations, out_dir, _with_progress(options, step)
             )
             advance()
         return results
@@ -261,26 +310,19 @@ def build_package(
                 click.echo(f"{r.package}.{r.target} sha256={r.sha256} length={r.size}")
         click.echo(f"source archive: {archive}")
         click.echo(f"dashboard: {dashboard / 'index.html'}")
-    bad = [r for r in results if r.status != "reproducible"]
+    _show_failures(results)
+    bad = [r for r in results if r.status != BuildStatus.REPRODUCIBLE]
     if bad:
-        raise BuildError(f"{len(bad)} of {len(results)} images not reproducible: {bad[0].reason}")
-
-
-def _staged_package(
-    manifest_bytes: bytes, archive_bytes: bytes, package: str, version: str
-) -> Package:
-    manifest: Manifest = parse_manifest(manifest_bytes)
-    if (manifest.name, manifest.version) != (package, version):
-        raise BuildError(f"staged {package} {version} carries a manifest of {manifest.ident}")
-    files = read_archive(archive_bytes)
-    missing = sorted(set(manifest.sources) - set(files))
-    extra = sorted(set(files) - set(manifest.sources))
-    if missing or extra:
-        raise BuildError(
-            f"source archive does not match the manifest "
-            f"(missing {missing[:3]}, undeclared {extra[:3]})"
+        click.echo(
+            f"error: {len(bad)} of {len(results)} images not reproducible: "
+            f"{bad[0].target}: {bad[0].status}: {bad[0].reason}",
+            err=True,
         )
-    return Package(manifest, files)
+        raise SystemExit(_exit_status([r.status for r in results]))
+
+
+def _with_progress(options: BuildOptions, step: Callable[[str], None]) -> BuildOptions:
+    return replace(options, progress=step)
 
 
 def _target_of(path: str) -> str:
@@ -358,65 +400,57 @@ def build(
     """Publish gate: build every staged release twice; publish only exact, author-matching images.
 
     Rejected releases stay staged with a one-line reason (see `repo-tool staging`)
-    and their diffoscope reports; the dashboard shows every decision.
+    and their diffoscope reports; the dashboard shows every decision. Exit
+    status 0 if everything staged was published (or nothing was staged), 3 if
+    a release was refused, 4 if a build failed (its log is shown).
     """
     from tuf_metadata.errors import TufError
     from tuf_metadata.repository import Repository
 
     _check_host()
     console = Console(stderr=True)
+    signer = _signer(key, passphrase_env, passphrase_file, insecure_plaintext)
+    if signer is None:
+        raise BuildError("the publish gate needs the builder key (--key): it signs every verdict "
+                         "and trusts only verdicts signed by it")
     repo = Repository(repo_dir, online_passphrase)
     out = out_dir or repo_dir / "builds"
     dashboard = dashboard_dir or repo_dir / "dashboard"
-    cache = cache_dir or repo_dir / "build-cache"
     variations = _variations(only, skip)
-    signer = _signer(key, passphrase_env, passphrase_file, insecure_plaintext)
-    index = (
-        load_index(index_dir or tree / "packages")
-        if (index_dir or tree / "packages").is_dir()
-        else {}
+    options = BuildOptions(
+        cache_dir=cache_dir or repo_dir / "build-cache",
+        signer=signer,
+        builder_id=builder_id,
+        find_culprits=not no_blame,
     )
+    policy = GatePolicy.own_key(signer.public_key)
+    index = _index(index_dir or tree / "packages", console)
     staged = repo.staged_releases()
     decisions: list[dict[str, Any]] = []
     all_results: list[TargetResult] = []
     author: dict[tuple[str, str], str] = {}
+    severities: list[Refusal | None] = []
 
     def work(step: Any, advance: Any) -> list[TargetResult]:
         for release in staged:
             step(f"{release.package} {release.version}")
             report_dir = out / release.package / release.version
-            results: list[TargetResult] = []
-            expected = {
-                _target_of(path): tf.hashes.get("sha256", "")
-                for path, tf in release.image_targets.items()
-            }
-            for target, digest in expected.items():
-                author[(release.package, target)] = digest
-            try:
-                package = _staged_package(
-                    release.manifest.read_bytes(),
-                    release.source_archive.read_bytes(),
-                    release.package,
-                    release.version,
-                )
-                deps = [read_package_tree(d, tree) for d in resolve(package.manifest, index)]
-                requests = solo5_requests(package, deps, sorted(expected))
-                results = verify_package(
-                    requests,
-                    package,
-                    deps,
-                    variations,
-                    out,
-                    cache_dir=cache,
-                    signer=signer,
-                    builder_id=builder_id,
-                    find_culprits=not no_blame,
-                    progress=step,
-                )
-                reason = _gate_reason(results, expected, release.image_targets)
-            except BuildError as error:
-                reason = str(error).splitlines()[0]
-            if reason is None:
+            signed = AuthorRelease(
+                release.package,
+                release.version,
+                {
+                    _target_of(path): AuthorImage(tf.hashes.get("sha256", ""), tf.length)
+                    for path, tf in release.image_targets.items()
+                },
+            )
+            for target, image in signed.images.items():
+                author[(release.package, target)] = image.sha256
+            results, decision = _build_and_decide(
+                release, signed, index, tree, variations, out, options, policy, step
+            )
+            outcome = "published" if decision.publish else "rejected"
+            reason = decision.reason
+            if decision.publish:
                 built = {
                     path: Path(r.image)
                     for path in release.image_targets
@@ -425,20 +459,25 @@ def build(
                 }
                 try:
                     repo.publish_release(release, built)
-                    decision, reason = "published", "reproducible and equal to the author's hashes"
                 except TufError as error:
-                    decision, reason = "rejected", str(error).splitlines()[0]
-            else:
-                decision = "rejected"
-            if decision == "rejected":
+                    outcome, reason = "rejected", str(error).splitlines()[0]
+                    decision = refused("release", Refusal.INVALID, reason)
+            if outcome == "rejected":
                 # No report directory when nothing was built (e.g. the archive was refused).
                 repo.reject_release(release, reason, report_dir if report_dir.is_dir() else None)
+            severities.append(decision.refusal)
             decisions.append(
                 {
                     "package": release.package,
                     "version": release.version,
-                    "decision": decision,
+                    "decision": outcome,
+                    "refusal": decision.refusal,
                     "reason": reason,
+                    "targets": [
+                        {"target": t.target, "accepted": t.accepted, "reason": t.reason}
+                        for t in decision.targets
+                    ],
+                    "ignored_results": list(decision.ignored),
                     "reports": str(report_dir) if report_dir.is_dir() else None,
                 }
             )
@@ -448,8 +487,8 @@ def build(
                     row_from_result(
                         r.to_json(),
                         dashboard,
-                        author_sha256=expected.get(r.target),
-                        decision=decision,
+                        author_sha256=author.get((r.package, r.target)),
+                        decision=outcome,
                     )
                     for r in results
                 ],
@@ -462,35 +501,62 @@ def build(
     if as_json:
         click.echo(
             json.dumps(
-                {"decisions": decisions, "results": [r.to_json() for r in all_results]}, indent=2
+                {
+                    "decisions": decisions,
+                    "results": [r.to_json() for r in all_results],
+                    "index_problems": {str(p): m for p, m in index.broken.items()},
+                },
+                indent=2,
             )
         )
-        return
-    if not staged:
+    elif not staged:
         click.echo("staging is empty: nothing to build")
-        return
-    Console().print(_table(all_results, author))
-    for d in decisions:
-        click.echo(f"{d['decision']}: {d['package']} {d['version']}: {d['reason']}")
+    else:
+        Console().print(_table(all_results, author))
+        for d in decisions:
+            click.echo(f"{d['decision']}: {d['package']} {d['version']}: {d['reason']}")
+    _show_failures(all_results)
+    status = _exit_status(severities)
+    if status:
+        raise SystemExit(status)
 
 
-def _gate_reason(
-    results: Sequence[TargetResult], expected: dict[str, str], image_targets: dict[str, Any]
-) -> str | None:
-    """None if every image is reproducible and equals the author's; else the first problem."""
-    by_target = {r.target: r for r in results}
-    for target, digest in sorted(expected.items()):
-        result = by_target.get(target)
-        if result is None:
-            return f"{target}: not built"
-        if result.status != "reproducible":
-            return f"{target}: {result.status}: {result.reason}"
-        if result.sha256 != digest:
-            built = (result.sha256 or "")[:16]
-            return f"{target}: builds agree ({built}) but differ from the author's {digest[:16]}"
-        lengths = {_target_of(p): tf.length for p, tf in image_targets.items()}
-        if result.size != lengths.get(target):
-            return (
-                f"{target}: image is {result.size} bytes, the author signed {lengths.get(target)}"
-            )
-    return None
+def _build_and_decide(
+    release: StagedRelease,
+    author: AuthorRelease,
+    index: PackageIndex,
+    tree: Path,
+    variations: Sequence[Variation],
+    out: Path,
+    options: BuildOptions,
+    policy: GatePolicy,
+    step: Callable[[str], None],
+) -> tuple[list[TargetResult], Decision]:
+    """Build one staged release and read its signed results back; the gate decides."""
+    try:
+        package = staged_package(
+            release.manifest.read_bytes(),
+            release.source_archive.read_bytes(),
+            release.package,
+            release.version,
+        )
+        deps = [read_package_tree(d, tree) for d in resolve(package.manifest, index.manifests)]
+        requests = solo5_requests(package, deps, sorted(author.images))
+    except BuildError as error:
+        return [], refused("release", Refusal.INVALID, str(error).splitlines()[0])
+    try:
+        results = verify_package(
+            requests, package, deps, variations, out, _with_progress(options, step)
+        )
+    except BuildError as error:
+        return [], refused("release", Refusal.FAILED, str(error).splitlines()[0])
+    signed: list[SignedResult] = []
+    for r in results:
+        if r.provenance is not None:
+            try:
+                signed.append(SignedResult.load(Path(r.provenance)))
+            except VerdictError:
+                continue  # unreadable: the gate sees no result for that target
+    return results, gate(author, signed, policy)
+
+

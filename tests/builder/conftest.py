@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from securesystemslib.signer import CryptoSigner
 
-from builder.pipeline import TargetResult, verify_package
+from builder.pipeline import BuildOptions, TargetResult, verify_package
 from builder.plan import Package, load_index, read_package_tree, resolve, solo5_requests
 from builder.sandbox import missing_programs
 from builder.variations import Variation, all_variations
+from signing.keys import generate_key, write_key_pair
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = REPO / "packages"
@@ -38,6 +39,7 @@ class Built:
     out: Path
     cache: Path
     signer: CryptoSigner
+    key: Path  # the same key as a plaintext key file, for the CLI's --key
     results: dict[tuple[str, str], TargetResult]
     packages: dict[str, tuple[Package, list[Package]]]
 
@@ -57,7 +59,9 @@ def every_variation() -> tuple[Variation, ...]:
 @pytest.fixture(scope="session")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("builder")
-    signer = CryptoSigner.generate_ed25519()
+    signer = generate_key()
+    key = root / "builder.key"
+    write_key_pair(signer, key, None)
     out, cache = root / "out", root / "cache"
     results: dict[tuple[str, str], TargetResult] = {}
     packages: dict[str, tuple[Package, list[Package]]] = {}
@@ -75,10 +79,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
                 deps,
                 every_variation(),
                 out,
-                cache_dir=cache,
-                signer=signer,
-                builder_id="test-builder",
-                find_culprits=blame,
+                BuildOptions(
+                    cache_dir=cache, signer=signer, builder_id="test-builder", find_culprits=blame
+                ),
             )
             results[(name, request.target)] = result
-    return Built(out, cache, signer, results, packages)
+    return Built(out, cache, signer, key, results, packages)

@@ -27,6 +27,9 @@ def test_build_package_prints_the_hashes_an_author_signs(built: Built, tmp_path:
             str(out),
             "--cache",
             str(built.cache),
+            "--key",
+            str(built.key),
+            "--insecure-plaintext",
             "--json",
         ]
     )
@@ -52,6 +55,9 @@ def test_build_package_prints_the_hashes_an_author_signs(built: Built, tmp_path:
             str(out),
             "--cache",
             str(built.cache),
+            "--key",
+            str(built.key),
+            "--insecure-plaintext",
         ]
     )
     assert text.exit_code == 0
@@ -74,12 +80,15 @@ def test_build_package_fails_with_one_line_on_an_unreproducible_package(
             str(tmp_path),
             "--cache",
             str(built.cache),
+            "--key",
+            str(built.key),
+            "--insecure-plaintext",
             "--json",
         ]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # refused as unreproducible (4 is a failed build)
     assert result.output.splitlines()[-1] == (
-        "error: 1 of 1 images not reproducible: build A and build B differ"
+        "error: 1 of 1 images not reproducible: spt: unreproducible: build A and build B differ"
     )
 
 
@@ -99,7 +108,7 @@ def test_build_package_refuses_a_malformed_manifest(tmp_path: Path) -> None:
 def test_gate_refuses_an_archive_that_is_not_exactly_the_declared_sources() -> None:
     from builder.archive import SourceFile, create_archive, read_archive
     from builder.errors import BuildError
-    from repo_tool.commands.build import _staged_package
+    from builder.plan import staged_package as _staged_package
 
     manifest_bytes = (PACKAGES / "hello" / "1.0.0" / "manifest.json").read_bytes()
     good = archive_of_hello()

@@ -3,6 +3,8 @@ build info, attestations, cache and dashboard."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import re
 import shutil
@@ -13,8 +15,10 @@ import pytest
 from securesystemslib.signer import CryptoSigner
 
 from builder.build import sha256_file
-from builder.pipeline import verify_package
+from builder.pipeline import BuildOptions, trusted_cache_verdict, verify_package
 from builder.plan import load_index, prefix_map_flags, read_package_tree, solo5_requests
+from builder.status import BuildStatus
+from builder.verdict import read_verdict, sign_verdict, verdict_statement
 from reports.dashboard import load_rows, row_from_result, update_dashboard
 from signing.attestations import AttestationError, verify_link, verify_statement
 from solo5.recipe import image_plan, run_plan
@@ -82,7 +86,15 @@ def test_unreproducible_fixture_caught_blamed_and_reported(
         assert result.status == "unreproducible" and result.sha256 is None
         assert result.sha256_a != result.sha256_b and result.image is None
         assert not (Path(result.out_dir) / f"{name}.{target}").exists()
-        assert result.link is None and result.provenance is None
+        assert result.link is None and result.provenance is not None
+        # The refusal is signed too: its subject is the inputs, never an installable image.
+        statement = verify_statement(
+            json.loads(Path(result.provenance).read_text()), built.signer.public_key
+        )
+        assert statement["subject"][0]["name"] == f"{name}-1.0.0.{target}.inputs"
+        verdict = statement["predicate"]["runDetails"]["byproducts"][-1]
+        assert verdict["name"] == "verdict"
+        assert verdict["annotations"]["status"] == "unreproducible"
     hvt = built.results[(name, "hvt")]
     assert hvt.culprits == (culprit,)
     assert hvt.reason == f"build A and build B differ; blamed on: {culprit}"
@@ -159,9 +171,7 @@ def test_cache_hit_skips_the_rebuild_and_any_input_change_misses(
         deps,
         every_variation(),
         tmp_path / "out1",
-        cache_dir=cache,
-        signer=built.signer,
-        builder_id="test-builder",
+        BuildOptions(cache_dir=cache, signer=built.signer, builder_id="test-builder"),
     )
     assert not first.cached and first.status == "reproducible"
     started = time.monotonic()
@@ -171,9 +181,7 @@ def test_cache_hit_skips_the_rebuild_and_any_input_change_misses(
         deps,
         every_variation(),
         tmp_path / "out2",
-        cache_dir=cache,
-        signer=built.signer,
-        builder_id="test-builder",
+        BuildOptions(cache_dir=cache, signer=built.signer, builder_id="test-builder"),
     )
     assert again.cached and time.monotonic() - started < first.seconds
     assert again.sha256 == first.sha256 and again.finished == first.finished
@@ -193,7 +201,7 @@ def test_cache_hit_skips_the_rebuild_and_any_input_change_misses(
         [],
         every_variation(),
         tmp_path / "out3",
-        cache_dir=cache,
+        BuildOptions(cache_dir=cache, signer=built.signer),
     )
     assert not fresh.cached and fresh.status == "reproducible"
     assert fresh.sha256 != first.sha256
@@ -222,3 +230,76 @@ def test_dashboard_rows_show_status_hashes_variations_and_reports(
     update_dashboard(board, [row_from_result(second, board)])
     merged = {(r["package"], r["target"]): r for r in load_rows(board)}
     assert merged[("hello", "hvt")]["reproduced_by"] == ["rebuilder-2", "test-builder"]
+
+
+def cache_entry(cache: Path, name: str, target: str) -> Path:
+    for entry in cache.iterdir():
+        result = entry / "result.json"
+        if result.is_file():
+            document = json.loads(result.read_text())
+            if (document["package"], document["target"]) == (name, target):
+                return entry
+    raise AssertionError(f"no cache entry for {name}.{target}")
+
+
+def test_cache_entries_count_only_when_signed_by_this_builder_for_these_inputs(
+    built: Built, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    shutil.copytree(built.cache, cache)
+    hello = cache_entry(cache, "hello", "hvt")
+    spt = cache_entry(cache, "hello", "spt")
+    key = hello.name
+    assert trusted_cache_verdict(hello, key, built.signer, "hello.hvt") is not None
+    # Another builder's key: not ours, not trusted.
+    assert trusted_cache_verdict(hello, key, CryptoSigner.generate_ed25519(), "hello.hvt") is None
+    # A genuine entry for other inputs moved under this key: its input hash does not match.
+    assert trusted_cache_verdict(spt, key, built.signer, "hello.spt") is None
+    # The image swapped for other bytes: not the signed image.
+    (hello / "hello.hvt").write_bytes(b"\x7fELF evil")
+    assert trusted_cache_verdict(hello, key, built.signer, "hello.hvt") is None
+    # No signed verdict at all.
+    (hello / "provenance.dsse.json").unlink()
+    assert trusted_cache_verdict(hello, key, built.signer, "hello.hvt") is None
+
+
+def test_a_forged_cache_verdict_is_ignored_and_the_image_rebuilt(
+    built: Built, tmp_path: Path
+) -> None:
+    """An attacker who can write the cache turns the unreproducible fixture into
+    'reproducible' with their own image and signature: the builder rebuilds."""
+    cache = tmp_path / "cache"
+    shutil.copytree(built.cache, cache)
+    entry = cache_entry(cache, "unrepro_date", "spt")
+    evil = b"\x7fELF not the fixture"
+    digest = hashlib.sha256(evil).hexdigest()
+    (entry / "unrepro_date.spt").write_bytes(evil)
+    result = json.loads((entry / "result.json").read_text())
+    result.update(status="reproducible", reason="both builds are bit-for-bit identical",
+                  sha256=digest, size=len(evil))
+    (entry / "result.json").write_text(json.dumps(result))
+    forged = read_verdict(
+        verify_statement(
+            json.loads((entry / "provenance.dsse.json").read_text()), built.signer.public_key
+        )
+    )
+    forger = CryptoSigner.generate_ed25519()
+    statement = verdict_statement(
+        dataclasses.replace(forged, status=BuildStatus.REPRODUCIBLE, sha256=digest,
+                            size=len(evil), reason="both builds are bit-for-bit identical"),
+        build_type="x", source_date_epoch=0, internal_parameters={}, resolved_dependencies=[],
+        invocation_id="1", started_on="", finished_on="",
+    )
+    (entry / "provenance.dsse.json").write_text(
+        json.dumps(dict(sign_verdict(statement, forger).envelope))
+    )
+    package, deps = built.packages["unrepro_date"]
+    (again,) = verify_package(
+        solo5_requests(package, deps, ["spt"]),
+        package,
+        deps,
+        every_variation(),
+        tmp_path / "out",
+        BuildOptions(cache_dir=cache, signer=built.signer, find_culprits=False),
+    )
+    assert not again.cached and again.status == "unreproducible" and again.image is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from builder.plan import load_index, prefix_map_flags
 from signing.keys import INSECURE, load_signer
 from solo5.recipe import image_plan, run_plan
 from tests.builder.conftest import PACKAGES, REPO, Built
-from tests.repository.helpers import init_repo, make_keys, run
+from tests.repository.helpers import init_repo, run
 
 
 def stage(fixture, name: str, archive: bytes, images: dict[str, Path], work: Path) -> None:  # type: ignore[no-untyped-def]
@@ -88,8 +89,12 @@ def test_gate_publishes_only_exact_author_matching_images(built: Built, tmp_path
     # The author of test_time signs hello's image instead of the real one.
     stage(fixture, "test_time", archive_of("test_time"), {"hvt": hello_images["hvt"]}, work)
     stage(fixture, "test_abort", evil_archive(), {"hvt": hello_images["hvt"]}, work)
-    builder_key = make_keys(tmp_path / "builder-keys", ["builder"])["builder"]
     out, board = tmp_path / "builds", tmp_path / "board"
+    # One malformed manifest in the index blocks nothing but itself.
+    index = tmp_path / "index"
+    shutil.copytree(PACKAGES, index)
+    (index / "broken" / "1.0.0").mkdir(parents=True)
+    (index / "broken" / "1.0.0" / "manifest.json").write_text('{"name": "broken",')
 
     result = run(
         [
@@ -98,6 +103,8 @@ def test_gate_publishes_only_exact_author_matching_images(built: Built, tmp_path
             str(fixture.repo_dir),
             "--tree",
             str(REPO),
+            "--index",
+            str(index),
             "--out",
             str(out),
             "--dashboard",
@@ -105,13 +112,17 @@ def test_gate_publishes_only_exact_author_matching_images(built: Built, tmp_path
             "--cache",
             str(built.cache),
             "--key",
-            str(builder_key),
+            str(built.key),
             "--insecure-plaintext",
             "--json",
         ]
     )
-    assert result.exit_code == 0, result.output
-    decisions = {d["package"]: d for d in json.loads(result.output)["decisions"]}
+    assert result.exit_code == 3, result.output  # releases refused, none failed to build
+    report = json.loads(result.stdout)
+    assert list(report["index_problems"]) == [str(index / "broken" / "1.0.0" / "manifest.json")]
+    assert "not valid UTF-8 JSON" in next(iter(report["index_problems"].values()))
+    assert "skipping" in result.stderr and "broken" in result.stderr
+    decisions = {d["package"]: d for d in report["decisions"]}
     assert decisions["hello"]["decision"] == "published", decisions["hello"]
     date = decisions["unrepro_date"]
     assert date["decision"] == "rejected"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from builder.errors import BuildError
-from builder.manifest import ManifestError, parse_manifest
+from builder.manifest import ALLOWED_KEYS, NAME_RE, ManifestError, parse_manifest
 from builder.plan import load_index, resolve
 from tests.builder.conftest import PACKAGES, REPO
 
@@ -127,7 +128,7 @@ def test_resolution_refuses_missing_cyclic_and_non_library_dependencies(tmp_path
         resolve(index[("app", "1.2.3")], index)
     with pytest.raises(BuildError, match="not a library"):
         resolve(index[("other", "1.2.3")], index)
-    with pytest.raises(BuildError, match=r"ghost 9\.9\.9, not in the index"):
+    with pytest.raises(BuildError, match=r"ghost 9\.9\.9, which is not in the index"):
         resolve(index[("lonely", "1.2.3")], index)
 
 
@@ -149,3 +150,93 @@ def test_dependencies_come_first_and_bring_their_include_dirs() -> None:
     )
     assert any(s.startswith("runtime/net/tcp") for s in sources)
     assert include_dirs == ["runtime/include", "runtime/libc/include"]
+
+
+NEWLINE_CASES = [
+    (changed(name="demo\n"), "field 'name'"),
+    (changed(version="1.2.3\n"), "field 'version'"),
+    (changed(sources=["unikernels/demo/main.c", "unikernels/demo/demo.h\n"]), "disallowed"),
+    (changed(include_dirs=["unikernels/demo\n"]), "disallowed"),
+    (changed(dependencies={"testlib\n": "1.0.0"}), "bad package name"),
+    (changed(dependencies={"testlib": "1.0.0\n"}), "bad version"),
+    (changed(devices=[{"name": "service\n", "kind": "NET_BASIC"}]), "bad device name"),
+]
+
+
+@pytest.mark.parametrize(("doc", "message"), NEWLINE_CASES, ids=[m for _, m in NEWLINE_CASES])
+def test_a_trailing_newline_is_refused_in_every_checked_field(doc: Any, message: str) -> None:
+    """`re.match` with `$` accepts "x\\n"; the checks are full matches."""
+    with pytest.raises(ManifestError, match=message):
+        parse_manifest(encoded(doc))
+
+
+def test_pathologically_nested_json_is_a_manifest_error() -> None:
+    with pytest.raises(ManifestError, match="nested too deeply"):
+        parse_manifest(b"[" * 200_000 + b"]" * 200_000)
+
+
+ODD_VALUES: list[Any] = [
+    None, True, 0, -1, 1.5, 2**80, "", " ", "x\n", "../x", "/abs", "\x00", "\ud800", "é",
+    [], [None], ["hvt", "hvt"], {}, {"a": 1}, [[[]]], "hvt", "NET_BASIC", "1.0.0",
+]
+
+
+def mutate(doc: Any, rng: random.Random, depth: int = 0) -> Any:
+    """One random change somewhere in a JSON value: replace, drop, add or recurse."""
+    if isinstance(doc, dict) and doc and rng.random() < 0.7 and depth < 4:
+        key = rng.choice(sorted(doc))
+        out = dict(doc)
+        action = rng.random()
+        if action < 0.15:
+            out.pop(key)
+        elif action < 0.25:
+            out[rng.choice([*ALLOWED_KEYS, "extra", "name\n"])] = rng.choice(ODD_VALUES)
+        else:
+            out[key] = mutate(doc[key], rng, depth + 1)
+        return out
+    if isinstance(doc, list) and doc and rng.random() < 0.7 and depth < 4:
+        out_list = list(doc)
+        index = rng.randrange(len(out_list))
+        if rng.random() < 0.2:
+            out_list.pop(index)
+        elif rng.random() < 0.2:
+            out_list.append(rng.choice(ODD_VALUES))
+        else:
+            out_list[index] = mutate(out_list[index], rng, depth + 1)
+        return out_list
+    if isinstance(doc, str) and doc and rng.random() < 0.5:
+        position = rng.randrange(len(doc) + 1)
+        return doc[:position] + rng.choice(["\n", "/", "..", " ", "\x00", "A", "-", "."]) + (
+            doc[position:]
+        )
+    return copy.deepcopy(rng.choice(ODD_VALUES))
+
+
+def test_fuzzed_manifests_validate_or_raise_only_manifest_errors() -> None:
+    """Seeded random mutations of valid manifests: a valid Manifest, or ManifestError."""
+    rng = random.Random(20261202)
+    seeds = [GOOD, *(m.to_json() for m in load_index(PACKAGES).values())]
+    accepted = refused = 0
+    for _ in range(6000):
+        doc = rng.choice(seeds)
+        for _ in range(rng.randint(1, 3)):
+            doc = mutate(doc, rng)
+        data = json.dumps(doc).encode() if rng.random() < 0.9 else byte_flip(doc, rng)
+        try:
+            manifest = parse_manifest(data)
+        except ManifestError as error:
+            assert "\n" not in str(error)
+            refused += 1
+            continue
+        # Whatever is accepted is a manifest that survives its own round trip.
+        assert parse_manifest(json.dumps(manifest.to_json()).encode()) == manifest
+        assert all(NAME_RE.fullmatch(n) for n, _ in manifest.dependencies)
+        accepted += 1
+    assert accepted > 100 and refused > 1000  # both sides of the validator were exercised
+
+
+def byte_flip(doc: Any, rng: random.Random) -> bytes:
+    data = bytearray(json.dumps(doc).encode())
+    for _ in range(rng.randint(1, 4)):
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    return bytes(data)
