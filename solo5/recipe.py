@@ -40,7 +40,7 @@ __all__ = [
     "run_plan",
 ]
 
-TARGETS: tuple[str, ...] = ("hvt", "spt")
+TARGETS: tuple[str, ...] = ("hvt", "spt", "virtio")
 SOLO5_ROOT: Path = Path(__file__).resolve().parent
 CFLAGS_FILE: Path = SOLO5_ROOT / "cflags.mk"
 
@@ -122,8 +122,8 @@ _LINK_FLAGS: tuple[str, ...] = (
 )
 
 # Symbols the bindings keep global after `ld -r`.
-_PUBLIC_SYMBOLS: tuple[str, ...] = ("solo5_*", "_start", "__stack_chk_guard",
-                                    "__stack_chk_fail")
+_PUBLIC_SYMBOLS: tuple[str, ...] = ("solo5_*", "_start", "_start32", "__stack_chk_guard",
+                                    "__stack_chk_fail")  # _start32: virtio's Multiboot entry
 
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
