@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass
+from typing import Literal
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -38,6 +39,7 @@ AES_BLOCK_BYTES = 16
 
 # Object identifiers
 OID_PBES2 = "1.2.840.113549.1.5.13"  # RFC 8018 Appendix A.4
+OID_PBKDF2 = "1.2.840.113549.1.5.12"  # RFC 8018 Appendix A.2
 OID_SCRYPT = "1.3.6.1.4.1.11591.4.11"  # RFC 7914 §7
 OID_AES256_CBC = "2.16.840.1.101.3.4.1.42"  # RFC 8018 Appendix B.2.5 (NIST aes256-CBC-PAD)
 
@@ -63,6 +65,10 @@ class ScryptCost:
 
 PRODUCTION_COST = ScryptCost(n=2**17, r=8, p=1)
 NEW_KEY_COST = PRODUCTION_COST
+
+# How a private key file is protected: "scrypt" (this module), "pbkdf2" (older
+# versions: re-encrypt with `repo-tool key passwd`), "plaintext", or "other".
+KeyProtection = Literal["scrypt", "pbkdf2", "plaintext", "other"]
 
 
 def check_new_passphrase(passphrase: bytes) -> None:
@@ -103,6 +109,57 @@ def encrypt_private_key(
         _sequence(_oid(OID_PBES2), pbes2_params), _der(_OCTET_STRING, ciphertext)
     )
     return _pem(PEM_LABEL, info)
+
+
+def key_protection(pem_data: bytes) -> KeyProtection:
+    """How a PEM private key file is protected, read from its PKCS#8 header (no passphrase).
+
+    Lets `key list` point out keys still encrypted the old, cheap way.
+    """
+    if f"-----BEGIN {PEM_LABEL}-----".encode() not in pem_data:
+        return "plaintext" if b"-----BEGIN PRIVATE KEY-----" in pem_data else "other"
+    try:
+        der = _pem_body(pem_data, PEM_LABEL)
+        _, info, _ = _read_tlv(der, _SEQUENCE)  # EncryptedPrivateKeyInfo
+        _, algorithm, _ = _read_tlv(info, _SEQUENCE)  # encryptionAlgorithm
+        scheme, _, rest = _read_tlv(algorithm, _OID)
+        _, pbes2_params, _ = _read_tlv(rest, _SEQUENCE)
+        _, kdf, _ = _read_tlv(pbes2_params, _SEQUENCE)  # keyDerivationFunc
+        kdf_oid, _, _ = _read_tlv(kdf, _OID)
+    except ValueError:
+        return "other"
+    if scheme != _oid(OID_PBES2):
+        return "other"
+    if kdf_oid == _oid(OID_SCRYPT):
+        return "scrypt"
+    return "pbkdf2" if kdf_oid == _oid(OID_PBKDF2) else "other"
+
+
+def _read_tlv(data: bytes, tag: int) -> tuple[bytes, bytes, bytes]:
+    """(the whole TLV, its content, what follows) for the DER TLV at the start of data.
+
+    Raises ValueError unless data starts with a complete TLV of this tag.
+    """
+    if len(data) < 2 or data[0] != tag:
+        raise ValueError("unexpected DER tag")
+    offset, size = 2, data[1]
+    if size & 0x80:
+        count = size & 0x7F
+        if not 1 <= count <= 4 or len(data) < 2 + count:
+            raise ValueError("bad DER length")
+        offset, size = 2 + count, int.from_bytes(data[2 : 2 + count], "big")
+    end = offset + size
+    if end > len(data):
+        raise ValueError("truncated DER")
+    return data[:end], data[offset:end], data[end:]
+
+
+def _pem_body(pem_data: bytes, label: str) -> bytes:
+    """The DER inside the first PEM block with this label (RFC 7468); ValueError if absent."""
+    text = pem_data.decode("ascii", errors="replace")
+    begin, end = f"-----BEGIN {label}-----", f"-----END {label}-----"
+    start = text.index(begin) + len(begin)
+    return base64.b64decode("".join(text[start : text.index(end, start)].split()), validate=True)
 
 
 def _der(tag: int, content: bytes) -> bytes:

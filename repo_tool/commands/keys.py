@@ -11,6 +11,7 @@ keys of older versions to scrypt).
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ from signing.keys import (
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+OLD_KEY_HINT = "  (old encryption: run repo-tool key passwd)"
 
 
 def passphrase_options(func: F) -> F:
@@ -212,17 +214,33 @@ def key_passwd(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the keys as JSON.")
 def key_list(directory: Path, as_json: bool) -> None:
-    """List the public key files (*.pub.json) in DIRECTORY with their keyids and types."""
+    """List the key pairs (*.pub.json) in DIRECTORY: keyid, scheme, how the private key is kept.
+
+    Protection is scrypt, pbkdf2 (an older key: re-encrypt it with `repo-tool
+    key passwd`), plaintext, or empty when no private key file is beside the
+    public one. On a terminal keyids are shortened; piped, rows are
+    tab-separated and complete.
+    """
     rows: list[dict[str, str]] = []
     for path in sorted(directory.glob(f"*{PUBLIC_SUFFIX}")):
         key = load_public_key(path)
         private = path.with_name(path.name[: -len(PUBLIC_SUFFIX)] + PRIVATE_SUFFIX)
+        protection = ""
+        if private.is_file():
+            protection = key_encryption.key_protection(private.read_bytes())
         rows.append({
             "keyid": key.keyid, "keytype": key.keytype, "scheme": key.scheme,
-            "public": str(path), "private": str(private) if private.exists() else "",
+            "public": str(path), "private": str(private) if protection else "",
+            "protection": protection,
         })
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
+    terminal = sys.stdout.isatty()
     for row in rows:
-        click.echo(f"{row['keyid'][:16]}  {row['scheme']:<22} {row['public']}")
+        fields = [row["keyid"], row["scheme"], row["protection"] or "-", row["public"]]
+        if terminal:
+            hint = OLD_KEY_HINT if row["protection"] == "pbkdf2" else ""
+            click.echo(f"{fields[0][:16]}  {fields[1]:<22} {fields[2]:<9} {fields[3]}{hint}")
+        else:
+            click.echo("\t".join(fields))

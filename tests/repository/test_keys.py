@@ -256,3 +256,24 @@ def test_key_errors_say_what_to_do(tmp_path: Path) -> None:
     (tmp_path / "empty").write_text("\n")
     one_line_error(run(["key", "generate", str(tmp_path / "b.key"), "--passphrase-file",
                         str(tmp_path / "empty")]), "is empty", "first line")
+
+
+def test_list_shows_protection_and_pipes_complete_rows(tmp_path: Path) -> None:
+    for suffix in (".key", ".pub.json"):
+        shutil.copy(DATA / f"{OLD_KEY}{suffix}", tmp_path / f"old{suffix}")
+    assert run(["key", "generate", str(tmp_path / "new.key"), "--passphrase-env", "PW"],
+               env={"PW": "twelve chars"}).exit_code == 0
+    assert run(["key", "generate", str(tmp_path / "plain.key"), "--insecure-plaintext"]
+               ).exit_code == 0
+    shutil.copy(tmp_path / "plain.pub.json", tmp_path / "public-only.pub.json")
+
+    rows = json.loads(run(["key", "list", str(tmp_path), "--json"]).output)
+    assert {Path(r["public"]).name: r["protection"] for r in rows} == {
+        "new.pub.json": "scrypt", "old.pub.json": "pbkdf2", "plain.pub.json": "plaintext",
+        "public-only.pub.json": "",
+    }
+    piped = run(["key", "list", str(tmp_path)]).output.splitlines()
+    assert [line.split("\t") for line in piped] == [
+        [r["keyid"], r["scheme"], r["protection"] or "-", r["public"]] for r in rows
+    ]
+    assert all(len(line.split("\t")[0]) == 64 for line in piped)  # keyids never cut

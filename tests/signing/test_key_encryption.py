@@ -15,6 +15,7 @@ from signing.key_encryption import (
     WeakPassphraseError,
     check_new_passphrase,
     encrypt_private_key,
+    key_protection,
 )
 from signing.keys import PassphraseError, PassphraseSource, load_public_key, load_signer
 
@@ -78,3 +79,23 @@ def test_key_written_by_the_old_pbkdf2_code_still_opens(monkeypatch: pytest.Monk
     monkeypatch.setenv("OLD_PW", "old pw!")
     with pytest.raises(PassphraseError, match="wrong passphrase"):
         load_signer(DATA / "pbkdf2-2048-ed25519.key", PassphraseSource("env", "OLD_PW"))
+
+
+def test_key_protection_reads_the_header_and_never_guesses() -> None:
+    der = unencrypted_der(ed25519.Ed25519PrivateKey.generate())
+    new = encrypt_private_key(der, PASSPHRASE, CHEAP)
+    assert key_protection(new) == "scrypt"
+    assert key_protection((DATA / "pbkdf2-2048-ed25519.key").read_bytes()) == "pbkdf2"
+    plain = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption())
+    assert key_protection(plain) == "plaintext"
+    body = b"".join(new.splitlines()[1:-1])
+    for broken in (
+        b"{}",
+        new.replace(body[:8], b"!!!!!!!!"),  # not base64
+        new[: len(new) // 2],  # no END line
+        b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n",
+        b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    ):
+        assert key_protection(broken) == "other", broken
