@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,43 @@ def test_gate_refuses_an_archive_that_is_not_exactly_the_declared_sources() -> N
 def archive_of_hello() -> bytes:
     manifest = load_index(PACKAGES)[("hello", "1.0.0")]
     return archive_from_tree(REPO, manifest.sources, manifest.source_date_epoch)
+
+
+def test_a_compile_failure_exits_4_with_the_log_path_and_the_compilers_last_lines(
+    tmp_path: Path,
+) -> None:
+    tree = tmp_path / "tree"
+    (tree / "src").mkdir(parents=True)
+    (tree / "src" / "broken.c").write_text("int main(void) { return undeclared_thing; }\n")
+    doc = json.loads((PACKAGES / "hello" / "1.0.0" / "manifest.json").read_text())
+    doc.update(name="broken", sources=["src/broken.c"], targets=["hvt"], dependencies={})
+    (tree / "manifest.json").write_text(json.dumps(doc))
+    out = tmp_path / "out"
+    result = run(
+        ["build-package", str(tree / "manifest.json"), "--tree", str(tree), "--out", str(out),
+         "--no-blame"]
+    )
+    assert result.exit_code == 4, result.output
+    log = out / "broken" / doc["version"] / "hvt" / "a.log"
+    assert f"  log: {log}" in result.stderr
+    assert "error: ‘undeclared_thing’ undeclared" in result.stderr  # gcc's words, from the log
+    assert result.stderr.splitlines()[-1] == (
+        "error: 1 of 1 images not reproducible: hvt: failed: build a failed: "
+        "build exited with status 1"
+    )
+
+
+def test_one_malformed_manifest_in_the_index_is_reported_and_skipped(tmp_path: Path) -> None:
+    from builder.plan import scan_index
+
+    shutil.copytree(PACKAGES / "hello", tmp_path / "hello")
+    (tmp_path / "bad" / "1.0.0").mkdir(parents=True)
+    (tmp_path / "bad" / "1.0.0" / "manifest.json").write_text('{"name": "bad"}')
+    (tmp_path / "moved" / "2.0.0").mkdir(parents=True)
+    shutil.copy(PACKAGES / "hello" / "1.0.0" / "manifest.json", tmp_path / "moved" / "2.0.0")
+    index = scan_index(tmp_path)
+    assert list(index.manifests) == [("hello", "1.0.0")]
+    assert {p.parent.parent.name: m for p, m in index.broken.items()} == {
+        "bad": "field 'version': expected a non-empty string",
+        "moved": "declares hello-1.0.0, not moved-2.0.0",
+    }
