@@ -259,5 +259,11 @@ int zone_parse(const char *text, size_t len, const struct dname *origin, struct 
         zone_free(zone);
         return -1;
     }
+    /* Give back the growth slack of the records array. */
+    struct zone_rr *fitted = realloc(zone->rrs, zone->n_rrs * sizeof(*fitted));
+    if (fitted) {
+        zone->rrs = fitted;
+        zone->cap_rrs = zone->n_rrs;
+    }
     return 0;
 }

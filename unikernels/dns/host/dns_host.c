@@ -4,6 +4,7 @@
  *   dns_host check FILE...        parse zone files: "FILE: N records" or
  *                                 "FILE:LINE: reason" and exit status 1
  *   dns_host dump FILE            every record: owner TTL type RDATA-hex
+ *   dns_host memory FILE          "N records, B bytes" held for the zone
  *   dns_host query [--axfr] FILE...
  *                                 reads "udp HEX" / "tcp HEX" lines on
  *                                 stdin, writes the response(s) in hex per
@@ -170,8 +171,16 @@ int main(int argc, char **argv)
     }
     if (argc == 3 && strcmp(argv[1], "dump") == 0)
         return dump(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "memory") == 0) {
+        struct zone zone;
+        if (load(argv[2], &zone) != 0)
+            return 1;
+        printf("%zu records, %zu bytes\n", zone.n_rrs, zone_memory(&zone));
+        zone_free(&zone);
+        return 0;
+    }
     if (argc >= 3 && strcmp(argv[1], "query") == 0)
         return query(argc - 2, argv + 2);
-    fprintf(stderr, "usage: dns_host check FILE... | dump FILE | query [--axfr] FILE...\n");
+    fprintf(stderr, "usage: dns_host check FILE... | dump FILE | memory FILE | query [--axfr] FILE...\n");
     return 2;
 }
