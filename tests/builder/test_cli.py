@@ -146,7 +146,7 @@ def test_a_compile_failure_exits_4_with_the_log_path_and_the_compilers_last_line
     assert result.exit_code == 4, result.output
     log = out / "broken" / doc["version"] / "hvt" / "a.log"
     assert f"  log: {log}" in result.stderr
-    assert "error: ‘undeclared_thing’ undeclared" in result.stderr  # gcc's words, from the log
+    assert "error: \u2018undeclared_thing\u2019 undeclared" in result.stderr  # gcc, from the log
     assert result.stderr.splitlines()[-1] == (
         "error: 1 of 1 images not reproducible: hvt: failed: build a failed: "
         "build exited with status 1"
