@@ -77,7 +77,7 @@ def register(group: click.Group) -> None:
     @click.argument("image_file", metavar="IMAGE", type=click.Path(dir_okay=False,
                                                                    exists=True))
     @click.option("--mem", type=click.IntRange(min=1), default=None, metavar="MB",
-                  help="Guest memory in MiB (tender default: 32).")
+                  help="Guest memory in MiB (tender default: 512).")
     @click.option("--net", "nets", multiple=True, metavar="NAME=TAP",
                   help="Attach TAP interface TAP as the image's NET_BASIC device NAME.")
     @click.option("--block", "blocks", multiple=True, metavar="NAME=FILE",

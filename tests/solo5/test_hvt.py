@@ -293,7 +293,7 @@ def test_block_file_size_must_be_whole_blocks(hvt_images: dict[str, Path],
     disk.write_bytes(bytes(1000))
     result = run_hvt(f"--block:storage={disk}", hvt_images["test_block"])
     assert result.returncode == 1
-    assert one_error_line(result).endswith("non-zero multiple of the block size")
+    assert one_error_line(result).endswith("non-zero multiple of the block size (block size 512)")
 
 
 GUEST_IP = "10.77.0.2"

@@ -107,7 +107,7 @@ def test_block_file_size_must_be_whole_blocks(images: Images, tmp_path: Path) ->
     disk.write_bytes(bytes(1000))
     result = run_tender(images[("test_block", "spt")], blocks={"storage": str(disk)})
     assert result.returncode == 1
-    assert result.stderr.strip().endswith("non-zero multiple of the block size")
+    assert result.stderr.strip().endswith("non-zero multiple of the block size (block size 512)")
 
 
 def test_launcher_refuses_missing_undeclared_and_mistyped_devices(images: Images,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "block.h"
+#include "options.h"
 #include "tap.h"
 
 #define MIB (1024ULL * 1024ULL)
@@ -32,10 +33,14 @@ static void usage(const struct tender *t, FILE *out)
             "            [ -- ] KERNEL [ ARGS ... ]\n"
             "KERNEL is a Solo5 %s image; ARGS are passed to it.\n"
             "Core options:\n"
-            "  --mem=MB           guest memory in MiB (default %llu)\n"
-            "  --net:NAME=IFACE   attach TAP interface IFACE as NET_BASIC device NAME\n"
-            "  --block:NAME=PATH  attach file PATH as BLOCK_BASIC device NAME\n"
-            "  --help             print this text\n",
+            "  --mem=MB                     guest memory in MiB (default %llu)\n"
+            "  --net:NAME=IFACE             attach TAP interface IFACE as NET_BASIC device NAME\n"
+            "  --net-mac:NAME=MAC           MAC address of NAME (default: random, local)\n"
+            "  --block:NAME=PATH            attach file PATH as BLOCK_BASIC device NAME\n"
+            "  --block-sector-size:NAME=N   block size of NAME: a power of two >= 512\n"
+            "                               (default 512); PATH's size must be a multiple\n"
+            "  --help                       print this text\n"
+            "  --version                    print the version\n",
             t->target->prog, t->target->name,
             (unsigned long long)(t->target->default_mem / MIB));
     if (t->target->extra_usage != NULL)
@@ -48,6 +53,11 @@ static int find_kernel(struct tender *t, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0) {
             usage(t, stdout);
+            exit(0);
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("%s %s (Solo5 %s ABI version %u, manifest version %d)\n", t->target->prog,
+                   TENDER_VERSION, t->target->name, t->target->abi_version, MFT_VERSION);
             exit(0);
         }
         if (strcmp(argv[i], "--") == 0)
@@ -133,44 +143,89 @@ static struct mft_entry *declared(struct tender *t, const char *name, mft_type_t
     return e;
 }
 
-static void attach_net(struct tender *t, const char *name, const char *ifname,
-                       const char *arg)
+/* Per-device settings given before the device is attached (any order). */
+struct device_settings {
+    uint16_t sector_size[MFT_MAX_ENTRIES]; /* 0: default */
+    uint8_t mac[MFT_MAX_ENTRIES][6];
+    bool mac_given[MFT_MAX_ENTRIES];
+};
+
+/* Manifest index of NAME declared with TYPE, for a --*:NAME= setting. */
+static unsigned setting_index(struct tender *t, const char *name, mft_type_t type,
+                              const char *arg)
+{
+    unsigned index;
+    if (mft_find(t->mft, name, type, &index) == NULL)
+        tender_die(t, "Resource not declared in manifest: '%s' (%s)", name, arg);
+    return index;
+}
+
+static void parse_sector_size(struct tender *t, struct device_settings *set, const char *name,
+                              const char *value, const char *arg)
+{
+    unsigned index = setting_index(t, name, MFT_DEV_BLOCK_BASIC, arg);
+    uint16_t size;
+    const char *err = option_parse_sector_size(value, &size);
+    if (err != NULL)
+        tender_die(t, "%s: %s", arg, err);
+    if (set->sector_size[index] != 0)
+        tender_die(t, "%s: the sector size of '%s' is given twice", arg, name);
+    set->sector_size[index] = size;
+}
+
+static void parse_net_mac(struct tender *t, struct device_settings *set, const char *name,
+                          const char *value, const char *arg)
+{
+    unsigned index = setting_index(t, name, MFT_DEV_NET_BASIC, arg);
+    const char *err = option_parse_mac(value, set->mac[index]);
+    if (err != NULL)
+        tender_die(t, "%s: %s", arg, err);
+    if (set->mac_given[index])
+        tender_die(t, "%s: the MAC address of '%s' is given twice", arg, name);
+    set->mac_given[index] = true;
+}
+
+static void attach_net(struct tender *t, const struct device_settings *set, const char *name,
+                       const char *ifname, const char *arg)
 {
     struct mft_entry *e = declared(t, name, MFT_DEV_NET_BASIC, arg);
+    unsigned index = (unsigned)(e - t->mft->e);
     const char *error = NULL;
     unsigned mtu = 0;
     int fd = tap_attach(ifname, &mtu, &error);
     if (fd < 0)
         tender_die(t, "%s: %s", ifname, error);
-    if (tap_random_mac(e->u.net_basic.mac) != 0)
+    if (set->mac_given[index])
+        memcpy(e->u.net_basic.mac, set->mac[index], 6);
+    else if (tap_random_mac(e->u.net_basic.mac) != 0)
         tender_die(t, "cannot read /dev/urandom for a MAC address");
     e->u.net_basic.mtu = (uint16_t)mtu;
     e->b.hostfd = fd;
     e->attached = true;
 }
 
-static void attach_block(struct tender *t, const char *name, const char *path,
-                         const char *arg)
+static void attach_block(struct tender *t, const struct device_settings *set,
+                         const char *name, const char *path, const char *arg)
 {
     struct mft_entry *e = declared(t, name, MFT_DEV_BLOCK_BASIC, arg);
+    unsigned index = (unsigned)(e - t->mft->e);
+    uint16_t block_size = set->sector_size[index] ? set->sector_size[index]
+                                                  : BLOCK_DEFAULT_SIZE;
     const char *error = NULL;
     uint64_t capacity = 0;
-    int fd = block_attach(path, BLOCK_DEFAULT_SIZE, &capacity, &error);
+    int fd = block_attach(path, block_size, &capacity, &error);
     if (fd < 0)
-        tender_die(t, "%s: %s", path, error);
+        tender_die(t, "%s: %s (block size %u)", path, error, block_size);
     e->u.block_basic.capacity = capacity;
-    e->u.block_basic.block_size = BLOCK_DEFAULT_SIZE;
+    e->u.block_basic.block_size = block_size;
     e->b.hostfd = fd;
     e->attached = true;
 }
 
 static void parse_mem(struct tender *t, const char *value)
 {
-    char *end;
-    errno = 0;
-    unsigned long long mb = strtoull(value, &end, 10);
-    if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
-        mb > t->target->max_mem / MIB)
+    uint64_t mb;
+    if (option_parse_mib(value, t->target->max_mem / MIB, &mb) != NULL)
         tender_die(t, "--mem=%s: must be a decimal number of MiB, at most %llu", value,
                    (unsigned long long)(t->target->max_mem / MIB));
     uint64_t bytes = mb * MIB;
@@ -205,18 +260,33 @@ void tender_init(struct tender *t, int argc, char **argv, const struct tender_ta
     check_abi(t);
     load_manifest(t);
 
+    /* Two passes: settings first, so they may follow the device they set. */
+    static struct device_settings settings;
+    memset(&settings, 0, sizeof settings);
+    for (int i = 1; i < kernel && strcmp(argv[i], "--") != 0; i++) {
+        const char *arg = argv[i];
+        char name[MFT_NAME_SIZE];
+        const char *value;
+        if (strncmp(arg, "--mem=", 6) == 0)
+            parse_mem(t, arg + 6);
+        else if ((value = device_option(arg, "--block-sector-size:", name)) != NULL)
+            parse_sector_size(t, &settings, name, value, arg);
+        else if ((value = device_option(arg, "--net-mac:", name)) != NULL)
+            parse_net_mac(t, &settings, name, value, arg);
+    }
     for (int i = 1; i < kernel; i++) {
         const char *arg = argv[i];
         char name[MFT_NAME_SIZE];
         const char *value;
         if (strcmp(arg, "--") == 0)
             break;
-        if (strncmp(arg, "--mem=", 6) == 0)
-            parse_mem(t, arg + 6);
-        else if ((value = device_option(arg, "--net:", name)) != NULL)
-            attach_net(t, name, value, arg);
+        if (strncmp(arg, "--mem=", 6) == 0 || device_option(arg, "--block-sector-size:", name) ||
+            device_option(arg, "--net-mac:", name))
+            continue;
+        if ((value = device_option(arg, "--net:", name)) != NULL)
+            attach_net(t, &settings, name, value, arg);
         else if ((value = device_option(arg, "--block:", name)) != NULL)
-            attach_block(t, name, value, arg);
+            attach_block(t, &settings, name, value, arg);
         else if (target->handle_option == NULL || target->handle_option(arg) != 0) {
             fprintf(stderr, "%s: Invalid option: '%s'\n", target->prog, arg);
             usage(t, stderr);

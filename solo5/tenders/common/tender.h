@@ -28,6 +28,9 @@
 #include "elf.h"
 #include "mft.h"
 
+/* Printed by --version. */
+#define TENDER_VERSION "unirepo-1"
+
 struct tender_target {
     const char *prog;       /* for messages, e.g. "solo5-spt" */
     const char *name;       /* "hvt" or "spt" */

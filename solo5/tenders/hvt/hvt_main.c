@@ -39,11 +39,11 @@ static const struct tender_target hvt_target = {
     .name = "hvt",
     .abi_target = ABI_TARGET_HVT,
     .abi_version = HVT_ABI_VERSION,
-    .default_mem = 32 * MIB,
+    .default_mem = 512 * MIB, /* upstream's default (§3.1) */
     .max_mem = HVT_MEM_MAX,
     .mem_align = HVT_LARGE_PAGE_SIZE,
-    .extra_usage = "  --no-extensions    offer the guest upstream's hvt ABI only (no user mode,\n"
-                   "                     no MMIO hypercalls)\n",
+    .extra_usage = "  --no-extensions              offer the guest upstream's hvt ABI only (no\n"
+                   "                               user mode, no MMIO hypercalls)\n",
     .handle_option = handle_option,
 };
 

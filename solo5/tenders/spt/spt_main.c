@@ -1,6 +1,7 @@
 /* solo5-spt start-up (solo5.md §4.1-4.3). */
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -14,14 +15,29 @@
 
 #define MIB (1024ULL * 1024ULL)
 
+/* --x-exec-heap (upstream's name, §4.5): the heap and stack become RWX,
+ * for guests that generate code. Off by default: W^X holds everywhere. */
+static bool exec_heap;
+
+static int handle_option(const char *arg)
+{
+    if (strcmp(arg, "--x-exec-heap") != 0)
+        return 1;
+    exec_heap = true;
+    return 0;
+}
+
 static const struct tender_target spt_target = {
     .prog = "solo5-spt",
     .name = "spt",
     .abi_target = ABI_TARGET_SPT,
     .abi_version = SPT_ABI_VERSION,
-    .default_mem = 32 * MIB,
+    .default_mem = 512 * MIB, /* upstream's default (§3.1) */
     .max_mem = 4096 * MIB,
     .mem_align = MIB,
+    .extra_usage = "  --x-exec-heap                make the guest heap executable (dangerous:\n"
+                   "                               for JIT compilers only)\n",
+    .handle_option = handle_option,
 };
 
 static int prot_of(uint32_t flags)
@@ -74,6 +90,13 @@ static void protect(const struct tender *t, const struct elf_image *img)
         const struct elf_segment *s = &img->segments[i];
         if (mprotect((void *)(uintptr_t)s->start, s->end - s->start, prot_of(s->flags)) != 0)
             tender_die(t, "mprotect: %s", strerror(errno));
+    }
+    if (exec_heap) {
+        fprintf(stderr, "%s: warning: --x-exec-heap: the guest heap is writable and "
+                        "executable\n", t->target->prog);
+        if (mprotect((void *)(uintptr_t)img->kernel_end, t->mem_size - img->kernel_end,
+                     PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
+            tender_die(t, "--x-exec-heap: mprotect: %s", strerror(errno));
     }
 }
 
