@@ -32,10 +32,10 @@ static int fail(struct zone_error *err, unsigned line, const char *reason)
 static int fail_name(struct zone_error *err, unsigned line, const char *what,
                      const uint8_t *name, const char *tail)
 {
-    char text[128];
+    char text[96]; /* long names are cut: the line number finds them */
     dname_to_text(name, text, sizeof(text));
     err->line = line;
-    snprintf(err->reason, sizeof(err->reason), "%s %s%s", what, text, tail);
+    snprintf(err->reason, sizeof(err->reason), "%.32s %s%.24s", what, text, tail);
     return -1;
 }
 

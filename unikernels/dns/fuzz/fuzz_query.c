@@ -53,6 +53,8 @@ static void check_response(const uint8_t *out, size_t n, size_t limit)
     }
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static uint8_t out[DNS_TCP_MAX];
