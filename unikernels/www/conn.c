@@ -264,11 +264,18 @@ static void handle_request(struct www_conn *c, size_t head_len)
     log_request(c, c->in, head_len, res.status, bytes);
 }
 
-/* Drops the answered head from in[]; a pipelined request may follow. */
+/* Drops the answered head from in[], and as much of its body as came with
+ * it; a pipelined request may follow. */
 static void consume(struct www_conn *c, size_t head_len, solo5_time_t now)
 {
-    memmove(c->in, c->in + head_len, c->in_len - head_len);
-    c->in_len -= head_len;
+    size_t used = head_len;
+    size_t body = c->in_len - head_len;
+    if (body > c->discard_left)
+        body = (size_t)c->discard_left;
+    used += body;
+    c->discard_left -= body;
+    memmove(c->in, c->in + used, c->in_len - used);
+    c->in_len -= used;
     memset(&c->scan, 0, sizeof(c->scan));
     c->request_start = now;
 }
