@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import resource
 import selectors
 import socket
 import sys
@@ -159,6 +160,8 @@ def slowloris(host: str, port: int, count: int, seconds: float, path: str) -> di
 
 def main() -> None:
     command, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(8192, hard), hard))  # 1,000+ sockets
     if command == "exchange":
         result = exchange(host, port, json.load(sys.stdin))
     elif command == "hold":
