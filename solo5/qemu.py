@@ -35,7 +35,7 @@ from solo5.launcher import check_devices
 
 VIRTIO_ABI_VERSION = 1
 ACCELERATORS: tuple[str, ...] = ("kvm", "tcg")
-DEFAULT_MEM_MB = 32
+DEFAULT_MEM_MB = 128  # as upstream's solo5-virtio-run
 CMDLINE_MAX = 8191  # the bindings keep at most this many characters
 FIRST_PCI_SLOT = 2  # 0: host bridge, 1: PIIX3 (i440fx "pc" machine)
 # qboot (Debian: qemu-system-data) starts a -kernel in ~0.1 s; SeaBIOS, the
