@@ -158,17 +158,20 @@ class SigningScheduler:
         except OSError as error:
             LOG.warning("health file %s not written: %s", self.health_file, error)
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, first_round_done: bool = False) -> None:
         """Rounds until stop is set; raises SigningGaveUpError past the failure bound."""
-        while not stop.is_set():
+        if not first_round_done:
             self.tick()
+        while True:
             failures = self.health.consecutive_failures
             if failures >= self.policy.max_failures:
                 raise SigningGaveUpError(
                     f"signing failed {failures} rounds in a row, giving up "
                     f"(last: {self.health.last_error})"
                 )
-            stop.wait(retry_delay(self.policy, failures))
+            if stop.wait(retry_delay(self.policy, failures)):
+                return
+            self.tick()
 
 
 class RepositoryService:
@@ -205,12 +208,14 @@ class RepositoryService:
 
     def _schedule(self) -> None:
         try:
-            self.scheduler.run(self._stop)
+            self.scheduler.run(self._stop, first_round_done=True)
         except SigningGaveUpError as error:
             self.failure = error
             self._stop.set()
 
     def start(self) -> None:
+        # One round before the first request: expired metadata is never served at start.
+        self.scheduler.tick()
         for target in (self.httpd.serve_forever, self._schedule):
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
