@@ -16,12 +16,15 @@ class TenderError(Solo5Error):
     """A tender cannot be built or found."""
 
 
-def tender_path(target: str) -> Path:
-    """Path of solo5-<target>, (re)built if its sources changed."""
+def tender_path(target: str, *, debug: bool = False) -> Path:
+    """Path of solo5-<target> (solo5-hvt-debug with debug=True), (re)built if
+    its sources changed."""
     if target not in TARGETS:
         raise TenderError(f"no tender for target {target!r} (known: {', '.join(TARGETS)})")
+    if debug and target != "hvt":
+        raise TenderError(f"only hvt has a debug tender, not {target}")
     TENDER_DIR.mkdir(parents=True, exist_ok=True)
-    path = TENDER_DIR / f"solo5-{target}"
+    path = TENDER_DIR / (f"solo5-{target}-debug" if debug else f"solo5-{target}")
     # One make at a time: concurrent tests and launches share the outputs.
     with open(TENDER_DIR / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

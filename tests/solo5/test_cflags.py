@@ -50,7 +50,7 @@ def test_every_image_compile_uses_the_flags() -> None:
 
 @pytest.mark.parametrize(("folder", "targets"), [
     ("solo5", ["OUT=/nonexistent/out", "/nonexistent/out/solo5-spt",
-               "/nonexistent/out/solo5-hvt"]),
+               "/nonexistent/out/solo5-hvt", "/nonexistent/out/solo5-hvt-debug"]),
     ("runtime", ["BUILD=/nonexistent/build", "harness", "tap-peer", "libc-test", "loop-test",
                  "fuzzers", "tcp-layout"]),
 ])

@@ -62,6 +62,8 @@ struct hvt {
     struct hvt_device dev[HVT_MAX_DEVICES];
     int epoll_fd;
     int timer_fd;
+
+    uint64_t halt_cookie; /* GPA of the guest's trap record at HALT, or 0 */
 };
 
 /* Print "solo5-hvt: <message>" on stderr and exit 1. */
@@ -96,5 +98,9 @@ bool hvt_hypercall(struct hvt *h, unsigned nr, hvt_gpa_t gpa, int *status);
 
 /* hvt_seccomp.c: the allow-list installed just before the first KVM_RUN. */
 void hvt_sandbox(const struct hvt *h);
+
+/* debug/hvt_dumpcore.c (solo5-hvt-debug only): an ELF core of the halted
+ * guest in DIR, for gdb. */
+void hvt_dumpcore(const struct hvt *h, const char *dir);
 
 #endif /* SOLO5_HVT_H */

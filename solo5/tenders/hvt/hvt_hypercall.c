@@ -211,9 +211,10 @@ static int hc_halt(struct hvt *h, hvt_gpa_t gpa)
 {
     struct hvt_hc_halt req;
     memcpy(&req, hvt_gpa_read(h, gpa, sizeof req), sizeof req);
-    /* The cookie (trap frame) is only checked: this tender writes no core. */
+    /* The cookie (trap record) is checked here and used only by --dumpcore. */
     if (req.cookie != 0)
         (void)hvt_gpa_read(h, req.cookie, HVT_HALT_COOKIE_MAX);
+    h->halt_cookie = req.cookie;
     return req.exit_status;
 }
 

@@ -21,13 +21,34 @@
 #include <unistd.h>
 
 #define MIB (1ULL << 20)
+/* solo5_abort(), traps and failed stack checks halt with this status. */
+#define HVT_EXIT_ABORT 255
 
 /* --no-extensions: behave exactly like an upstream tender (compatibility
  * testing of our images); otherwise offer both unirepo extensions. */
 static uint32_t host_features = HVT_FEATURE_USER_MODE | HVT_FEATURE_MMIO_HYPERCALL;
 
+#ifdef HVT_DEBUG
+/* solo5-hvt-debug only, as upstream: --dumpcore=DIR. */
+static const char *dumpcore_dir;
+#define HVT_PROG "solo5-hvt-debug"
+#define HVT_DEBUG_USAGE "  --dumpcore=DIR               on abort or trap, write an ELF core of the\n" \
+                        "                               guest for gdb into DIR (not sandboxed)\n"
+#else
+#define HVT_PROG "solo5-hvt"
+#define HVT_DEBUG_USAGE ""
+#endif
+
 static int handle_option(const char *arg)
 {
+#ifdef HVT_DEBUG
+    if (strncmp(arg, "--dumpcore=", 11) == 0) {
+        dumpcore_dir = arg + 11;
+        if (dumpcore_dir[0] == '\0')
+            hvt_die("--dumpcore=: needs a directory");
+        return 0;
+    }
+#endif
     if (strcmp(arg, "--no-extensions") != 0)
         return 1;
     host_features = 0;
@@ -35,7 +56,7 @@ static int handle_option(const char *arg)
 }
 
 static const struct tender_target hvt_target = {
-    .prog = "solo5-hvt",
+    .prog = HVT_PROG,
     .name = "hvt",
     .abi_target = ABI_TARGET_HVT,
     .abi_version = HVT_ABI_VERSION,
@@ -43,7 +64,8 @@ static const struct tender_target hvt_target = {
     .max_mem = HVT_MEM_MAX,
     .mem_align = HVT_LARGE_PAGE_SIZE,
     .extra_usage = "  --no-extensions              offer the guest upstream's hvt ABI only (no\n"
-                   "                               user mode, no MMIO hypercalls)\n",
+                   "                               user mode, no MMIO hypercalls)\n"
+                   HVT_DEBUG_USAGE,
     .handle_option = handle_option,
 };
 
@@ -145,6 +167,15 @@ int main(int argc, char **argv)
     tender_cmdline(&tender, cmdline, sizeof cmdline);
     hvt_write_boot_info(&hvt, tender.mft, tender.mft_size, cmdline);
 
+#ifdef HVT_DEBUG
+    /* As upstream's debug tender: no sandbox, the core is written after the
+     * guest halts. */
+    int status = hvt_kvm_run(&hvt);
+    if (dumpcore_dir != NULL && status == HVT_EXIT_ABORT)
+        hvt_dumpcore(&hvt, dumpcore_dir);
+    return status;
+#else
     hvt_sandbox(&hvt);
     return hvt_kvm_run(&hvt);
+#endif
 }
