@@ -13,7 +13,8 @@ BENCH = Path(__file__).resolve().parent
 
 # (file, what it measures, the goal from its issue)
 SECTIONS = [
-    ("boot.md", "Solo5 targets: hello boot-to-exit on hvt (32/512 MiB) and spt; image sizes",
+    ("boot.md", "Solo5 targets: hello boot-to-exit on hvt (32/512 MiB), spt and virtio "
+     "(QEMU KVM/TCG); image sizes",
      "faster than upstream Solo5 (21 ms hvt 512 MiB, 2 ms spt); hello.hvt under 34 KB"),
     ("repository.md", "Repository: publish one release at 1,000 and 10,000 packages; "
      "fresh client's download", "publish re-signs O(1) metadata in under 100 ms"),
