@@ -6,8 +6,9 @@ whose delegation or signatures are unusual, writes it to disk, and asks:
 
 - the repository: `Repository` reading that directory derives the package
   role's keys (delegation + rotate chain) and applies its publish gate to the
-  role file (the check stage_release, publish_release and the snapshot
-  service apply), and loads top-level targets as it does before every write;
+  role file (`repo_policy.check_package_role`, which stage_release,
+  publish_release, rotate and the snapshot service apply), and loads
+  top-level targets as it does before every write;
 - `repo-tool verify`: `verify_repository` over the directory;
 - the client: a fresh `Updater` fetching the package's image.
 
@@ -36,6 +37,7 @@ from tuf_metadata.client.packages import fetch_image
 from tuf_metadata.client.store import MetadataStore
 from tuf_metadata.client.updater import Updater
 from tuf_metadata.errors import TufError
+from tuf_metadata.repo_policy import check_package_role
 from tuf_metadata.repo_verify import VerificationFailure, verify_repository
 from tuf_metadata.repository import Repository
 from tuf_metadata.rotate import RotateFile, sign_rotate
@@ -129,12 +131,10 @@ def repository_accepts(root: Path) -> bool:
         root_md = repo.load_root()
         snapshot = repo.load_snapshot(root_md.signed).signed
         repo.load_targets(root_md.signed, snapshot)
-        context = repo._package_context(PACKAGE)
+        context = repo.package_context(PACKAGE)
         version = repo.role_version(context.snapshot, ROLE)
-        md = repo._load_version(ROLE, version, Targets)
-        repo._check_package_metadata(
-            md, PACKAGE, context.keys, context.threshold, context.delegation
-        )
+        md = repo.files.load_version(ROLE, version, Targets)
+        check_package_role(md, PACKAGE, context.keys, context.threshold, context.delegation)
     except TufError:
         return False
     return True

@@ -1,0 +1,232 @@
+"""The online services: sign snapshot and timestamp with the online keys.
+
+Every write of the repository ends here: snapshot = newest snapshot + the
+entries that changed (re-encoding only those), then timestamp.json, whose
+atomic rename is the commit point for clients. `refresh_snapshot` also lists
+role files a crash (or a maintainer commit made without the online keys) left
+on disk, each only after it verifies against its delegator ("orphans").
+`tuf_metadata.service` runs these on a schedule.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from securesystemslib.signer import Signer
+from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, Targets, Timestamp
+
+from signing.keys import PassphraseSource, load_signer
+from tuf_metadata import layout
+from tuf_metadata.canonical import EncodedObject, canonical_with
+from tuf_metadata.metadata_reader import MetadataReader, RawMeta, SnapshotFile
+from tuf_metadata.repo_policy import check_package_role
+from tuf_metadata.repo_types import (
+    SPEC_VERSION,
+    CorruptMetadataError,
+    RepositoryError,
+    metadata_bytes,
+    sha256_hex,
+    utc_now,
+)
+from tuf_metadata.store import atomic_write, crash_point, repository_lock, write_once
+
+
+class OnlineServices:
+    """Snapshot and timestamp signing for the repository FILES reads."""
+
+    def __init__(self, files: MetadataReader, passphrase: PassphraseSource | str | None = None):
+        self.files = files
+        self._online_passphrase = passphrase
+        self._online_signers: dict[str, Signer] = {}
+        self.log: Callable[[str], None] = lambda message: None
+
+    def online_signer(self, role: str) -> Signer:
+        """The online signer of snapshot or timestamp (loaded once)."""
+        if role not in self._online_signers:
+            config = self.files.config()
+            source = self._online_passphrase or config.get("online_passphrase", "prompt")
+            path = self.files.root_dir / config["online_keys"][role]
+            self._online_signers[role] = load_signer(path, source)
+        return self._online_signers[role]
+
+    def require_online(self) -> None:
+        """Unlock both online keys before an operation writes anything."""
+        self.online_signer("snapshot")
+        self.online_signer("timestamp")
+
+    def write_initial_snapshot(self, meta: dict[str, MetaFile]) -> None:
+        base = {"_type": "snapshot", "spec_version": SPEC_VERSION, "version": 0, "meta": {}}
+        self.write_snapshot_and_timestamp(base, meta)
+
+    def write_snapshot_and_timestamp(
+        self, base: Mapping[str, Any], updates: Mapping[str, MetaFile],
+        base_encoded: EncodedObject | None = None,
+    ) -> int:
+        """Sign snapshot = base + updates (next version), write it, then timestamp."""
+        changes = {name: entry.to_dict() for name, entry in updates.items()}
+        meta = dict(base["meta"])
+        meta.update(changes)
+        encoded = (base_encoded or EncodedObject.encode(base["meta"])).updated(changes)
+        version = int(base["version"]) + 1
+        expires = utc_now() + self.files.expiry().for_role("snapshot")
+        signed = {
+            **base, "version": version, "meta": meta,
+            "expires": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        payload, plain = canonical_with(signed, "meta", encoded)
+        signature = self.online_signer("snapshot").sign(payload)
+        signatures = json.dumps([signature.to_dict()], sort_keys=True, separators=(",", ":"))
+        body = payload if plain else json.dumps(
+            signed, sort_keys=True, separators=(",", ":")
+        ).encode()
+        data = b'{"signatures":' + signatures.encode() + b',"signed":' + body + b"}"
+        path = self.files.role_file("snapshot", version)
+        write_once(path, data)
+        info = path.stat()
+        snapshot = Metadata(
+            Snapshot(version=version, spec_version=str(signed["spec_version"]), expires=expires,
+                     meta=cast(dict[str, MetaFile], RawMeta(meta))),
+            {signature.keyid: signature},
+        )
+        self.files.remember_snapshot(
+            version,
+            SnapshotFile((info.st_ino, info.st_size, info.st_mtime_ns), snapshot, signed, encoded),
+        )
+        self.log(f"signed snapshot version {version}")
+        crash_point("snapshot")
+        self.write_timestamp(version, data)
+        return version
+
+    def write_timestamp(self, snapshot_version: int, snapshot_bytes: bytes) -> Metadata[Timestamp]:
+        version = self.files.current_timestamp_version() + 1
+        timestamp = Metadata(
+            Timestamp(
+                version=version,
+                expires=utc_now() + self.files.expiry().for_role("timestamp"),
+                snapshot_meta=MetaFile(
+                    version=snapshot_version,
+                    length=len(snapshot_bytes),
+                    hashes={"sha256": sha256_hex(snapshot_bytes)},
+                ),
+            )
+        )
+        timestamp.sign(self.online_signer("timestamp"))
+        atomic_write(self.files.metadata_dir / "timestamp.json", metadata_bytes(timestamp))
+        self.log(f"signed timestamp version {version} (snapshot {snapshot_version})")
+        crash_point("timestamp")
+        return timestamp
+
+    def new_snapshot_and_timestamp(self, updates: Mapping[str, MetaFile]) -> int:
+        """Write snapshot = newest snapshot + updates, then timestamp (the commit point).
+
+        Returns the new snapshot version.
+        """
+        root = self.files.load_root().signed
+        base = self.files.snapshot_file(root, verify=False)
+        return self.write_snapshot_and_timestamp(base.raw_signed, updates, base.encoded_meta)
+
+    def refresh_snapshot(self) -> int | None:
+        """Make a new snapshot if any targets-type role has a newer verified file on disk.
+
+        Also re-signs timestamp if a crash left a snapshot newer than timestamp's.
+        Returns the new snapshot version, or None if nothing changed. Newer files
+        that do not verify against their delegator are left out (and logged).
+        """
+        with repository_lock(self.files.root_dir):
+            root = self.files.load_root().signed
+            listed = self.files.load_timestamp(root).signed.snapshot_meta.version
+            snapshot = self.files.load_snapshot(root).signed
+            updates = self.orphans(root, snapshot)
+            if updates:
+                return self.new_snapshot_and_timestamp(updates)
+            if snapshot.version != listed:
+                data = self.files.role_file("snapshot", snapshot.version).read_bytes()
+                self.write_timestamp(snapshot.version, data)
+                return snapshot.version
+            return None
+
+    def orphans(self, root: Root, snapshot: Snapshot) -> dict[str, MetaFile]:
+        """Newer complete role files not yet in snapshot, each verified against its delegator."""
+        newest: dict[str, int] = {}
+        for entry in os.scandir(self.files.metadata_dir):
+            version, _, rest = entry.name.partition(".")
+            if not version.isdigit() or not rest.endswith(".json"):
+                continue
+            role = rest[: -len(".json")]
+            if role in ("root", "snapshot"):
+                continue
+            meta = snapshot.meta.get(f"{role}.json")
+            if meta is not None and int(version) > meta.version:
+                newest[role] = max(newest.get(role, 0), int(version))
+            elif meta is None and role.startswith(layout.PACKAGE_PREFIX):
+                newest[role] = max(newest.get(role, 0), int(version))
+        updates: dict[str, MetaFile] = {}
+        merged = dict(snapshot.meta)
+
+        def accept(role: str, version: int) -> None:
+            updates[f"{role}.json"] = merged[f"{role}.json"] = MetaFile(version=version)
+
+        view = Snapshot(meta=merged)
+        if "targets" in newest:
+            md = self.files.load_version("targets", newest["targets"], Targets)
+            try:
+                self.files.verify("targets", root, md, "the targets keys in root")
+                accept("targets", newest["targets"])
+            except CorruptMetadataError as error:
+                self.log(f"skipped: {error}")
+        targets = self.files.load_targets(root, view).signed
+        for role in sorted(r for r in newest if r.startswith(layout.SHARD_PREFIX)):
+            md = self.files.load_version(role, newest[role], Targets)
+            try:
+                self.files.verify(role, targets, md, "the maintainers' targets keys")
+                accept(role, newest[role])
+            except (CorruptMetadataError, ValueError) as error:
+                self.log(f"skipped: {error}")
+        for role in sorted(r for r in newest if r.startswith(layout.PACKAGE_PREFIX)):
+            package = layout.package_of_role(role)
+            if package is None:
+                continue
+            try:
+                shard = self.files.load_shard(targets, view, layout.shard_role(package))
+                keys, threshold = self.files.package_keys(shard, view, package)
+                md = self.files.load_version(role, newest[role], Targets)
+                delegation = self.files.package_delegation(shard.signed, package)
+                check_package_role(md, package, keys, threshold, delegation)
+                if newest[role] == self.files.role_version(view, role) + 1:
+                    accept(role, newest[role])
+            except RepositoryError as error:
+                self.log(f"skipped: {error}")
+        return updates
+
+    def snapshot_expiring(self, fraction: float = 0.5) -> bool:
+        root = self.files.load_root().signed
+        md = self.files.load_snapshot(root, verify=False)
+        return self.past_fraction(md.signed.expires, "snapshot", fraction)
+
+    def timestamp_expiring(self, fraction: float = 0.5) -> bool:
+        root = self.files.load_root().signed
+        md = self.files.load_timestamp(root)
+        return self.past_fraction(md.signed.expires, "timestamp", fraction)
+
+    def past_fraction(self, expires: datetime, role: str, fraction: float) -> bool:
+        lifetime = self.files.expiry().for_role(role)
+        return datetime.now(UTC) >= expires - lifetime * (1 - fraction)
+
+    def resign_snapshot(self) -> int:
+        """Re-sign snapshot (picking up verified newer role files) and timestamp."""
+        with repository_lock(self.files.root_dir):
+            root = self.files.load_root().signed
+            snapshot = self.files.load_snapshot(root, verify=False).signed
+            return self.new_snapshot_and_timestamp(self.orphans(root, snapshot))
+
+    def resign_timestamp(self) -> int:
+        """Re-sign timestamp for the newest snapshot on disk."""
+        with repository_lock(self.files.root_dir):
+            root = self.files.load_root().signed
+            snapshot = self.files.load_snapshot(root)
+            data = self.files.role_file("snapshot", snapshot.signed.version).read_bytes()
+            return self.write_timestamp(snapshot.signed.version, data).signed.version

@@ -1,0 +1,226 @@
+"""The repository's rules as pure functions: values in, a value or a refusal out.
+
+Who must sign a change (`signing_requirements`), what a package role may hold
+(`check_package_role`), "a release adds only its own files"
+(`check_release_adds_only_its_files`), built files against the author-signed
+ones (`check_built_file`), key sets (`check_key_set`), online keys across a
+root change (`require_same_online_keys`), rotation requests (`plan_rotation`)
+and who may sign (`first_outsider`). The repository's modules read the inputs
+from disk and write the results; the rules are tested directly in
+tests/repository/test_policy.py.
+Signatures are counted by the one threshold rule, `signing.threshold.check_threshold`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from securesystemslib.signer import Key
+from tuf.api.metadata import DelegatedRole, Metadata, Root, TargetFile, Targets
+
+from signing.threshold import check_threshold, key_material
+from tuf_metadata import layout
+from tuf_metadata.repo_types import (
+    CorruptMetadataError,
+    ImageMismatchError,
+    QuorumError,
+    RepositoryError,
+    StagingError,
+)
+from tuf_metadata.rotate import RotateFile, RotationError, verify_rotation_chain
+from tuf_metadata.trust import delegated_keys, signed_payload
+
+
+def check_key_set(role: str, what: str, keys: Sequence[Key], threshold: int) -> None:
+    """At least one key, each key once (by keyid and by key material), 1 <= threshold <= n."""
+    if not keys:
+        raise RepositoryError(f"{role}: at least one {what} key is required")
+    if len({key.keyid for key in keys}) != len(keys) or (
+        len({key_material(key) for key in keys}) != len(keys)
+    ):
+        raise RepositoryError(f"{role}: a {what} key is listed twice")
+    if not 1 <= threshold <= len(keys):
+        raise RepositoryError(
+            f"{role}: threshold {threshold} must be between 1 and {len(keys)} {what}s"
+        )
+
+
+def check_package_role(
+    md: Metadata[Targets], package: str, keys: Mapping[str, Key], threshold: int,
+    delegation: DelegatedRole,
+) -> None:
+    """What a package role must be to be staged or published: signed by a threshold of
+    KEYS (the delegation's after any rotation), targets only inside its delegated paths,
+    no further delegation."""
+    role = layout.package_role(package)
+    result = check_threshold(signed_payload(md), md.signatures, keys, threshold)
+    if not result.satisfied:
+        raise StagingError(
+            f"{role}: {result.valid} of {threshold} required author signatures valid"
+        )
+    for path in md.signed.targets:
+        if not delegation.is_delegated_path(path):
+            raise StagingError(f"{role}: target {path} is outside the package's delegated paths")
+    if md.signed.delegations is not None:
+        raise StagingError(f"{role}: package roles may not delegate further")
+
+
+def check_release_adds_only_its_files(
+    package: str, version: str, before: Mapping[str, TargetFile],
+    staged: Mapping[str, TargetFile],
+) -> None:
+    """The staged role lists the previous version's targets (BEFORE) unchanged plus only
+    files of this release: nothing published without its file, nothing silently changed."""
+    role = layout.package_role(package)
+    prefix = layout.target_path(package, version, "")
+    if any(path.startswith(prefix) for path in before):
+        raise StagingError(f"{role}: version {version} is already published")
+    kept = {path: tf for path, tf in staged.items() if not path.startswith(prefix)}
+    if kept != dict(before):
+        raise StagingError(f"{role}: staged release {version} changes targets of other releases")
+
+
+def check_built_file(role: str, path: str, signed: TargetFile, data: bytes) -> None:
+    """A built (or staged) file must have exactly the author-signed length and sha256."""
+    digest = hashlib.sha256(data).hexdigest()
+    if len(data) != signed.length or digest != signed.hashes.get("sha256"):
+        raise ImageMismatchError(
+            f"{role}: {path}: built file (length {len(data)}, sha256 {digest[:16]}) "
+            f"differs from the author-signed one (length {signed.length}, "
+            f"sha256 {signed.hashes.get('sha256', '')[:16]})"
+        )
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One threshold a document of a pending change must reach."""
+
+    label: str
+    keys: dict[str, Key]
+    threshold: int
+
+    def met_by(self, md: Metadata[Any]) -> int:
+        """How many of these keys validly signed MD."""
+        return check_threshold(signed_payload(md), md.signatures, self.keys, self.threshold).valid
+
+
+def signing_requirements(
+    role: str, current_root: Root | None, new_root: Root, new_targets: Targets | None
+) -> list[Requirement]:
+    """Who must sign ROLE's document in a change from CURRENT_ROOT (None at init) to
+    NEW_ROOT / NEW_TARGETS: each requirement must reach its threshold.
+
+    Root N+1 needs root N's root keys and its own (spec 5.3.4). Targets is published
+    before the new root, so it needs root N's targets threshold as well as the new
+    root's. A shard needs the (new) targets role's delegation to it.
+    """
+    def of_root(label: str, root: Root, name: str) -> Requirement:
+        spec = root.roles[name]
+        return Requirement(label, delegated_keys(root.keys, spec.keyids), spec.threshold)
+
+    if role == "root":
+        needs = [of_root("new root keys", new_root, "root")]
+        if current_root is not None:
+            needs.insert(0, of_root("current root keys", current_root, "root"))
+        return needs
+    if role == "targets":
+        needs = [of_root("new targets keys", new_root, "targets")]
+        if current_root is not None and current_root is not new_root:
+            needs.insert(0, of_root("current targets keys", current_root, "targets"))
+        return needs
+    if new_targets is None or new_targets.delegations is None:
+        raise QuorumError(f"{role}: no targets delegation to check it against")
+    delegations = new_targets.delegations
+    if delegations.roles is None or role not in delegations.roles:
+        raise QuorumError(f"{role}: not delegated by targets")
+    delegated = delegations.roles[role]
+    keys = delegated_keys(delegations.keys, delegated.keyids)
+    return [Requirement("maintainers' targets keys", keys, delegated.threshold)]
+
+
+def require_same_online_keys(current: Root, new: Root) -> None:
+    """The online keys in repo.json sign snapshot and timestamp under both roots only if
+    the new root keeps them; online key rotation is not part of a maintainer change."""
+    for role in ("snapshot", "timestamp"):
+        before, after = current.roles[role], new.roles[role]
+        same_keys = set(before.keyids) == set(after.keyids) and all(
+            current.keys[keyid] == new.keys.get(keyid) for keyid in before.keyids
+        )
+        if not same_keys or before.threshold != after.threshold:
+            raise QuorumError(
+                f"root: version {new.version} changes the {role} keys, which a maintainer "
+                "change may not do"
+            )
+
+
+@dataclass(frozen=True)
+class RotationPlan:
+    """The rotate file to write and who must sign it."""
+
+    number: int
+    meta_version: int
+    """Version of its snapshot entry: 1, or one more than the entry it replaces."""
+    payload: RotateFile
+    signing_keys: dict[str, Key]
+    """The keys being replaced: a threshold of them must sign."""
+    signing_threshold: int
+
+
+@dataclass(frozen=True)
+class RoleKeyState:
+    """A package role's delegation and the rotate files snapshot lists for it."""
+
+    delegation_keys: Mapping[str, Key]
+    delegation_threshold: int
+    current_keys: Mapping[str, Key]
+    current_threshold: int
+    chain: Sequence[bytes]
+    last_meta_version: int | None
+    """Snapshot entry version of the last rotate file (None without rotate files)."""
+
+
+def plan_rotation(
+    role: str, state: RoleKeyState, new_keys: Sequence[Key], threshold: int,
+    revoke: bool, replace_last: bool,
+) -> RotationPlan:
+    """Validate a rotation request of ROLE and say what to write (TAP 8, TAP 20).
+
+    Normally rotate file N+1 to NEW_KEYS/THRESHOLD, signed by the current keys. REVOKE
+    rotates to the null key. REPLACE_LAST (with REVOKE only) replaces file N by a
+    revocation signed by the keys that signed N (TAP 20's one exception to immutability).
+    """
+    number = len(state.chain) + 1
+    meta_version = 1
+    keys, current_threshold = dict(state.current_keys), state.current_threshold
+    if replace_last:
+        if not revoke or not state.chain or state.last_meta_version is None:
+            raise RepositoryError(
+                f"{role}: only the last rotate file can be replaced, by a revocation"
+            )
+        number = len(state.chain)
+        try:
+            keys, current_threshold = verify_rotation_chain(
+                role, state.delegation_keys, state.delegation_threshold, state.chain[:-1]
+            )
+        except RotationError as error:
+            raise CorruptMetadataError(f"{role}: rotate chain check: {error}") from None
+        meta_version = state.last_meta_version + 1
+    elif number > layout.MAX_ROTATIONS:
+        raise RepositoryError(
+            f"{role}: rotate chain is at its cap of {layout.MAX_ROTATIONS}; ask the "
+            "maintainers to delegate the package again"
+        )
+    if revoke:
+        payload = RotateFile.revocation(role, number)
+    else:
+        check_key_set(role, "new", new_keys, threshold)
+        payload = RotateFile(number, role, {key.keyid: key for key in new_keys}, threshold)
+    return RotationPlan(number, meta_version, payload, keys, current_threshold)
+
+
+def first_outsider(signer_keyids: Iterable[str], keys: Mapping[str, Key]) -> str | None:
+    """The first signer keyid that is not one of KEYS (who may sign), or None."""
+    return next((keyid for keyid in signer_keyids if keyid not in keys), None)
