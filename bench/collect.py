@@ -20,6 +20,8 @@ SECTIONS = [
      "fresh client's download", "publish re-signs O(1) metadata in under 100 ms"),
     ("client.md", "Verifying client vs python-tuf ngclient on the same repositories",
      "no slower and no more bytes than ngclient"),
+    ("startup.md", "repo-tool start-up, cold processes: run/fetch/--help vs python -c pass "
+     "and vs importing every command", "<= 150 ms for run and fetch"),
     ("build.md", "Builder: verified double build vs one plain build vs reprotest; blame",
      "<= 1.2x one plain build, <= 0.5x reprotest"),
     ("net.md", "Network stack: TCP throughput and ping RTT, unikernel vs Linux veth",

@@ -24,6 +24,9 @@ MAX_ROTATIONS = 32
 SHARD_PREFIX = "shard-"
 PACKAGE_PREFIX = "pkg-"
 
+IMAGE_TARGETS: tuple[str, ...] = ("hvt", "spt")
+"""Solo5 targets the client fetches images for: release files NAME.TARGET."""
+
 _PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$")
 

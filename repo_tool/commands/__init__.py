@@ -1,23 +1,76 @@
-"""Command areas of repo-tool; each module owns its commands.
+"""Which module defines each top-level command of repo-tool, and its one-line help.
 
-To add an area: write a module with `register(group: click.Group) -> None`
-and list it here.
+Command modules are imported only when their command is invoked: `repo-tool run`
+imports repo_tool.commands.image and nothing of the builder, the repository or
+the TUF client, and `repo-tool --help` lists every command from this table
+without importing any of them (see repo_tool.cli.LazyCommandGroup).
+
+To add a command: define it in an area module whose `register(group)` adds it to
+the group, and add one line below. tests/cli/test_command_table.py fails when a
+module registers a command that is not listed, when a listed command does not
+exist, or when the help below differs from the command's own short help.
+
+This module must stay cheap to import: no click, no project packages.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import NamedTuple
 
-import click
+AREA_PACKAGE = "repo_tool.commands"
 
-from repo_tool.commands import build, demo, fetch, hosting, image, keys, repository
 
-ALL_AREAS: list[Callable[[click.Group], None]] = [
-    build.register,
-    demo.register,
-    fetch.register,
-    hosting.register,
-    image.register,
-    keys.register,
-    repository.register,
-]
+class CommandEntry(NamedTuple):
+    """A top-level command: the area module (under AREA_PACKAGE) and its short help."""
+
+    area: str
+    short_help: str
+
+    @property
+    def module(self) -> str:
+        return f"{AREA_PACKAGE}.{self.area}"
+
+
+_E = CommandEntry
+
+COMMANDS: dict[str, CommandEntry] = {
+    "build": _E("build", "Publish gate: build every staged release twice; publish only exact, "
+                "author-matching images."),
+    "build-package": _E("build", "Build package MANIFEST twice (B varied), compare bit for bit, "
+                        "report."),
+    "demo": _E("demo", "The whole pipeline on a local repository, every role in turn, nothing "
+               "off this machine."),
+    "fetch": _E("fetch", "Fetch package NAME's image through TUF, verified, into the output "
+                "directory."),
+    "image": _E("image", "Look inside Solo5 unikernel images."),
+    "init": _E("repository", "Key ceremony: create a repository with n maintainers and "
+               "threshold t."),
+    "key": _E("keys", "Generate, export and list signing keys (ed25519, ecdsa-p256, rsa-pss)."),
+    "maintainers": _E("repository", "Propose a new maintainer set and threshold (adds/removes "
+                      "maintainers, rotates root)."),
+    "package": _E("repository", "Delegate packages to their authors and list them."),
+    "pending": _E("repository", "List pending root/targets/shard changes and how many "
+                  "signatures each still needs."),
+    "publish": _E("repository", "Publish staged releases (all, or NAME [VERSION]) with the "
+                  "author's images, unbuilt."),
+    "release": _E("repository", "Author: sign release VERSION of package NAME and put it in "
+                  "staging (not published)."),
+    "rotate": _E("repository", "TAP 8: rotate package role ROLE (pkg-NAME or NAME) to new "
+                 "keys, or revoke it."),
+    "run": _E("image", "Boot IMAGE on the Solo5 tender its ABI note names (hvt or spt), or "
+              "under QEMU (virtio)."),
+    "serve": _E("repository", "Run the snapshot/timestamp service and serve metadata/ and "
+                "targets/ over HTTP."),
+    "sign": _E("repository", "Sign pending change CHANGE_ID; it is published once t "
+               "maintainers signed (t-1: nothing)."),
+    "sign-service": _E("hosting", "Run the snapshot/timestamp service alone (no HTTP); publish "
+                       "with a static server."),
+    "snapshot": _E("repository", "Sign a new snapshot (including verified role files not yet "
+                   "listed) and timestamp."),
+    "staging": _E("repository", "List staged releases, with the reason for any rejected one."),
+    "sync": _E("hosting", "Publish metadata/ and targets/ (never keys, pending or staging) into "
+               "--to DIR."),
+    "timestamp": _E("repository", "Re-sign timestamp for the newest snapshot."),
+    "verify": _E("repository", "Verify the published repository: root chain, every role's "
+                 "signatures, every target file."),
+}

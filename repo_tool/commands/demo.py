@@ -33,7 +33,6 @@ from rich.console import Console
 from rich.table import Table
 
 from builder.build import run_build
-from builder.errors import BuildError
 from builder.plan import load_index, read_package_tree, resolve, solo5_requests
 from builder.variations import CONTROL
 from repo_tool.demo import (
@@ -58,11 +57,8 @@ from repo_tool.demo import (
     short,
     workdir_action,
 )
-from reports.errors import ReportError
-from signing.errors import SigningError
-from solo5.errors import Solo5Error
+from repo_tool.errors import TOOLKIT_ERRORS
 from solo5.launcher import tender_command
-from tuf_metadata.errors import TufError
 from tuf_metadata.repository import Repository
 
 TOTAL_STEPS = 8
@@ -73,7 +69,7 @@ GUEST_TIMEOUT = 30.0
 PING_GUEST_ADDRESS = "10.77.0.2"
 PING_HOST_ADDRESS = "10.77.0.1"
 PING_COUNT = 3
-TOOLKIT_ERRORS = (BuildError, ReportError, SigningError, Solo5Error, TufError, OSError)
+STEP_ERRORS: tuple[type[Exception], ...] = (*TOOLKIT_ERRORS, OSError)
 
 
 def register(group: click.Group) -> None:
@@ -173,7 +169,7 @@ class Demo:
             yield
         except DemoError as error:
             raise DemoError(f"step {number} ({title}): {error}") from None
-        except TOOLKIT_ERRORS as error:
+        except STEP_ERRORS as error:
             detail = str(error).splitlines()[0] if str(error) else type(error).__name__
             raise DemoError(f"step {number} ({title}): {detail}") from None
         except (KeyError, TypeError, ValueError) as error:

@@ -6,14 +6,15 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from tuf_metadata.client.fetcher import UrllibFetcher
-from tuf_metadata.client.mirrors import fetch_image_from_mirrors
-from tuf_metadata.client.packages import IMAGE_TARGETS, FetchedImage
-from tuf_metadata.client.store import MetadataStore
+from tuf_metadata.layout import IMAGE_TARGETS
+
+if TYPE_CHECKING:
+    from tuf_metadata.client.fetcher import UrllibFetcher
+    from tuf_metadata.client.packages import FetchedImage
 
 
 def register(group: click.Group) -> None:
@@ -130,6 +131,11 @@ def fetch(
     TAP 8 key rotations), checks the image's length and sha256, and only then
     writes it. Exits 1 with one line saying what was refused.
     """
+    # The verifying client (and python-tuf under it) loads only when a fetch runs.
+    from tuf_metadata.client.fetcher import UrllibFetcher
+    from tuf_metadata.client.mirrors import fetch_image_from_mirrors
+    from tuf_metadata.client.store import MetadataStore
+
     base = repo_url.rstrip("/")
     store = MetadataStore(metadata_dir or _default_metadata_dir(base))
     if store.load("root") is None:

@@ -17,7 +17,7 @@ from tuf_metadata.client.errors import TargetNotFoundError
 from tuf_metadata.client.trusted import VerifiedRole
 from tuf_metadata.client.updater import RefreshReport, Updater
 
-IMAGE_TARGETS = ("hvt", "spt")
+IMAGE_TARGETS = layout.IMAGE_TARGETS
 # Any version string passes the delegation's `*` pattern; this one only locates pkg-NAME.
 _PROBE_VERSION = "0"
 
