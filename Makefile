@@ -14,7 +14,7 @@ DEB_PACKAGES := build-essential gcc binutils make clang llvm lld libclang-rt-14-
 	util-linux locales-all iproute2 iputils-ping dnsmasq-base curl dnsutils \
 	qemu-system-x86 socat procps python3-venv iptables nsd dnsperf openssl nginx
 
-.PHONY: all deps venv test demo lint fuzz bench clean
+.PHONY: all deps venv test test-fast demo lint fuzz bench clean
 
 all: venv
 
@@ -39,6 +39,10 @@ $(STAMP_PY): pyproject.toml | $(STAMP_DEB)
 test: deps venv
 	$(BIN)/pytest tests
 
+# The pure and unit tests (about a minute): no image builds, boots, fuzzers or servers.
+test-fast: deps venv
+	$(BIN)/pytest tests -m "not slow" -q
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -51,6 +55,7 @@ bench: deps venv
 	$(BIN)/python -m bench.boot --runs 100 --output bench/results/boot.md
 	$(BIN)/python -m bench.repo_publish --packages 1000 10000 --publishes 30 > bench/results/repository.json
 	$(BIN)/python -m bench.client --sizes 1000 10000 --repeat 5 --write
+	$(BIN)/python -m bench.startup --runs 30 --output bench/results/startup.md
 	$(BIN)/python -m bench.build --package hello --target hvt --repeat 9 --write
 	$(BIN)/python -m bench.net_throughput --output bench/results/net.md
 	$(BIN)/python -m bench.collect
