@@ -23,6 +23,9 @@ NT_MANIFEST = 0x3154464D  # "MFT1"
 ABI_DESC_MAX = 32
 MANIFEST_DESC_MAX = 6668
 NOTE_HEADER = 20
+# Xen's PVH entry note (solo5.md §10; xen/include/public/elfnote.h).
+XEN_NOTE_NAME = b"Xen\0"
+XEN_ELFNOTE_PHYS32_ENTRY = 18
 
 PT_LOAD = 1
 PT_NOTE = 4
@@ -53,9 +56,14 @@ class ImageInfo:
     entry: int
     size: int
     sha256: str
+    # xen only: the PVH entry from XEN_ELFNOTE_PHYS32_ENTRY. xen images are
+    # build-only here (booting needs a Xen hypervisor).
+    pvh_entry: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        xen = {} if self.pvh_entry is None else {"pvh_entry": self.pvh_entry,
+                                                  "build_only": True}
+        return {**xen,
             "target": self.target,
             "abi_version": self.abi_version,
             "devices": [{"name": d.name, "type": d.kind} for d in self.devices],
@@ -128,6 +136,27 @@ def _find_note(data: bytes, headers: list[_Phdr], note_type: int, max_desc: int,
     return None
 
 
+def _pvh_entry(data: bytes, headers: list[_Phdr]) -> int:
+    """The checked XEN_ELFNOTE_PHYS32_ENTRY address (first note of a PT_NOTE)."""
+    for header in headers:
+        if header.type != PT_NOTE or header.filesz < 16:
+            continue
+        if header.offset > len(data) or header.filesz > len(data) - header.offset:
+            raise ImageError("ELF note segment lies outside the file")
+        namesz, descsz, n_type = struct.unpack_from("<III", data, header.offset)
+        if (namesz, n_type) != (4, XEN_ELFNOTE_PHYS32_ENTRY) or \
+                data[header.offset + 12:header.offset + 16] != XEN_NOTE_NAME:
+            continue
+        if descsz not in (4, 8) or header.filesz < 16 + descsz:
+            raise ImageError("Xen PVH entry note has an invalid size")
+        entry = int.from_bytes(data[header.offset + 16:header.offset + 16 + descsz], "little")
+        if not any(h.type == PT_LOAD and h.flags & PF_X and h.vaddr <= entry < h.vaddr + h.memsz
+                   for h in headers) or entry >= 1 << 32:
+            raise ImageError(f"Xen PVH entry {entry:#x} is not in executable code below 4 GiB")
+        return entry
+    raise ImageError("xen image has no PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)")
+
+
 def _flags(value: int) -> str:
     return ("R" if value & PF_R else "-") + ("W" if value & PF_W else "-") + (
         "X" if value & PF_X else "-")
@@ -149,14 +178,16 @@ def parse_image(data: bytes) -> ImageInfo:
     segments = tuple(
         Segment(vaddr=h.vaddr, filesz=h.filesz, memsz=h.memsz, flags=_flags(h.flags))
         for h in headers if h.type == PT_LOAD and h.memsz > 0)
+    target = ABI_TARGETS.get(target_number, "unknown")
     return ImageInfo(
-        target=ABI_TARGETS.get(target_number, "unknown"),
+        target=target,
         abi_version=version,
         devices=tuple(devices),
         segments=segments,
         entry=entry,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
+        pvh_entry=_pvh_entry(data, headers) if target == "xen" else None,
     )
 
 

@@ -56,6 +56,9 @@ def tender_command(image: str | Path, *, mem_mb: int | None = None,
     info = inspect_file(image)
     if info.target == "virtio":
         raise LaunchError(f"{image}: virtio images run under QEMU (solo5.qemu), not a tender")
+    if info.target == "xen":
+        raise LaunchError(f"{image}: xen images are build-only here (booting needs a Xen "
+                          "hypervisor)")
     if info.target not in TARGETS:
         raise LaunchError(f"{image}: target {info.target!r} has no tender here")
     if info.abi_version != SUPPORTED_ABI_VERSION:

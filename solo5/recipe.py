@@ -40,7 +40,7 @@ __all__ = [
     "run_plan",
 ]
 
-TARGETS: tuple[str, ...] = ("hvt", "spt", "virtio")
+TARGETS: tuple[str, ...] = ("hvt", "spt", "virtio", "xen")  # xen: build-only here
 SOLO5_ROOT: Path = Path(__file__).resolve().parent
 CFLAGS_FILE: Path = SOLO5_ROOT / "cflags.mk"
 

@@ -62,6 +62,9 @@ def register(group: click.Group) -> None:
         click.echo(f"sha256:      {info.sha256}")
         click.echo(f"size:        {info.size} bytes")
         click.echo(f"entry:       {info.entry:#x}")
+        if info.pvh_entry is not None:
+            click.echo(f"pvh entry:   {info.pvh_entry:#x} (xen is build-only here: booting "
+                       "needs a Xen hypervisor)")
         if info.devices:
             click.echo("devices:")
             for device in info.devices:
