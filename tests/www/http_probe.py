@@ -6,6 +6,8 @@ needed: the file runs standalone). Each command prints one JSON object.
         sends the chunks (pausing between them), reads one response per
         method with http.client (pipelined on one connection), then says
         whether the server closed the connection.
+    http_probe.py batch HOST PORT  < [spec, ...]
+        one exchange per spec, each on its own connection, in order.
     http_probe.py hold HOST PORT N PATH
         opens N keep-alive connections, each answered once and held open;
         while all are open, new connections are answered; then every held
@@ -164,6 +166,8 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(8192, hard), hard))  # 1,000+ sockets
     if command == "exchange":
         result = exchange(host, port, json.load(sys.stdin))
+    elif command == "batch":
+        result = {"results": [exchange(host, port, spec) for spec in json.load(sys.stdin)]}
     elif command == "hold":
         result = hold(host, port, int(sys.argv[4]), sys.argv[5])
     elif command == "slowloris":

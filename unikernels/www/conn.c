@@ -177,7 +177,7 @@ static uint64_t respond(struct www_conn *c, const struct http_request *req,
         ri.content_type = mime_type(res->file->name, res->file->name_len);
         ri.has_content_length = 1;
         ri.content_length = res->length;
-        ri.accept_ranges = 1;
+        ri.accept_ranges = res->status == 200; /* as nginx: not repeated on a 206 */
         if (res->status == 206) {
             ri.has_content_range = 1;
             ri.range_first = res->first;
