@@ -7,6 +7,10 @@ SERVER[:PORT] ...); prints JSON. Modes:
                            in hex or null (closed without one)
   pipeline SERVER HEX...   all messages in one TCP write, then the replies
                            read in order
+  stall SERVER SECONDS HEX COUNT
+                           sends the message COUNT times on one connection
+                           without reading, waits SECONDS, then reads until
+                           the server closes: the number of replies read
   idle SERVER SECONDS      connects, stays silent, and reports after how
                            many seconds the server closed (null: it did not
                            within SECONDS + 5)
@@ -67,6 +71,21 @@ def pipeline(server: tuple[str, int], messages: list[bytes]) -> list[str]:
         return replies
 
 
+def stall(server: tuple[str, int], seconds: float, message: bytes, count: int) -> int:
+    with socket.create_connection(server, timeout=30) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall((struct.pack(">H", len(message)) + message) * count)
+        time.sleep(seconds)
+        replies = 0
+        try:
+            while True:
+                (length,) = struct.unpack(">H", read_exact(s, 2))
+                read_exact(s, length)
+                replies += 1
+        except (ConnectionError, struct.error):
+            return replies
+
+
 def idle(server: tuple[str, int], seconds: float) -> float | None:
     with socket.create_connection(server, timeout=seconds + 5) as s:
         start = time.monotonic()
@@ -88,6 +107,8 @@ def main() -> None:
         result = tcp(server, [bytes.fromhex(h) for h in rest])
     elif mode == "pipeline":
         result = pipeline(server, [bytes.fromhex(h) for h in rest])
+    elif mode == "stall":
+        result = stall(server, float(rest[0]), bytes.fromhex(rest[1]), int(rest[2]))
     else:
         result = idle(server, float(rest[0]))
     print(json.dumps(result))

@@ -1,6 +1,8 @@
 """NSD (Debian package nsd) as the reference server: run by the test as its
 own foreground process with a generated nsd.conf, never as the system
-service."""
+service. Response rate limiting is off (Debian's NSD limits each client
+network to 200 responses a second by default): the tests and the benchmark
+send more than that from one address."""
 
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ NSD_CONF = """server:
   server-count: 1
   minimal-responses: yes
   refuse-any: no
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
 """
 ZONE_CONF = """zone:
   name: {name}

@@ -182,6 +182,14 @@ def test_idle_tcp_connection_is_closed(server: Server) -> None:
     assert isinstance(closed_after, float) and 1.5 < closed_after < 5
 
 
+def test_client_that_stops_reading_is_closed(server: Server) -> None:
+    # 300 queries whose answers (1.5 kB each) fill every buffer on the way;
+    # the client reads nothing for 8 s (the idle timeout is 2 s), then
+    # finds the connection closed with only part of the answers sent.
+    replies = server.client("stall", "8", query("big.example.org", "TXT").hex(), "300")
+    assert isinstance(replies, int) and 0 < replies < 300
+
+
 def test_malformed_queries_over_udp(server: Server) -> None:
     as_response = bytearray(query("example.org", "A"))
     as_response[2] |= 0x80

@@ -19,6 +19,7 @@ struct dns_conn {
     struct rt_timer idle;
     int axfr_allowed;
     int streaming; /* an AXFR is being sent */
+    int progressed; /* bytes were queued since the idle timer was armed */
     struct axfr_stream axfr;
     size_t rx_len; /* bytes of the current frame received */
     size_t tx_len, tx_sent;
@@ -42,7 +43,10 @@ static void arm_idle(struct dns_conn *d, solo5_time_t now)
 static void on_idle(void *ctx, solo5_time_t now)
 {
     struct dns_conn *d = ctx;
-    if (d->tx_sent < d->tx_len || d->streaming) { /* still sending: not idle */
+    /* Still sending and the client still reads: not idle. A client that
+     * stopped reading a pending answer is closed like an idle one. */
+    if ((d->tx_sent < d->tx_len || d->streaming) && d->progressed) {
+        d->progressed = 0;
         arm_idle(d, now);
         return;
     }
@@ -57,6 +61,7 @@ static int flush(struct dns_conn *d, solo5_time_t now)
         if (n <= 0)
             return 0;
         d->tx_sent += (size_t)n;
+        d->progressed = 1;
     }
     return 1;
 }
