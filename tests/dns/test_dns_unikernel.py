@@ -241,6 +241,7 @@ def test_bad_boot_arguments(target: str, dns_images: dict[str, Path], zones_tar:
     assert result.returncode == 1 and f"dns: {message}" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["spt", "hvt"])
 def test_image_size(target: str, dns_images: dict[str, Path], tmp_path: Path) -> None:
     stripped = tmp_path / "dns.stripped"
