@@ -1,6 +1,7 @@
 """The dns unikernel's libFuzzer harnesses (ASan + UBSan): the zone-file
-parser and the query engine, one million executions each from the
-committed seeds, with zero crashes, leaks or sanitizer reports."""
+parser, the query engine and the boot-argument parser, one million
+executions each from the committed seeds, with zero crashes, leaks or
+sanitizer reports."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def fuzz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.timeout(3600)
-@pytest.mark.parametrize("parser", ["zone", "query"])
+@pytest.mark.parametrize("parser", ["zone", "query", "args"])
 def test_a_million_inputs_without_a_crash(parser: str, fuzz_build: Path, tmp_path: Path) -> None:
     corpus = DNS_DIR / "fuzz" / "corpus" / parser
     assert sorted(corpus.iterdir()), f"no seed corpus for {parser}"
