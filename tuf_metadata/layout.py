@@ -24,7 +24,7 @@ MAX_ROTATIONS = 32
 SHARD_PREFIX = "shard-"
 PACKAGE_PREFIX = "pkg-"
 
-IMAGE_TARGETS: tuple[str, ...] = ("hvt", "spt")
+IMAGE_TARGETS: tuple[str, ...] = ("hvt", "spt", "virtio", "xen")
 """Solo5 targets the client fetches images for: release files NAME.TARGET."""
 
 _PACKAGE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
