@@ -21,8 +21,10 @@ lead to. Each run records, in DIR/.unirepo-sync.json, for every file the
 published timestamp references (its snapshot, the role and rotate files that
 snapshot lists, the targets those roles list), the latest expiry of a
 timestamp that referenced it. A file is deleted only once no current
-reference remains and that expiry has passed: then no client accepts any
-timestamp leading to it. Root files and files never referenced by a
+reference remains and that expiry has passed by a grace period (default an
+hour): a client that accepted such a timestamp just before it expired may
+still be fetching (its expiry checks use its start time), and clients'
+clocks may run behind. Root files and files never referenced by a
 published timestamp (say, copied ahead of their snapshot) are never deleted.
 Only regular files are copied; a source tree with a symlink or a private key
 under metadata/ or targets/ is refused before anything is written.
@@ -35,7 +37,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,7 @@ _SNAPSHOT = re.compile(r"[0-9]+\.snapshot\.json")
 TIMESTAMP = "metadata/timestamp.json"
 STATE_NAME = ".unirepo-sync.json"
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+DEFAULT_PRUNE_GRACE = timedelta(hours=1)
 
 
 class SyncError(TufError):
@@ -202,7 +205,8 @@ def _load_state(destination: Path) -> dict[str, datetime]:
                         f"pruned until the current references expire)") from None
 
 
-def _record_and_prune(destination: Path, prune: bool, now: datetime) -> list[str]:
+def _record_and_prune(destination: Path, prune: bool, now: datetime,
+                      grace: timedelta) -> list[str]:
     """Update the destination's reference record; delete what no live timestamp reaches."""
     needed_until = _load_state(destination)
     current, expires = referenced_files(destination)
@@ -211,7 +215,8 @@ def _record_and_prune(destination: Path, prune: bool, now: datetime) -> list[str
     deleted = []
     if prune:
         for path, until in sorted(needed_until.items()):
-            if path not in current and until < now and not _ROOT.fullmatch(Path(path).name):
+            if (path not in current and until + grace < now
+                    and not _ROOT.fullmatch(Path(path).name)):
                 (destination / path).unlink(missing_ok=True)
                 del needed_until[path]
                 deleted.append(path)
@@ -223,7 +228,8 @@ def _record_and_prune(destination: Path, prune: bool, now: datetime) -> list[str
 
 def sync_tree(source: Path, destination: Path,
               log: Callable[[str], None] = lambda message: None, *, prune: bool = False,
-              now: datetime | None = None) -> SyncReport:
+              now: datetime | None = None,
+              prune_grace: timedelta = DEFAULT_PRUNE_GRACE) -> SyncReport:
     """Publish source's metadata/ and targets/ into destination in the consistent order."""
     check_destination(source, destination)
     plan = plan_sync(source)
@@ -253,7 +259,8 @@ def sync_tree(source: Path, destination: Path,
             fsync_dir((destination / relative).parent)
         else:
             report.unchanged += 1
-    report.deleted = _record_and_prune(destination, prune, now or datetime.now(UTC))
+    report.deleted = _record_and_prune(destination, prune, now or datetime.now(UTC),
+                                       prune_grace)
     for path in report.deleted:
         log(f"pruned {path}")
     report.warnings = [

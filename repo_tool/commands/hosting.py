@@ -9,21 +9,34 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from repo_tool.commands.repository import ONLINE_OPTION, REPO_OPTION, _repo
-from repo_tool.commands.service_options import schedule_options, schedule_policy, stop_on_signals
+from repo_tool.commands.service_options import (
+    F,
+    schedule_options,
+    schedule_policy,
+    stop_on_signals,
+)
 from tuf_metadata.service import SigningScheduler
 from tuf_metadata.sync import check_destination, sync_tree
 
 LOG = logging.getLogger("repo-tool.sign-service")
 
 
-PRUNE_OPTION = click.option(
-    "--prune", is_flag=True,
-    help="Delete published files no unexpired timestamp leads to any more (never roots).")
+def prune_options(function: F) -> F:
+    """--prune and --prune-grace (sync and sign-service)."""
+    function = click.option(
+        "--prune-grace", default=3600.0, show_default=True, type=click.FloatRange(min=0),
+        help="Seconds past a timestamp's expiry before files only it reached are deleted "
+        "(clients mid-update, clock skew).")(function)
+    return click.option(
+        "--prune", is_flag=True,
+        help="Delete published files no unexpired timestamp leads to any more (never roots)."
+    )(function)
 
 
 def register(group: click.Group) -> None:
@@ -41,12 +54,12 @@ def register(group: click.Group) -> None:
               type=click.Path(file_okay=False, path_type=Path),
               help="After every round, publish metadata/ and targets/ into this folder as "
               "`sync --to` does (repeatable).")
-@PRUNE_OPTION
+@prune_options
 @ONLINE_OPTION
 def sign_service(
     repo_dir: Path, interval: float, resign_fraction: float, max_failures: int,
     max_backoff: float, health_file: Path | None, sync_to: tuple[Path, ...], prune: bool,
-    online_passphrase: str | None,
+    prune_grace: float, online_passphrase: str | None,
 ) -> None:
     """Run the snapshot/timestamp service alone (no HTTP); publish with a static server.
 
@@ -66,7 +79,8 @@ def sign_service(
 
     def publish() -> None:
         for destination in sync_to:
-            report = sync_tree(repo_dir, destination, prune=prune)
+            report = sync_tree(repo_dir, destination, prune=prune,
+                               prune_grace=timedelta(seconds=prune_grace))
             if report.deleted:
                 LOG.info("pruned %d expired files from %s", len(report.deleted), destination)
             if report.copied or report.timestamp_written:
@@ -88,9 +102,10 @@ def sign_service(
 @click.option("--to", "destination", required=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder to publish into (served by nginx, a CDN origin, a mirror).")
-@PRUNE_OPTION
+@prune_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def sync(repo_dir: Path, destination: Path, prune: bool, as_json: bool) -> None:
+def sync(repo_dir: Path, destination: Path, prune: bool, prune_grace: float,
+         as_json: bool) -> None:
     """Publish metadata/ and targets/ (never keys, pending or staging) into --to DIR.
 
     Copies in the order that keeps DIR consistent for clients at every moment:
@@ -100,7 +115,8 @@ def sync(repo_dir: Path, destination: Path, prune: bool, as_json: bool) -> None:
     after every change, or use sign-service --sync-to.
     """
     _repo(repo_dir)
-    report = sync_tree(repo_dir, destination, prune=prune)
+    report = sync_tree(repo_dir, destination, prune=prune,
+                       prune_grace=timedelta(seconds=prune_grace))
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     data = {"copied": report.copied, "unchanged": report.unchanged,

@@ -1,7 +1,8 @@
 """Issue 19 end to end: nginx serves a tree that `sign-service --sync-to` keeps publishing.
 
 A real nginx serves two published folders on loopback: mirror A, kept
-current by sign-service (re-signing a 6 s timestamp every 3 s), and mirror B,
+current by `sign-service --sync-to --prune` (re-signing a 6 s timestamp
+every 3 s, deleting what no unexpired timestamp reaches), and mirror B,
 synced once at the start and then left to go stale. A third mirror URL has
 nothing listening. Clients fetch in a bounded loop through [down, A] while
 the service re-signs and an author rotates the package key (TAP 8): no
@@ -51,7 +52,7 @@ def test_nginx_mirrors_while_sign_service_resigns_and_a_key_rotates(tmp_path: Pa
     root = (fx.repo_dir / "metadata" / "1.root.json").read_bytes()
     image = (fx.work / "hello-1.0.hvt").read_bytes()
     service = Service(["sign-service", "--repo", str(fx.repo_dir), "--interval", "0.2",
-                       "--sync-to", str(public_a)])
+                       "--sync-to", str(public_a), "--prune", "--prune-grace", "2"])
     try:
         with nginx(tmp_path / "nginx", [public_a, public_b]) as (url_a, url_b):
             service.wait_for(r"published \d+ files", 15)
@@ -82,6 +83,9 @@ def test_nginx_mirrors_while_sign_service_resigns_and_a_key_rotates(tmp_path: Pa
                 time.sleep(0.1)
             assert fetches > 20 and len(timestamps) >= 4, (fetches, timestamps)
             assert fetched.chain[-1].role == "pkg-hello" and fetched.chain[-1].rotations == 1
+            # The rotation's superseded snapshot and role files were pruned once the last
+            # timestamp reaching them expired, while clients kept fetching without error.
+            service.wait_for(r"pruned \d+ expired files", 15)
 
             # Mirror B is stale: a client trusting newer metadata refuses it (rollback) ...
             b_version = _timestamp_version(url_b)

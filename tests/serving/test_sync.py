@@ -190,8 +190,12 @@ def test_prune_deletes_only_what_no_unexpired_timestamp_reaches(tmp_path: Path) 
     assert any("pkg-hello" in path for path in old_only)
     assert all((public / path).is_file() for path in old_only)
 
-    # Once it expired, exactly the files only it reached are deleted.
-    report = sync_tree(fx.repo_dir, public, prune=True, now=old_expiry + timedelta(seconds=1))
+    just_expired = old_expiry + timedelta(seconds=1)
+    # Within the grace period (clients still mid-update, slow clocks) nothing goes ...
+    assert sync_tree(fx.repo_dir, public, prune=True, now=just_expired).deleted == []
+    # ... and once it passed, exactly the files only the old timestamp reached are deleted.
+    report = sync_tree(fx.repo_dir, public, prune=True, now=just_expired,
+                       prune_grace=timedelta(0))
     assert sorted(report.deleted) == sorted(old_only)
     assert not any((public / path).exists() for path in old_only)
     assert unreferenced_forever.exists()
