@@ -42,7 +42,7 @@ def test_plan_is_data_with_fixed_flags() -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"target": "virtio"}, "unknown Solo5 target"),
+    ({"target": "muen"}, "unknown Solo5 target"),
     ({"name": "../x"}, "image name"),
     ({"sources": []}, "at least one source"),
     ({"sources": ["/abs/main.c"]}, "relative path"),
