@@ -91,6 +91,8 @@ def run_image(image: str | Path, *, mem_mb: int | None = None,
         from solo5.qemu import run_virtio  # solo5.qemu imports this module
         return run_virtio(image, accel=accel, mem_mb=mem_mb, nets=nets, blocks=blocks,
                           args=args, stdout=stdout, timeout=timeout)
+    if accel is not None:
+        raise LaunchError(f"{image}: --accel applies to virtio images only")
     argv = tender_command(image, mem_mb=mem_mb, nets=nets, blocks=blocks, args=args)
     try:
         # An empty environment: on spt the guest shares the tender's address

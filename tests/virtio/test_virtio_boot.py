@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 
 from solo5.qemu import qemu_command
 from solo5.recipe import image_plan, run_plan
+from tests.solo5.support import build_unikernel
 from tests.virtio.support import ACCELS, run_qemu
 
 pytestmark = pytest.mark.slow
@@ -110,3 +112,37 @@ def test_missing_device_on_the_bus_aborts(virtio_images: dict[str, Path], accel:
                             timeout=120, check=False)
     assert "Device 'storage' of type BLOCK_BASIC declared but not attached" in result.stdout
     assert (tmp_path / "s").read_bytes() == b"\xff"
+
+
+REPO_TOOL = str(Path(sys.executable).parent / "repo-tool")
+
+
+def test_repo_tool_run_streams_the_console_and_returns_the_status(
+        virtio_images: dict[str, Path], exit_image: Path, tmp_path: Path) -> None:
+    hello = subprocess.run([REPO_TOOL, "run", str(virtio_images["hello"]), "--accel", "tcg",
+                            "--", "from", "cli"], capture_output=True, text=True, timeout=120,
+                           check=False)
+    assert hello.returncode == 0, hello.stderr
+    assert "Command line is: 'from cli'" in hello.stdout
+    seven = subprocess.run([REPO_TOOL, "run", str(exit_image), "--accel", "tcg", "--", "7"],
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert seven.returncode == 7, seven.stderr
+    missing = subprocess.run([REPO_TOOL, "run", str(virtio_images["test_block"]),
+                              "--accel", "tcg"], capture_output=True, text=True, timeout=120,
+                             check=False)
+    assert missing.returncode == 1
+    assert missing.stderr.strip().endswith("declared device(s) not attached: storage "
+                                           "(BLOCK_BASIC)")
+    no_tap = subprocess.run([REPO_TOOL, "run", str(virtio_images["test_net"]), "--accel", "tcg",
+                             "--net", "service=nosuchtap0"], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert no_tap.returncode == 1
+    assert "no TAP interface 'nosuchtap0' here" in no_tap.stderr
+
+
+def test_accel_is_refused_for_tender_targets(tmp_path: Path) -> None:
+    spt_hello = build_unikernel("hello", "spt", tmp_path / "spt")
+    result = subprocess.run([REPO_TOOL, "run", str(spt_hello), "--accel", "kvm"],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 1
+    assert "--accel applies to virtio images only" in result.stderr
