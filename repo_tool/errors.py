@@ -1,4 +1,4 @@
-"""The toolkit's exception hierarchies, as the CLI and the demo catch them.
+"""The toolkit's exception hierarchies, as the CLI and the demo catch them, and repo_tool's.
 
 Each package has one base error; these modules define only the classes and
 import nothing heavy, so catching them costs `repo-tool` no start-up time.
@@ -12,7 +12,13 @@ from signing.errors import SigningError
 from solo5.errors import Solo5Error
 from tuf_metadata.errors import TufError
 
+
+class RepoToolError(Exception):
+    """Base of the errors repo_tool itself raises (its config); str() is one line for users."""
+
+
 TOOLKIT_ERRORS: tuple[type[Exception], ...] = (
+    RepoToolError,
     BuildError,
     ReportError,
     SigningError,

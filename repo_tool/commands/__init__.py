@@ -40,8 +40,8 @@ COMMANDS: dict[str, CommandEntry] = {
                         "report."),
     "demo": _E("demo", "The whole pipeline on a local repository, every role in turn, nothing "
                "off this machine."),
-    "fetch": _E("fetch", "Fetch package NAME's image through TUF, verified, into the output "
-                "directory."),
+    "fetch": _E("fetch", "Fetch package NAME's image or source archive through TUF, verified, "
+                "into a directory."),
     "image": _E("image", "Look inside Solo5 unikernel images."),
     "init": _E("repository", "Key ceremony: create a repository with n maintainers and "
                "threshold t."),
@@ -55,12 +55,18 @@ COMMANDS: dict[str, CommandEntry] = {
                   "author's images, unbuilt."),
     "release": _E("repository", "Author: sign release VERSION of package NAME and put it in "
                   "staging (not published)."),
+    "remote": _E("remote", "Add, list, remove and choose the repositories fetch, search and "
+                 "show use."),
     "rotate": _E("repository", "TAP 8: rotate package role ROLE (pkg-NAME or NAME) to new "
                  "keys, or revoke it."),
     "run": _E("image", "Boot IMAGE on the Solo5 tender its ABI note names (hvt or spt), or "
               "under QEMU (virtio)."),
+    "search": _E("discover", "List packages whose name contains WORD, with their latest "
+                 "verified version."),
     "serve": _E("repository", "Run the snapshot/timestamp service and serve metadata/ and "
                 "targets/ over HTTP."),
+    "show": _E("discover", "Show package NAME: versions, files with length and sha256, signing "
+               "keys, threshold."),
     "sign": _E("repository", "Sign pending change CHANGE_ID; it is published once t "
                "maintainers signed (t-1: nothing)."),
     "sign-service": _E("hosting", "Run the snapshot/timestamp service alone (no HTTP); publish "

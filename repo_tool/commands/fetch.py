@@ -1,15 +1,14 @@
-"""`repo-tool fetch`: the operator's verified download of a unikernel image."""
+"""`repo-tool fetch`: the operator's verified download of an image or a source archive."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from repo_tool.commands.client_options import connect, repository_options
 from tuf_metadata.layout import IMAGE_TARGETS
 
 if TYPE_CHECKING:
@@ -19,11 +18,6 @@ if TYPE_CHECKING:
 
 def register(group: click.Group) -> None:
     group.add_command(fetch)
-
-
-def _default_metadata_dir(repo_url: str) -> Path:
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "unirepo" / "tuf" / hashlib.sha256(repo_url.encode()).hexdigest()[:16]
 
 
 def _as_dict(image: FetchedImage, fetcher: UrllibFetcher) -> dict[str, Any]:
@@ -72,6 +66,8 @@ def _as_text(data: dict[str, Any]) -> str:
             f"{role['threshold']} of [{keys}]{rotations}"
         )
     lines.append(f"  sha256 {data['sha256']}, {data['length']} bytes -> {data['written_to']}")
+    remote = f"remote {data['remote']} at " if data["remote"] else ""
+    lines.append(f"  from {remote}{data['mirror']}")
     lines.append(f"  {data['requests']} requests, {data['bytes_downloaded']} bytes downloaded")
     return "\n".join(lines)
 
@@ -79,71 +75,55 @@ def _as_text(data: dict[str, Any]) -> str:
 @click.command()
 @click.argument("name")
 @click.option("--version", "version", help="Release to fetch (default: highest listed).")
-@click.option(
-    "--target",
-    type=click.Choice(IMAGE_TARGETS),
-    default="hvt",
-    show_default=True,
-    help="Solo5 target of the image.",
-)
-@click.option("--repo", "repo_url", required=True, help="Repository base URL (serves metadata/ "
-              "and targets/).")
-@click.option("--mirror", "mirrors", multiple=True, metavar="URL",
-              help="Another base URL of the same repository, tried in order when the ones "
-              "before fail or serve data that does not verify (repeatable).")
-@click.option(
-    "--root",
-    "root_file",
-    required=True,
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    help="Root metadata trusted out of band; used when the metadata dir has none yet.",
-)
-@click.option(
-    "-o",
-    "--output",
-    "output_dir",
-    required=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory the verified image is written to (as NAME.TARGET).",
-)
-@click.option(
-    "--metadata-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where trusted metadata is kept between runs (default: per-repository user cache).",
-)
+@click.option("--target", type=click.Choice(IMAGE_TARGETS), default=None,
+              help="Solo5 target of the image (default: hvt).")
+@click.option("--source", is_flag=True,
+              help="Fetch the release's source archive (NAME-VERSION.tar.gz) instead of an "
+              "image.")
+@repository_options
+@click.option("-o", "--output", "output_dir", default=Path("."), show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Directory the verified file is written to (as NAME.TARGET or "
+              "NAME-VERSION.tar.gz).")
 @click.option("--json", "as_json", is_flag=True, help="Print what was verified as JSON.")
 def fetch(
     name: str,
     version: str | None,
-    target: str,
-    repo_url: str,
+    target: str | None,
+    source: bool,
+    remote_name: str | None,
+    repo_url: str | None,
+    root_file: Path | None,
     mirrors: tuple[str, ...],
-    root_file: Path,
-    output_dir: Path,
     metadata_dir: Path | None,
+    output_dir: Path,
     as_json: bool,
 ) -> None:
-    """Fetch package NAME's image through TUF, verified, into the output directory.
+    """Fetch package NAME's image or source archive through TUF, verified, into a directory.
 
     Runs the whole TUF client workflow (root chain, timestamp, snapshot,
     targets), walks targets -> shard-XX -> pkg-NAME verifying each role
     against the delegator it was reached through (following the package's
-    TAP 8 key rotations), checks the image's length and sha256, and only then
-    writes it. Exits 1 with one line saying what was refused.
+    TAP 8 key rotations), checks the file's length and sha256, and only then
+    writes it. The repository is --remote NAME, --repo URL with --root FILE,
+    or else $UNIREPO_URL/$UNIREPO_ROOT, $UNIREPO_REMOTE or the default remote
+    (`repo-tool remote`). Exits 1 with one line saying what was refused.
     """
+    if source and target is not None:
+        raise click.UsageError("--source fetches the source archive; --target is for images")
     # The verifying client (and python-tuf under it) loads only when a fetch runs.
-    from tuf_metadata.client.fetcher import UrllibFetcher
-    from tuf_metadata.client.mirrors import fetch_image_from_mirrors
-    from tuf_metadata.client.store import MetadataStore
+    from tuf_metadata.client.catalog import fetch_source
+    from tuf_metadata.client.packages import fetch_image
 
-    base = repo_url.rstrip("/")
-    store = MetadataStore(metadata_dir or _default_metadata_dir(base))
-    if store.load("root") is None:
-        store.directory.mkdir(parents=True, exist_ok=True)
-        store.save("root", root_file.read_bytes())
-    fetcher = UrllibFetcher()
+    connection = connect(remote_name, repo_url, root_file, mirrors, metadata_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    image, used = fetch_image_from_mirrors(store, fetcher, [base, *mirrors], name, output_dir,
-                                           version=version, target=target)
-    data = {**_as_dict(image, fetcher), "mirror": used}
+    if source:
+        fetched, used = connection.first_verified(
+            lambda updater: fetch_source(updater, name, output_dir, version=version))
+    else:
+        fetched, used = connection.first_verified(
+            lambda updater: fetch_image(updater, name, output_dir, version=version,
+                                        target=target or "hvt"))
+    data = {**_as_dict(fetched, connection.fetcher), "mirror": used,
+            "remote": connection.remote.name}
     click.echo(json.dumps(data, indent=2) if as_json else _as_text(data))
