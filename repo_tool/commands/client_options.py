@@ -1,8 +1,8 @@
 """The repository options of the client commands (fetch, search, show) and their connection.
 
 `--remote NAME`, or `--repo URL --root FILE`, or nothing (UNIREPO_* variables,
-then the default remote; see repo_tool.remotes). The verifying client is
-imported only when a command connects, never at start-up.
+then the default remote; see repo_tool.remotes). The config reader and the
+verifying client are imported only when a command connects, not at start-up.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from repo_tool.remotes import Remote, RemoteError, choose, config_dir, load_config, metadata_cache
-
 if TYPE_CHECKING:
+    from repo_tool.remotes import Remote
     from tuf_metadata.client.fetcher import UrllibFetcher
     from tuf_metadata.client.store import MetadataStore
     from tuf_metadata.client.updater import Updater
@@ -70,6 +69,7 @@ class Connection:
 def connect(remote_name: str | None, repo_url: str | None, root_file: Path | None,
             mirrors: tuple[str, ...], metadata_dir: Path | None) -> Connection:
     """Choose the repository, open its metadata store (seeded with its root) and a fetcher."""
+    from repo_tool.remotes import RemoteError, choose, config_dir, load_config, metadata_cache
     from tuf_metadata.client.fetcher import UrllibFetcher
     from tuf_metadata.client.store import MetadataStore
 
