@@ -73,6 +73,8 @@ def connect(remote_name: str | None, repo_url: str | None, root_file: Path | Non
     from tuf_metadata.client.fetcher import UrllibFetcher
     from tuf_metadata.client.store import MetadataStore
 
+    if (repo_url is None) != (root_file is None):
+        raise click.UsageError("--repo and --root go together (or use --remote NAME)")
     env = os.environ
     remote = choose(lambda: load_config(config_dir(env)), env, name=remote_name,
                     url=repo_url, root=root_file, mirrors=mirrors)

@@ -139,6 +139,8 @@ def test_a_broken_config_is_named_and_does_not_block_an_explicit_repository(
     assert err.startswith(f"error: {user.config_dir / 'config.toml'}: not valid TOML (")
     code, _, err = user.run("fetch", "hello", "--repo", url, "--root", str(root))
     assert code == 0, err
+    code, _, err = user.run("fetch", "hello", "--repo", url)
+    assert code == 2 and "--repo and --root go together" in err
 
 
 def test_a_re_added_remote_trusts_only_its_new_root(
