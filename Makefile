@@ -12,7 +12,8 @@ STAMP_PY := $(VENV)/.py-stamp
 DEB_PACKAGES := build-essential gcc binutils make clang llvm lld libclang-rt-14-dev \
 	libseccomp-dev seccomp bubblewrap diffoscope-minimal disorderfs faketime \
 	util-linux locales-all iproute2 iputils-ping dnsmasq-base curl dnsutils \
-	qemu-system-x86 socat procps python3-venv iptables nsd dnsperf openssl nginx
+	qemu-system-x86 socat procps python3-venv iptables nsd dnsperf openssl nginx \
+	redis-server
 
 .PHONY: all deps venv test test-fast demo lint fuzz bench clean
 
