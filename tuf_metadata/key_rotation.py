@@ -24,7 +24,7 @@ from tuf_metadata.repo_policy import (
     plan_rotation,
 )
 from tuf_metadata.repo_types import RepositoryError, metadata_bytes, sha256_hex, utc_now
-from tuf_metadata.rotate import RotationError, rotate_file_path, sign_rotate, verify_rotate_step
+from tuf_metadata.rotate import RotationError, sign_rotate, verify_rotate_step
 from tuf_metadata.store import atomic_write, crash_point, repository_lock, write_once
 
 
@@ -98,7 +98,8 @@ class KeyRotation:
                 check_package_role(
                     resigned, package, dict(payload.keys), threshold, context.delegation
                 )
-            path = self.files.metadata_dir / rotate_file_path(role, number, plan.meta_version)
+            name = layout.rotate_file_path(role, number, plan.meta_version)
+            path = self.files.metadata_dir / name
             path.parent.mkdir(exist_ok=True)
             # This name is not listed in snapshot (N and its version come from the listed
             # chain), so a file already there is a crashed attempt's leftover: replace it.

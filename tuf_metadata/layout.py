@@ -19,7 +19,8 @@ import re
 from tuf_metadata.errors import TufError
 
 MAX_ROTATIONS = 32
-"""Longest TAP 8 rotate chain a package role may have (see docs/tap8-profile.md)."""
+"""Longest TAP 8 rotate chain a role may have (TAP 8 "Security notes": a cap is the DoS
+defence; see docs/tap8-profile.md). Repository, verify and client all enforce it."""
 
 SHARD_PREFIX = "shard-"
 PACKAGE_PREFIX = "pkg-"
@@ -97,6 +98,27 @@ def target_path(package: str, version: str, filename: str) -> str:
     return f"{shard_of(package)}/{package}/{version}/{filename}"
 
 
+ROTATE_DIR = "rotate/"
+"""Where TAP 8 rotate files live under metadata/ (and their snapshot meta keys' prefix)."""
+
+
 def rotate_file_name(role: str, n: int) -> str:
     """Snapshot meta key of the n-th TAP 8 rotate file of role (the file adds a version prefix)."""
-    return f"rotate/{role}.rotate.{n}.json"
+    return f"{ROTATE_DIR}{role}.rotate.{n}.json"
+
+
+def rotate_file_path(role: str, n: int, meta_version: int) -> str:
+    """Path of rotate file n of role under the metadata URL: the version snapshot lists for
+    it prefixes the name (consistent snapshots)."""
+    return f"{ROTATE_DIR}{meta_version}.{role}.rotate.{n}.json"
+
+
+def parse_rotate_file_name(meta_name: str) -> tuple[str, int] | None:
+    """(role, n) of a snapshot meta key `rotate/ROLE.rotate.N.json`, or None."""
+    if not meta_name.startswith(ROTATE_DIR) or not meta_name.endswith(".json"):
+        return None
+    stem = meta_name[len(ROTATE_DIR) : -len(".json")]
+    role, sep, number = stem.rpartition(".rotate.")
+    if not sep or not role or not number.isdigit() or number.startswith("0"):
+        return None
+    return role, int(number)

@@ -45,7 +45,6 @@ from tuf_metadata.repo_types import (
 from tuf_metadata.rotate import (
     RoleRevokedError,
     RotationError,
-    rotate_file_path,
     verify_rotation_chain,
 )
 from tuf_metadata.trust import check_role, delegated_keys, signed_payload
@@ -304,7 +303,7 @@ class MetadataReader:
             meta = snapshot.meta.get(layout.rotate_file_name(role, number))
             if meta is None:
                 break
-            path = self.metadata_dir / rotate_file_path(role, number, meta.version)
+            path = self.metadata_dir / layout.rotate_file_path(role, number, meta.version)
             try:
                 data = path.read_bytes()
             except FileNotFoundError:

@@ -25,7 +25,6 @@ from tuf_metadata.hosting import check_published_tree
 from tuf_metadata.rotate import (
     RoleRevokedError,
     RotationError,
-    rotate_file_path,
     verify_rotation_chain,
 )
 from tuf_metadata.trust import check_role, delegated_keys, role_keys, signed_payload
@@ -261,7 +260,7 @@ def _rotate_chain(metadata_dir: Path, snap: Snapshot, role: str) -> list[bytes]:
         meta = snap.meta.get(layout.rotate_file_name(role, number))
         if meta is None:
             break
-        name = rotate_file_path(role, number, meta.version)
+        name = layout.rotate_file_path(role, number, meta.version)
         data = _read(metadata_dir, role, name)
         try:
             meta.verify_length_and_hashes(data)

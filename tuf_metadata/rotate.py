@@ -12,8 +12,8 @@ Profile (our POUF, pinned with the repository side):
 - snapshot lists each file under `rotate/ROLE.rotate.N.json` (version, length,
   sha256); it is served at `rotate/VERSION.ROLE.rotate.N.json`, VERSION being
   the version snapshot lists for it;
-- at most MAX_ROTATIONS rotate files per role; only delegated targets roles
-  rotate.
+- at most layout.MAX_ROTATIONS rotate files per role; only delegated targets
+  roles rotate. The file names are layout.rotate_file_name / rotate_file_path.
 
 Everything here takes bytes or values and returns values: no I/O.
 """
@@ -29,14 +29,11 @@ from typing import Any
 from securesystemslib.signer import Key, Signature, Signer
 
 from signing.threshold import check_threshold
+from tuf_metadata import layout
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.errors import TufError
 
 ROTATE_TYPE = "rotate"
-MAX_ROTATIONS = 32
-"""Per-role cap on rotate files (TAP 8 "Security notes": DoS defence)."""
-
-ROTATE_META_PREFIX = "rotate/"
 
 
 class RotationError(TufError):
@@ -45,27 +42,6 @@ class RotationError(TufError):
 
 class RoleRevokedError(RotationError):
     """The role rotated to the null key (TAP 20): it is revoked."""
-
-
-def rotate_meta_name(role: str, number: int) -> str:
-    """The snapshot meta key of rotate file NUMBER of ROLE."""
-    return f"{ROTATE_META_PREFIX}{role}.rotate.{number}.json"
-
-
-def rotate_file_path(role: str, number: int, meta_version: int) -> str:
-    """Path of the rotate file under the metadata URL (consistent naming)."""
-    return f"{ROTATE_META_PREFIX}{meta_version}.{role}.rotate.{number}.json"
-
-
-def parse_rotate_meta_name(meta_name: str) -> tuple[str, int] | None:
-    """(role, N) of a snapshot key `rotate/ROLE.rotate.N.json`, or None."""
-    if not meta_name.startswith(ROTATE_META_PREFIX) or not meta_name.endswith(".json"):
-        return None
-    stem = meta_name[len(ROTATE_META_PREFIX) : -len(".json")]
-    role, sep, number = stem.rpartition(".rotate.")
-    if not sep or not role or not number.isdigit() or number.startswith("0"):
-        return None
-    return role, int(number)
 
 
 def compute_keyid(key: Key) -> str:
@@ -231,9 +207,10 @@ def verify_rotation_chain(
     replacement by a revocation (TAP 20), so a file that differs from it is a
     fork unless it is a valid rotation to the null key.
     """
-    if len(files) > MAX_ROTATIONS:
+    if len(files) > layout.MAX_ROTATIONS:
         raise RotationError(
-            f"role {role!r} has {len(files)} rotate files, more than the cap of {MAX_ROTATIONS}"
+            f"role {role!r} has {len(files)} rotate files, more than the cap of "
+            f"{layout.MAX_ROTATIONS}"
         )
     keys: dict[str, Key] = dict(delegation_keys)
     threshold = delegation_threshold

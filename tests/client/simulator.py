@@ -34,7 +34,7 @@ from tuf.api.serialization.json import JSONSerializer
 
 from tuf_metadata import layout
 from tuf_metadata.client.errors import EndlessDataError, NotFoundError
-from tuf_metadata.rotate import RotateFile, rotate_file_path, rotate_meta_name, sign_rotate
+from tuf_metadata.rotate import RotateFile, sign_rotate
 
 TOP_LEVEL = ("root", "timestamp", "snapshot", "targets")
 METADATA_URL = "http://sim.invalid/metadata/"
@@ -247,8 +247,8 @@ class RepositorySimulator:
         return self.put_rotate_file(role, number, sign_rotate(payload, signed_by), meta_version)
 
     def put_rotate_file(self, role: str, number: int, data: bytes, meta_version: int = 1) -> bytes:
-        self.rotate_files[rotate_meta_name(role, number)] = (meta_version, data)
-        self.metadata_files[rotate_file_path(role, number, meta_version)] = data
+        self.rotate_files[layout.rotate_file_name(role, number)] = (meta_version, data)
+        self.metadata_files[layout.rotate_file_path(role, number, meta_version)] = data
         return data
 
     def rotate_keys(self, role: str) -> None:

@@ -17,7 +17,6 @@ from tests.client.simulator import RepositorySimulator, new_signer
 from tuf_metadata import layout
 from tuf_metadata.client.errors import BadSignatureError, TargetNotFoundError
 from tuf_metadata.rotate import (
-    MAX_ROTATIONS,
     RoleRevokedError,
     RotateFile,
     RotationError,
@@ -210,7 +209,7 @@ def test_too_many_rotate_files_refused(new_client: NewClient) -> None:
     client.download(IMAGE)
     before = pkg_state(client)
     signer = keys[0]
-    for number in range(1, MAX_ROTATIONS + 2):
+    for number in range(1, layout.MAX_ROTATIONS + 2):
         following = new_signer()
         repo.rotate("pkg-hello", number, [following], 1, signed_by=[signer])
         signer = following

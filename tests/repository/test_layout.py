@@ -20,6 +20,12 @@ def test_layout_names() -> None:
     assert layout.package_role("hello") == "pkg-hello"
     assert layout.target_path("hello", "1.0", "hello.hvt") == f"{shard}/hello/1.0/hello.hvt"
     assert layout.rotate_file_name("pkg-hello", 3) == "rotate/pkg-hello.rotate.3.json"
+    assert layout.rotate_file_path("pkg-hello", 3, 2) == "rotate/2.pkg-hello.rotate.3.json"
+    assert layout.parse_rotate_file_name("rotate/pkg-hello.rotate.3.json") == ("pkg-hello", 3)
+    assert layout.parse_rotate_file_name("rotate/a.rotate.b.rotate.12.json") == ("a.rotate.b", 12)
+    for not_a_rotate_file in ("pkg-hello.json", "rotate/pkg-hello.rotate.03.json",
+                              "rotate/pkg-hello.rotate.x.json", "rotate/.rotate.1.json"):
+        assert layout.parse_rotate_file_name(not_a_rotate_file) is None
     assert layout.package_paths("hello") == [f"{shard}/hello/*/*"]
     assert layout.shard_paths(shard) == [f"{shard}/*/*/*"]
     assert len(set(layout.all_shard_prefixes())) == 256

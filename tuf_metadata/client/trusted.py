@@ -36,6 +36,7 @@ from tuf.api.metadata import (
 )
 
 from signing.threshold import check_threshold
+from tuf_metadata import layout
 from tuf_metadata.canonical import CanonicalJsonError, canonical_json
 from tuf_metadata.client.errors import (
     BadSignatureError,
@@ -47,10 +48,7 @@ from tuf_metadata.client.errors import (
     RollbackError,
 )
 from tuf_metadata.rotate import (
-    MAX_ROTATIONS,
     RotationError,
-    parse_rotate_meta_name,
-    rotate_meta_name,
     verify_rotation_chain,
 )
 from tuf_metadata.trust import delegated_keys, role_keys
@@ -397,16 +395,16 @@ class TrustedSet:
         if self._rotate_index is None or self._rotate_index[0] is not snapshot:
             index: dict[str, dict[int, MetaFile]] = {}
             for name, meta in snapshot.meta.items():
-                parsed = parse_rotate_meta_name(name)
+                parsed = layout.parse_rotate_file_name(name)
                 if parsed is not None:
                     index.setdefault(parsed[0], {})[parsed[1]] = meta
             self._rotate_index = (snapshot, index)
         entries = self._rotate_index[1].get(role, {})
-        if len(entries) > MAX_ROTATIONS:
+        if len(entries) > layout.MAX_ROTATIONS:
             # Refused before anything is downloaded: a long chain is a DoS attempt.
             raise RotationError(
                 f"role {role!r} has {len(entries)} rotate files, more than the cap of "
-                f"{MAX_ROTATIONS}"
+                f"{layout.MAX_ROTATIONS}"
             )
         numbers = sorted(entries)
         if numbers != list(range(1, len(numbers) + 1)):
@@ -466,7 +464,7 @@ class TrustedSet:
                 f"{len(rotate_files)} provided (a listed rotate file is missing)"
             )
         for (number, meta), rotate_data in zip(entries, rotate_files, strict=True):
-            check_length_and_hashes(meta, rotate_data, rotate_meta_name(role, number))
+            check_length_and_hashes(meta, rotate_data, layout.rotate_file_name(role, number))
         keys, threshold = verify_rotation_chain(
             role, delegation.keys, delegation.threshold, rotate_files, previous_rotate_files
         )

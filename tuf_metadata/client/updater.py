@@ -17,6 +17,7 @@ from urllib.parse import quote
 from tuf.api.exceptions import LengthOrHashMismatchError
 from tuf.api.metadata import Root, Snapshot, TargetFile, Targets, Timestamp
 
+from tuf_metadata import layout
 from tuf_metadata.client.errors import (
     DownloadError,
     EqualVersionError,
@@ -34,7 +35,6 @@ from tuf_metadata.client.trusted import (
     delegations_for_path,
 )
 from tuf_metadata.errors import TufError
-from tuf_metadata.rotate import rotate_file_path
 from tuf_metadata.store import atomic_write
 
 
@@ -264,7 +264,7 @@ class Updater:
                 else:
                     files.append(kept)  # snapshot's hash pins the content: no download
                     continue
-            path = rotate_file_path(quote(role, safe=""), number, meta.version)
+            path = layout.rotate_file_path(quote(role, safe=""), number, meta.version)
             try:
                 files.append(
                     self.fetcher.fetch(
