@@ -175,6 +175,14 @@ def render(timings: Sequence[Timing], runs: int, load_before: tuple[float, ...],
         f"{lazy.median_ms / eager.median_ms:.2f} (median); CPU "
         f"{lazy.cpu_min_ms / eager.cpu_min_ms:.2f} (min).",
         "",
+        "Against the floor (same run): " + "; ".join(
+            f"`{t.label}` {t.min_ms / floor.min_ms:.1f}x wall, "
+            f"{t.cpu_min_ms / floor.cpu_min_ms:.1f}x CPU (min)" for t in timings if t.goal)
+        + ". The goal column judges this run's wall times, at the load above; on a loaded "
+        "machine every process, the floor included, "
+        "waits for a core, so judge the absolute goal from a run on an idle machine "
+        "(`make bench`) and the effect of this change from the ratios.",
+        "",
         "Largest top-level imports (`python -X importtime`, cumulative, min of 3 runs):",
         "",
     ]
