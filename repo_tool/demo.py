@@ -31,6 +31,9 @@ FETCHED_PACKAGE = "hello"
 GREETING = "Hello, World"
 # Booted on a tap in a namespace and pinged (step 6), when the index has it.
 PING_PACKAGE = "ping"
+# Booted on a tap in a namespace with a site archive and fetched from with
+# curl (step 6), when the index has it.
+WWW_PACKAGE = "www"
 
 
 class DemoError(Exception):
@@ -86,8 +89,8 @@ def select_packages(available: Iterable[BundledPackage], wanted: Sequence[str] |
                     ) -> list[BundledPackage]:
     """The unikernels to release: all of them, or the named subset (which must exist).
 
-    The packages steps 6 and 7 use (hello, and ping where the index has it)
-    are always included.
+    The packages steps 6 and 7 use (hello, and ping and www where the index
+    has them) are always included.
     """
     by_name = {p.name: p for p in available}
     if ROTATED_PACKAGE not in by_name:
@@ -98,7 +101,7 @@ def select_packages(available: Iterable[BundledPackage], wanted: Sequence[str] |
     if unknown:
         raise DemoError(f"not a bundled unikernel: {', '.join(unknown)} "
                         f"(known: {', '.join(sorted(by_name))})")
-    needed = {ROTATED_PACKAGE, FETCHED_PACKAGE} | ({PING_PACKAGE} & set(by_name))
+    needed = {ROTATED_PACKAGE, FETCHED_PACKAGE} | ({PING_PACKAGE, WWW_PACKAGE} & set(by_name))
     names = sorted({*wanted, *needed})
     return [by_name[name] for name in names]
 

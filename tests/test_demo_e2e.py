@@ -49,7 +49,7 @@ REPO_TOOL = Path(sys.executable).parent / "repo-tool"
 DEMO_PACKAGES = "hello,unrepro_date"
 
 
-def demo(workdir: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def demo(workdir: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(REPO_TOOL), "demo", "--workdir", str(workdir), *args],
                           capture_output=True, text=True, timeout=timeout, check=False)
 
@@ -153,6 +153,14 @@ def test_step6_fetched_image_boots_and_greets(
         assert checks["fetch ping.spt (first release)"]["status"] == "ok"
         assert ping["status"] == "ok", ping["detail"]
         assert ping["detail"].startswith("3/3 echo replies")
+    www = checks["boot www on spt with a site archive, fetch a page with curl"]
+    if netadmin_unavailable_reason():
+        assert www["status"] == "skipped"
+    else:  # www is released, built twice, published and fetched through the client too
+        assert checks["fetch www.spt (first release)"]["status"] == "ok"
+        assert www["status"] == "ok", www["detail"]
+        assert www["detail"].startswith("HTTP/1.1 200 OK, ")
+        assert (workdir / "operator" / "images" / "www.spt").is_file()
 
 
 def test_step7_rotated_key_verifies_for_a_fresh_client(

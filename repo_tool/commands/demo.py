@@ -4,8 +4,8 @@ Each step drives the real commands (`repo-tool key`, `init`, `sign`,
 `package add`, `build-package`, `release`, `build`, `serve`, `fetch`, `run`,
 `rotate`) as subprocesses in the working directory, printing each command
 line, so what the demo does is what a user would type. Everything stays on
-this machine: the server listens on loopback and ping talks only inside a
-network namespace the demo creates and deletes.
+this machine: the server listens on loopback, and ping and www talk only
+inside network namespaces the demo creates and deletes.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from repo_tool.demo import (
     MARKER_TEXT,
     PING_PACKAGE,
     ROTATED_PACKAGE,
+    WWW_PACKAGE,
     Author,
     BundledPackage,
     Check,
@@ -69,6 +70,7 @@ GUEST_TIMEOUT = 30.0
 PING_GUEST_ADDRESS = "10.77.0.2"
 PING_HOST_ADDRESS = "10.77.0.1"
 PING_COUNT = 3
+WWW_PAGE = "<!doctype html><title>unirepo</title><p>served by www from a ustar archive</p>\n"
 STEP_ERRORS: tuple[type[Exception], ...] = (*TOOLKIT_ERRORS, OSError)
 
 
@@ -447,6 +449,7 @@ class Demo:
                                f"{len(info['segments'])} loadable segments", highlight=False)
             self.boot(fetched["written_to"], target, fetched["version"])
         self.ping()
+        self.www()
 
     def ping(self) -> None:
         what = "boot ping on spt on a tap in a namespace, ping it"
@@ -463,15 +466,7 @@ class Demo:
             return
         fetched = self.fetch("spt", "first release", PING_PACKAGE)
         image = self.workdir / fetched["written_to"]
-        namespace = f"demo{uuid.uuid4().hex[:8]}"
-        self.run(["ip", "netns", "add", namespace])
-        self.cleanups.append(("netns", namespace))
-        inside = ["ip", "netns", "exec", namespace]
-        for argv in (["ip", "link", "set", "lo", "up"],
-                     ["ip", "tuntap", "add", "tap0", "mode", "tap"],
-                     ["ip", "addr", "add", f"{PING_HOST_ADDRESS}/24", "dev", "tap0"],
-                     ["ip", "link", "set", "tap0", "up"]):
-            self.run([*inside, *argv])
+        inside = self.tap_namespace()
         argv = tender_command(image, nets={"service": "tap0"},
                               args=[f"--ipv4={PING_GUEST_ADDRESS}/24"])
         self.console.print(f"[dim]$ {shlex.join([*inside, *argv])} &[/]", highlight=False,
@@ -492,6 +487,65 @@ class Demo:
                        f"{PING_GUEST_ADDRESS}; {rtt}")
         else:
             self.check(what, "failed", _last_line(result.stdout or result.stderr))
+
+    def tap_namespace(self) -> list[str]:
+        """A new namespace with tap0 at PING_HOST_ADDRESS (deleted at cleanup);
+        the argv prefix that runs a command inside it."""
+        namespace = f"demo{uuid.uuid4().hex[:8]}"
+        self.run(["ip", "netns", "add", namespace])
+        self.cleanups.append(("netns", namespace))
+        inside = ["ip", "netns", "exec", namespace]
+        for argv in (["ip", "link", "set", "lo", "up"],
+                     ["ip", "tuntap", "add", "tap0", "mode", "tap"],
+                     ["ip", "addr", "add", f"{PING_HOST_ADDRESS}/24", "dev", "tap0"],
+                     ["ip", "link", "set", "tap0", "up"]):
+            self.run([*inside, *argv])
+        return inside
+
+    def www(self) -> None:
+        what = "boot www on spt with a site archive, fetch a page with curl"
+        missing = _netns_missing() or (None if shutil.which("curl") else "curl is not installed")
+        if missing:
+            self.check(what, "skipped", missing)
+            return
+        released = next((o for o in self.outcomes if o.name == WWW_PACKAGE), None)
+        if released is None:
+            self.check(what, "skipped", "the package index has no www")
+            return
+        if released.decision != "published":
+            self.check(what, "failed", f"{WWW_PACKAGE} was not published: {released.reason}")
+            return
+        fetched = self.fetch("spt", "first release", WWW_PACKAGE)
+        image = self.workdir / fetched["written_to"]
+        # The operator's site, packed as docs/www.md tells them.
+        public = self.workdir / "operator" / "public"
+        public.mkdir()
+        (public / "index.html").write_text(WWW_PAGE)
+        self.run(["tar", "--format=ustar", "-cf", "operator/site.tar", "-C", "operator/public",
+                  "."])
+        inside = self.tap_namespace()
+        argv = tender_command(image, nets={"service": "tap0"},
+                              blocks={"site": str(self.workdir / "operator" / "site.tar")},
+                              args=[f"--ipv4={PING_GUEST_ADDRESS}/24", "--access-log"])
+        self.console.print(f"[dim]$ {shlex.join([*inside, *argv])} &[/]", highlight=False,
+                           soft_wrap=True)
+        guest = subprocess.Popen([*inside, *argv], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+        self.cleanups.append(("process", guest))
+        console = self.read_until(guest, "www: ready", GUEST_TIMEOUT)
+        if "www: ready" not in console:
+            self.check(what, "failed", f"the guest never said 'www: ready': {_last_line(console)}")
+            return
+        result = self.run([*inside, "curl", "-sS", "-i", "--max-time", "10",
+                           f"http://{PING_GUEST_ADDRESS}/"], check=False, timeout=30)
+        # text mode: curl's CRLFs arrive as newlines
+        status = result.stdout.splitlines()[0] if result.stdout else ""
+        if result.returncode == 0 and status == "HTTP/1.1 200 OK" and \
+                result.stdout.endswith(WWW_PAGE):
+            self.check(what, "ok", f"{status}, {len(WWW_PAGE)} bytes of index.html from "
+                       "operator/site.tar")
+        else:
+            self.check(what, "failed", _last_line(result.stderr or result.stdout))
 
     @staticmethod
     def read_until(proc: subprocess.Popen[bytes], text: str, timeout: float) -> str:
@@ -656,8 +710,8 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
               default=PROJECT_ROOT, show_default=True,
               help="Source tree with packages/, unikernels/ and runtime/.")
 @click.option("--packages", "package_list", metavar="NAME,...",
-              help="Release only these bundled unikernels (hello, and ping where the index "
-                   "has it, are always included) [default: all].")
+              help="Release only these bundled unikernels (hello, and ping and www where "
+                   "the index has them, are always included) [default: all].")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the summary as JSON on stdout (progress still goes to stderr).")
 def demo(workdir: Path, fresh: bool, tree: Path, package_list: str | None,
@@ -672,7 +726,8 @@ def demo(workdir: Path, fresh: bool, tree: Path, package_list: str | None,
       the unreproducible fixtures are refused and blamed
     5 snapshot/timestamp service + HTTP server on 127.0.0.1 (repo-tool serve)
     6 the operator fetches hello through the verifying client and boots it on
-      spt (and hvt with /dev/kvm); boots ping on a tap in a namespace, pings it
+      spt (and hvt with /dev/kvm); boots ping on a tap in a namespace, pings it;
+      boots www there with a site archive and fetches its page with curl
     7 the hello author rotates their key (TAP 8) and releases again; the
       client still verifies and fetches the new version
     8 summary table and the dashboard's path; the services are stopped

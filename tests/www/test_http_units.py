@@ -17,6 +17,8 @@ import pytest
 from tests.www.archives import MTIME, add_entry, add_file, python_archive
 from tests.www.host_c import BLK_SOURCES, WWW, WWW_PURE_SOURCES, compile_host
 
+pytestmark = pytest.mark.slow   # a sanitized build and ~120 short processes
+
 
 @pytest.fixture(scope="module")
 def dump(tmp_path_factory: pytest.TempPathFactory) -> Path:
