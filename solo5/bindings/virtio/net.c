@@ -121,15 +121,34 @@ static struct net_device *net_for(solo5_handle_t h)
     return bindings_mft->e[h].b.data;
 }
 
+static void tx_reclaim(struct net_device *n)
+{
+    while (virtq_has_used(&n->tx)) {
+        struct vring_used_elem done = virtq_take_used(&n->tx);
+        /* Only ids we handed out, each once (the free list has room for all). */
+        if (done.id % 2 == 0 && done.id / 2 < n->tx_slots && n->tx_free_count < n->tx_slots)
+            n->tx_free[n->tx_free_count++] = (uint16_t)(done.id / 2);
+    }
+}
+
+void net_flush(solo5_time_t deadline)
+{
+    for (size_t i = 0; i < net_count; i++) {
+        struct net_device *n = &nets[i];
+        tx_reclaim(n);
+        while (n->tx_free_count < n->tx_slots && clock_monotonic() < deadline) {
+            __builtin_ia32_pause();
+            tx_reclaim(n);
+        }
+    }
+}
+
 solo5_result_t platform_net_write(solo5_handle_t h, const uint8_t *buf, size_t size)
 {
     struct net_device *n = net_for(h);
     if (size > n->frame_max)
         return SOLO5_R_EINVAL;
-    while (virtq_has_used(&n->tx)) {
-        struct vring_used_elem done = virtq_take_used(&n->tx);
-        n->tx_free[n->tx_free_count++] = (uint16_t)(done.id / 2);
-    }
+    tx_reclaim(n);
     if (n->tx_free_count == 0)
         return SOLO5_R_OK; /* no room: dropped, as solo5.h allows */
     uint16_t slot = n->tx_free[--n->tx_free_count];
@@ -148,16 +167,18 @@ solo5_result_t platform_net_read(solo5_handle_t h, uint8_t *buf, size_t size,
     if (!virtq_has_used(&n->rx))
         return SOLO5_R_AGAIN;
     struct vring_used_elem got = virtq_take_used(&n->rx);
+    /* A chain head is 2 * slot; anything else is not ours and is dropped. */
+    bool ours = got.id % 2 == 0 && got.id / 2 < n->rx_slots;
     uint16_t slot = (uint16_t)(got.id / 2);
     solo5_result_t result = SOLO5_R_AGAIN;
-    if (slot < n->rx_slots && got.len > NET_HDR_SIZE && got.len - NET_HDR_SIZE <= size &&
+    if (ours && got.len > NET_HDR_SIZE && got.len - NET_HDR_SIZE <= size &&
         got.len - NET_HDR_SIZE <= n->frame_max) {
         size_t len = got.len - NET_HDR_SIZE;
         memcpy(buf, n->rx_buf + (size_t)slot * NET_SLOT_SIZE + NET_HDR_SIZE, len);
         *read_size = len;
         result = SOLO5_R_OK;
     }
-    if (slot < n->rx_slots) {
+    if (ours) {
         slot_chain(&n->rx, n->rx_buf, slot, n->frame_max, VRING_DESC_F_WRITE);
         virtq_submit(&n->rx, (uint16_t)(2 * slot));
     }

@@ -20,9 +20,13 @@ ABI1_NOTE_DECLARE(ABI_TARGET_VIRTIO, 1);
 #define DEBUGCON_PORT 0xE9
 #define DEBUG_EXIT_PORT 0x501
 
+/* How long exit waits for queued frames to leave. */
+#define EXIT_TX_FLUSH_NS 100000000ULL
+
 void platform_exit(int status, void *cookie)
 {
     (void)cookie;
+    net_flush(clock_monotonic() + EXIT_TX_FLUSH_NS);
     outb(DEBUGCON_PORT, (uint8_t)status);
     outb(DEBUG_EXIT_PORT, (uint8_t)status);
     struct {

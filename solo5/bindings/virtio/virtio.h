@@ -162,5 +162,8 @@ void net_attach(const struct pci_virtio *dev, struct mft_entry *e, solo5_handle_
 void blk_attach(const struct pci_virtio *dev, struct mft_entry *e, solo5_handle_t h);
 /* Handles of NET devices with received frames waiting. */
 solo5_handle_set_t net_ready_set(void);
+/* Wait (until deadline at most) for the devices to send every queued frame:
+ * QEMU transmits after the notify returns, and exit would drop the last. */
+void net_flush(solo5_time_t deadline);
 
 #endif /* SOLO5_BINDINGS_VIRTIO_H */
