@@ -13,6 +13,7 @@ from typing import Protocol
 
 from builder.archive import SourceFile, write_tree
 from builder.errors import BuildError
+from builder.limits import DEFAULT_LIMITS, Limits
 from builder.sandbox import run_sandboxed
 from builder.variations import Conditions
 
@@ -104,7 +105,11 @@ def _shuffled(tree: Path, mounts: Path, subtrees: list[str]) -> Iterator[list[tu
 
 
 def run_build(
-    request: BuildRequest, conditions: Conditions, workdir: Path, label: str
+    request: BuildRequest,
+    conditions: Conditions,
+    workdir: Path,
+    label: str,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> BuildOutcome:
     """Build once under `conditions` in workdir/label; the image is copied to workdir/label.out."""
     root = workdir / label
@@ -130,6 +135,7 @@ def run_build(
             solo5_root=request.solo5_root,
             source_date_epoch=request.source_date_epoch,
             commands=plan.commands,
+            limits=limits,
         )
         image = tree / plan.output
         ok = result.returncode == 0 and image.is_file()

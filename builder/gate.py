@@ -8,6 +8,11 @@ that image says otherwise. Results that are unsigned, signed by a key the
 policy does not trust, not canonical, or about another release or target
 count for nothing (and are listed in the decision's `ignored`).
 
+Single builds (status BUILT, e.g. a farm worker's build A or build B) count
+only together: they must all name the same image, and at least one must have
+run under build A's conditions and one under varied conditions, so a single
+build never publishes anything.
+
 Values in, values out: no files, no clock, no network. The CLI reads the
 staged release and the result envelopes, calls gate(), and publishes or
 rejects according to the Decision.
@@ -150,6 +155,16 @@ def _check_target(
         bad = next((t.verdict for t in verdicts if t.verdict.status == status), None)
         if bad is not None:
             return TargetDecision(target, False, f"{target}: {status}: {bad.reason}", refusal)
+    singles = [t.verdict for t in verdicts if t.verdict.status == BuildStatus.BUILT]
+    if len({v.sha256 for v in singles}) > 1:
+        first, other = singles[0], next(v for v in singles if v.sha256 != singles[0].sha256)
+        return TargetDecision(
+            target,
+            False,
+            f"{target}: unreproducible: {first.builder_id} built {(first.sha256 or '')[:16]}, "
+            f"{other.builder_id} built {(other.sha256 or '')[:16]}",
+            Refusal.UNREPRODUCIBLE,
+        )
     attesting: set[tuple[str, str]] = set()
     for trusted in verdicts:
         verdict = trusted.verdict
@@ -170,6 +185,17 @@ def _check_target(
                 Refusal.MISMATCH,
             )
         attesting |= {_key_material(policy.trusted_keys[k]) for k in trusted.signers}
+    double_built = any(t.verdict.status == BuildStatus.REPRODUCIBLE for t in verdicts)
+    if not double_built and not (
+        any(not v.variations for v in singles) and any(v.variations for v in singles)
+    ):
+        return TargetDecision(
+            target,
+            False,
+            f"{target}: built under one set of conditions only; reproducibility needs build A "
+            "and a varied build B",
+            Refusal.UNVERIFIED,
+        )
     if len(attesting) < policy.threshold:
         return TargetDecision(
             target,

@@ -160,7 +160,7 @@ def input_record(
     }
 
 
-def _build_record(outcome: BuildOutcome, source_date_epoch: int) -> dict[str, Any]:
+def build_record(outcome: BuildOutcome, source_date_epoch: int) -> dict[str, Any]:
     c = outcome.conditions
     return {
         "label": outcome.label,
@@ -213,8 +213,8 @@ def build_info(
         "reason": result.reason,
         "variations": [{"name": v.name, "how": v.how} for v in result.variations],
         "builds": [
-            _build_record(result.control, request.source_date_epoch),
-            _build_record(result.experiment, request.source_date_epoch),
+            build_record(result.control, request.source_date_epoch),
+            build_record(result.experiment, request.source_date_epoch),
         ],
         "blame": (
             {

@@ -1,4 +1,4 @@
-"""The verdict of one double build, as one enum used everywhere a status is compared."""
+"""The verdict of a build, as one enum used everywhere a status is compared."""
 
 from __future__ import annotations
 
@@ -11,3 +11,6 @@ class BuildStatus(StrEnum):
     REPRODUCIBLE = "reproducible"  # A and B built and are bit-for-bit identical
     UNREPRODUCIBLE = "unreproducible"  # both built, images differ
     FAILED = "failed"  # A or B did not produce an image (compile error, resource limit)
+    # One build (a farm worker's build A or build B) produced this image. Alone it proves
+    # nothing about reproducibility: the gate needs agreeing builds under both conditions.
+    BUILT = "built"

@@ -55,6 +55,13 @@ class BuildVerdict:
     input_id: str  # sha256 of every input (the cache key)
     builder_id: str
     culprits: tuple[str, ...] = ()
+    # The variations a single build (status BUILT) ran under: () is build A's conditions.
+    variations: tuple[str, ...] = ()
+
+    @property
+    def names_image(self) -> bool:
+        """The subject is the image (reproducible or built); otherwise the inputs."""
+        return self.status in (BuildStatus.REPRODUCIBLE, BuildStatus.BUILT)
 
     @property
     def image_name(self) -> str:
@@ -103,9 +110,9 @@ def verdict_statement(
     byproducts: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The in-toto Statement (SLSA provenance v1) that carries `verdict`."""
-    if verdict.status == BuildStatus.REPRODUCIBLE:
+    if verdict.names_image:
         if verdict.sha256 is None:
-            raise VerdictError("a reproducible verdict needs the image's sha256")
+            raise VerdictError(f"a {verdict.status} verdict needs the image's sha256")
         subjects = {verdict.image_name: verdict.sha256}
     else:
         subjects = {verdict.inputs_name: verdict.input_id}
@@ -114,6 +121,7 @@ def verdict_statement(
         "reason": verdict.reason,
         "size": verdict.size,
         "culprits": list(verdict.culprits),
+        "variations": list(verdict.variations),
     }
     return provenance_statement(
         subjects=subjects,
@@ -175,6 +183,9 @@ def read_verdict(statement: Mapping[str, Any]) -> BuildVerdict:
     culprits = annotations.get("culprits", [])
     if not isinstance(culprits, list) or not all(isinstance(c, str) for c in culprits):
         raise VerdictError("statement: culprits is not a list of names")
+    variations = annotations.get("variations", [])
+    if not isinstance(variations, list) or not all(isinstance(v, str) for v in variations):
+        raise VerdictError("statement: variations is not a list of names")
     reason = annotations.get("reason")
     if not isinstance(reason, str):
         raise VerdictError("statement: reason is not a string")
@@ -189,19 +200,19 @@ def read_verdict(statement: Mapping[str, Any]) -> BuildVerdict:
         input_id=_text(internal.get("input_id"), "input_id"),
         builder_id=_text(_field(statement, "predicate", "runDetails", "builder", "id"), "builder"),
         culprits=tuple(culprits),
+        variations=tuple(variations),
     )
     subjects = statement.get("subject")
     if not isinstance(subjects, list) or len(subjects) != 1 or not isinstance(subjects[0], dict):
         raise VerdictError("statement: expected exactly one subject")
     name = subjects[0].get("name")
     digest = _text(_field(subjects[0], "digest", "sha256"), "subject digest")
-    reproducible = status == BuildStatus.REPRODUCIBLE
-    expected_name = verdict.image_name if reproducible else verdict.inputs_name
+    expected_name = verdict.image_name if verdict.names_image else verdict.inputs_name
     if name != expected_name:
         raise VerdictError(f"statement: subject {name!r} is not {expected_name!r}")
-    if reproducible:
+    if verdict.names_image:
         if size is None:
-            raise VerdictError("statement: a reproducible image without a size")
+            raise VerdictError(f"statement: a {status} image without a size")
         return replace(verdict, sha256=digest)
     if digest != verdict.input_id:
         raise VerdictError("statement: subject digest is not the input hash")

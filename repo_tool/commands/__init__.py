@@ -79,4 +79,6 @@ COMMANDS: dict[str, CommandEntry] = {
     "timestamp": _E("repository", "Re-sign timestamp for the newest snapshot."),
     "verify": _E("repository", "Verify the published repository: root chain, every role's "
                  "signatures, every target file."),
+    "worker": _E("worker", "Run a build-farm worker: one sandboxed build per task, results "
+                 "signed with --key."),
 }

@@ -172,7 +172,9 @@ def unsign(document: dict[str, Any]) -> None:
 
 
 def truncate(document: dict[str, Any]) -> None:
-    document["payload"] = document["payload"][: len(document["payload"]) // 2]
+    # 4k + 1 characters: never valid base64, whatever the payload's length.
+    half = len(document["payload"]) // 8 * 4
+    document["payload"] = document["payload"][: half + 1]
 
 
 def junk_base64(document: dict[str, Any]) -> None:

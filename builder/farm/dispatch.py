@@ -1,0 +1,268 @@
+"""The dispatcher: build A and build B of every target on workers, results bound and downloaded.
+
+`Farm.run(releases)` uploads each release's inputs to the artifact store,
+sends build A and build B of each target to two different live workers
+(round robin; both to the one worker when only one answers), and waits,
+reporting progress. Each result from the broker goes through bind_result:
+a refused one (unsigned, a key not configured, another task, forged) is
+logged and its task sent again to another worker (at most MAX_ATTEMPTS
+times). A worker that stops answering pings while it holds tasks is taken
+as lost and its tasks are sent to the workers left; a late result of the
+abandoned attempt is never read, so each build counts once. The image of an
+accepted result is downloaded by hash and re-hashed by the store.
+
+The caller hands the accepted signed results to builder.gate.gate() with a
+policy trusting exactly the worker keys; the dispatcher decides nothing.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from celery import Celery
+from celery.result import AsyncResult
+from securesystemslib.signer import Key
+
+from builder.farm.app import HARD_LIMIT_MARGIN, HOSTNAME_PREFIX, make_app, queue_of
+from builder.farm.errors import FarmError
+from builder.farm.protocol import TASK_NAME, BoundResult, BuildSpec, ResultRefused, bind_result
+from builder.farm.store import ArtifactStore, StoreError, sha256_hex
+from builder.status import BuildStatus
+
+MAX_ATTEMPTS = 3  # sends of one build (first one included) before it is given up
+PING_EVERY = 2.0  # seconds between liveness checks of the workers holding tasks
+MISSED_PINGS = 2  # consecutive unanswered pings that make a worker lost
+POLL_EVERY = 0.3
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class FarmRelease:
+    """A staged release as the farm needs it: bytes of its inputs, and its targets."""
+
+    package: str
+    version: str
+    manifest: bytes
+    archive: bytes
+    dependencies: tuple[tuple[bytes, bytes], ...]  # (manifest, archive) in resolved order
+    targets: tuple[str, ...]
+
+
+@dataclass
+class Build:
+    """One build (A or B of a target) and the attempts made at it."""
+
+    spec: BuildSpec
+    worker: str = ""
+    celery_id: str = ""
+    state: str = "queued"  # queued | running | done | failed | given up
+    attempts: int = 0
+    tried: set[str] = field(default_factory=set)
+    result: BoundResult | None = None
+    image: bytes | None = None
+    error: str | None = None
+    seen: set[str] = field(default_factory=set)  # digests of refused documents already logged
+
+    @property
+    def label(self) -> str:
+        s = self.spec
+        return f"{s.package} {s.version} {s.target} build {s.build.upper()}"
+
+
+@dataclass(frozen=True)
+class ReleaseResults:
+    """Everything the farm got for one release."""
+
+    builds: tuple[Build, ...]
+    refused: tuple[str, ...]  # results that counted for nothing, and why
+
+    @property
+    def signed(self) -> list[Any]:
+        return [b.result.signed for b in self.builds if b.result is not None]
+
+
+def worker_id_of(hostname: str) -> str | None:
+    return hostname[len(HOSTNAME_PREFIX):] if hostname.startswith(HOSTNAME_PREFIX) else None
+
+
+class Farm:
+    def __init__(
+        self,
+        broker: str,
+        store: ArtifactStore,
+        worker_keys: Mapping[str, Key],
+        *,
+        variations: Sequence[str],
+        time_limit: int,
+        wait_seconds: float,
+        visibility_timeout: int,
+        progress: Progress,
+    ) -> None:
+        if not variations:
+            raise FarmError("build B needs at least one variation")
+        self.app: Celery = make_app(broker, visibility_timeout)
+        self.store = store
+        self.keys = worker_keys
+        self.variations = tuple(variations)
+        self.time_limit = time_limit
+        self.wait_seconds = wait_seconds
+        self.progress = progress
+        self.refused: dict[str, list[str]] = {}
+
+    def live_workers(self, timeout: float = 1.0) -> list[str]:
+        try:
+            replies = self.app.control.ping(timeout=timeout)
+        except Exception as error:  # kombu raises transport-specific errors
+            raise FarmError(f"broker unreachable: {error}") from None
+        found = {worker_id_of(name) for reply in replies for name in reply}
+        return sorted(w for w in found if w)
+
+    def _upload(self, release: FarmRelease, workers: list[str], start: int) -> list[Build]:
+        manifest = self.store.put(release.manifest)
+        archive = self.store.put(release.archive)
+        deps = tuple((self.store.put(m), self.store.put(a)) for m, a in release.dependencies)
+        builds = []
+        for offset, target in enumerate(release.targets):
+            for index, (label, variations) in enumerate((("a", ()), ("b", self.variations))):
+                spec = BuildSpec(
+                    task=str(uuid.uuid4()),
+                    package=release.package,
+                    version=release.version,
+                    target=target,
+                    build=label,
+                    variations=tuple(variations),
+                    manifest=manifest,
+                    archive=archive,
+                    dependencies=deps,
+                    time_limit=self.time_limit,
+                )
+                build = Build(spec)
+                self._send(build, workers[(start + offset + index) % len(workers)])
+                builds.append(build)
+        return builds
+
+    def _send(self, build: Build, worker: str) -> None:
+        build.worker, build.state = worker, "queued"
+        build.attempts += 1
+        build.tried.add(worker)
+        sent = self.app.send_task(
+            TASK_NAME,
+            args=[build.spec.to_json()],
+            queue=queue_of(worker),
+            time_limit=build.spec.time_limit + HARD_LIMIT_MARGIN,
+        )
+        build.celery_id = sent.id
+        self.progress(f"{build.label}: queued on {worker} (attempt {build.attempts})")
+
+    def _resend(self, build: Build, live: list[str], why: str) -> None:
+        if build.attempts >= MAX_ATTEMPTS or not live:
+            build.state, build.error = "given up", f"{why}; given up after {build.attempts} sends"
+            self.progress(f"{build.label}: {build.error}")
+            return
+        fresh = [w for w in live if w not in build.tried] or live
+        self._send(build, fresh[build.attempts % len(fresh)])
+
+    def _refuse(self, build: Build, document: Any, why: str) -> bool:
+        digest = sha256_hex(repr(document).encode())
+        if digest in build.seen:
+            return False
+        build.seen.add(digest)
+        line = f"{build.label}: result refused: {why}"
+        self.refused.setdefault(f"{build.spec.package}\0{build.spec.version}", []).append(line)
+        self.progress(line)
+        return True
+
+    def _poll(self, build: Build, live: list[str]) -> None:
+        handle = AsyncResult(build.celery_id, app=self.app)
+        state = handle.state
+        if state == "STARTED" and build.state == "queued":
+            build.state = "running"
+            self.progress(f"{build.label}: running on {build.worker}")
+        elif state == "SUCCESS":
+            document = handle.result
+            try:
+                bound = bind_result(build.spec, document, self.keys)
+                image = self.store.get(bound.verdict.sha256) if bound.verdict.sha256 else None
+            except (ResultRefused, StoreError) as error:
+                if self._refuse(build, document, str(error)):
+                    self._resend(build, [w for w in live if w != build.worker], str(error))
+                return
+            build.result, build.image, build.state = bound, image, "done"
+            verdict = bound.verdict
+            what = (verdict.sha256 or "")[:16] if verdict.status == BuildStatus.BUILT else (
+                verdict.reason
+            )
+            self.progress(f"{build.label}: {verdict.status} by {verdict.builder_id}: {what}")
+        elif state == "FAILURE":
+            build.state, build.error = "failed", f"task failed on {build.worker}: {handle.result}"
+            self.progress(f"{build.label}: {build.error}")
+
+    def _summary(self, builds: Sequence[Build]) -> str:
+        per: dict[str, dict[str, int]] = {}
+        for b in builds:
+            counts = per.setdefault(b.worker, {})
+            counts[b.state] = counts.get(b.state, 0) + 1
+        return "; ".join(
+            f"{w}: " + ", ".join(f"{n} {s}" for s, n in sorted(c.items()))
+            for w, c in sorted(per.items())
+        )
+
+    def run(self, releases: Sequence[FarmRelease]) -> list[ReleaseResults]:
+        """Build every target of every release twice on the farm; results in release order."""
+        workers = self.live_workers()
+        deadline = time.monotonic() + self.wait_seconds
+        while not workers and time.monotonic() < deadline:
+            time.sleep(1.0)
+            workers = self.live_workers()
+        if not workers:
+            raise FarmError("no farm worker answered on the broker (start: repo-tool worker)")
+        self.progress(f"workers up: {', '.join(workers)}")
+        per_release = []
+        start = 0
+        for release in releases:
+            per_release.append(self._upload(release, workers, start))
+            start += len(release.targets)
+        every = [b for builds in per_release for b in builds]
+        missed: dict[str, int] = {}
+        next_ping = time.monotonic() + PING_EVERY
+        next_summary = time.monotonic() + 10.0
+        deadline = time.monotonic() + self.wait_seconds
+        live = workers
+        while any(b.state in ("queued", "running") for b in every):
+            if time.monotonic() > deadline:
+                for b in every:
+                    if b.state in ("queued", "running"):
+                        b.state, b.error = "given up", f"no result within {self.wait_seconds:.0f} s"
+                        self.progress(f"{b.label}: {b.error}")
+                break
+            for b in every:
+                if b.state in ("queued", "running"):
+                    self._poll(b, live)
+            now = time.monotonic()
+            if now >= next_ping:
+                next_ping = now + PING_EVERY
+                live = self.live_workers()
+                for w in {b.worker for b in every if b.state in ("queued", "running")}:
+                    missed[w] = 0 if w in live else missed.get(w, 0) + 1
+                    if missed[w] == MISSED_PINGS:
+                        self.progress(f"worker {w} lost: its builds go to {live or 'nobody'}")
+                        for b in every:
+                            if b.worker == w and b.state in ("queued", "running"):
+                                self._resend(b, live, f"worker {w} lost")
+            if now >= next_summary:
+                next_summary = now + 10.0
+                self.progress(f"progress: {self._summary(every)}")
+            time.sleep(POLL_EVERY)
+        self.progress(f"done: {self._summary(every)}")
+        return [
+            ReleaseResults(
+                tuple(builds),
+                tuple(self.refused.get(f"{r.package}\0{r.version}", [])),
+            )
+            for r, builds in zip(releases, per_release, strict=True)
+        ]
