@@ -153,6 +153,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow  # the key ceremony signs 258 roles
 def test_discovery_on_a_repository_made_by_repo_tool(tmp_path: Path, user: User) -> None:
     """init, delegate, release and publish with repo-tool; serve metadata/ and targets/;
     then remote add, search, show and fetch --source as an operator."""
