@@ -17,6 +17,9 @@ from pathlib import Path
 from tuf_metadata.errors import TufError
 
 PUBLISHED_FOLDERS = ("metadata", "targets")
+# Written by `repo-tool build` under the repository: public reports, served read-only by `serve`
+# (never synced: they are not TUF data and clients never need them).
+REPORT_FOLDERS = ("dashboard", "builds")
 PRIVATE_NAMES = ("online", "pending", "staging", "repo.json", ".lock")
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"

@@ -1,4 +1,11 @@
-"""The HTTP server of `repo-tool serve`: metadata/ and targets/ only, bounded per connection.
+"""The HTTP server of `repo-tool serve`: metadata/, targets/ and the build reports, bounded.
+
+It serves the published folders (metadata/, targets/), the build reports
+(dashboard/, builds/) read-only, /healthz and /metrics, and nothing else of
+the repository (online/, pending/, staging/, repo.json stay private).
+Metadata goes out gzip-compressed to a client that asks for it
+(http_encoding); every answered request is counted for /metrics and written
+as one Common Log Format line to the access log.
 
 What a client can make it do is bounded: each connection has `request_timeout`
 seconds to deliver a complete request head (idle keep-alive time included,
@@ -17,7 +24,6 @@ import io
 import json
 import logging
 import os
-import shutil
 import socket
 import stat
 import threading
@@ -25,17 +31,41 @@ import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TextIO
 
-from tuf_metadata.hosting import PUBLISHED_FOLDERS, cache_control
+from tuf_metadata.hosting import PUBLISHED_FOLDERS, REPORT_FOLDERS, REVALIDATE, cache_control
+from tuf_metadata.http_encoding import FileIdentity, GzipCache, accepts_gzip
+from tuf_metadata.serve_metrics import (
+    CONTENT_TYPE as METRICS_CONTENT_TYPE,
+)
+from tuf_metadata.serve_metrics import (
+    HttpStats,
+    SigningValues,
+    common_log_line,
+    exposition,
+)
 
 LOG = logging.getLogger("repo-tool.serve")
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 HealthReport = Callable[[], tuple[int, dict[str, Any]]]
+SigningReport = Callable[[], SigningValues]
+_CHUNK = 64 * 1024
+_CONTENT_TYPES = {
+    ".json": "application/json", ".html": "text/html; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8", ".log": "text/plain; charset=utf-8",
+    ".link": "application/json",
+}
+# Reports show text produced by untrusted builds (logs, diffoscope output): no script runs.
+_REPORT_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:"),
+)
 _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\n"
          b"Connection: close\r\n\r\n")
 
@@ -53,10 +83,11 @@ class BadPathError(ValueError):
     """A request path that cannot name a file (NUL byte, bad percent-encoding)."""
 
 
-def request_parts(raw_path: str) -> list[str] | None:
-    """Path components of a request to a published file, or None when it is not one.
+def request_parts(raw_path: str, reports: bool = False) -> list[str] | None:
+    """Path components of a request to a served file, or None when it is not one.
 
-    Raises BadPathError for a path that no file could have.
+    With reports, dashboard/ and builds/ are served too, a folder by its
+    index.html. Raises BadPathError for a path that no file could have.
     """
     path = raw_path.split("?", 1)[0].split("#", 1)[0]
     try:
@@ -66,12 +97,20 @@ def request_parts(raw_path: str) -> list[str] | None:
     if "\x00" in decoded:
         raise BadPathError("NUL byte in path")
     parts = [part for part in decoded.split("/") if part]
-    if not parts or parts[0] not in PUBLISHED_FOLDERS or len(parts) < 2:
+    if not parts:
         return None
     # No parent references, and no dot files (temporary files of atomic writes).
     if any(part.startswith(".") for part in parts):
         return None
+    if reports and parts[0] in REPORT_FOLDERS:
+        return [*parts, "index.html"] if len(parts) == 1 or decoded.endswith("/") else parts
+    if parts[0] not in PUBLISHED_FOLDERS or len(parts) < 2:
+        return None
     return parts
+
+
+def content_type(name: str) -> str:
+    return _CONTENT_TYPES.get(os.path.splitext(name)[1], "application/octet-stream")
 
 
 def open_no_follow(root: Path, parts: list[str]) -> BinaryIO:
@@ -141,7 +180,40 @@ class _PublishedTreeHandler(BaseHTTPRequestHandler):
 
     def handle_one_request(self) -> None:
         self.deadline = time.monotonic() + self.limits.request_timeout
-        super().handle_one_request()
+        self.status: int | None = None
+        self.body_sent = 0
+        self.requestline = ""
+        try:
+            super().handle_one_request()
+        finally:
+            if self.status is not None:
+                self.server.record(self.client_address[0], self.requestline, self.status,
+                                   self.body_sent)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.status = int(code)
+        super().send_response(code, message)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Replaced by the access log, written once the body is sent (server.record)."""
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        body = f"{int(code)} {message or HTTPStatus(code).phrase}\n".encode()
+        self.send_response(code, message)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        if code >= 400 and code not in (HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE):
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD" and code >= 200 and code not in (204, 304):
+            self._write(body)
+
+    def _write(self, data: bytes) -> None:
+        self.wfile.write(data)
+        self.body_sent += len(data)
 
     def do_GET(self) -> None:
         self._respond(with_body=True)
@@ -150,11 +222,23 @@ class _PublishedTreeHandler(BaseHTTPRequestHandler):
         self._respond(with_body=False)
 
     def _respond(self, with_body: bool) -> None:
-        if self.path == HEALTH_PATH and self.server.health is not None:
-            self._health(with_body)
+        path = self.path.split("?", 1)[0]
+        if path == HEALTH_PATH and self.server.health is not None:
+            status, report = self.server.health()
+            self._document(status, "application/json",
+                           json.dumps(report, indent=2).encode() + b"\n", with_body)
+            return
+        if path == METRICS_PATH and self.server.signing is not None:
+            self._document(200, METRICS_CONTENT_TYPE, self.server.metrics().encode(), with_body)
+            return
+        if path == "/" and self.server.reports:
+            self.send_response(HTTPStatus.FOUND)
+            self.send_header("Location", "/dashboard/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         try:
-            parts = request_parts(self.path)
+            parts = request_parts(self.path, self.server.reports)
         except BadPathError as error:
             self.send_error(HTTPStatus.BAD_REQUEST, str(error))
             return
@@ -172,46 +256,105 @@ class _PublishedTreeHandler(BaseHTTPRequestHandler):
             self.send_error(HTTPStatus.SERVICE_UNAVAILABLE, "temporarily unavailable")
             return
         with handle:
-            info = os.fstat(handle.fileno())
-            self.send_response(HTTPStatus.OK)
-            self.send_header("Content-Type", "application/json" if parts[-1].endswith(".json")
-                             else "application/octet-stream")
-            self.send_header("Content-Length", str(info.st_size))
-            self.send_header("Last-Modified", formatdate(info.st_mtime, usegmt=True))
-            self.send_header("Cache-Control", cache_control("/".join(parts)))
-            self.end_headers()
-            if with_body:
-                shutil.copyfileobj(handle, self.wfile, 64 * 1024)
+            self._file(parts, handle, with_body)
 
-    def _health(self, with_body: bool) -> None:
-        assert self.server.health is not None
-        status, report = self.server.health()
-        body = json.dumps(report, indent=2).encode() + b"\n"
+    def _file(self, parts: list[str], handle: BinaryIO, with_body: bool) -> None:
+        relative = "/".join(parts)
+        info = os.fstat(handle.fileno())
+        metadata = parts[0] == "metadata"
+        body: bytes | None = None
+        if metadata and accepts_gzip(self.headers.get("Accept-Encoding")):
+            identity = FileIdentity(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+            compressed = self.server.gzip.get(relative, identity, handle.read)
+            if len(compressed) < info.st_size:
+                body = compressed
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", content_type(parts[-1]))
+        self.send_header("Content-Length", str(info.st_size if body is None else len(body)))
+        if body is not None:
+            self.send_header("Content-Encoding", "gzip")
+        if metadata:
+            self.send_header("Vary", "Accept-Encoding")
+        self.send_header("Last-Modified", formatdate(info.st_mtime, usegmt=True))
+        if parts[0] in REPORT_FOLDERS:
+            self.send_header("Cache-Control", REVALIDATE)
+            for name, value in _REPORT_HEADERS:
+                self.send_header(name, value)
+        else:
+            self.send_header("Cache-Control", cache_control(relative))
+        self.end_headers()
+        if not with_body:
+            return
+        if body is not None:
+            self._write(body)
+            return
+        handle.seek(0)  # the gzip cache may have read it
+        remaining = info.st_size  # the size announced, even if the file grows meanwhile
+        while remaining > 0:
+            chunk = handle.read(min(_CHUNK, remaining))
+            if not chunk:
+                break
+            self._write(chunk)
+            remaining -= len(chunk)
+
+    def _document(self, status: int, kind: str, body: bytes, with_body: bool) -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
         if with_body:
-            self.wfile.write(body)
+            self._write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
         LOG.debug("http %s", format % args)
 
 
 class PublishedTreeServer(ThreadingHTTPServer):
-    """Threaded HTTP server of root/metadata and root/targets with the bounds of HttpLimits."""
+    """Threaded HTTP server of root/metadata and root/targets with the bounds of HttpLimits.
+
+    reports: also serve root/dashboard and root/builds. signing: the values
+    /metrics reports (no /metrics without it). access_log: a text stream that
+    gets one Common Log Format line per answered request.
+    """
 
     daemon_threads = True
     request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], root: Path, limits: HttpLimits,
-                 health: HealthReport | None = None):
+                 health: HealthReport | None = None, *, reports: bool = False,
+                 signing: SigningReport | None = None, access_log: TextIO | None = None,
+                 gzip_cache: GzipCache | None = None):
         self.root = root
         self.limits = limits
         self.health = health
+        self.reports = reports
+        self.signing = signing
+        self.access_log = access_log
+        self.gzip = gzip_cache or GzipCache()
+        self.stats = HttpStats()
+        self._log_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(limits.max_connections)
         super().__init__(address, _PublishedTreeHandler)
+
+    def record(self, host: str, request_line: str, status: int, body_bytes: int) -> None:
+        """Count one answered request and write its access log line."""
+        self.stats.record(status, body_bytes)
+        if self.access_log is None:
+            return
+        line = common_log_line(host, request_line, status, body_bytes, datetime.now(UTC))
+        with self._log_lock:
+            try:
+                self.access_log.write(line + "\n")
+                self.access_log.flush()
+            except (OSError, ValueError) as error:  # a full disk must not stop serving
+                LOG.warning("access log not written: %s", error)
+
+    def metrics(self) -> str:
+        by_code, body_bytes = self.stats.snapshot()
+        signing = self.signing() if self.signing is not None else None
+        return exposition(by_code, body_bytes, self.gzip.compressions, signing,
+                          datetime.now(UTC))
 
     def process_request(self, request: Any, client_address: Any) -> None:
         if not self._slots.acquire(blocking=False):

@@ -17,17 +17,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from tuf_metadata.errors import TufError
 from tuf_metadata.http_server import HttpLimits, PublishedTreeServer
 from tuf_metadata.repository import Repository
+from tuf_metadata.serve_metrics import SigningValues
 from tuf_metadata.store import atomic_write
 
 LOG = logging.getLogger("repo-tool.serve")
@@ -69,6 +71,9 @@ class SigningHealth:
     last_error: str | None = None
     timestamp_version: int | None = None
     timestamp_expires: datetime | None = None
+    timestamp_signed: datetime | None = None
+    expires: dict[str, datetime] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
 
     def healthy(self, now: datetime) -> bool:
         fresh = self.timestamp_expires is not None and self.timestamp_expires > now
@@ -83,8 +88,35 @@ class SigningHealth:
             "last_error": self.last_error,
             "timestamp_version": self.timestamp_version,
             "timestamp_expires": _iso(self.timestamp_expires),
+            "timestamp_signed": _iso(self.timestamp_signed),
+            "expires": {role: _iso(moment) for role, moment in sorted(self.expires.items())},
             "now": _iso(now),
         }
+
+    def values(self, now: datetime) -> SigningValues:
+        return SigningValues(self.timestamp_signed, self.last_round_ok,
+                             self.consecutive_failures, self.healthy(now), dict(self.expires),
+                             dict(self.versions))
+
+
+def top_level_state(repository: Repository) -> tuple[dict[str, datetime], dict[str, int],
+                                                        datetime]:
+    """Expiry and version of each top-level role, and when timestamp.json was written.
+
+    The timestamp file is replaced (renamed into place) only when it is signed,
+    so its modification time is the time of the last timestamp signing, by
+    this service or by a `repo-tool timestamp` run.
+    """
+    root = repository.load_root()
+    timestamp = repository.load_timestamp(root.signed)
+    snapshot = repository.load_snapshot(root.signed)
+    targets = repository.load_targets(root.signed, snapshot.signed)
+    roles = {"root": root.signed, "targets": targets.signed, "snapshot": snapshot.signed,
+             "timestamp": timestamp.signed}
+    written = os.stat(Path(repository.root_dir) / "metadata" / "timestamp.json").st_mtime
+    return ({role: signed.expires for role, signed in roles.items()},
+            {role: signed.version for role, signed in roles.items()},
+            datetime.fromtimestamp(written, UTC))
 
 
 class SigningScheduler:
@@ -118,7 +150,7 @@ class SigningScheduler:
         """One round; never raises for a failed round (it is counted, logged and retried)."""
         try:
             signed = self._sign_if_due()
-            timestamp = self.repository.load_timestamp(self.repository.load_root().signed)
+            expires, versions, timestamp_signed = top_level_state(self.repository)
             if self.publish is not None:  # e.g. sync to the folder a web server serves
                 self.publish()
         except Exception as error:
@@ -140,14 +172,21 @@ class SigningScheduler:
             self.health.last_round_ok = now
             if signed:
                 self.health.last_signed = now
-            self.health.timestamp_version = timestamp.signed.version
-            self.health.timestamp_expires = timestamp.signed.expires
+            self.health.timestamp_version = versions["timestamp"]
+            self.health.timestamp_expires = expires["timestamp"]
+            self.health.timestamp_signed = timestamp_signed
+            self.health.expires = expires
+            self.health.versions = versions
         self._write_health()
         return True
 
     def report(self) -> dict[str, Any]:
         with self._lock:
             return self.health.to_dict(datetime.now(UTC))
+
+    def values(self) -> SigningValues:
+        with self._lock:
+            return self.health.values(datetime.now(UTC))
 
     def _write_health(self) -> None:
         if self.health_file is None:
@@ -175,7 +214,8 @@ class SigningScheduler:
 
 
 class RepositoryService:
-    """`serve`: the signing scheduler in a thread plus the HTTP server of metadata/ and targets/."""
+    """`serve`: the signing scheduler in a thread plus the HTTP server of metadata/ and
+    targets/, the build reports, /healthz and /metrics."""
 
     def __init__(
         self,
@@ -184,11 +224,13 @@ class RepositoryService:
         port: int = 8080,
         limits: HttpLimits | None = None,
         policy: SchedulePolicy | None = None,
+        access_log: TextIO | None = None,
     ):
         self.repository = repository
         self.scheduler = SigningScheduler(repository, policy or SchedulePolicy())
         self.httpd = PublishedTreeServer(
-            (host, port), Path(repository.root_dir), limits or HttpLimits(), self._health
+            (host, port), Path(repository.root_dir), limits or HttpLimits(), self._health,
+            reports=True, signing=self.scheduler.values, access_log=access_log,
         )
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []

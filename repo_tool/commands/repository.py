@@ -17,6 +17,7 @@ import click
 from repo_tool.commands.keys import passphrase_options, passphrase_source
 from repo_tool.commands.service_options import (
     http_options,
+    open_access_log,
     schedule_options,
     schedule_policy,
     stop_on_signals,
@@ -483,18 +484,23 @@ def verify(repo_dir: Path, no_expiry: bool, as_json: bool) -> None:
 @click.option("--port", default=8080, show_default=True, type=int, help="Port (0: any free).")
 @schedule_options
 @http_options
+@click.option("--access-log", metavar="FILE",
+              help="Append one Common Log Format line per request to FILE ('-': stderr).")
 @ONLINE_OPTION
 def serve(
     repo_dir: Path, host: str, port: int, interval: float, resign_fraction: float,
     max_failures: int, max_backoff: float, request_timeout: float, write_timeout: float,
-    max_connections: int, online_passphrase: str | None,
+    max_connections: int, access_log: str | None, online_passphrase: str | None,
 ) -> None:
-    """Run the snapshot/timestamp service and serve metadata/ and targets/ over HTTP.
+    """Run the snapshot/timestamp service and serve the repository over HTTP.
 
-    Makes a new snapshot when any targets metadata changed, re-signs
-    timestamp (and snapshot) before expiry, logs each signing, reports its
-    health at /healthz, and stops cleanly on SIGTERM or Ctrl-C. Exits 1
-    after --max-failures failed signing rounds in a row. For production, run
+    Serves metadata/ and targets/ (metadata gzip-compressed to clients that
+    ask), the build dashboard and reports (dashboard/, builds/) read-only,
+    health at /healthz and Prometheus metrics at /metrics; never online/,
+    pending/, staging/ or repo.json. Makes a new snapshot when any targets
+    metadata changed, re-signs timestamp (and snapshot) before expiry, logs
+    each signing, and stops cleanly on SIGTERM or Ctrl-C. Exits 1 after
+    --max-failures failed signing rounds in a row. For production, run
     `sign-service` and a static web server instead (docs/operations.md).
     """
     policy = schedule_policy(interval, resign_fraction, max_failures, max_backoff)
@@ -503,12 +509,14 @@ def serve(
     repo = _repo(repo_dir, online_passphrase)
     repo.online_signer("snapshot")
     repo.online_signer("timestamp")
-    service = RepositoryService(repo, host, port, limits=limits, policy=policy)
-    stop_on_signals(service.request_stop)
-    service.start()
-    host_bound, port_bound = service.address
-    click.echo(f"listening on http://{host_bound}:{port_bound}/", err=True)
-    service.wait()
-    service.stop()
+    with open_access_log(access_log) as log_stream:
+        service = RepositoryService(repo, host, port, limits=limits, policy=policy,
+                                    access_log=log_stream)
+        stop_on_signals(service.request_stop)
+        service.start()
+        host_bound, port_bound = service.address
+        click.echo(f"listening on http://{host_bound}:{port_bound}/", err=True)
+        service.wait()
+        service.stop()
     if service.failure is not None:
         raise service.failure

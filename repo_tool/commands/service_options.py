@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
-from typing import Any, TypeVar
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO, TypeVar
 
 import click
 
@@ -49,6 +51,28 @@ def stop_on_signals(stop: Callable[[], None]) -> None:
     signal.signal(signal.SIGINT, lambda *_: stop())
 
 
+@contextmanager
+def open_access_log(destination: str | None) -> Iterator[TextIO | None]:
+    """The --access-log stream: None, stderr for '-', else FILE opened for appending.
+
+    Appending (O_APPEND) keeps lines whole with several writers and lets
+    logrotate's copytruncate work.
+    """
+    if destination is None:
+        yield None
+        return
+    if destination == "-":
+        yield sys.stderr
+        return
+    try:
+        stream = open(destination, "a", encoding="utf-8")
+    except OSError as error:
+        raise click.UsageError(f"--access-log {destination}: cannot open for appending "
+                               f"({error.strerror}); give a writable file or '-'") from None
+    try:
+        yield stream
+    finally:
+        stream.close()
 
 
 def http_options(function: F) -> F:

@@ -8,6 +8,12 @@ one byte every few seconds, ends in seconds instead of holding the client
 for days. Redirects are never followed: a mirror could otherwise make the
 client request arbitrary URLs on other hosts, and a same-host redirect is
 refused too, so the URL the operator configured is the only one used.
+
+The client asks for gzip (`Accept-Encoding: gzip`) and removes it before
+anything is checked: TUF lengths and hashes are those of the file as stored.
+Decoding is incremental with a bounded output, so a small gzip body that
+inflates past the caller's limit (a decompression bomb) is refused after at
+most that many bytes were produced, like an over-long plain body.
 """
 
 from __future__ import annotations
@@ -18,12 +24,62 @@ import ssl
 import threading
 import time
 import urllib.parse
+import zlib
 from dataclasses import dataclass
 from typing import Protocol
 
 from tuf_metadata.client.errors import DownloadError, EndlessDataError, NotFoundError
 
 _CHUNK = 64 * 1024
+_GZIP = zlib.MAX_WBITS | 16  # wbits selecting the gzip wrapper (RFC 1952)
+
+
+def gzip_wire_limit(max_length: int) -> int:
+    """Most compressed bytes a gzip body of at most max_length decoded bytes can need.
+
+    Deflate's worst case (incompressible data in stored blocks) adds 5 bytes per
+    block of up to 65535 bytes, plus an 18-byte gzip header and trailer; this
+    bound is looser than that.
+    """
+    return max_length + (max_length >> 10) + 64
+
+
+class GzipBodyDecoder:
+    """Incremental gzip decoding that never produces more than max_length + 1 bytes."""
+
+    def __init__(self, url: str, max_length: int):
+        self._url = url
+        self._max_length = max_length
+        self._decoder = zlib.decompressobj(_GZIP)
+        self._chunks: list[bytes] = []
+        self.decoded = 0
+
+    def feed(self, data: bytes) -> None:
+        pending = data
+        try:
+            while pending:
+                budget = self._max_length + 1 - self.decoded
+                if self._decoder.eof:
+                    raise DownloadError(f"{self._url}: data after the end of the gzip stream")
+                out = self._decoder.decompress(pending, budget)
+                self._chunks.append(out)
+                self.decoded += len(out)
+                if self.decoded > self._max_length:
+                    raise EndlessDataError(
+                        f"{self._url}: gzip body inflates to more than {self._max_length} "
+                        f"bytes, the limit for this file (decompression bomb?); refused"
+                    )
+                pending = self._decoder.unconsumed_tail or self._decoder.unused_data
+                if self._decoder.eof and self._decoder.unused_data:
+                    raise DownloadError(f"{self._url}: data after the end of the gzip stream")
+        except zlib.error as error:
+            raise DownloadError(f"{self._url}: corrupt gzip body ({error})") from None
+
+    def finish(self) -> bytes:
+        if not self._decoder.eof:
+            raise DownloadError(f"{self._url}: gzip body ends before the end of its stream "
+                                f"(truncated)")
+        return b"".join(self._chunks)
 
 
 class SlowRetrievalError(DownloadError):
@@ -89,14 +145,16 @@ class HttpFetcher:
     """HTTP(S) fetcher on http.client; counts requests and bytes for reports and benchmarks."""
 
     def __init__(self, timeout: float | None = None, user_agent: str = "unirepo-tuf-client/0.2",
-                 limits: FetchLimits | None = None) -> None:
+                 limits: FetchLimits | None = None, accept_gzip: bool = True) -> None:
         limits = limits or FetchLimits()
         if timeout is not None:
             limits = FetchLimits(timeout, limits.deadline, limits.min_rate, limits.grace)
         self.limits = limits
         self.user_agent = user_agent
+        self.accept_gzip = accept_gzip
         self.requests: list[str] = []
-        self.bytes_received = 0
+        self.bytes_received = 0  # on the wire (compressed when the server compressed)
+        self.bytes_decoded = 0  # handed to the caller
 
     def _connection(self, url: str) -> tuple[http.client.HTTPConnection, str]:
         parts = urllib.parse.urlsplit(url)
@@ -123,7 +181,9 @@ class HttpFetcher:
         watchdog = _Watchdog(connection, self.limits.deadline)
         try:
             with watchdog:
-                connection.request("GET", target, headers={"User-Agent": self.user_agent})
+                headers = {"User-Agent": self.user_agent,
+                           "Accept-Encoding": "gzip" if self.accept_gzip else "identity"}
+                connection.request("GET", target, headers=headers)
                 response = connection.getresponse()
                 body = self._body(url, response, max_length, started)
         except DownloadError:
@@ -158,26 +218,43 @@ class HttpFetcher:
             raise NotFoundError(f"{url}: HTTP {response.status}")
         if response.status != 200:
             raise DownloadError(f"{url}: HTTP {response.status}")
+        coding = (response.getheader("Content-Encoding") or "identity").strip().lower()
+        decoder: GzipBodyDecoder | None = None
+        if coding in ("gzip", "x-gzip") and self.accept_gzip:
+            decoder = GzipBodyDecoder(url, max_length)
+            wire_limit = gzip_wire_limit(max_length)
+        elif coding == "identity":
+            wire_limit = max_length
+        else:
+            raise DownloadError(f"{url}: Content-Encoding {coding!r} was not asked for; "
+                                f"refused (the client decodes only gzip)")
         declared = response.getheader("Content-Length")
-        if declared is not None and declared.isdigit() and int(declared) > max_length:
+        if declared is not None and declared.isdigit() and int(declared) > wire_limit:
             raise EndlessDataError(f"{url}: server announces {declared} bytes, limit is "
-                                   f"{max_length}")
+                                   f"{wire_limit}")
         chunks: list[bytes] = []
         received = 0
         # Read one byte past the limit so that overflow is detected, never buffered.
-        while received <= max_length:
-            chunk = response.read1(min(_CHUNK, max_length + 1 - received))
+        while received <= wire_limit:
+            chunk = response.read1(min(_CHUNK, wire_limit + 1 - received))
             if not chunk:
                 break
-            chunks.append(chunk)
             received += len(chunk)
+            if received > wire_limit:
+                break
+            if decoder is None:
+                chunks.append(chunk)
+            else:
+                decoder.feed(chunk)
             self._check_rate(url, received, time.monotonic() - started)
         self.bytes_received += received
-        if received > max_length:
-            raise EndlessDataError(f"{url}: more than {max_length} bytes")
+        if received > wire_limit:
+            raise EndlessDataError(f"{url}: more than {wire_limit} bytes")
         if declared is not None and declared.isdigit() and received < int(declared):
             raise DownloadError(f"{url}: connection closed after {received} of {declared} bytes")
-        return b"".join(chunks)
+        body = b"".join(chunks) if decoder is None else decoder.finish()
+        self.bytes_decoded += len(body)
+        return body
 
     def _check_rate(self, url: str, received: int, elapsed: float) -> None:
         limits = self.limits
