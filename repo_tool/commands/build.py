@@ -372,6 +372,22 @@ def _target_of(path: str) -> str:
     help="Cache of verified builds [default: REPO/build-cache].",
 )
 @double_build_options
+@click.option("--broker", metavar="URL",
+              help="Build on farm workers through this Redis broker (docs/farm.md) instead of "
+                   "in-process.")
+@click.option("--worker-key", "worker_keys", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Public key of a farm worker whose results count (repeatable; with --broker).")
+@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Farm artifact store shared with the workers [default: REPO/farm-store].")
+@click.option("--build-time-limit", default=600, show_default=True,
+              type=click.IntRange(1, 86400),
+              help="Farm: wall-clock seconds of one build; past it the build fails.")
+@click.option("--farm-wait", default=3600, show_default=True, type=click.IntRange(1, 7 * 86400),
+              help="Farm: seconds to wait for workers and results before giving up.")
+@click.option("--visibility-timeout", default=3600, show_default=True,
+              type=click.IntRange(10, 7 * 86400),
+              help="Farm: Redis redelivery timeout; the same value as the workers'.")
 @click.option(
     "--online-passphrase",
     metavar="SOURCE",
@@ -391,6 +407,12 @@ def build(
     no_blame: bool,
     key: Path | None,
     builder_id: str,
+    broker: str | None,
+    worker_keys: tuple[Path, ...],
+    store_dir: Path | None,
+    build_time_limit: int,
+    farm_wait: int,
+    visibility_timeout: int,
     online_passphrase: str | None,
     passphrase_env: str | None,
     passphrase_file: Path | None,
@@ -407,6 +429,12 @@ def build(
     from tuf_metadata.errors import TufError
     from tuf_metadata.repository import Repository
 
+    if broker is not None:
+        _farm(repo_dir, tree, index_dir, out_dir, broker, worker_keys, store_dir, only, skip,
+              build_time_limit, farm_wait, visibility_timeout, online_passphrase, as_json)
+        return
+    if worker_keys:
+        raise click.UsageError("--worker-key needs --broker")
     _check_host()
     console = Console(stderr=True)
     signer = _signer(key, passphrase_env, passphrase_file, insecure_plaintext)
@@ -560,3 +588,59 @@ def _build_and_decide(
     return results, gate(author, signed, policy)
 
 
+
+
+def _farm(
+    repo_dir: Path,
+    tree: Path,
+    index_dir: Path | None,
+    out_dir: Path | None,
+    broker: str,
+    worker_keys: tuple[Path, ...],
+    store_dir: Path | None,
+    only: str | None,
+    skip: tuple[str, ...],
+    time_limit: int,
+    wait: int,
+    visibility_timeout: int,
+    online_passphrase: str | None,
+    as_json: bool,
+) -> None:
+    """`build --broker`: the gate over results signed by farm workers (see farm_build)."""
+    from repo_tool.commands.farm_build import FarmSettings, failed_builds, farm_build
+    from tuf_metadata.repository import Repository
+
+    if not worker_keys:
+        raise click.UsageError("--broker needs at least one --worker-key: only results signed "
+                               "by a configured worker key count")
+    if not broker.startswith(("redis://", "rediss://", "redis+socket://")):
+        raise click.BadParameter("a redis://, rediss:// or redis+socket:// URL",
+                                 param_hint="--broker")
+    repo = Repository(repo_dir, online_passphrase)
+    console = Console(stderr=True)
+    packages_dir = index_dir or tree / "packages"
+    settings = FarmSettings(
+        broker=broker,
+        worker_keys=worker_keys,
+        store=store_dir or repo_dir / "farm-store",
+        variations=tuple(v.name for v in _variations(only, skip)),
+        time_limit=time_limit,
+        wait_seconds=float(wait),
+        visibility_timeout=visibility_timeout,
+    )
+    decisions, severities = farm_build(
+        repo, settings, _index(packages_dir, console), packages_dir, tree,
+        out_dir or repo_dir / "builds",
+    )
+    if as_json:
+        click.echo(json.dumps({"decisions": decisions}, indent=2))
+    elif not decisions:
+        click.echo("staging is empty: nothing to build")
+    else:
+        for d in decisions:
+            click.echo(f"{d['decision']}: {d['package']} {d['version']}: {d['reason']}")
+    for line in failed_builds(decisions):
+        click.echo(line, err=True)
+    status = _exit_status(severities)
+    if status:
+        raise SystemExit(status)

@@ -1,0 +1,211 @@
+"""`repo-tool build --broker URL`: the publish gate with builds on farm workers (docs/farm.md).
+
+I/O only: reads the staged releases, hands them to builder.farm.dispatch.Farm,
+writes what came back under OUT/NAME/VERSION/TARGET/, and publishes or
+rejects each release exactly as builder.gate.gate() decides with a policy
+trusting only the --worker-key keys.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from builder.archive import create_archive
+from builder.errors import BuildError
+from builder.farm.dispatch import Build, Farm, FarmRelease
+from builder.farm.store import ArtifactStore
+from builder.gate import AuthorImage, AuthorRelease, Decision, GatePolicy, Refusal, gate, refused
+from builder.plan import PackageIndex, read_package_tree, resolve, staged_package
+from builder.status import BuildStatus
+from fsio import atomic_write
+
+if TYPE_CHECKING:
+    from tuf_metadata.repository import Repository, StagedRelease
+
+
+@dataclass(frozen=True)
+class FarmSettings:
+    broker: str
+    worker_keys: tuple[Path, ...]
+    store: Path
+    variations: tuple[str, ...]
+    time_limit: int
+    wait_seconds: float
+    visibility_timeout: int
+
+
+def _target_of(path: str) -> str:
+    return path.rsplit(".", 1)[-1]
+
+
+def _author(release: StagedRelease) -> AuthorRelease:
+    return AuthorRelease(
+        release.package,
+        release.version,
+        {
+            _target_of(path): AuthorImage(tf.hashes.get("sha256", ""), tf.length)
+            for path, tf in release.image_targets.items()
+        },
+    )
+
+
+def _farm_release(
+    release: StagedRelease, author: AuthorRelease, index: PackageIndex, index_dir: Path, tree: Path
+) -> FarmRelease:
+    manifest_bytes = release.manifest.read_bytes()
+    archive_bytes = release.source_archive.read_bytes()
+    package = staged_package(manifest_bytes, archive_bytes, release.package, release.version)
+    for target in author.images:
+        if target not in package.manifest.targets:
+            raise BuildError(f"{package.manifest.ident} does not declare target {target}")
+    deps = []
+    for dep in resolve(package.manifest, index.manifests):
+        files = read_package_tree(dep, tree).files
+        deps.append(
+            (
+                (index_dir / dep.name / dep.version / "manifest.json").read_bytes(),
+                create_archive(files, dep.source_date_epoch),
+            )
+        )
+    return FarmRelease(
+        release.package,
+        release.version,
+        manifest_bytes,
+        archive_bytes,
+        tuple(deps),
+        tuple(sorted(author.images)),
+    )
+
+
+def _keep(builds: Sequence[Build], out: Path) -> dict[str, Path]:
+    """Each build's signed result, and each built image (by target), under OUT/NAME/VERSION/."""
+    images: dict[str, Path] = {}
+    for b in builds:
+        if b.result is None:
+            continue
+        spec = b.spec
+        target_dir = out / spec.package / spec.version / spec.target
+        atomic_write(
+            target_dir / f"{spec.build}.provenance.dsse.json",
+            (json.dumps(dict(b.result.signed.envelope), indent=2, sort_keys=True) + "\n").encode(),
+        )
+        if b.image is not None and spec.target not in images:
+            path = target_dir / f"{spec.package}.{spec.target}"
+            atomic_write(path, b.image)
+            images[spec.target] = path
+    return images
+
+
+def _build_record(b: Build) -> dict[str, Any]:
+    verdict = b.result.verdict if b.result else None
+    return {
+        "target": b.spec.target,
+        "build": b.spec.build,
+        "variations": list(b.spec.variations),
+        "worker": verdict.builder_id if verdict else b.worker,
+        "state": b.state,
+        "attempts": b.attempts,
+        "status": str(verdict.status) if verdict else None,
+        "sha256": verdict.sha256 if verdict else None,
+        "reason": verdict.reason if verdict else b.error,
+        "log": b.result.log if b.result else None,
+        "buildinfo": b.result.buildinfo if b.result else None,
+    }
+
+
+def farm_build(
+    repo: Repository,
+    settings: FarmSettings,
+    index: PackageIndex,
+    index_dir: Path,
+    tree: Path,
+    out: Path,
+) -> tuple[list[dict[str, Any]], list[Refusal | None]]:
+    """Build every staged release on the farm, gate, publish or reject; the decisions."""
+    from signing.keys import load_public_key
+    from tuf_metadata.errors import TufError
+
+    keys = {}
+    for path in settings.worker_keys:
+        key = load_public_key(path)
+        keys[key.keyid] = key
+    policy = GatePolicy(keys, 1)
+    farm = Farm(
+        settings.broker,
+        ArtifactStore(settings.store),
+        keys,
+        variations=settings.variations,
+        time_limit=settings.time_limit,
+        wait_seconds=settings.wait_seconds,
+        visibility_timeout=settings.visibility_timeout,
+        progress=lambda line: click.echo(f"farm: {line}", err=True),
+    )
+    early: dict[int, Decision] = {}
+    sendable: list[tuple[int, FarmRelease]] = []
+    staged = repo.staged_releases()
+    authors = [_author(r) for r in staged]
+    for number, (release, author) in enumerate(zip(staged, authors, strict=True)):
+        try:
+            sendable.append((number, _farm_release(release, author, index, index_dir, tree)))
+        except (BuildError, OSError) as error:
+            early[number] = refused("release", Refusal.INVALID, str(error).splitlines()[0])
+    ran = farm.run([r for _, r in sendable]) if sendable else []
+    results = dict(zip((n for n, _ in sendable), ran, strict=True))
+    decisions: list[dict[str, Any]] = []
+    severities: list[Refusal | None] = []
+    for number, (release, author) in enumerate(zip(staged, authors, strict=True)):
+        report_dir = out / release.package / release.version
+        got = results.get(number)
+        builds = got.builds if got else ()
+        ignored = list(got.refused) if got else []
+        ignored += [f"{b.label}: {b.error}" for b in builds if b.error]
+        decision = early.get(number) or gate(author, got.signed if got else [], policy)
+        images = _keep(builds, out)
+        outcome, reason = ("published", decision.reason) if decision.publish else (
+            "rejected",
+            decision.reason,
+        )
+        if decision.publish:
+            built = {p: images[_target_of(p)] for p in release.image_targets}
+            try:
+                repo.publish_release(release, built)
+            except TufError as error:
+                outcome, reason = "rejected", str(error).splitlines()[0]
+                decision = refused("release", Refusal.INVALID, reason)
+        if outcome == "rejected":
+            repo.reject_release(release, reason, report_dir if report_dir.is_dir() else None)
+        severities.append(decision.refusal)
+        decisions.append(
+            {
+                "package": release.package,
+                "version": release.version,
+                "decision": outcome,
+                "refusal": decision.refusal,
+                "reason": reason,
+                "targets": [
+                    {"target": t.target, "accepted": t.accepted, "reason": t.reason}
+                    for t in decision.targets
+                ],
+                "builds": [_build_record(b) for b in builds],
+                "ignored_results": [*ignored, *decision.ignored],
+            }
+        )
+    for d in decisions:
+        for line in d["ignored_results"]:
+            click.echo(f"farm: ignored: {d['package']} {d['version']}: {line}", err=True)
+    return decisions, severities
+
+
+def failed_builds(decisions: Sequence[dict[str, Any]]) -> list[str]:
+    return [
+        f"{d['package']} {d['version']} {b['target']} build {b['build'].upper()}: {b['reason']}"
+        for d in decisions
+        for b in d["builds"]
+        if b["status"] == BuildStatus.FAILED
+    ]

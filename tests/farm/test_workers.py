@@ -1,0 +1,232 @@
+"""The build farm end to end: a real redis-server, real `repo-tool worker` processes, a real
+repository, and `repo-tool build --broker` publishing through the gate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.farm.conftest import Farm, build_argv, staged_repo
+
+pytestmark = pytest.mark.slow
+
+
+def run_build(argv: list[str]) -> tuple[int, dict[str, Any], str]:
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=400, check=False)
+    report = json.loads(done.stdout) if done.stdout.strip() else {}
+    return done.returncode, report, done.stderr
+
+
+def decisions(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {d["package"]: d for d in report["decisions"]}
+
+
+def test_releases_built_across_two_workers_and_gated(
+    farm: Farm, author_images: Any, tmp_path: Path
+) -> None:
+    farm.start("w1")
+    farm.start("w2")
+    # test_time's author signs hello's image: the builds are right, the author is not.
+    fixture = staged_repo(
+        tmp_path,
+        {
+            "hello": author_images("hello"),
+            "test_ssp": author_images("test_ssp"),
+            "test_time": author_images("hello"),
+        },
+    )
+    status, report, stderr = run_build(build_argv(fixture, farm, "w1", "w2"))
+    assert status == 3, stderr  # test_time refused, nothing failed to build
+    by_package = decisions(report)
+    for name in ("hello", "test_ssp"):
+        decision = by_package[name]
+        assert decision["decision"] == "published", decision
+        builds = {b["build"]: b for b in decision["builds"]}
+        # build A and build B ran on different workers, each named in its signed result
+        assert {builds["a"]["worker"], builds["b"]["worker"]} == {"w1", "w2"}
+        assert builds["a"]["sha256"] == builds["b"]["sha256"]
+        assert builds["a"]["variations"] == [] and builds["b"]["variations"]
+    assert by_package["test_time"]["decision"] == "rejected"
+    assert "differ from the author's" in by_package["test_time"]["reason"]
+    staged = {r.package for r in fixture.repo.staged_releases(include_rejected=True)}
+    assert staged == {"test_time"}
+    published = fixture.repo_dir / "builds" / "hello" / "1.0.0" / "hvt"
+    assert (published / "a.provenance.dsse.json").is_file()
+    assert (published / "b.provenance.dsse.json").is_file()
+    # progress per build on stderr while waiting
+    assert "queued on w1" in stderr and "queued on w2" in stderr
+    assert "running on" in stderr and "done: w1:" in stderr
+
+
+def running_worker(process: subprocess.Popen[str], lines: list[str], timeout: float) -> str:
+    """Read the dispatcher's stderr until a build runs; the worker running it."""
+    assert process.stderr is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        lines.append(line)
+        if ": running on " in line:
+            return line.rsplit("running on ", 1)[1].strip()
+    raise AssertionError("no build started:\n" + "".join(lines))
+
+
+def test_worker_killed_mid_build_is_redelivered_and_decided_once(
+    farm: Farm, author_images: Any, tmp_path: Path
+) -> None:
+    farm.start("w1")
+    farm.start("w2")
+    fixture = staged_repo(tmp_path, {"hello": author_images("hello")})
+    process = subprocess.Popen(
+        build_argv(fixture, farm, "w1", "w2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    victim = running_worker(process, lines, 120)
+    os.killpg(farm.workers[victim].pid, signal.SIGKILL)  # the machine dies: worker and pool
+    stdout, rest = process.communicate(timeout=300)
+    stderr = "".join(lines) + rest
+    assert process.returncode == 0, stderr
+    assert f"worker {victim} lost" in stderr
+    (decision,) = json.loads(stdout)["decisions"]
+    assert decision["decision"] == "published"
+    survivor = "w2" if victim == "w1" else "w1"
+    assert {b["worker"] for b in decision["builds"]} == {survivor}
+    assert max(b["attempts"] for b in decision["builds"]) == 2
+    assert fixture.repo.staged_releases(include_rejected=True) == []
+    # decided once: nothing is left to decide, so a second run publishes nothing again
+    status, report, _ = run_build(build_argv(fixture, farm, "w1", "w2"))
+    assert status == 0 and report["decisions"] == []
+
+
+def queued_tasks(farm: Farm, redis_port: int) -> list[tuple[str, dict[str, Any]]]:
+    """(celery task id, task document) of every message still waiting in a worker queue."""
+    import base64
+
+    import redis as redis_client
+
+    client = redis_client.Redis(port=redis_port)
+    found = []
+    for queue in (b"unirepo.worker.w1", b"unirepo.worker.w2"):
+        for raw in client.lrange(queue, 0, -1):
+            message = json.loads(raw)
+            body = json.loads(base64.b64decode(message["body"]))
+            found.append((message["headers"]["id"], body[0][0]))
+    return found
+
+
+def test_forged_results_in_the_broker_are_refused(
+    farm: Farm, redis: Any, author_images: Any, tmp_path: Path
+) -> None:
+    import redis as redis_client
+
+    from builder.status import BuildStatus
+    from builder.verdict import BuildVerdict, sign_verdict, verdict_statement
+    from signing.keys import generate_key
+
+    farm.start("w1")
+    farm.start("w2")
+    hello = author_images("hello")
+    # hello's builds keep both workers busy while test_time's wait in the queues.
+    fixture = staged_repo(tmp_path, {"hello": hello, "test_time": hello})
+    process = subprocess.Popen(
+        build_argv(fixture, farm, "w1", "w2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    attacker = generate_key()
+    client = redis_client.Redis(port=redis.port)
+    forged: set[str] = set()
+    deadline = time.monotonic() + 60
+    while len(forged) < 2 and time.monotonic() < deadline and process.poll() is None:
+        for task_id, spec in queued_tasks(farm, redis.port):
+            if spec["package"] != "test_time" or task_id in forged:
+                continue
+            import hashlib
+
+            claim = BuildVerdict(
+                package="test_time", version="1.0.0", target="hvt", status=BuildStatus.BUILT,
+                reason="forged", sha256=hashlib.sha256(hello.read_bytes()).hexdigest(),
+                size=hello.stat().st_size, input_id="0" * 64, builder_id=f"w{len(forged) + 1}",
+                variations=tuple(spec["variations"]),
+            )
+            statement = verdict_statement(
+                claim, build_type="x", source_date_epoch=0, internal_parameters={},
+                resolved_dependencies=[], invocation_id=spec["task"], started_on="",
+                finished_on="",
+            )
+            envelope = dict(sign_verdict(statement, attacker).envelope)
+            if forged:  # the second one unsigned
+                envelope["signatures"] = []
+            result = {"envelope": envelope, "image": claim.sha256, "log": None,
+                      "buildinfo": None}
+            client.set(
+                f"celery-task-meta-{task_id}",
+                json.dumps({"status": "SUCCESS", "result": result, "traceback": None,
+                            "children": [], "date_done": None, "task_id": task_id}),
+            )
+            forged.add(task_id)
+        time.sleep(0.05)
+    stdout, stderr = process.communicate(timeout=300)
+    assert len(forged) == 2, stderr
+    assert process.returncode == 3, stderr
+    by_package = decisions(json.loads(stdout))
+    assert by_package["hello"]["decision"] == "published"
+    refused = by_package["test_time"]
+    assert refused["decision"] == "rejected"
+    assert "differ from the author's" in refused["reason"]  # decided on the real builds
+    ignored = "\n".join(refused["ignored_results"])
+    assert "result refused: DSSE envelope: no valid signature by a trusted key" in ignored
+    assert "result refused: DSSE envelope: unsigned" in ignored
+    assert "result refused" in stderr
+
+
+def test_worker_with_a_key_not_configured_is_refused(
+    farm: Farm, author_images: Any, tmp_path: Path
+) -> None:
+    farm.start("w1")
+    farm.start("w2", key_name="stranger")  # the operator configured w1 and w2's keys only
+    farm.key("w2")
+    fixture = staged_repo(tmp_path, {"hello": author_images("hello")})
+    status, report, stderr = run_build(build_argv(fixture, farm, "w1", "w2"))
+    assert status == 0, stderr
+    (decision,) = report["decisions"]
+    assert decision["decision"] == "published"
+    assert {b["worker"] for b in decision["builds"]} == {"w1"}  # w2's result did not count
+    assert any(
+        "result refused: DSSE envelope: no valid signature by a trusted key" in line
+        for line in decision["ignored_results"]
+    )
+
+
+def test_only_untrusted_workers_publish_nothing(
+    farm: Farm, author_images: Any, tmp_path: Path
+) -> None:
+    farm.start("w1", key_name="stranger")
+    fixture = staged_repo(tmp_path, {"hello": author_images("hello")})
+    status, report, stderr = run_build(build_argv(fixture, farm, "w1"))
+    assert status == 3, stderr
+    (decision,) = report["decisions"]
+    assert decision["decision"] == "rejected"
+    assert decision["reason"].startswith("hvt: no build result signed by a trusted key")
+    assert [r.package for r in fixture.repo.staged_releases(include_rejected=True)] == ["hello"]
+
+
+def test_build_past_its_time_limit_fails_with_the_reason(
+    farm: Farm, author_images: Any, tmp_path: Path
+) -> None:
+    farm.start("w1")
+    fixture = staged_repo(tmp_path, {"hello": author_images("hello")})
+    status, report, stderr = run_build(
+        build_argv(fixture, farm, "w1", extra=("--build-time-limit", "1"))
+    )
+    assert status == 4, stderr
+    (decision,) = report["decisions"]
+    assert decision["decision"] == "rejected"
+    assert "resource limit: wall-clock time (1 s)" in decision["reason"]
