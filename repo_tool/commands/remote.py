@@ -65,7 +65,11 @@ def remote_group() -> None:
               help="Make it the default remote (the first one added always is).")
 def remote_add(name: str, url: str, root_file: Path, mirrors: tuple[str, ...],
                make_default: bool) -> None:
-    """Store repository URL as NAME, trusting the root file given with --root.
+    """Store repository URL as NAME, with its root.
+
+    The root file given with --root (obtained out of band) must be TUF root
+    metadata signed by its own threshold of root keys; it is copied next to
+    the config and trusted from then on.
 
     Example: repo-tool remote add main https://repo.example.org --root root.json
     """
@@ -86,7 +90,10 @@ def remote_add(name: str, url: str, root_file: Path, mirrors: tuple[str, ...],
 @remote_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def remote_list(as_json: bool) -> None:
-    """List configured remotes: NAME, URL, default, root file, mirrors (tab-separated)."""
+    """List configured remotes, tab-separated.
+
+    Columns: NAME, URL, "default" or empty, root file, mirrors (comma-separated).
+    """
     config = load_config(config_dir(os.environ))
     if as_json:
         click.echo(json.dumps({
@@ -108,7 +115,10 @@ def remote_list(as_json: bool) -> None:
 @remote_group.command("remove")
 @click.argument("name")
 def remote_remove(name: str) -> None:
-    """Forget remote NAME and its stored root (cached metadata stays in the user cache)."""
+    """Forget remote NAME and its stored root.
+
+    Metadata cached for it stays in the user cache (it is keyed by URL and root).
+    """
     directory = config_dir(os.environ)
     with locked(directory):
         config = load_config(directory)
@@ -125,7 +135,7 @@ def remote_remove(name: str) -> None:
 @remote_group.command("default")
 @click.argument("name", required=False)
 def remote_default(name: str | None) -> None:
-    """Make NAME the default remote; without NAME, print the default."""
+    """Set the default remote, or print it."""
     directory = config_dir(os.environ)
     if name is None:
         current = load_config(directory).default
