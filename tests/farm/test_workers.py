@@ -230,3 +230,34 @@ def test_build_past_its_time_limit_fails_with_the_reason(
     (decision,) = report["decisions"]
     assert decision["decision"] == "rejected"
     assert "resource limit: wall-clock time (1 s)" in decision["reason"]
+
+
+def test_pool_process_killed_mid_build_is_redelivered_by_the_broker(
+    farm: Farm, author_images: Any, tmp_path: Path
+) -> None:
+    worker = farm.start("w1")
+    fixture = staged_repo(tmp_path, {"hello": author_images("hello")})
+    process = subprocess.Popen(
+        build_argv(fixture, farm, "w1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[str] = []
+    running_worker(process, lines, 120)
+    pool = subprocess.run(
+        ["pgrep", "-P", str(worker.pid)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    for pid in pool:  # the process running the build dies (OOM killer, a crash)
+        os.kill(int(pid), signal.SIGKILL)
+    stdout, rest = process.communicate(timeout=300)
+    stderr = "".join(lines) + rest
+    assert process.returncode == 0, stderr
+    (decision,) = json.loads(stdout)["decisions"]
+    assert decision["decision"] == "published"
+    # not sent again by the dispatcher: the unacknowledged message came back from Redis
+    assert [b["attempts"] for b in decision["builds"]] == [1, 1]
+    log = farm.log("w1")
+    assert "WorkerLostError" in log
+    received = [
+        line for line in log.splitlines() if "unirepo.build[" in line and "received" in line
+    ]
+    assert len(received) == 3, log  # A, B, and the killed one again
