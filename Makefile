@@ -13,7 +13,7 @@ DEB_PACKAGES := build-essential gcc binutils make clang llvm lld libclang-rt-14-
 	libseccomp-dev seccomp bubblewrap diffoscope-minimal disorderfs faketime \
 	util-linux locales-all iproute2 iputils-ping dnsmasq-base curl dnsutils \
 	qemu-system-x86 socat procps python3-venv iptables nsd dnsperf openssl nginx \
-	redis-server
+	redis-server wrk
 
 .PHONY: all deps venv test test-fast demo lint fuzz bench clean
 
@@ -60,6 +60,7 @@ bench: deps venv
 	$(BIN)/python -m bench.build --package hello --target hvt --repeat 9 --write
 	$(BIN)/python -m bench.net_throughput --output bench/results/net.md
 	$(BIN)/python -m bench.dns --output bench/results/dns.md
+	$(BIN)/python -m bench.www --output bench/results/www.md
 	$(BIN)/python -m bench.collect
 
 clean:

@@ -28,6 +28,8 @@ SECTIONS = [
      "reported as ratios to Linux"),
     ("dns.md", "Authoritative DNS: dns unikernel (spt, hvt) vs NSD with dnsperf, 10,000 records",
      ">= 1.0x NSD's queries/s on spt; hvt reported"),
+    ("www.md", "Static web serving: www unikernel (spt, hvt) vs nginx with wrk, 5.5 KB and 1 MiB",
+     ">= 1.0x nginx's requests/s on spt; hvt reported"),
 ]
 
 
