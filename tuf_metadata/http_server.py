@@ -26,6 +26,7 @@ import logging
 import os
 import socket
 import stat
+import sys
 import threading
 import time
 import urllib.parse
@@ -380,5 +381,10 @@ class PublishedTreeServer(ThreadingHTTPServer):
             self._slots.release()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
+            # A client closing a kept-alive connection (say after a 404 it did not read).
+            LOG.debug("connection from %s closed by the client",
+                      client_address[0] if client_address else "?")
+            return
         LOG.warning("request from %s failed", client_address[0] if client_address else "?",
                     exc_info=LOG.isEnabledFor(logging.DEBUG))

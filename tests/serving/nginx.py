@@ -19,6 +19,10 @@ SITE = """
         root {root};
         disable_symlinks on;
         autoindex off;
+        gzip on;
+        gzip_types application/json;
+        gzip_vary on;
+        gzip_min_length 256;
         location = /metadata/timestamp.json {{
             add_header Cache-Control "no-cache" always;
         }}

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.serving.nginx import NGINX, nginx
 from tests.serving.support import Service, published_repo
 from tuf_metadata import layout
 from tuf_metadata.client.errors import DownloadError, EndlessDataError
@@ -25,6 +26,7 @@ from tuf_metadata.client.fetcher import HttpFetcher
 from tuf_metadata.client.store import MetadataStore
 from tuf_metadata.client.updater import Updater
 from tuf_metadata.http_encoding import accepts_gzip
+from tuf_metadata.sync import sync_tree
 
 pytestmark = pytest.mark.slow  # starts servers or signs whole repositories
 
@@ -224,3 +226,30 @@ def test_bad_encodings_are_refused_with_one_line(
     error, stored = _refresh_refused(tmp_path, _only("metadata/timestamp.json", change))
     assert message in str(error) and "\n" not in str(error)
     assert stored == ["root.json"]
+
+
+@pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is not installed "
+                    "(Debian package nginx, in the Makefile's DEB_PACKAGES)")
+def test_nginx_gzip_rules_of_the_docs_work_with_our_client(tmp_path: Path) -> None:
+    """nginx's `gzip on` (chunked, no Content-Length) is decoded and verified like serve's."""
+    fx = published_repo(tmp_path)
+    public = tmp_path / "public"
+    sync_tree(fx.repo_dir, public)
+    with nginx(tmp_path / "nginx", [public]) as (base,):
+        status, headers, body = _request(base, "/metadata/1.root.json",
+                                         {"Accept-Encoding": "gzip"})
+        assert status == 200 and headers["content-encoding"] == "gzip"
+        assert headers["vary"] == "Accept-Encoding"
+        assert gzip.decompress(body) == (public / "metadata" / "1.root.json").read_bytes()
+        image = next((public / "targets").rglob("*.hello.hvt"))
+        status, headers, _ = _request(base, "/" + image.relative_to(public).as_posix(),
+                                      {"Accept-Encoding": "gzip"})
+        assert status == 200 and "content-encoding" not in headers
+
+        root = (public / "metadata" / "1.root.json").read_bytes()
+        updater, fetcher, _ = _client(tmp_path, root, base)
+        updater.refresh()
+        resolved = updater.resolve(layout.target_path("hello", "1.0", "hello.hvt"))
+        updater.download_target(resolved.info, tmp_path / "hello.hvt")
+        assert (tmp_path / "hello.hvt").read_bytes() == (fx.work / "hello-1.0.hvt").read_bytes()
+        assert fetcher.bytes_received < fetcher.bytes_decoded
