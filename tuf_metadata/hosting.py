@@ -1,6 +1,7 @@
 """What may be published, and how: the public folders, cache rules and the published-tree check.
 
-Clients may see exactly two folders of a repository, metadata/ and targets/;
+Clients may see exactly two folders of a repository, metadata/ and targets/
+(and `serve` also shows the build reports, dashboard/ and builds/);
 everything else (online/ holds the online private keys, pending/ and
 staging/ unpublished changes, repo.json the configuration) is private. The
 published tree must hold no symlink (a link to online/timestamp.key would
