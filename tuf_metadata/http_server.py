@@ -232,7 +232,8 @@ class _PublishedTreeHandler(BaseHTTPRequestHandler):
         if path == METRICS_PATH and self.server.signing is not None:
             self._document(200, METRICS_CONTENT_TYPE, self.server.metrics().encode(), with_body)
             return
-        if path == "/" and self.server.reports:
+        if self.server.reports and path in ("/", "/dashboard"):
+            # The dashboard's links are relative to /dashboard/.
             self.send_response(HTTPStatus.FOUND)
             self.send_header("Location", "/dashboard/")
             self.send_header("Content-Length", "0")

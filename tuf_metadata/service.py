@@ -99,24 +99,42 @@ class SigningHealth:
                              dict(self.versions))
 
 
-def top_level_state(repository: Repository) -> tuple[dict[str, datetime], dict[str, int],
-                                                        datetime]:
+TopLevelState = tuple[dict[str, datetime], dict[str, int], datetime]
+
+
+class TopLevelReader:
     """Expiry and version of each top-level role, and when timestamp.json was written.
 
     The timestamp file is replaced (renamed into place) only when it is signed,
-    so its modification time is the time of the last timestamp signing, by
-    this service or by a `repo-tool timestamp` run.
+    so its modification time is the time of the last timestamp signing, by the
+    service or by a `repo-tool timestamp` run. Any new snapshot or targets comes
+    with a new timestamp, and any new root with a new root file, so the roles are
+    read again only when the timestamp file or the root version changed: not a
+    parse of a large snapshot every round.
     """
-    root = repository.load_root()
-    timestamp = repository.load_timestamp(root.signed)
-    snapshot = repository.load_snapshot(root.signed)
-    targets = repository.load_targets(root.signed, snapshot.signed)
-    roles = {"root": root.signed, "targets": targets.signed, "snapshot": snapshot.signed,
-             "timestamp": timestamp.signed}
-    written = os.stat(Path(repository.root_dir) / "metadata" / "timestamp.json").st_mtime
-    return ({role: signed.expires for role, signed in roles.items()},
-            {role: signed.version for role, signed in roles.items()},
-            datetime.fromtimestamp(written, UTC))
+
+    def __init__(self, repository: Repository):
+        self.repository = repository
+        self._key: tuple[int, int, int, int] | None = None
+        self._state: TopLevelState | None = None
+
+    def read(self) -> TopLevelState:
+        repository = self.repository
+        info = os.stat(Path(repository.root_dir) / "metadata" / "timestamp.json")
+        key = (info.st_dev, info.st_ino, info.st_mtime_ns, repository.root_version())
+        if self._state is not None and key == self._key:
+            return self._state
+        root = repository.load_root()
+        timestamp = repository.load_timestamp(root.signed)
+        snapshot = repository.load_snapshot(root.signed)
+        targets = repository.load_targets(root.signed, snapshot.signed)
+        roles = {"root": root.signed, "targets": targets.signed, "snapshot": snapshot.signed,
+                 "timestamp": timestamp.signed}
+        self._state = ({role: signed.expires for role, signed in roles.items()},
+                       {role: signed.version for role, signed in roles.items()},
+                       datetime.fromtimestamp(info.st_mtime, UTC))
+        self._key = key
+        return self._state
 
 
 class SigningScheduler:
@@ -129,6 +147,7 @@ class SigningScheduler:
         self.health_file = health_file
         self.publish = publish
         self.health = SigningHealth()
+        self._top_level = TopLevelReader(repository)
         self._lock = threading.Lock()
         repository.log = lambda message: LOG.info("%s", message)
 
@@ -150,7 +169,7 @@ class SigningScheduler:
         """One round; never raises for a failed round (it is counted, logged and retried)."""
         try:
             signed = self._sign_if_due()
-            expires, versions, timestamp_signed = top_level_state(self.repository)
+            expires, versions, timestamp_signed = self._top_level.read()
             if self.publish is not None:  # e.g. sync to the folder a web server serves
                 self.publish()
         except Exception as error:

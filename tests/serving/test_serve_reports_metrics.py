@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from builder.pipeline import TargetResult
 from builder.status import BuildStatus
 from reports.dashboard import row_from_result, update_dashboard
-from tests.repository.helpers import Fixture
+from tests.repository.helpers import Fixture, run
 from tests.serving.support import Service, published_repo
 from tuf_metadata.serve_metrics import common_log_line
 
@@ -82,8 +82,9 @@ def test_dashboard_and_reports_are_served_and_their_links_resolve(tmp_path: Path
         assert page == (fx.repo_dir / "dashboard" / "index.html").read_bytes()
         assert headers["x-content-type-options"] == "nosniff"
         assert "default-src 'none'" in headers["content-security-policy"]
-        assert _request(url, "/")[0:2][0] == 302 and _request(url, "/")[1]["location"] == (
-            "/dashboard/")
+        for path in ("/", "/dashboard"):
+            status, headers, _ = _request(url, path)
+            assert status == 302 and headers["location"] == "/dashboard/"
         status, headers, index = _request(url, "/dashboard/index.json")
         assert status == 200 and headers["content-type"] == "application/json"
         assert json.loads(index)["rows"][0]["package"] == "hello"
@@ -176,6 +177,17 @@ def test_metrics_parse_and_report_requests_bytes_signing_and_expiry(tmp_path: Pa
                                                        "timestamp"}
         expected = datetime.strptime(timestamp["signed"]["expires"], "%Y-%m-%dT%H:%M:%SZ")
         assert expiry[(("role", "timestamp"),)] == expected.replace(tzinfo=UTC).timestamp()
+
+        # A timestamp signed outside the service (a new file version) is reported.
+        version = metrics["unirepo_metadata_version"][(("role", "timestamp"),)]
+        assert run(["timestamp", "--repo", str(fx.repo_dir)]).exit_code == 0
+        deadline = time.monotonic() + 20
+        while _families(url)["unirepo_metadata_version"][(("role", "timestamp"),)] == version:
+            assert time.monotonic() < deadline, "new timestamp version not reported"
+            time.sleep(0.3)
+        signed_again = _families(url)["unirepo_signing_last_success_timestamp_seconds"][()]
+        assert signed_again == pytest.approx(
+            (fx.repo_dir / "metadata" / "timestamp.json").stat().st_mtime, abs=1)
 
         # Failing rounds show up (the published state cannot be read), and recovery too.
         timestamp_file = fx.repo_dir / "metadata" / "timestamp.json"
