@@ -10,14 +10,15 @@ Every error of the toolkit's exception hierarchies becomes one line on stderr
 and exit status 1; click's usage errors exit with 2.
 
 Exit statuses: 0 success; 1 the operation failed or was refused (the line
-says why); 2 bad usage; `repo-tool run` returns the guest's own exit status.
+says why); 2 bad usage; 130 interrupted (Ctrl-C: the one line `interrupted`);
+`repo-tool run` returns the guest's own exit status.
 """
 
 from __future__ import annotations
 
 import importlib
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -75,6 +76,13 @@ class LazyCommandGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            interrupted()
+        except click.Abort as abort:
+            # click's prompts turn Ctrl-C into Abort ("Aborted!", exit 1); Ctrl-D stays that.
+            if isinstance(abort.__context__, KeyboardInterrupt):
+                interrupted()
+            raise
         except TOOLKIT_ERRORS as error:
             message = str(error).splitlines()[0] if str(error) else type(error).__name__
             click.echo(f"error: {message}", err=True)
@@ -96,5 +104,18 @@ def cli() -> None:
     """
 
 
+def interrupted() -> NoReturn:
+    """Ctrl-C: one line and exit 130 (128 + SIGINT), never a traceback.
+
+    Every repository write is atomic and ordered so that a stop at any point
+    leaves a repository `verify` accepts; running the command again finishes it.
+    """
+    click.echo("interrupted", err=True)
+    sys.exit(130)
+
+
 def main() -> None:
-    cli(prog_name="repo-tool")
+    try:
+        cli(prog_name="repo-tool")
+    except KeyboardInterrupt:  # before or after click's own handling
+        interrupted()
