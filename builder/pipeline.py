@@ -4,7 +4,8 @@ Output layout (out_dir/NAME/VERSION/TARGET/):
   NAME.TARGET           the verified image (only when reproducible)
   buildinfo.json        toolchain identity, flags, inputs, outputs, variations, builds
   a.log, b.log          sandbox output of build A and B
-  NAME.TARGET.link      in-toto link signed by the builder key (when a signer is given)
+  STEP.KEYID8.link      in-toto link of this run's layout step (signing.intoto_layout),
+                        signed by the key (reproducible images, when a signer is given)
   provenance.dsse.json  the signed verdict: SLSA provenance v1 Statement in a DSSE
                         envelope (every status; see builder.verdict)
   *.diffoscope.{html,txt,json}  on a mismatch
@@ -18,6 +19,7 @@ own key for exactly this KEY (and image hash); anything else is rebuilt.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -32,7 +34,7 @@ from typing import Any
 
 from securesystemslib.signer import Signer
 
-from builder.archive import tree_digest
+from builder.archive import create_archive, tree_digest
 from builder.build import BuildOutcome, BuildRequest, sha256_file
 from builder.buildinfo import (
     BUILD_TYPE,
@@ -56,7 +58,8 @@ from builder.verdict import (
     verify_result,
 )
 from fsio import atomic_write
-from signing.attestations import make_link, sign_link
+from signing.attestations import link_file_name, make_link, sign_link
+from signing.intoto_layout import AUTHOR_STEP
 
 RESULT_NAME = "result.json"
 # The parts of the Solo5 tree a guest build reads (headers, bindings, linker scripts).
@@ -120,6 +123,8 @@ class BuildOptions:
     signer: Signer | None = None  # the builder key: signs links and verdicts
     builder_id: str = "unirepo-builder"
     find_culprits: bool = True  # bisect the variations on a mismatch
+    link_step: str = AUTHOR_STEP  # the layout step this run's in-toto link is for
+    command: tuple[str, ...] = ()  # the command that ran, recorded in the link
     progress: Progress | None = None
 
 
@@ -131,6 +136,17 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def solo5_hashes(request: BuildRequest) -> dict[str, str]:
+    """sha256 of every Solo5 build input the sandbox mounts (PART/PATH -> digest)."""
+    solo5: dict[str, str] = {}
+    if request.solo5_root is not None:
+        for part in SOLO5_BUILD_INPUTS:
+            if (request.solo5_root / part).is_dir():
+                hashes = tree_hashes(request.solo5_root / part)
+                solo5.update({f"{part}/{path}": digest for path, digest in hashes.items()})
+    return solo5
+
+
 def input_record(
     request: BuildRequest,
     package: Package,
@@ -139,12 +155,7 @@ def input_record(
 ) -> dict[str, Any]:
     """Everything the image may depend on, as JSON (its digest is the cache key)."""
     plan = request.plan_for(CONTROL.build_dir(request.ident))
-    solo5: dict[str, str] = {}
-    if request.solo5_root is not None:
-        for part in SOLO5_BUILD_INPUTS:
-            if (request.solo5_root / part).is_dir():
-                hashes = tree_hashes(request.solo5_root / part)
-                solo5.update({f"{part}/{path}": digest for path, digest in hashes.items()})
+    solo5 = solo5_hashes(request)
     return {
         "builder_version": BUILDER_VERSION,
         "target": request.target,
@@ -228,32 +239,55 @@ def build_info(
     }
 
 
-def _materials(info: dict[str, Any], deps: Sequence[Package]) -> dict[str, str]:
-    materials = dict(info["inputs"]["sources"])
-    for dep in deps:
-        materials.update(file_hashes(dep.files))
+def archive_name(package: Package) -> str:
+    return f"{package.manifest.ident}.tar.gz"
+
+
+def _materials(
+    request: BuildRequest,
+    package: Package,
+    deps: Sequence[Package],
+    toolchain: Sequence[dict[str, str]],
+) -> dict[str, dict[str, Any]]:
+    """What an image is built from, by in-toto artifact name: the source and library
+    archives (the deterministic archive of exactly the files built, the bytes a
+    release publishes), every toolchain program (`toolchain/PATH`) and every
+    Solo5 build input (`solo5/PART/PATH`). Values: sha256 and how to describe it."""
+    materials: dict[str, dict[str, Any]] = {}
+    for source in (package, *deps):
+        archive = create_archive(source.files, source.manifest.source_date_epoch)
+        materials[archive_name(source)] = {"sha256": hashlib.sha256(archive).hexdigest()}
+    for tool in toolchain:
+        materials[f"toolchain{tool['path']}"] = {
+            "sha256": tool["sha256"],
+            "uri": f"file://{tool['realpath']}",
+            "annotations": {"debianPackage": tool["package"], "version": tool["version"]},
+        }
+    for path, digest in solo5_hashes(request).items():
+        materials[f"solo5/{path}"] = {"sha256": digest}
     return materials
 
 
 def _link(
     target_dir: Path,
-    info: dict[str, Any],
-    request: BuildRequest,
-    package: Package,
-    materials: dict[str, str],
+    materials: dict[str, dict[str, Any]],
+    products: dict[str, str],
+    variations: Sequence[Variation],
+    options: BuildOptions,
     signer: Signer,
 ) -> str:
-    """The in-toto link of a reproducible image."""
-    image_name = f"{package.manifest.name}.{request.target}"
+    """The signed in-toto link of a reproducible image, named as in-toto-verify loads it."""
     link = make_link(
-        f"build-{request.target}",
-        ["repo-tool", "build-package", f"{package.manifest.ident}", "--target", request.target],
-        materials,
-        dict(info["outputs"]),
-        byproducts={"status": info["status"], "reason": info["reason"]},
-        environment={"toolchain": info["toolchain"], "variations": info["variations"]},
+        options.link_step,
+        options.command,
+        {name: m["sha256"] for name, m in materials.items()},
+        products,
+        byproducts={"status": str(BuildStatus.REPRODUCIBLE)},
+        environment={"builder": options.builder_id, "variations": [v.name for v in variations]},
     )
-    link_path = target_dir / f"{image_name}.link"
+    for stale in target_dir.glob("*.link"):
+        stale.unlink()  # a cached entry's link may be another step's; this run signs its own
+    link_path = target_dir / link_file_name(options.link_step, signer.public_key.keyid)
     write_json(link_path, sign_link(link, signer))
     return str(link_path)
 
@@ -263,7 +297,7 @@ def _sign_verdict(
     verdict: BuildVerdict,
     info: dict[str, Any],
     request: BuildRequest,
-    materials: dict[str, str],
+    materials: dict[str, dict[str, Any]],
     signer: Signer,
     started: str,
 ) -> str:
@@ -278,8 +312,9 @@ def _sign_verdict(
             "toolchain": info["toolchain"],
         },
         resolved_dependencies=[
-            {"uri": f"file:{path}", "digest": {"sha256": digest}}
-            for path, digest in sorted(materials.items())
+            {"name": name, "digest": {"sha256": m["sha256"]}}
+            | {k: m[k] for k in ("uri", "annotations") if k in m}
+            for name, m in sorted(materials.items())
         ],
         invocation_id=str(uuid.uuid4()),
         started_on=started,
@@ -329,6 +364,12 @@ def _verify_frozen(
             cached = None  # the cached verdict has no culprits yet: build again to blame
     if cached is not None:
         progress(f"{manifest.ident} {request.target}: cache hit, not rebuilt")
+        if options.signer is not None and cached.sha256 is not None:
+            # The link is this run's claim (its step and command), over the signed image hash.
+            materials = _materials(request, package, deps, inputs["toolchain"])
+            cached = replace(cached, link=_link(target_dir, materials, {image_name: cached.sha256},
+                                                variations, options, options.signer))
+            write_json(target_dir / RESULT_NAME, cached.to_json())
         return cached
     started = _now()
     progress(f"{manifest.ident} {request.target}: building A and B")
@@ -355,9 +396,10 @@ def _verify_frozen(
     culprits = result.blame.culprits if result.blame else ()
     link = provenance = None
     if options.signer is not None:
-        materials = _materials(info, deps)
-        if result.status == BuildStatus.REPRODUCIBLE:
-            link = _link(target_dir, info, request, package, materials, options.signer)
+        materials = _materials(request, package, deps, inputs["toolchain"])
+        if result.status == BuildStatus.REPRODUCIBLE and result.sha256:
+            link = _link(target_dir, materials, {image_name: result.sha256}, variations, options,
+                         options.signer)
         verdict = BuildVerdict(
             package=manifest.name,
             version=manifest.version,

@@ -28,6 +28,7 @@ from builder.status import BuildStatus
 from signing.attestations import (
     SLSA_PROVENANCE_V1,
     AttestationError,
+    builder_name,
     provenance_statement,
     sign_statement,
     verify_envelope,
@@ -198,7 +199,9 @@ def read_verdict(statement: Mapping[str, Any]) -> BuildVerdict:
         sha256=None,
         size=size,
         input_id=_text(internal.get("input_id"), "input_id"),
-        builder_id=_text(_field(statement, "predicate", "runDetails", "builder", "id"), "builder"),
+        builder_id=builder_name(
+            _text(_field(statement, "predicate", "runDetails", "builder", "id"), "builder")
+        ),
         culprits=tuple(culprits),
         variations=tuple(variations),
     )

@@ -1,8 +1,10 @@
 """Build attestations: in-toto links and SLSA provenance v1 statements in DSSE.
 
 A builder (or an independent rebuilder) signs, for every image it built:
-- an in-toto link (in-toto library, Metablock) for the step NAME: materials
-  are the source files and dependencies, products the images;
+- an in-toto link (in-toto 1.0 link in the spec's signature wrapper, the
+  in-toto library's Metablock, which in-toto-verify 3.x reads) for its step of
+  the layout (signing.intoto_layout), written as STEP.KEYID8.link: materials
+  are the source and library archives and the toolchain, products the image;
 - an in-toto Statement v1 whose predicate is SLSA provenance v1, wrapped in
   a DSSE envelope (payload type application/vnd.in-toto+json).
 Both are signed with a securesystemslib Signer and verified with its Key.
@@ -14,10 +16,11 @@ import base64
 import binascii
 import copy
 import json
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from in_toto.models.link import Link
+from in_toto.models.link import FILENAME_FORMAT, Link
 from in_toto.models.metadata import Metablock
 from securesystemslib.dsse import Envelope
 from securesystemslib.exceptions import UnverifiedSignatureError, VerificationError
@@ -28,6 +31,11 @@ from signing.errors import SigningError
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
 DSSE_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+# Our TypeURIs (SLSA builder.id, buildType). They are identifiers compared as
+# strings, under the TLD that RFC 6761 reserves as never resolving: no one can
+# register it and nothing pretends to be served there. docs/intoto.md defines them.
+URI_NAMESPACE = "https://unirepo.invalid/"
+BUILDER_URI_PREFIX = URI_NAMESPACE + "builders/"
 
 
 class AttestationError(SigningError):
@@ -36,6 +44,25 @@ class AttestationError(SigningError):
 
 def _digests(hashes: Mapping[str, str]) -> dict[str, dict[str, str]]:
     return {path: {"sha256": digest} for path, digest in sorted(hashes.items())}
+
+
+def builder_uri(builder_id: str) -> str:
+    """The SLSA builder.id of a builder named `builder_id` (a URI is kept as it is)."""
+    if builder_id.startswith("https://"):
+        return builder_id
+    return BUILDER_URI_PREFIX + urllib.parse.quote(builder_id, safe="")
+
+
+def builder_name(uri: str) -> str:
+    """The builder name a builder.id URI stands for (the inverse of builder_uri)."""
+    if uri.startswith(BUILDER_URI_PREFIX):
+        return urllib.parse.unquote(uri[len(BUILDER_URI_PREFIX):])
+    return uri
+
+
+def link_file_name(step: str, keyid: str) -> str:
+    """STEP.KEYID8.link: the name in-toto-verify loads a functionary's link of a step from."""
+    return str(FILENAME_FORMAT.format(step_name=step, keyid=keyid))
 
 
 def make_link(
@@ -113,7 +140,7 @@ def provenance_statement(
                 "resolvedDependencies": [dict(d) for d in resolved_dependencies],
             },
             "runDetails": {
-                "builder": {"id": builder_id},
+                "builder": {"id": builder_uri(builder_id)},
                 "metadata": {
                     "invocationId": invocation_id,
                     "startedOn": started_on,

@@ -45,6 +45,8 @@ COMMANDS: dict[str, CommandEntry] = {
     "image": _E("image", "Look inside Solo5 unikernel images."),
     "init": _E("repository", "Key ceremony: create a repository with n maintainers and "
                "threshold t."),
+    "intoto": _E("intoto", "in-toto layout (author, builder, k rebuilders) for the in-toto "
+                 "project's in-toto-verify."),
     "key": _E("keys", "Generate, export and list signing keys (ed25519, ecdsa-p256, rsa-pss)."),
     "maintainers": _E("repository", "Propose a new maintainer set and threshold (adds/removes "
                       "maintainers, rotates root)."),

@@ -48,8 +48,10 @@ from builder.status import BuildStatus
 from builder.variations import Variation, select, variation_names
 from builder.verdict import SignedResult, VerdictError
 from fsio import atomic_write
+from repo_tool.commands.intoto import invocation
 from repo_tool.commands.keys import passphrase_options, passphrase_source
 from reports.dashboard import row_from_result, update_dashboard
+from signing.intoto_layout import AUTHOR_STEP, BUILDER_STEP, REBUILD_STEP
 
 if TYPE_CHECKING:
     from tuf_metadata.repository import StagedRelease
@@ -237,6 +239,9 @@ def _run_with_progress(
     help="Cache of verified builds keyed by the hash of all inputs.",
 )
 @double_build_options
+@click.option("--link-step", type=click.Choice([AUTHOR_STEP, REBUILD_STEP]), default=AUTHOR_STEP,
+              show_default=True, help="The in-toto layout step the signed link is for: the "
+              "package's author, or an independent rebuilder.")
 @passphrase_options
 @JSON_OPTION
 def build_package(
@@ -252,6 +257,7 @@ def build_package(
     no_blame: bool,
     key: Path | None,
     builder_id: str,
+    link_step: str,
     passphrase_env: str | None,
     passphrase_file: Path | None,
     insecure_plaintext: bool,
@@ -276,6 +282,8 @@ def build_package(
         signer=_signer(key, passphrase_env, passphrase_file, insecure_plaintext),
         builder_id=builder_id,
         find_culprits=not no_blame,
+        link_step=link_step,
+        command=invocation(click.get_current_context()),
     )
     archive = out_dir / parsed.name / parsed.version / f"{parsed.ident}.tar.gz"
     atomic_write(archive, archive_from_tree(tree, parsed.sources, parsed.source_date_epoch))
@@ -450,6 +458,8 @@ def build(
         signer=signer,
         builder_id=builder_id,
         find_culprits=not no_blame,
+        link_step=BUILDER_STEP,
+        command=invocation(click.get_current_context()),
     )
     policy = GatePolicy.own_key(signer.public_key)
     index = _index(index_dir or tree / "packages", console)

@@ -140,16 +140,13 @@ def test_attestations_verify_with_the_builder_key_and_refuse_tampering(built: Bu
     document = json.loads(Path(result.link).read_text())
     link = verify_link(document, built.signer.public_key)
     assert link.products == {"hello.spt": {"sha256": result.sha256}}
-    assert "unikernels/hello/hello.c" in link.materials
+    assert "hello-1.0.0.tar.gz" in link.materials
     envelope = json.loads(Path(result.provenance).read_text())
     statement = verify_statement(envelope, built.signer.public_key)
     assert statement["predicateType"] == "https://slsa.dev/provenance/v1"
     assert statement["subject"] == [{"name": "hello.spt", "digest": {"sha256": result.sha256}}]
     deps = statement["predicate"]["buildDefinition"]["resolvedDependencies"]
-    assert {
-        "uri": "file:unikernels/hello/hello.c",
-        "digest": link.materials["unikernels/hello/hello.c"],
-    } in deps
+    assert {"name": "hello-1.0.0.tar.gz", "digest": link.materials["hello-1.0.0.tar.gz"]} in deps
     other = CryptoSigner.generate_ed25519()
     with pytest.raises(AttestationError, match="not signed by key"):
         verify_link(document, other.public_key)

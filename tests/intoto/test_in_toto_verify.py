@@ -1,0 +1,253 @@
+"""The in-toto project's own `in-toto-verify` (PyPI in-toto) on a release our builder made.
+
+hello (hvt) is double-built three times in the real sandbox: by its author
+(`repo-tool build-package --key`), by the builder (the pipeline's Python API, step
+builder-double-build, as `repo-tool build` runs it) and by a rebuilder
+(`repo-tool build-package --link-step rebuild`). `repo-tool intoto layout` signs the
+layout with two maintainer keys. in-toto-verify must accept the release, and refuse
+it when a link is tampered with, when the image is not the links' product, when a
+link is signed by a key the layout does not authorise, when a rebuild is missing,
+and when the layout is not signed by every key it is checked against.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from in_toto.models.link import Link
+
+from builder.pipeline import BuildOptions, verify_package
+from builder.plan import load_index, read_package_tree, resolve, solo5_requests
+from builder.sandbox import missing_programs
+from builder.variations import all_variations
+from signing.attestations import link_file_name, sign_link
+from signing.intoto_layout import AUTHOR_STEP, BUILDER_STEP, REBUILD_STEP
+from signing.keys import KeyFileSigner, generate_key, write_key_pair
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = REPO / ".venv" / "bin"
+IMAGE = "hello.hvt"
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        bool(missing_programs()) or os.geteuid() != 0,
+        reason=f"the builder needs root and {', '.join(missing_programs()) or 'nothing else'}",
+    ),
+]
+
+
+@dataclass
+class Release:
+    root: Path
+    signers: dict[str, KeyFileSigner]
+    links: dict[str, Path]  # step -> the signed link
+    image: Path
+    archive: Path
+
+
+def repo_tool(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([str(BIN / "repo-tool"), *map(str, args)], cwd=REPO,
+                            capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def key(root: Path, name: str) -> KeyFileSigner:
+    signer = generate_key()
+    write_key_pair(signer, root / f"{name}.key", None)
+    return signer
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
+    root = tmp_path_factory.mktemp("intoto")
+    names = ("author", "builder", "rebuilder", "maintainer1", "maintainer2", "stranger")
+    signers = {name: key(root, name) for name in names}
+    build_package = ("build-package", "packages/hello/1.0.0", "--target", "hvt", "--no-blame",
+                     "--insecure-plaintext")
+    repo_tool(*build_package, "--out", root / "author", "--key", root / "author.key")
+    repo_tool(*build_package, "--out", root / "rebuilder", "--key", root / "rebuilder.key",
+              "--builder-id", "rebuilder-1", "--link-step", REBUILD_STEP)
+    index = load_index(REPO / "packages")
+    manifest = index[("hello", "1.0.0")]
+    package = read_package_tree(manifest, REPO)
+    deps = [read_package_tree(d, REPO) for d in resolve(manifest, index)]
+    (built,) = verify_package(
+        solo5_requests(package, deps, ["hvt"]), package, deps,
+        all_variations(os.cpu_count() or 1), root / "builder",
+        BuildOptions(signer=signers["builder"], link_step=BUILDER_STEP, find_culprits=False),
+    )
+    assert built.link is not None and built.image is not None
+    links = {
+        step: root / who / "hello" / "1.0.0" / "hvt"
+        / link_file_name(step, signers[who].public_key.keyid)
+        for step, who in ((AUTHOR_STEP, "author"), (BUILDER_STEP, "builder"),
+                          (REBUILD_STEP, "rebuilder"))
+    }
+    assert all(path.is_file() for path in links.values()), links
+    for name in ("author", "builder", "rebuilder", "maintainer1", "maintainer2"):
+        repo_tool("intoto", "pem", root / f"{name}.pub.json", "-o", root / f"{name}.pem")
+    repo_tool("intoto", "layout", "--author-key", root / "author.pub.json",
+              "--builder-key", root / "builder.pub.json",
+              "--rebuilder-key", root / "rebuilder.pub.json",
+              "--sign-with", root / "maintainer1.key", "--sign-with", root / "maintainer2.key",
+              "--insecure-plaintext", "-o", root / "root.layout")
+    return Release(root, signers, links, Path(built.image),
+                   root / "author" / "hello" / "1.0.0" / "hello-1.0.0.tar.gz")
+
+
+def verification_dir(release: Release, name: str, layout: str = "root.layout") -> Path:
+    """A directory holding what a verifier downloads: layout, links, image."""
+    target = release.root / "verify" / name
+    target.mkdir(parents=True)
+    shutil.copyfile(release.root / layout, target / "root.layout")
+    for link in release.links.values():
+        shutil.copyfile(link, target / link.name)
+    shutil.copyfile(release.image, target / IMAGE)
+    return target
+
+
+def in_toto_verify(release: Release, directory: Path,
+                   keys: tuple[str, ...] = ("maintainer1", "maintainer2"),
+                   ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "in-toto-verify"), "--layout", "root.layout", "--link-dir", ".",
+         "--verification-keys", *(str(release.root / f"{k}.pem") for k in keys)],
+        cwd=directory, capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def load_link(path: Path) -> dict[str, object]:
+    document: dict[str, object] = json.loads(path.read_text())
+    return document
+
+
+def test_in_toto_verify_accepts_the_release_with_its_links(release: Release) -> None:
+    result = in_toto_verify(release, verification_dir(release, "good"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_links_record_the_command_archives_toolchain_and_image(release: Release) -> None:
+    image_sha256 = hashlib.sha256(release.image.read_bytes()).hexdigest()
+    archive_sha256 = hashlib.sha256(release.archive.read_bytes()).hexdigest()
+    for step, path in release.links.items():
+        link = Link.read(load_link(path)["signed"])
+        assert link.name == step
+        assert link.products == {IMAGE: {"sha256": image_sha256}}
+        assert link.materials["hello-1.0.0.tar.gz"] == {"sha256": archive_sha256}
+        assert any(name.startswith("toolchain/usr/") for name in link.materials)
+        assert any(name.startswith("solo5/lds/") for name in link.materials)
+    author = Link.read(load_link(release.links[AUTHOR_STEP])["signed"])
+    assert author.command[:4] == ["repo-tool", "build-package", "packages/hello/1.0.0",
+                                  "--target"]
+    rebuild = Link.read(load_link(release.links[REBUILD_STEP])["signed"])
+    assert rebuild.command[:2] == ["repo-tool", "build-package"]
+    assert "--link-step" in rebuild.command and REBUILD_STEP in rebuild.command
+
+
+def test_provenance_names_real_uris_and_resolved_dependencies(release: Release) -> None:
+    import base64
+
+    envelope = json.loads((release.links[REBUILD_STEP].parent / "provenance.dsse.json")
+                          .read_text())
+    statement = json.loads(base64.b64decode(envelope["payload"]))
+    predicate = statement["predicate"]
+    assert predicate["runDetails"]["builder"]["id"] == (
+        "https://unirepo.invalid/builders/rebuilder-1")
+    assert predicate["buildDefinition"]["buildType"].startswith("https://unirepo.invalid/")
+    deps = {d["name"]: d for d in predicate["buildDefinition"]["resolvedDependencies"]}
+    archive_sha256 = hashlib.sha256(release.archive.read_bytes()).hexdigest()
+    assert deps["hello-1.0.0.tar.gz"]["digest"] == {"sha256": archive_sha256}
+    tools = [d for name, d in deps.items() if name.startswith("toolchain/")]
+    assert tools and all(d["uri"].startswith("file:///usr/") for d in tools)
+    assert all(d["annotations"]["debianPackage"] for d in tools)
+
+
+def test_a_tampered_link_is_refused(release: Release) -> None:
+    directory = verification_dir(release, "tampered-link")
+    path = directory / release.links[BUILDER_STEP].name
+    document = load_link(path)
+    signed = document["signed"]
+    assert isinstance(signed, dict)
+    signed["materials"]["hello-1.0.0.tar.gz"]["sha256"] = "0" * 64
+    path.write_text(json.dumps(document))
+    result = in_toto_verify(release, directory)
+    assert result.returncode == 1
+    assert f"Step '{BUILDER_STEP}' requires at least '1' links validly signed" in result.stderr
+
+
+def test_an_image_that_is_not_the_links_product_is_refused(release: Release) -> None:
+    directory = verification_dir(release, "other-image")
+    image = directory / IMAGE
+    image.write_bytes(image.read_bytes() + b"\0")
+    result = in_toto_verify(release, directory)
+    assert result.returncode == 1
+    assert "image-is-built" in result.stderr and IMAGE in result.stderr
+
+
+def test_a_link_signed_by_a_key_outside_the_layout_is_refused(release: Release) -> None:
+    directory = verification_dir(release, "stranger")
+    builder_link = release.links[BUILDER_STEP]
+    signed = Link.read(load_link(builder_link)["signed"])
+    # The builder's very link, signed by a stranger, under the builder's file name ...
+    forged = sign_link(signed, release.signers["stranger"])
+    (directory / builder_link.name).write_text(json.dumps(forged))
+    result = in_toto_verify(release, directory)
+    assert result.returncode == 1
+    assert f"Step '{BUILDER_STEP}' requires at least '1' links validly signed" in result.stderr
+    # ... and under the stranger's own name, with the builder's link gone.
+    (directory / builder_link.name).unlink()
+    stranger_name = link_file_name(BUILDER_STEP, release.signers["stranger"].public_key.keyid)
+    (directory / stranger_name).write_text(json.dumps(forged))
+    result = in_toto_verify(release, directory)
+    assert result.returncode == 1
+
+
+def test_a_missing_rebuild_is_refused_unless_the_layout_has_no_rebuilders(
+    release: Release,
+) -> None:
+    directory = verification_dir(release, "no-rebuild")
+    (directory / release.links[REBUILD_STEP].name).unlink()
+    result = in_toto_verify(release, directory)
+    assert result.returncode == 1 and REBUILD_STEP in result.stderr
+    root = release.root
+    repo_tool("intoto", "layout", "--author-key", root / "author.pub.json",
+              "--builder-key", root / "builder.pub.json", "--sign-with",
+              root / "maintainer1.key", "--insecure-plaintext", "-o", root / "two-steps.layout")
+    directory = verification_dir(release, "two-steps", layout="two-steps.layout")
+    (directory / release.links[REBUILD_STEP].name).unlink()
+    result = in_toto_verify(release, directory, keys=("maintainer1",))
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_layout_must_be_signed_by_every_key_it_is_checked_with(release: Release) -> None:
+    directory = verification_dir(release, "layout-keys")
+    result = in_toto_verify(release, directory, keys=("maintainer1", "builder"))
+    assert result.returncode == 1
+    # The layout changed after the maintainers signed it: refused.
+    layout = json.loads((directory / "root.layout").read_text())
+    layout["signed"]["readme"] = "edited"
+    (directory / "root.layout").write_text(json.dumps(layout))
+    result = in_toto_verify(release, directory)
+    assert result.returncode == 1
+
+
+def test_builds_from_different_archives_do_not_verify(release: Release) -> None:
+    """The builder's link names another source archive than the author's: refused, even
+    though the builder's key signed it (the layout's MATCH rules, not signatures)."""
+    directory = verification_dir(release, "other-archive")
+    builder_link = release.links[BUILDER_STEP]
+    link = Link.read(load_link(builder_link)["signed"])
+    link.materials["hello-1.0.0.tar.gz"] = {"sha256": "1" * 64}
+    (directory / builder_link.name).write_text(
+        json.dumps(sign_link(link, release.signers["builder"])))
+    result = in_toto_verify(release, directory)
+    assert result.returncode == 1
+    assert "hello-1.0.0.tar.gz" in result.stderr
