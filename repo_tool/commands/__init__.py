@@ -65,8 +65,8 @@ COMMANDS: dict[str, CommandEntry] = {
               "under QEMU (virtio)."),
     "search": _E("discover", "List packages whose name contains WORD, with their latest "
                  "verified version."),
-    "serve": _E("repository", "Run the snapshot/timestamp service and serve metadata/ and "
-                "targets/ over HTTP."),
+    "serve": _E("repository", "Run the snapshot/timestamp service and serve the repository "
+                "over HTTP."),
     "show": _E("discover", "Show package NAME: versions, files with length and sha256, signing "
                "keys, threshold."),
     "sign": _E("repository", "Sign pending change CHANGE_ID; it is published once t "
