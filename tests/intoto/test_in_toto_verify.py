@@ -27,13 +27,15 @@ from builder.pipeline import BuildOptions, verify_package
 from builder.plan import load_index, read_package_tree, resolve, solo5_requests
 from builder.sandbox import missing_programs
 from builder.variations import all_variations
-from signing.attestations import link_file_name, sign_link
+from signing.attestations import link_file_name, sign_link, verify_link
 from signing.intoto_layout import AUTHOR_STEP, BUILDER_STEP, REBUILD_STEP
 from signing.keys import KeyFileSigner, generate_key, write_key_pair
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / ".venv" / "bin"
 IMAGE = "hello.hvt"
+BUILD_HELLO = ("build-package", "packages/hello/1.0.0", "--target", "hvt", "--no-blame",
+               "--insecure-plaintext")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
@@ -70,10 +72,9 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
     root = tmp_path_factory.mktemp("intoto")
     names = ("author", "builder", "rebuilder", "maintainer1", "maintainer2", "stranger")
     signers = {name: key(root, name) for name in names}
-    build_package = ("build-package", "packages/hello/1.0.0", "--target", "hvt", "--no-blame",
-                     "--insecure-plaintext")
-    repo_tool(*build_package, "--out", root / "author", "--key", root / "author.key")
-    repo_tool(*build_package, "--out", root / "rebuilder", "--key", root / "rebuilder.key",
+    repo_tool(*BUILD_HELLO, "--out", root / "author", "--key", root / "author.key",
+              "--cache", root / "cache")
+    repo_tool(*BUILD_HELLO, "--out", root / "rebuilder", "--key", root / "rebuilder.key",
               "--builder-id", "rebuilder-1", "--link-step", REBUILD_STEP)
     index = load_index(REPO / "packages")
     manifest = index[("hello", "1.0.0")]
@@ -131,6 +132,22 @@ def load_link(path: Path) -> dict[str, object]:
 
 def test_in_toto_verify_accepts_the_release_with_its_links(release: Release) -> None:
     result = in_toto_verify(release, verification_dir(release, "good"))
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_cache_hit_signs_a_link_for_this_run(release: Release) -> None:
+    """No build runs on a cache hit, but the link (this run's command) is signed afresh."""
+    out = release.root / "author-again"
+    result = repo_tool(*BUILD_HELLO, "--out", out, "--key", release.root / "author.key",
+                       "--cache", release.root / "cache", "--json")
+    assert json.loads(result.stdout)["results"][0]["cached"] is True
+    link_path = out / "hello" / "1.0.0" / "hvt" / release.links[AUTHOR_STEP].name
+    assert [p.name for p in link_path.parent.glob("*.link")] == [link_path.name]
+    link = verify_link(load_link(link_path), release.signers["author"].public_key)
+    assert str(out) in link.command and "--json" in link.command
+    directory = verification_dir(release, "cache-hit")
+    shutil.copyfile(link_path, directory / link_path.name)
+    result = in_toto_verify(release, directory)
     assert result.returncode == 0, result.stderr
 
 
