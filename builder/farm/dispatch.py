@@ -25,6 +25,8 @@ from typing import Any
 
 from celery import Celery
 from celery.result import AsyncResult
+from kombu.exceptions import OperationalError
+from redis.exceptions import RedisError
 from securesystemslib.signer import Key
 
 from builder.farm.app import HARD_LIMIT_MARGIN, HOSTNAME_PREFIX, make_app, queue_of
@@ -37,6 +39,8 @@ MAX_ATTEMPTS = 3  # sends of one build (first one included) before it is given u
 PING_EVERY = 2.0  # seconds between liveness checks of the workers holding tasks
 MISSED_PINGS = 2  # consecutive unanswered pings that make a worker lost
 POLL_EVERY = 0.3
+
+BROKER_ERRORS = (RedisError, OperationalError, OSError)
 
 Progress = Callable[[str], None]
 
@@ -202,6 +206,14 @@ class Farm:
             build.state, build.error = "failed", f"task failed on {build.worker}: {handle.result}"
             self.progress(f"{build.label}: {build.error}")
 
+    def _broker_run(self) -> str | None:
+        """The Redis server's run id (it changes on every restart); None while unreachable."""
+        try:
+            run_id = self.app.backend.client.info("server").get("run_id")
+        except Exception:  # redis-py raises ConnectionError and friends
+            return None
+        return str(run_id) if run_id else None
+
     def _summary(self, builds: Sequence[Build]) -> str:
         per: dict[str, dict[str, int]] = {}
         for b in builds:
@@ -233,6 +245,7 @@ class Farm:
         next_summary = time.monotonic() + 10.0
         deadline = time.monotonic() + self.wait_seconds
         live = workers
+        broker_run = self._broker_run()
         while any(b.state in ("queued", "running") for b in every):
             if time.monotonic() > deadline:
                 for b in every:
@@ -240,13 +253,41 @@ class Farm:
                         b.state, b.error = "given up", f"no result within {self.wait_seconds:.0f} s"
                         self.progress(f"{b.label}: {b.error}")
                 break
-            for b in every:
-                if b.state in ("queued", "running"):
-                    self._poll(b, live)
+            run = self._broker_run()
+            if run is None:
+                self.progress("broker unreachable: waiting for it")
+                time.sleep(PING_EVERY)
+                continue
+            if run != broker_run:
+                # A restarted Redis may have lost queued tasks and results: send again every
+                # build not yet decided (idempotent; only the new send's result is read).
+                self.progress("broker restarted: sending the undecided builds again")
+                broker_run = run
+                try:
+                    live = self.live_workers(timeout=3.0) or live
+                    for b in every:
+                        if b.state in ("queued", "running"):
+                            b.attempts -= 1  # a broker restart is not the build's fault
+                            self._resend(b, live, "broker restarted")
+                except (*BROKER_ERRORS, FarmError) as error:
+                    self.progress(f"broker unreachable ({error}): waiting for it")
+                    broker_run = ""  # send again once it answers
+                continue
+            try:
+                for b in every:
+                    if b.state in ("queued", "running"):
+                        self._poll(b, live)
+            except BROKER_ERRORS as error:
+                self.progress(f"broker unreachable ({error}): waiting for it")
+                time.sleep(PING_EVERY)
+                continue
             now = time.monotonic()
             if now >= next_ping:
                 next_ping = now + PING_EVERY
-                live = self.live_workers()
+                try:
+                    live = self.live_workers()
+                except FarmError:
+                    continue
                 for w in {b.worker for b in every if b.state in ("queued", "running")}:
                     missed[w] = 0 if w in live else missed.get(w, 0) + 1
                     if missed[w] == MISSED_PINGS:

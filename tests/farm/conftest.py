@@ -66,9 +66,9 @@ class Redis:
     process: subprocess.Popen[bytes]
 
 
-def _start_redis(directory: Path) -> Redis:
+def _start_redis(directory: Path, port: int | None = None) -> Redis:
     for _attempt in range(5):
-        port = free_port()
+        port = port or free_port()
         process = subprocess.Popen(
             ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", str(directory), "--maxmemory-policy", "noeviction"],
@@ -88,6 +88,12 @@ def _start_redis(directory: Path) -> Redis:
                 time.sleep(0.05)
         stop_group(process)  # the port was taken meanwhile: try another one
     raise RuntimeError("redis-server did not start")
+
+
+def restart_redis(server: Redis, directory: Path) -> None:
+    """Stop redis-server (SIGKILL: nothing saved) and start a new one on the same port."""
+    stop_group(server.process)
+    server.process = _start_redis(directory, server.port).process
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.farm.conftest import Farm, build_argv, staged_repo
+from tests.farm.conftest import Farm, build_argv, restart_redis, staged_repo
 
 pytestmark = pytest.mark.slow
 
@@ -261,3 +261,31 @@ def test_pool_process_killed_mid_build_is_redelivered_by_the_broker(
         line for line in log.splitlines() if "unirepo.build[" in line and "received" in line
     ]
     assert len(received) == 3, log  # A, B, and the killed one again
+
+
+def test_redis_restart_between_tasks_loses_no_release(
+    farm: Farm, redis: Any, author_images: Any, tmp_path: Path
+) -> None:
+    farm.start("w1")
+    farm.start("w2")
+    fixture = staged_repo(
+        tmp_path, {"hello": author_images("hello"), "test_ssp": author_images("test_ssp")}
+    )
+    process = subprocess.Popen(
+        build_argv(fixture, farm, "w1", "w2"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # the first build is done, the others are not
+        lines.append(process.stderr.readline())
+        if ": built by " in lines[-1]:
+            break
+    restart_redis(redis, tmp_path / "redis")  # without persistence: queues and results gone
+    stdout, rest = process.communicate(timeout=300)
+    stderr = "".join(lines) + rest
+    assert process.returncode == 0, stderr
+    assert "broker restarted: sending the undecided builds again" in stderr
+    assert {d["decision"] for d in json.loads(stdout)["decisions"]} == {"published"}
+    assert fixture.repo.staged_releases(include_rejected=True) == []
