@@ -386,6 +386,9 @@ def _target_of(path: str) -> str:
 @click.option("--worker-key", "worker_keys", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Public key of a farm worker whose results count (repeatable; with --broker).")
+@click.option("--require-workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Farm: distinct worker keys whose builds must agree (2: no single worker "
+                   "can publish alone).")
 @click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Farm artifact store shared with the workers [default: REPO/farm-store].")
 @click.option("--build-time-limit", default=600, show_default=True,
@@ -417,6 +420,7 @@ def build(
     builder_id: str,
     broker: str | None,
     worker_keys: tuple[Path, ...],
+    require_workers: int,
     store_dir: Path | None,
     build_time_limit: int,
     farm_wait: int,
@@ -438,8 +442,9 @@ def build(
     from tuf_metadata.repository import Repository
 
     if broker is not None:
-        _farm(repo_dir, tree, index_dir, out_dir, broker, worker_keys, store_dir, only, skip,
-              build_time_limit, farm_wait, visibility_timeout, online_passphrase, as_json)
+        _farm(repo_dir, tree, index_dir, out_dir, broker, worker_keys, require_workers,
+              store_dir, only, skip, build_time_limit, farm_wait, visibility_timeout,
+              online_passphrase, as_json)
         return
     if worker_keys:
         raise click.UsageError("--worker-key needs --broker")
@@ -607,6 +612,7 @@ def _farm(
     out_dir: Path | None,
     broker: str,
     worker_keys: tuple[Path, ...],
+    require_workers: int,
     store_dir: Path | None,
     only: str | None,
     skip: tuple[str, ...],
@@ -632,6 +638,7 @@ def _farm(
     settings = FarmSettings(
         broker=broker,
         worker_keys=worker_keys,
+        require_workers=require_workers,
         store=store_dir or repo_dir / "farm-store",
         variations=tuple(v.name for v in _variations(only, skip)),
         time_limit=time_limit,

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 class FarmSettings:
     broker: str
     worker_keys: tuple[Path, ...]
+    require_workers: int  # distinct worker keys that must attest each image (gate threshold)
     store: Path
     variations: tuple[str, ...]
     time_limit: int
@@ -135,7 +136,11 @@ def farm_build(
     for path in settings.worker_keys:
         key = load_public_key(path)
         keys[key.keyid] = key
-    policy = GatePolicy(keys, 1)
+    if settings.require_workers > len(keys):
+        raise BuildError(
+            f"--require-workers {settings.require_workers} with only {len(keys)} --worker-key"
+        )
+    policy = GatePolicy(keys, settings.require_workers)
     farm = Farm(
         settings.broker,
         ArtifactStore(settings.store),

@@ -289,3 +289,17 @@ def test_redis_restart_between_tasks_loses_no_release(
     assert "broker restarted: sending the undecided builds again" in stderr
     assert {d["decision"] for d in json.loads(stdout)["decisions"]} == {"published"}
     assert fixture.repo.staged_releases(include_rejected=True) == []
+
+
+def test_two_workers_required_and_one_up_publishes_nothing(
+    farm: Farm, author_images: Any, tmp_path: Path
+) -> None:
+    farm.start("w1")
+    farm.key("w2")  # configured, but its machine is down
+    fixture = staged_repo(tmp_path, {"hello": author_images("hello")})
+    status, report, stderr = run_build(
+        build_argv(fixture, farm, "w1", "w2", extra=("--require-workers", "2"))
+    )
+    assert status == 3, stderr
+    (decision,) = report["decisions"]
+    assert decision["reason"] == "hvt: reproduced by 1 of the 2 trusted builders required"
