@@ -82,6 +82,13 @@ class KeyRotation:
             resigned = None
             current_version = self.files.package_version_on_disk(context.snapshot, package)
             if current_version and not revoke:
+                given = len({s.public_key.keyid for s in new_signers})
+                if given < threshold:
+                    raise RepositoryError(
+                        f"{role} has a published release, which the new keys must re-sign: give "
+                        f"{threshold} of the new private keys as new signers (rotate "
+                        f"--new-signer KEY), got {given}"
+                    )
                 current = self.files.load_version(role, current_version, Targets)
                 resigned = Metadata(
                     Targets(

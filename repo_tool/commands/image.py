@@ -23,6 +23,16 @@ def _pairs(values: tuple[str, ...], option: str) -> dict[str, str]:
     return pairs
 
 
+def _sector_sizes(values: tuple[str, ...]) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for name, size in _pairs(values, "--block-sector-size").items():
+        if not size.isdecimal():
+            raise click.BadParameter(f"{name}={size}: N must be a number of bytes, e.g. 4096",
+                                     param_hint="--block-sector-size")
+        sizes[name] = int(size)
+    return sizes
+
+
 class GuestArgsCommand(click.Command):
     """A command whose arguments after the first `--` belong to the guest.
 
@@ -85,12 +95,19 @@ def register(group: click.Group) -> None:
                   help="Attach TAP interface TAP as the image's NET_BASIC device NAME.")
     @click.option("--block", "blocks", multiple=True, metavar="NAME=FILE",
                   help="Attach FILE as the image's BLOCK_BASIC device NAME.")
+    @click.option("--net-mac", "net_macs", multiple=True, metavar="NAME=MAC",
+                  help="hvt/spt: MAC address of net device NAME, xx:xx:xx:xx:xx:xx "
+                       "(default: random, locally administered).")
+    @click.option("--block-sector-size", "sector_sizes", multiple=True, metavar="NAME=N",
+                  help="hvt/spt: block size of block device NAME, a power of two from 512 "
+                       "(default) to 32768; FILE's size must be a multiple.")
     @click.option("--accel", type=click.Choice(["kvm", "tcg"]), default=None,
                   help="virtio images only: QEMU accelerator (default: kvm if /dev/kvm "
                        "is usable, else tcg).")
     @click.pass_context
     def run(ctx: click.Context, image_file: str, mem: int | None, nets: tuple[str, ...],
-            blocks: tuple[str, ...], accel: str | None) -> None:
+            blocks: tuple[str, ...], net_macs: tuple[str, ...], sector_sizes: tuple[str, ...],
+            accel: str | None) -> None:
         """Boot IMAGE on the Solo5 tender its ABI note names (hvt or spt), or
         under QEMU (virtio).
 
@@ -102,7 +119,8 @@ def register(group: click.Group) -> None:
         try:
             status = run_image(image_file, mem_mb=mem, nets=_pairs(nets, "--net"),
                                blocks=_pairs(blocks, "--block"), args=ctx.meta["guest_args"],
-                               accel=accel)
+                               accel=accel, net_macs=_pairs(net_macs, "--net-mac"),
+                               block_sector_sizes=_sector_sizes(sector_sizes))
         except KeyboardInterrupt:
             click.echo("interrupted: the guest was stopped", err=True)
             sys.exit(130)

@@ -22,6 +22,7 @@ from repo_tool.commands.service_options import (
     schedule_policy,
     stop_on_signals,
 )
+from repo_tool.errors import RepoToolError
 from signing.keys import (
     PassphraseSource,
     generate_key,
@@ -33,7 +34,12 @@ from tuf_metadata import layout
 from tuf_metadata.errors import TufError
 from tuf_metadata.http_server import HttpLimits
 from tuf_metadata.repo_verify import now_utc, verify_repository
-from tuf_metadata.repository import ExpiryPolicy, PendingChange, Repository
+from tuf_metadata.repository import (
+    ExpiryPolicy,
+    NotInitialisedError,
+    PendingChange,
+    Repository,
+)
 from tuf_metadata.service import RepositoryService
 
 REPO_OPTION = click.option(
@@ -60,8 +66,26 @@ def register(group: click.Group) -> None:
 def _repo(repo_dir: Path, online_passphrase: str | None = None) -> Repository:
     """An existing repository; a folder without repo.json is refused up front."""
     repo = Repository(repo_dir, online_passphrase)
-    repo.config()
+    try:
+        repo.config()
+    except NotInitialisedError as error:
+        raise RepoToolError(f"{error}: pass --repo DIR (or set REPO_TOOL_REPO), or create one "
+                            "with `repo-tool init`") from None
     return repo
+
+
+def _published(repo_dir: Path) -> None:
+    """Refuse a folder with nothing published, saying why, before `verify` looks for roots."""
+    metadata = repo_dir / "metadata"
+    if metadata.is_dir() and any(metadata.iterdir()):
+        return  # a published repository, or a damaged one: verify says what is wrong
+    if (repo_dir / "repo.json").is_file():
+        raise RepoToolError(f"{repo_dir}: nothing is published yet (no metadata/1.root.json); "
+                            "the key ceremony waits for maintainer signatures: see "
+                            f"`repo-tool pending --repo {repo_dir}`")
+    raise RepoToolError(f"{repo_dir} is not a repository (no metadata/1.root.json): pass "
+                        "--repo DIR, a repository or a published copy of one (or set "
+                        "REPO_TOOL_REPO)")
 
 
 def _signers(keys: tuple[Path, ...], source: PassphraseSource) -> list[Any]:
@@ -467,6 +491,7 @@ def timestamp(repo_dir: Path, online_passphrase: str | None, as_json: bool) -> N
 @JSON_OPTION
 def verify(repo_dir: Path, no_expiry: bool, as_json: bool) -> None:
     """Verify the published repository: root chain, every role's signatures, every target file."""
+    _published(repo_dir)
     summary = verify_repository(repo_dir, None if no_expiry else now_utc())
     data = {
         "root": summary.root_version, "snapshot": summary.snapshot_version,
