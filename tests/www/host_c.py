@@ -17,7 +17,7 @@ BLK_SOURCES = [RUNTIME / "blk" / name for name in ("device.c", "ustar.c", "ustar
 # www's pure modules (no Solo5, no TCP): what the host driver and the fuzzer link.
 WWW_PURE_SOURCES = [WWW / f"{name}.c" for name in (
     "http_request", "url_path", "http_date", "mime", "conditional", "resource", "args",
-    "access_log")]
+    "access_log", "file_cache")]
 SANITIZERS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all",
               "-fno-omit-frame-pointer")
 

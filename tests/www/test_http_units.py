@@ -210,10 +210,10 @@ def test_validators(dump: Path) -> None:
 
 def test_boot_arguments(dump: Path) -> None:
     assert run(dump, "args", "--ipv4=10.0.0.2/24") == [
-        "port 80 max-age -1 access-log 0 max-connections 128 idle 60 header 10"]
+        "port 80 max-age -1 access-log 0 max-connections 128 idle 60 header 10 cache 8"]
     assert run(dump, "args", "--dhcp --port=8080 --max-age=3600 --access-log "
-               "--max-connections=1000 --idle-timeout=5 --header-timeout=2") == [
-        "port 8080 max-age 3600 access-log 1 max-connections 1000 idle 5 header 2"]
+               "--max-connections=1000 --idle-timeout=5 --header-timeout=2 --cache-mb=0") == [
+        "port 8080 max-age 3600 access-log 1 max-connections 1000 idle 5 header 2 cache 0"]
     for bad, message in (
             ("--port=0", "--port must be a number from 1 to 65535"),
             ("--port=65536", "--port must be a number from 1 to 65535"),
@@ -223,6 +223,7 @@ def test_boot_arguments(dump: Path) -> None:
             ("--idle-timeout=", "--idle-timeout must be a number of seconds from 1 to 86400"),
             ("--header-timeout=0",
              "--header-timeout must be a number of seconds from 1 to 86400"),
+            ("--cache-mb=4097", "--cache-mb must be a number of MiB from 0 to 4096"),
             ("--acess-log", "unknown boot argument (see docs/www.md for the list)")):
         assert run(dump, "args", bad) == [f"error {message}"], bad
 

@@ -9,6 +9,8 @@
 #define DEFAULT_IDLE_TIMEOUT 60u
 #define DEFAULT_HEADER_TIMEOUT 10u
 #define TIMEOUT_LIMIT 86400u
+#define DEFAULT_CACHE_MB 8u
+#define CACHE_MB_LIMIT 4096u
 #define MAX_AGE_LIMIT 315360000LL /* ten years */
 
 /* Decimal number tok[0..len) within [min, max]; 0 or -1. */
@@ -42,6 +44,7 @@ int www_args_parse(const char *cmdline, struct www_config *cfg, const char **err
     cfg->max_connections = DEFAULT_MAX_CONNECTIONS;
     cfg->idle_timeout = DEFAULT_IDLE_TIMEOUT;
     cfg->header_timeout = DEFAULT_HEADER_TIMEOUT;
+    cfg->cache_mb = DEFAULT_CACHE_MB;
     const char *p = cmdline ? cmdline : "";
     while (*p) {
         while (*p == ' ')
@@ -85,6 +88,12 @@ int www_args_parse(const char *cmdline, struct www_config *cfg, const char **err
                 return -1;
             }
             cfg->header_timeout = (unsigned)v;
+        } else if (has_prefix(tok, len, "--cache-mb=")) {
+            if (number(tok + 11, len - 11, 0, CACHE_MB_LIMIT, &v) != 0) {
+                *error = "--cache-mb must be a number of MiB from 0 to 4096";
+                return -1;
+            }
+            cfg->cache_mb = (unsigned)v;
         } else if (!has_prefix(tok, len, "--ipv4=") && !has_prefix(tok, len, "--ipv4-gateway=")
                    && !(len == 6 && memcmp(tok, "--dhcp", 6) == 0)) {
             *error = "unknown boot argument (see docs/www.md for the list)";

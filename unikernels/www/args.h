@@ -7,6 +7,7 @@
  *   --max-connections=N      connections served at once (default 128)
  *   --idle-timeout=SECONDS   keep-alive connection without a request (default 60)
  *   --header-timeout=SECONDS to receive a whole request head (default 10)
+ *   --cache-mb=N             file contents kept in memory (default 8)
  */
 #ifndef WWW_ARGS_H
 #define WWW_ARGS_H
@@ -20,6 +21,7 @@ struct www_config {
     unsigned max_connections;
     unsigned idle_timeout;   /* seconds */
     unsigned header_timeout; /* seconds */
+    unsigned cache_mb;
 };
 
 /* 0, or -1 with *error a one-line message naming the bad argument. */

@@ -29,6 +29,7 @@ struct www_conn {
     size_t in_len;                   /* received bytes not yet answered */
     size_t out_len, out_sent;        /* response head (and small body) */
     const struct ustar_entry *body;  /* file bytes to send after out[] */
+    const uint8_t *body_data;        /* the file's cached bytes, or NULL */
     uint64_t body_offset, body_left;
     uint64_t discard_left;           /* request body bytes to drop */
     int close_after;                 /* close once the output is queued */
@@ -99,13 +100,31 @@ static int flush(struct www_conn *c, solo5_time_t now)
         size_t space = tcp_send_space(c->tcp);
         if (space == 0)
             return 0;
+        if (pending == 0 && c->body_data) {
+            /* cached: straight from the cache into the send buffer */
+            size_t n = space < c->body_left ? space : (size_t)c->body_left;
+            long sent = tcp_send(c->tcp, now, c->body_data + c->body_offset, n);
+            if (sent == TCP_EAGAIN)
+                return 0;
+            if (sent < 0)
+                return -1;
+            c->body_offset += (size_t)sent;
+            c->body_left -= (size_t)sent;
+            c->last_progress = now;
+            if ((size_t)sent < n)
+                return 0;
+            continue;
+        }
         size_t n = space < WWW_SCRATCH ? space : WWW_SCRATCH;
         size_t head = pending < n ? pending : n;
         memcpy(s->scratch, c->out + c->out_sent, head);
         size_t body = n - head;
         if (body > c->body_left)
             body = (size_t)c->body_left;
-        if (body > 0 && ustar_read(s->site, c->body, c->body_offset, s->scratch + head, body) != 0) {
+        if (body > 0 && c->body_data) {
+            memcpy(s->scratch + head, c->body_data + c->body_offset, body);
+        } else if (body > 0
+                   && ustar_read(s->site, c->body, c->body_offset, s->scratch + head, body) != 0) {
             printf("www: cannot read the site's block device\n");
             return -1;
         }
@@ -225,6 +244,7 @@ static uint64_t respond(struct www_conn *c, const struct http_request *req,
     }
     if ((res->status == 200 || res->status == 206) && res->length > 0) {
         c->body = res->file;
+        c->body_data = file_cache_get(&c->server->cache, res->file);
         c->body_offset = res->first;
         c->body_left = res->length;
         return res->length;

@@ -18,6 +18,7 @@
 #include "blk/device.h"
 #include "blk/ustar.h"
 #include "conn.h"
+#include "file_cache.h"
 #include "net/bootargs.h"
 #include "net/dhcp.h"
 #include "net/netif.h"
@@ -92,14 +93,15 @@ static void on_dhcp(void *ctx, struct net_dhcp *d, enum net_dhcp_event ev)
 static int memory_fits(const struct www_server *s, size_t heap_total)
 {
     unsigned long long per_conn = www_conn_memory(), per_backlog = www_backlog_conn_memory();
+    unsigned long long cache = (unsigned long long)s->cfg.cache_mb << 20;
     unsigned long long need = FIXED_MEMORY + (unsigned long long)s->cfg.max_connections * per_conn
-                              + (unsigned long long)WWW_BACKLOG * per_backlog;
+                              + (unsigned long long)WWW_BACKLOG * per_backlog + cache;
     struct heap_stats hs;
     heap_get_stats(&hs);
     unsigned long long left = heap_total - hs.in_use;
-    printf("www: %u connections x %llu bytes + backlog %u x %llu bytes + %u fixed = %llu KiB "
-           "of %llu KiB free\n", s->cfg.max_connections, per_conn, WWW_BACKLOG, per_backlog,
-           FIXED_MEMORY, need / 1024, left / 1024);
+    printf("www: %u connections x %llu bytes + backlog %u x %llu bytes + cache %u MiB + %u "
+           "fixed = %llu KiB of %llu KiB free\n", s->cfg.max_connections, per_conn, WWW_BACKLOG,
+           per_backlog, s->cfg.cache_mb, FIXED_MEMORY, need / 1024, left / 1024);
     if (need > left) {
         printf("www: --max-connections=%u needs %llu MiB but %llu MiB are free: give the "
                "guest more memory (--mem) or allow fewer connections\n",
@@ -131,6 +133,10 @@ int solo5_app_main(const struct solo5_start_info *si)
         return SOLO5_EXIT_FAILURE;
     }
     printf("www: site %zu entries\n", ustar_count(s->site));
+    if (file_cache_init(&s->cache, s->site, (size_t)s->cfg.cache_mb << 20) != 0) {
+        printf("www: out of memory for the file cache's table\n");
+        return SOLO5_EXIT_FAILURE;
+    }
     struct heap_stats hs;
     heap_get_stats(&hs);
     if (!memory_fits(s, hs.total))

@@ -6,6 +6,7 @@
 
 #include "args.h"
 #include "blk/ustar.h"
+#include "file_cache.h"
 #include "http_date.h"
 #include "net/tcp.h"
 #include "rt/loop.h"
@@ -22,6 +23,7 @@ struct www_server {
     struct rt_timer stats;
     struct tcp_engine *tcp;
     struct ustar *site;
+    struct file_cache cache;
     struct www_config cfg;
     struct www_conn *conns;      /* every open connection, oldest first */
     struct www_conn *conns_tail;

@@ -213,9 +213,9 @@ static int cmd_args(const char *cmdline)
         printf("error %s\n", error);
         return 0;
     }
-    printf("port %u max-age %lld access-log %d max-connections %u idle %u header %u\n",
+    printf("port %u max-age %lld access-log %d max-connections %u idle %u header %u cache %u\n",
            cfg.port, cfg.max_age, cfg.access_log, cfg.max_connections, cfg.idle_timeout,
-           cfg.header_timeout);
+           cfg.header_timeout, cfg.cache_mb);
     return 0;
 }
 
