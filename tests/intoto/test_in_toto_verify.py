@@ -1,13 +1,13 @@
 """The in-toto project's own `in-toto-verify` (PyPI in-toto) on a release our builder made.
 
 hello (hvt) is double-built three times in the real sandbox: by its author
-(`repo-tool build-package --key`), by the builder (the pipeline's Python API, step
-builder-double-build, as `repo-tool build` runs it) and by a rebuilder
+(`repo-tool build-package --key`), who stages the release in a real repository; by the
+publish gate (`repo-tool build`), which publishes it; and by a rebuilder
 (`repo-tool build-package --link-step rebuild`). `repo-tool intoto layout` signs the
-layout with two maintainer keys. in-toto-verify must accept the release, and refuse
-it when a link is tampered with, when the image is not the links' product, when a
-link is signed by a key the layout does not authorise, when a rebuild is missing,
-and when the layout is not signed by every key it is checked against.
+layout with two maintainer keys. in-toto-verify must accept the published image with
+the three links, and refuse it when a link is tampered with, when the image is not
+the links' product, when a link is signed by a key the layout does not authorise, when
+a rebuild is missing, and when the layout is not signed by every key it is checked against.
 """
 
 from __future__ import annotations
@@ -23,13 +23,18 @@ from pathlib import Path
 import pytest
 from in_toto.models.link import Link
 
-from builder.pipeline import BuildOptions, verify_package
-from builder.plan import load_index, read_package_tree, resolve, solo5_requests
 from builder.sandbox import missing_programs
-from builder.variations import all_variations
 from signing.attestations import link_file_name, sign_link, verify_link
 from signing.intoto_layout import AUTHOR_STEP, BUILDER_STEP, REBUILD_STEP
-from signing.keys import KeyFileSigner, generate_key, write_key_pair
+from signing.keys import (
+    INSECURE,
+    KeyFileSigner,
+    generate_key,
+    load_signer,
+    public_key_document,
+    write_key_pair,
+)
+from tests.repository.helpers import init_repo
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / ".venv" / "bin"
@@ -70,22 +75,25 @@ def key(root: Path, name: str) -> KeyFileSigner:
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
     root = tmp_path_factory.mktemp("intoto")
-    names = ("author", "builder", "rebuilder", "maintainer1", "maintainer2", "stranger")
+    fixture = init_repo(root / "repository", maintainers=1, threshold=1, authors=["hello"])
+    shutil.copyfile(fixture.keys["hello"], root / "author.key")
+    names = ("builder", "rebuilder", "maintainer1", "maintainer2", "stranger")
     signers = {name: key(root, name) for name in names}
+    signers["author"] = load_signer(root / "author.key", INSECURE)
+    write_public_key(signers["author"], root / "author.pub.json")
     repo_tool(*BUILD_HELLO, "--out", root / "author", "--key", root / "author.key",
               "--cache", root / "cache")
+    release_dir = root / "author" / "hello" / "1.0.0"
+    fixture.repo.stage_release("hello", "1.0.0", REPO / "packages/hello/1.0.0/manifest.json",
+                               release_dir / "hello-1.0.0.tar.gz",
+                               {"hvt": release_dir / "hvt" / IMAGE}, [signers["author"]])
+    gate = repo_tool("build", "--repo", fixture.repo_dir, "--tree", REPO, "--out",
+                     root / "builder", "--key", root / "builder.key", "--no-blame",
+                     "--insecure-plaintext", "--json")
+    (decision,) = json.loads(gate.stdout)["decisions"]
+    assert decision["decision"] == "published", decision
     repo_tool(*BUILD_HELLO, "--out", root / "rebuilder", "--key", root / "rebuilder.key",
               "--builder-id", "rebuilder-1", "--link-step", REBUILD_STEP)
-    index = load_index(REPO / "packages")
-    manifest = index[("hello", "1.0.0")]
-    package = read_package_tree(manifest, REPO)
-    deps = [read_package_tree(d, REPO) for d in resolve(manifest, index)]
-    (built,) = verify_package(
-        solo5_requests(package, deps, ["hvt"]), package, deps,
-        all_variations(os.cpu_count() or 1), root / "builder",
-        BuildOptions(signer=signers["builder"], link_step=BUILDER_STEP, find_culprits=False),
-    )
-    assert built.link is not None and built.image is not None
     links = {
         step: root / who / "hello" / "1.0.0" / "hvt"
         / link_file_name(step, signers[who].public_key.keyid)
@@ -100,8 +108,19 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
               "--rebuilder-key", root / "rebuilder.pub.json",
               "--sign-with", root / "maintainer1.key", "--sign-with", root / "maintainer2.key",
               "--insecure-plaintext", "-o", root / "root.layout")
-    return Release(root, signers, links, Path(built.image),
-                   root / "author" / "hello" / "1.0.0" / "hello-1.0.0.tar.gz")
+    return Release(root, signers, links, published_image(fixture.repo_dir),
+                   release_dir / "hello-1.0.0.tar.gz")
+
+
+def published_image(repo_dir: Path) -> Path:
+    """The image the repository publishes as a TUF target (what a client downloads)."""
+    published = [p for p in (repo_dir / "targets").rglob(f"*{IMAGE}") if p.is_file()]
+    assert published, f"no published {IMAGE} under {repo_dir / 'targets'}"
+    return published[0]
+
+
+def write_public_key(signer: KeyFileSigner, path: Path) -> None:
+    path.write_text(json.dumps(public_key_document(signer.public_key)))
 
 
 def verification_dir(release: Release, name: str, layout: str = "root.layout") -> Path:
@@ -164,6 +183,9 @@ def test_links_record_the_command_archives_toolchain_and_image(release: Release)
     author = Link.read(load_link(release.links[AUTHOR_STEP])["signed"])
     assert author.command[:4] == ["repo-tool", "build-package", "packages/hello/1.0.0",
                                   "--target"]
+    builder = Link.read(load_link(release.links[BUILDER_STEP])["signed"])
+    assert builder.command[:4] == ["repo-tool", "build", "--repo",
+                                   str(release.root / "repository" / "repo")]
     rebuild = Link.read(load_link(release.links[REBUILD_STEP])["signed"])
     assert rebuild.command[:2] == ["repo-tool", "build-package"]
     assert "--link-step" in rebuild.command and REBUILD_STEP in rebuild.command
