@@ -84,6 +84,20 @@ def _distinct(keys: Sequence[Key], what: str) -> list[str]:
     return sorted(keyids)
 
 
+def _independent(roles: dict[str, list[str]]) -> None:
+    """Each step must be signed by other parties than the rest: one key in two roles would
+    let one party confirm its own build."""
+    seen: dict[str, str] = {}
+    for role, keyids in roles.items():
+        for keyid in keyids:
+            if keyid in seen:
+                raise LayoutError(
+                    f"key {keyid[:16]} is both {seen[keyid]} and {role}: each step must be "
+                    "signed by a different party"
+                )
+            seen[keyid] = role
+
+
 def _step(name: str, keyids: list[str], threshold: int, materials: list[str],
           products: list[str]) -> Step:
     return Step(
@@ -135,6 +149,7 @@ def build_layout(keys: LayoutKeys, expires: datetime, readme: str = "") -> Layou
     authors = _distinct(keys.authors, "author")
     builders = _distinct(keys.builders, "builder")
     rebuilders = _distinct(keys.rebuilders, "rebuilder")
+    _independent({"author": authors, "builder": builders, "rebuilder": rebuilders})
     steps = [
         _step(AUTHOR_STEP, authors, 1,
               [f"MATCH {ARCHIVES} WITH MATERIALS FROM {BUILDER_STEP}", *_toolchain_rules(),

@@ -37,8 +37,8 @@ def invocation(ctx: click.Context) -> tuple[str, ...]:
         if isinstance(param, click.Argument):
             argv.extend(str(v) for v in values)
             continue
-        if not isinstance(param, click.Option):
-            continue
+        if not isinstance(param, click.Option) or param.hide_input:
+            continue  # a hidden input (a secret typed at a prompt) never goes into a link
         flag = max(param.opts, key=len)
         if param.is_flag:
             if value:

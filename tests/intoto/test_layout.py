@@ -66,6 +66,8 @@ def test_without_rebuilders_there_is_no_rebuild_step() -> None:
         (lambda a, b, r: LayoutKeys([a], [b], [r], 0), "threshold 0 is not between"),
         (lambda a, b, r: LayoutKeys([a], [b], [], 1), "needs rebuilder keys"),
         (lambda a, b, r: LayoutKeys([a], [b], [r, r], 1), "rebuilder key is given twice"),
+        (lambda a, b, r: LayoutKeys([a], [a]), "is both author and builder"),
+        (lambda a, b, r: LayoutKeys([a], [b], [b], 1), "is both builder and rebuilder"),
     ],
 )
 def test_impossible_layouts_are_refused(make: object, message: str) -> None:
