@@ -137,14 +137,16 @@ def test_the_recorded_command_is_what_the_user_gave() -> None:
     @click.option("--out", default="build-out")
     @click.option("--no-blame", is_flag=True)
     @click.option("--repo", envvar="TEST_REPO", default=".")
+    @click.option("--secret", hide_input=True)
     def build_package(manifest: str, targets: tuple[str, ...], out: str, no_blame: bool,
-                      repo: str) -> None:
+                      repo: str, secret: str | None) -> None:
         seen.append(invocation(click.get_current_context()))
 
     result = CliRunner().invoke(root, ["build-package", "--no-blame", "packages/hello/1.0.0",
-                                       "--target", "hvt", "--target", "spt"],
+                                       "--target", "hvt", "--target", "spt",
+                                       "--secret", "hunter2-hunter2"],
                                 env={"TEST_REPO": "/srv/repo"})
     assert result.exit_code == 0, result.output
-    # Defaults (--out) are not recorded; the environment's value is, under its option.
+    # Defaults (--out) and hidden inputs are not recorded; the environment's value is.
     assert seen == [("repo-tool", "build-package", "packages/hello/1.0.0", "--target", "hvt",
                      "--target", "spt", "--no-blame", "--repo", "/srv/repo")]
