@@ -13,7 +13,7 @@ roots/NAME.root.json:
 
 Which repository `fetch`, `search` and `show` use, first match wins:
 
-1. --repo URL with --root FILE on the command line;
+1. --url URL with --root FILE on the command line;
 2. --remote NAME on the command line;
 3. UNIREPO_URL with UNIREPO_ROOT (an unnamed repository; no config file needed);
 4. UNIREPO_REMOTE=NAME, a configured remote;
@@ -212,11 +212,11 @@ def choose(
     """The repository a client command uses (order in the module docstring).
 
     CONFIG is called only when the choice needs the config file, so a broken
-    config does not stop `--repo URL --root FILE` or UNIREPO_URL.
+    config does not stop `--url URL --root FILE` or UNIREPO_URL.
     """
     if url is not None or root is not None:
         if url is None or root is None:
-            raise RemoteError("--repo and --root go together (or use --remote NAME)")
+            raise RemoteError("--url and --root go together (or use --remote NAME)")
         return Remote(None, check_url(url), root, tuple(check_url(m) for m in mirrors))
     if name is not None:
         chosen = require(config(), name)
@@ -231,7 +231,7 @@ def choose(
         chosen = configured.remotes[configured.default]
     else:
         raise RemoteError("no repository given: add one with `repo-tool remote add NAME URL "
-                          "--root root.json`, or give --repo URL --root FILE")
+                          "--root root.json`, or give --url URL --root FILE")
     return replace(chosen, mirrors=(*chosen.mirrors, *(check_url(m) for m in mirrors)))
 
 

@@ -189,7 +189,7 @@ def test_step7_rotated_key_verifies_for_a_fresh_client(
             time.sleep(0.1)
         assert url, (tmp_path / "serve.log").read_text()
         fetched = subprocess.run(
-            [str(REPO_TOOL), "fetch", "hello", "--target", "spt", "--repo", url, "--root",
+            [str(REPO_TOOL), "fetch", "hello", "--target", "spt", "--url", url, "--root",
              str(repo_dir / "metadata" / "1.root.json"), "-o", str(tmp_path / "images"),
              "--metadata-dir", str(tmp_path / "tuf"), "--json"],
             capture_output=True, text=True, timeout=60, check=False)

@@ -1,6 +1,6 @@
 """The repository options of the client commands (fetch, search, show) and their connection.
 
-`--remote NAME`, or `--repo URL --root FILE`, or nothing (UNIREPO_* variables,
+`--remote NAME`, or `--url URL --root FILE`, or nothing (UNIREPO_* variables,
 then the default remote; see repo_tool.remotes). The config reader and the
 verifying client are imported only when a command connects, not at start-up.
 """
@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from repo_tool.deprecated import renamed_option
+
 if TYPE_CHECKING:
     from repo_tool.remotes import Remote
     from tuf_metadata.client.fetcher import UrllibFetcher
@@ -26,17 +28,20 @@ T = TypeVar("T")
 
 
 def repository_options(function: F) -> F:
-    """--remote, --repo, --root, --mirror and --metadata-dir, as keyword arguments."""
+    """--remote, --url, --root, --mirror and --metadata-dir, as keyword arguments.
+
+    `--repo URL` is the old spelling of --url (--repo names a directory elsewhere).
+    """
     options = [
         click.option("--remote", "remote_name", metavar="NAME",
                      help="A repository added with `repo-tool remote add` (default: "
                      "$UNIREPO_REMOTE, then the default remote)."),
-        click.option("--repo", "repo_url", metavar="URL",
+        click.option("--url", "repo_url", metavar="URL",
                      help="Repository base URL (serves metadata/ and targets/); with --root, "
                      "instead of a configured remote."),
         click.option("--root", "root_file",
                      type=click.Path(dir_okay=False, exists=True, path_type=Path),
-                     help="Root metadata trusted out of band, for --repo; used when the "
+                     help="Root metadata trusted out of band, for --url; used when the "
                      "metadata dir has none yet."),
         click.option("--mirror", "mirrors", multiple=True, metavar="URL",
                      help="Another base URL of the same repository, tried in order when the "
@@ -44,6 +49,7 @@ def repository_options(function: F) -> F:
         click.option("--metadata-dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Where trusted metadata is kept between runs (default: a user cache "
                      "per repository and root)."),
+        renamed_option("--repo", new="--url", dest="repo_url", metavar="URL"),
     ]
     for option in reversed(options):
         function = option(function)
@@ -74,7 +80,7 @@ def connect(remote_name: str | None, repo_url: str | None, root_file: Path | Non
     from tuf_metadata.client.store import MetadataStore
 
     if (repo_url is None) != (root_file is None):
-        raise click.UsageError("--repo and --root go together (or use --remote NAME)")
+        raise click.UsageError("--url and --root go together (or use --remote NAME)")
     env = os.environ
     remote = choose(lambda: load_config(config_dir(env)), env, name=remote_name,
                     url=repo_url, root=root_file, mirrors=mirrors)

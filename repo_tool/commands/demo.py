@@ -229,7 +229,7 @@ class Demo:
         args = ["init", "--repo", "repo", "-t", str(MAINTAINER_THRESHOLD),
                 "--insecure-online-keys", "--insecure-plaintext", "--key", self.key(maintainers[0])]
         for m in maintainers:
-            args += ["--maintainer", self.pub(m)]
+            args += ["--pubkey", self.pub(m)]
         change = self.repo_tool_json(*args)
         if change.get("committed"):
             raise DemoError("one maintainer's signature published the root: no quorum")
@@ -242,7 +242,7 @@ class Demo:
         for package in self.packages:
             author = self.author_of[package.name]
             added = self.repo_tool_json("package", "add", package.name, "--repo", "repo",
-                                        "--author", self.pub(f"author-{author.slug}"))
+                                        "--pubkey", self.pub(f"author-{author.slug}"))
             for m in maintainers[:MAINTAINER_THRESHOLD]:
                 signed = self.repo_tool_json("sign", added["id"], "--repo", "repo", "--key",
                                              self.key(m), "--insecure-plaintext")
@@ -413,7 +413,7 @@ class Demo:
 
     def fetch(self, target: str, label: str, package: str = FETCHED_PACKAGE) -> dict[str, Any]:
         fetched: dict[str, Any] = self.repo_tool_json(
-            "fetch", package, "--target", target, "--repo", self.url, "--root",
+            "fetch", package, "--target", target, "--url", self.url, "--root",
             "operator/root.json", "-o", "operator/images", "--metadata-dir", "operator/tuf")
         roles = " -> ".join(r["role"] for r in fetched["verified_roles"])
         self.check(f"fetch {package}.{target} ({label})", "ok",
@@ -571,7 +571,7 @@ class Demo:
         new_name = f"author-{author.slug}-rotated"
         self.repo_tool("key", "generate", self.key(new_name), "--insecure-plaintext")
         rotated = self.repo_tool_json(
-            "rotate", f"pkg-{ROTATED_PACKAGE}", "--repo", "repo", "--key", self.pub(new_name),
+            "rotate", f"pkg-{ROTATED_PACKAGE}", "--repo", "repo", "--pubkey", self.pub(new_name),
             "--sign-with", old_key, "--new-signer", self.key(new_name), "--insecure-plaintext")
         self.check(f"TAP 8 rotation of pkg-{ROTATED_PACKAGE}", "ok",
                    f"{rotated['file']} signed by the old key, role re-signed by the new one")

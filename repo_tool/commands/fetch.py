@@ -105,7 +105,7 @@ def fetch(
     targets), walks targets -> shard-XX -> pkg-NAME verifying each role
     against the delegator it was reached through (following the package's
     TAP 8 key rotations), checks the file's length and sha256, and only then
-    writes it. The repository is --remote NAME, --repo URL with --root FILE,
+    writes it. The repository is --remote NAME, --url URL with --root FILE,
     or else $UNIREPO_URL/$UNIREPO_ROOT, $UNIREPO_REMOTE or the default remote
     (`repo-tool remote`). Exits 1 with one line saying what was refused.
     """

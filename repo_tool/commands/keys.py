@@ -10,6 +10,7 @@ keys of older versions to scrypt).
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any, TypeVar
 import click
 
 from fsio import DestinationExistsError, create_exclusive
+from repo_tool.deprecated import warn_renamed
 from signing import key_encryption
 from signing.key_encryption import check_new_passphrase
 from signing.keys import (
@@ -59,6 +61,49 @@ def passphrase_options(func: F) -> F:
         help="Read the passphrase from environment variable VAR.",
     )(func)
     return func
+
+
+def online_passphrase_options(func: F) -> F:
+    """Add --online-passphrase-env VAR / --online-passphrase-file FILE (the online
+    snapshot/timestamp keys' passphrase; default: the source recorded at init), passed to
+    the command as `online_passphrase`, a passphrase source spec or None.
+
+    The old --online-passphrase SOURCE (env:VAR, file:PATH, prompt, insecure) still works
+    for one release, with a warning.
+    """
+    @functools.wraps(func)
+    def with_source(*args: Any, online_passphrase_env: str | None,
+                    online_passphrase_file: Path | None, deprecated_online_passphrase: str | None,
+                    **kwargs: Any) -> Any:
+        given = [v for v in (online_passphrase_env, online_passphrase_file,
+                             deprecated_online_passphrase) if v]
+        if len(given) > 1:
+            raise click.UsageError(
+                "give at most one of --online-passphrase-env, --online-passphrase-file"
+            )
+        source = deprecated_online_passphrase
+        if source:
+            warn_renamed("--online-passphrase SOURCE",
+                         "--online-passphrase-env VAR or --online-passphrase-file FILE")
+        if online_passphrase_env:
+            source = f"env:{online_passphrase_env}"
+        if online_passphrase_file:
+            source = f"file:{online_passphrase_file.resolve()}"
+        return func(*args, online_passphrase=source, **kwargs)
+
+    options = [
+        click.option("--online-passphrase-env", metavar="VAR",
+                     help="Read the online keys' passphrase from environment variable VAR "
+                     "(default: the source recorded at init)."),
+        click.option("--online-passphrase-file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="Read the online keys' passphrase from the first line of this file."),
+        click.option("--online-passphrase", "deprecated_online_passphrase", metavar="SOURCE",
+                     hidden=True),
+    ]
+    wrapped: Any = with_source
+    for option in reversed(options):
+        wrapped = option(wrapped)
+    return wrapped  # type: ignore[no-any-return]
 
 
 def passphrase_source(

@@ -14,7 +14,11 @@ from typing import Any
 
 import click
 
-from repo_tool.commands.keys import passphrase_options, passphrase_source
+from repo_tool.commands.keys import (
+    online_passphrase_options,
+    passphrase_options,
+    passphrase_source,
+)
 from repo_tool.commands.service_options import (
     http_options,
     open_access_log,
@@ -22,6 +26,7 @@ from repo_tool.commands.service_options import (
     schedule_policy,
     stop_on_signals,
 )
+from repo_tool.deprecated import renamed_option
 from repo_tool.errors import RepoToolError
 from signing.keys import (
     PassphraseSource,
@@ -48,11 +53,8 @@ REPO_OPTION = click.option(
     help="Repository directory (env REPO_TOOL_REPO).",
 )
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-ONLINE_OPTION = click.option(
-    "--online-passphrase", metavar="SOURCE",
-    help="Passphrase source of the online snapshot/timestamp keys (env:VAR, file:PATH, "
-    "prompt, insecure); default: the one recorded at init.",
-)
+ONLINE_OPTION = online_passphrase_options
+PUBLIC_KEY_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def register(group: click.Group) -> None:
@@ -138,9 +140,11 @@ def _commit_message(change: PendingChange, committed: bool, data: dict[str, Any]
 
 @click.command()
 @REPO_OPTION
-@click.option("--maintainer", "maintainer_keys", multiple=True, required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Public key file of a maintainer (repeat for each of the n maintainers).")
+@click.option("--pubkey", "maintainer_keys", multiple=True, type=PUBLIC_KEY_FILE,
+              help="Public key file of a maintainer (repeat for each of the n maintainers; "
+              "required).")
+@renamed_option("--maintainer", new="--pubkey", dest="maintainer_keys", multiple=True,
+                required=True, type=PUBLIC_KEY_FILE)
 @click.option("--threshold", "-t", type=int, required=True,
               help="Signatures t of n needed for root and targets changes.")
 @click.option("--key", "keys", multiple=True,
@@ -170,8 +174,8 @@ def init(
     pending change; it is published when t maintainers signed it (here with
     --key, or later with `repo-tool sign ID --key ...`).
 
-    Example: repo-tool init --repo repo --maintainer a.pub.json --maintainer
-    b.pub.json --maintainer c.pub.json -t 2 --online-passphrase-env ONLINE_PW
+    Example: repo-tool init --repo repo --pubkey a.pub.json --pubkey b.pub.json
+    --pubkey c.pub.json -t 2 --online-passphrase-env ONLINE_PW
     """
     if bool(online_passphrase_env) == insecure_online_keys:
         raise click.UsageError(
@@ -257,9 +261,10 @@ def sign(
 
 @click.command()
 @REPO_OPTION
-@click.option("--key", "keys", multiple=True, required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Public key file of each maintainer of the NEW set (repeatable).")
+@click.option("--pubkey", "keys", multiple=True, type=PUBLIC_KEY_FILE,
+              help="Public key file of each maintainer of the NEW set (repeatable; required).")
+@renamed_option("--key", new="--pubkey", dest="keys", multiple=True, required=True,
+                type=PUBLIC_KEY_FILE)
 @click.option("--threshold", "-t", type=int, required=True, help="New threshold t.")
 @JSON_OPTION
 def maintainers(repo_dir: Path, keys: tuple[Path, ...], threshold: int, as_json: bool) -> None:
@@ -283,11 +288,13 @@ def package() -> None:
 @package.command("add")
 @REPO_OPTION
 @click.argument("name")
-@click.option("--author", "authors", multiple=True, required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Public key file of an author (repeatable).")
-@click.option("--threshold", "-k", type=int, default=1, show_default=True,
+@click.option("--pubkey", "authors", multiple=True, type=PUBLIC_KEY_FILE,
+              help="Public key file of an author (repeatable; required).")
+@renamed_option("--author", new="--pubkey", dest="authors", multiple=True, required=True,
+                type=PUBLIC_KEY_FILE)
+@click.option("--threshold", "-t", type=int, default=1, show_default=True,
               help="Author signatures needed for a release.")
+@renamed_option("-k", new="--threshold/-t", dest="threshold", type=int)
 @JSON_OPTION
 def package_add(
     repo_dir: Path, name: str, authors: tuple[Path, ...], threshold: int, as_json: bool
@@ -416,11 +423,12 @@ def publish(
 @click.command()
 @REPO_OPTION
 @click.argument("role")
-@click.option("--key", "new_keys", multiple=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--pubkey", "new_keys", multiple=True, type=PUBLIC_KEY_FILE,
               help="Public key file of the NEW key set (repeatable).")
-@click.option("--threshold", "-k", type=int, default=1, show_default=True,
+@renamed_option("--key", new="--pubkey", dest="new_keys", multiple=True, type=PUBLIC_KEY_FILE)
+@click.option("--threshold", "-t", type=int, default=1, show_default=True,
               help="Threshold of the new key set.")
+@renamed_option("-k", new="--threshold/-t", dest="threshold", type=int)
 @click.option("--sign-with", "old_keys", multiple=True, required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Private key of the CURRENT key set, signing the rotate file (repeatable).")
@@ -447,7 +455,7 @@ def rotate(
     replaced and lists it in a new snapshot. See docs/tap8-profile.md.
     """
     if revoke == bool(new_keys):
-        raise click.UsageError("give either --key ... (new keys) or --revoke")
+        raise click.UsageError("give either --pubkey ... (the new public keys) or --revoke")
     package_name = layout.package_of_role(role) or role
     source = passphrase_source(passphrase_env, passphrase_file, insecure_plaintext)
     number = _repo(repo_dir, online_passphrase).rotate(

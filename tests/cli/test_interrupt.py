@@ -86,7 +86,7 @@ def repo(tmp_path: Path) -> Fixture:
 
 def propose_new_maintainer(fx: Fixture) -> tuple[str, Path]:
     new_key = make_keys(fx.work / "keys", ["m-new"])["m-new"]
-    result = run(["maintainers", "--repo", str(fx.repo_dir), "--key", str(pub(new_key)),
+    result = run(["maintainers", "--repo", str(fx.repo_dir), "--pubkey", str(pub(new_key)),
                   "-t", "1", "--json"])
     assert result.exit_code == 0, result.output
     return str(json.loads(result.stdout)["id"]), new_key

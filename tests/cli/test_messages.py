@@ -36,7 +36,7 @@ def published(tmp_path: Path) -> Fixture:
 
 def rotate_args(fx: Fixture, new_key: Path) -> list[str]:
     return ["rotate", "alpha", "--repo", str(fx.repo_dir), "--insecure-plaintext",
-            "--key", str(pub(new_key)), "--sign-with", str(fx.keys["alpha"])]
+            "--pubkey", str(pub(new_key)), "--sign-with", str(fx.keys["alpha"])]
 
 
 def test_rotate_without_new_signer_says_the_new_keys_must_re_sign(published: Fixture) -> None:
@@ -75,7 +75,7 @@ def test_verify_outside_a_repository_says_so_and_what_to_pass(
 def test_verify_before_the_ceremony_is_signed_points_at_pending(tmp_path: Path) -> None:
     keys = make_keys(tmp_path / "keys", ["m0"])
     repo_dir = tmp_path / "repo"
-    status, _, stderr = invoke("init", "--repo", str(repo_dir), "--maintainer",
+    status, _, stderr = invoke("init", "--repo", str(repo_dir), "--pubkey",
                                str(pub(keys["m0"])), "-t", "1", "--insecure-online-keys")
     assert status == 0, stderr
     status, _, stderr = invoke("verify", "--repo", str(repo_dir))

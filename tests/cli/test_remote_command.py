@@ -106,7 +106,7 @@ def test_duplicate_remove_default_and_the_environment(
     code, _, err = user.run("fetch", "hello", "-o", str(out))
     assert code == 1
     assert err == ("error: no repository given: add one with `repo-tool remote add NAME URL "
-                   "--root root.json`, or give --repo URL --root FILE\n")
+                   "--root root.json`, or give --url URL --root FILE\n")
     code, _, err = user.run("remote", "remove", "lab")
     assert (code, err) == (1, "error: no remote named 'lab' (configured: main; add one with "
                               "repo-tool remote add NAME URL --root root.json)\n")
@@ -137,10 +137,10 @@ def test_a_broken_config_is_named_and_does_not_block_an_explicit_repository(
     code, _, err = user.run("remote", "list")
     assert code == 1
     assert err.startswith(f"error: {user.config_dir / 'config.toml'}: not valid TOML (")
-    code, _, err = user.run("fetch", "hello", "--repo", url, "--root", str(root))
+    code, _, err = user.run("fetch", "hello", "--url", url, "--root", str(root))
     assert code == 0, err
-    code, _, err = user.run("fetch", "hello", "--repo", url)
-    assert code == 2 and "--repo and --root go together" in err
+    code, _, err = user.run("fetch", "hello", "--url", url)
+    assert code == 2 and "--url and --root go together" in err
 
 
 def test_a_re_added_remote_trusts_only_its_new_root(

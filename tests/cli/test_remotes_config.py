@@ -95,7 +95,7 @@ def test_choice_order_command_line_then_environment_then_default() -> None:
 
 
 @pytest.mark.parametrize(("kwargs", "env", "message"), [
-    ({"url": "http://x"}, {}, "--repo and --root go together"),
+    ({"url": "http://x"}, {}, "--url and --root go together"),
     ({}, {"UNIREPO_URL": "http://x"}, "UNIREPO_URL and UNIREPO_ROOT go together"),
     ({}, {"UNIREPO_REMOTE": "nope"}, "no remote named 'nope'"),
     ({}, {}, "no repository given: add one with `repo-tool remote add NAME URL"),

@@ -40,7 +40,7 @@ def fetch(url: str, root: Path, tmp_path: Path, *extra: str) -> tuple[int, str]:
     args = [
         "fetch",
         *extra,
-        "--repo",
+        "--url",
         url,
         "--root",
         str(root),

@@ -119,7 +119,7 @@ def _make_repo(tmp: Path, maintainers: int, threshold: int, authors: Sequence[st
     ]
     args = ["init", "--repo", str(repo_dir), "-t", str(threshold), "--insecure-plaintext", *online]
     for i in range(maintainers):
-        args += ["--maintainer", str(pub(keys[f"m{i}"]))]
+        args += ["--pubkey", str(pub(keys[f"m{i}"]))]
     for i in range(threshold):
         args += ["--key", str(keys[f"m{i}"])]
     result = run(args, env=online_env)
@@ -131,9 +131,9 @@ def _make_repo(tmp: Path, maintainers: int, threshold: int, authors: Sequence[st
 
 def delegate(fixture: Fixture, package: str, authors: Sequence[str], k: int,
              signatures: int) -> str:
-    args = ["package", "add", package, "--repo", str(fixture.repo_dir), "-k", str(k), "--json"]
+    args = ["package", "add", package, "--repo", str(fixture.repo_dir), "-t", str(k), "--json"]
     for author in authors:
-        args += ["--author", str(pub(fixture.keys[author]))]
+        args += ["--pubkey", str(pub(fixture.keys[author]))]
     result = run(args)
     assert result.exit_code == 0, result.output
     change_id = str(json.loads(result.output)["id"])

@@ -45,7 +45,7 @@ def refused(result: Result, *fragments: str) -> None:
 
 
 def test_unknown_key_cannot_sign_a_pending_change(fx: Fixture) -> None:
-    added = run(["package", "add", "other", "--repo", str(fx.repo_dir), "--author",
+    added = run(["package", "add", "other", "--repo", str(fx.repo_dir), "--pubkey",
                  str(pub(fx.keys["alice"])), "--json"])
     change_id = json.loads(added.output)["id"]
     before = tree_digest(fx.repo_dir)
@@ -76,7 +76,7 @@ def test_wrong_passphrase_changes_nothing(fx: Fixture, tmp_path: Path) -> None:
     assert run(["publish", "--no-build", "--repo", str(repo.repo_dir)],
                env={"ONLINE_PW": "online secret"}).exit_code == 0
     # The signature that would commit a change is refused whole if the online keys are locked.
-    added = run(["package", "add", "carl", "--repo", str(repo.repo_dir), "--author",
+    added = run(["package", "add", "carl", "--repo", str(repo.repo_dir), "--pubkey",
                  str(pub(repo.keys["bob"])), "--json"])
     change_id = json.loads(added.output)["id"]
     before_sign = tree_digest(repo.repo_dir)
@@ -137,19 +137,19 @@ def test_built_image_mismatch_publishes_nothing(fx: Fixture, tmp_path: Path) -> 
 def test_rotate_signed_by_wrong_keys_is_refused(fx: Fixture) -> None:
     before = tree_digest(fx.repo_dir)
     refused(run(["rotate", "pkg-alice", "--repo", str(fx.repo_dir), "--insecure-plaintext",
-                 "--key", str(pub(fx.keys["mallory"])), "--sign-with", str(fx.keys["mallory"]),
+                 "--pubkey", str(pub(fx.keys["mallory"])), "--sign-with", str(fx.keys["mallory"]),
                  "--new-signer", str(fx.keys["mallory"])]),
             "pkg-alice", "rotate file 1 must be signed by the keys being replaced")
     # Right old key, but the published role is not re-signed by the new key: refused too.
     refused(run(["rotate", "pkg-alice", "--repo", str(fx.repo_dir), "--insecure-plaintext",
-                 "--key", str(pub(fx.keys["mallory"])), "--sign-with", str(fx.keys["alice"])]),
+                 "--pubkey", str(pub(fx.keys["mallory"])), "--sign-with", str(fx.keys["alice"])]),
             "pkg-alice has a published release, which the new keys must re-sign", "got 0")
     assert tree_digest(fx.repo_dir) == before
 
 
 def test_tampered_rotate_file_on_disk_is_detected(fx: Fixture) -> None:
     assert run(["rotate", "alice", "--repo", str(fx.repo_dir), "--insecure-plaintext",
-                "--key", str(pub(fx.keys["mallory"])), "--sign-with", str(fx.keys["alice"]),
+                "--pubkey", str(pub(fx.keys["mallory"])), "--sign-with", str(fx.keys["alice"]),
                 "--new-signer", str(fx.keys["mallory"])]).exit_code == 0
     rotate_file = fx.repo_dir / "metadata" / "rotate" / "1.pkg-alice.rotate.1.json"
     doc = json.loads(rotate_file.read_text())
@@ -198,9 +198,9 @@ def test_conflicting_pending_changes_and_stale_staging(fx: Fixture) -> None:
     # Two packages in the same shard cannot both be pending.
     name = next(f"p{i}" for i in range(1000) if layout.shard_of(f"p{i}") == layout.shard_of("q0")
                 and f"p{i}" != "q0")
-    assert run(["package", "add", "q0", "--repo", repo, "--author",
+    assert run(["package", "add", "q0", "--repo", repo, "--pubkey",
                 str(pub(fx.keys["alice"]))]).exit_code == 0
-    refused(run(["package", "add", name, "--repo", repo, "--author",
+    refused(run(["package", "add", name, "--repo", repo, "--pubkey",
                  str(pub(fx.keys["alice"]))]), layout.shard_role("q0"), "already changes")
     # Two staged releases of one package: the second to publish is stale and refused.
     assert release(fx, "alice", "2.0", ["alice"]).exit_code == 0
@@ -258,5 +258,6 @@ def test_commands_refuse_a_folder_that_is_not_a_repository(tmp_path: Path,
     result = run([*command, "--repo", str(tmp_path)])
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == (
-        f"error: {tmp_path} is not a repository (no repo.json)")
+        f"error: {tmp_path} is not a repository (no repo.json): pass --repo DIR (or set "
+        "REPO_TOOL_REPO), or create one with `repo-tool init`")
     assert list(tmp_path.iterdir()) == []

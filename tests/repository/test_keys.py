@@ -155,7 +155,7 @@ def test_new_keys_use_scrypt_and_refuse_short_passphrases(tmp_path: Path) -> Non
 
 def test_short_online_passphrase_is_refused_at_init(tmp_path: Path) -> None:
     assert run(["key", "generate", str(tmp_path / "m.key"), "--insecure-plaintext"]).exit_code == 0
-    result = run(["init", "--repo", str(tmp_path / "repo"), "-t", "1", "--maintainer",
+    result = run(["init", "--repo", str(tmp_path / "repo"), "-t", "1", "--pubkey",
                   str(tmp_path / "m.pub.json"), "--online-passphrase-env", "ONLINE_PW"],
                  env={"ONLINE_PW": "secret"})
     one_line_error(result, "at least 12")

@@ -26,8 +26,8 @@ def test_key_ceremony_needs_threshold_before_anything_is_published(tmp_path: Pat
     repo = tmp_path / "repo"
     env = {"ONLINE_PW": "online secret", "M_PW": "unused"}
     result = run(["init", "--repo", str(repo), "-t", "2", "--online-passphrase-env", "ONLINE_PW",
-                  "--maintainer", str(pub(keys["m0"])), "--maintainer", str(pub(keys["m1"])),
-                  "--maintainer", str(pub(keys["m2"])), "--json"], env=env)
+                  "--pubkey", str(pub(keys["m0"])), "--pubkey", str(pub(keys["m1"])),
+                  "--pubkey", str(pub(keys["m2"])), "--json"], env=env)
     assert result.exit_code == 0, result.output
     change_id = json.loads(result.output)["id"]
     assert b"ENCRYPTED" in (repo / "online" / "snapshot.key").read_bytes()
@@ -63,8 +63,8 @@ def test_delegate_release_publish_rotate_revoke(tmp_path: Path) -> None:
     repo = str(fx.repo_dir)
 
     # Delegation with author threshold 2 of {alice, bob}: t-1 maintainer signatures change nothing.
-    added = run(["package", "add", "hello", "--repo", repo, "--author", str(pub(fx.keys["alice"])),
-                 "--author", str(pub(fx.keys["bob"])), "-k", "2", "--json"])
+    added = run(["package", "add", "hello", "--repo", repo, "--pubkey", str(pub(fx.keys["alice"])),
+                 "--pubkey", str(pub(fx.keys["bob"])), "-t", "2", "--json"])
     assert added.exit_code == 0, added.output
     change_id = json.loads(added.output)["id"]
     before = tree_digest(fx.repo_dir / "metadata")
@@ -95,8 +95,8 @@ def test_delegate_release_publish_rotate_revoke(tmp_path: Path) -> None:
     assert served == ["hello-1.0.tar.gz", "hello.hvt", "hello.spt", "manifest.json"]
 
     # TAP 8: authors rotate to carol alone; the old keys can no longer release.
-    rotated = run(["rotate", "pkg-hello", "--repo", repo, "--key", str(pub(fx.keys["carol"])),
-                   "-k", "1", "--sign-with", str(fx.keys["alice"]), "--sign-with",
+    rotated = run(["rotate", "pkg-hello", "--repo", repo, "--pubkey", str(pub(fx.keys["carol"])),
+                   "-t", "1", "--sign-with", str(fx.keys["alice"]), "--sign-with",
                    str(fx.keys["bob"]), "--new-signer", str(fx.keys["carol"]),
                    "--insecure-plaintext", "--json"])
     assert rotated.exit_code == 0, rotated.output
@@ -133,7 +133,7 @@ def test_maintainer_change_rotates_root_per_chain_rules(tmp_path: Path) -> None:
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
     fx.keys.update(make_keys(tmp_path / "keys", ["m3"]))
     # New set {m1, m2, m3}, threshold 2: drops m0, adds m3.
-    key_args = [arg for m in ("m1", "m2", "m3") for arg in ("--key", str(pub(fx.keys[m])))]
+    key_args = [arg for m in ("m1", "m2", "m3") for arg in ("--pubkey", str(pub(fx.keys[m])))]
     proposed = run(["maintainers", "--repo", str(fx.repo_dir), "-t", "2", "--json", *key_args])
     assert proposed.exit_code == 0, proposed.output
     change_id = json.loads(proposed.output)["id"]
@@ -153,7 +153,7 @@ def test_maintainer_change_rotates_root_per_chain_rules(tmp_path: Path) -> None:
     summary = verify_repository(fx.repo_dir, now_utc())
     assert summary.root_version == 2 and summary.targets == 3
     # The removed maintainer can no longer take part in a quorum.
-    added = run(["package", "add", "zed", "--repo", str(fx.repo_dir), "--author",
+    added = run(["package", "add", "zed", "--repo", str(fx.repo_dir), "--pubkey",
                  str(pub(fx.keys["alice"])), "--json"])
     refused = run(["sign", json.loads(added.output)["id"], "--repo", str(fx.repo_dir),
                    "--insecure-plaintext", "--key", str(fx.keys["m0"])])
@@ -164,7 +164,7 @@ def test_revocation_replacing_the_last_rotate_file(tmp_path: Path) -> None:
     fx = init_repo(tmp_path, authors=["alice"])
     fx.keys.update(make_keys(tmp_path / "keys", ["lost"]))
     repo = str(fx.repo_dir)
-    assert run(["rotate", "alice", "--repo", repo, "--insecure-plaintext", "--key",
+    assert run(["rotate", "alice", "--repo", repo, "--insecure-plaintext", "--pubkey",
                 str(pub(fx.keys["lost"])), "--sign-with", str(fx.keys["alice"])]).exit_code == 0
     # The new key is lost: the keys that signed rotate 1 replace it by a revocation.
     wrong = run(["rotate", "alice", "--repo", repo, "--insecure-plaintext", "--revoke",
@@ -194,7 +194,7 @@ def test_rotate_chain_is_capped(tmp_path: Path) -> None:
 
 def test_withdraw_a_pending_change(tmp_path: Path) -> None:
     fx = init_repo(tmp_path, authors=["alice"])
-    added = run(["package", "add", "extra", "--repo", str(fx.repo_dir), "--author",
+    added = run(["package", "add", "extra", "--repo", str(fx.repo_dir), "--pubkey",
                  str(pub(fx.keys["alice"])), "--json"])
     change_id = json.loads(added.output)["id"]
     before = tree_digest(fx.repo_dir / "metadata")
@@ -210,11 +210,11 @@ def test_bad_ceremony_writes_nothing(tmp_path: Path) -> None:
     keys = make_keys(tmp_path / "keys", ["m0", "m1"])
     repo = tmp_path / "repo"
     args = ["init", "--repo", str(repo), "--insecure-online-keys",
-            "--maintainer", str(pub(keys["m0"])), "--maintainer", str(pub(keys["m1"]))]
+            "--pubkey", str(pub(keys["m0"])), "--pubkey", str(pub(keys["m1"]))]
     too_high = run([*args, "-t", "3"])
     assert too_high.exit_code == 1
     assert "root: threshold 3 must be between 1 and 2" in too_high.output
-    twice = run([*args, "--maintainer", str(pub(keys["m0"])), "-t", "1"])
+    twice = run([*args, "--pubkey", str(pub(keys["m0"])), "-t", "1"])
     assert twice.exit_code == 1 and "listed twice" in twice.output
     assert not repo.exists()
 

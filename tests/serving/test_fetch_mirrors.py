@@ -22,7 +22,7 @@ def test_fetch_uses_the_next_mirror_when_the_first_is_down(tmp_path: Path) -> No
         down = f"http://127.0.0.1:{free_port()}"
         common = ["--root", str(fx.repo_dir / "metadata" / "1.root.json"),
                   "-o", str(tmp_path / "out"), "--metadata-dir", str(tmp_path / "md")]
-        result = run(["fetch", "hello", "--repo", down, "--mirror", url, "--json", *common])
+        result = run(["fetch", "hello", "--url", down, "--mirror", url, "--json", *common])
         assert result.exit_code == 0, result.output
         assert json.loads(result.output)["mirror"] == url
         assert (tmp_path / "out" / "hello.hvt").read_bytes() == (
@@ -30,7 +30,7 @@ def test_fetch_uses_the_next_mirror_when_the_first_is_down(tmp_path: Path) -> No
 
         # Every mirror down: one line naming each mirror and its reason.
         other = f"http://127.0.0.1:{free_port()}"
-        failed = run(["fetch", "hello", "--repo", down, "--mirror", other, *common])
+        failed = run(["fetch", "hello", "--url", down, "--mirror", other, *common])
         assert failed.exit_code == 1
         line = failed.output.strip()
         assert line.startswith("error: every mirror failed:") and "\n" not in line

@@ -75,7 +75,7 @@ def test_nginx_mirrors_while_sign_service_resigns_and_a_key_rotates(tmp_path: Pa
                 if not rotated and time.monotonic() - started > 7:
                     new_key = make_keys(tmp_path / "keys", ["hello2"])["hello2"]
                     result = run(["rotate", "pkg-hello", "--repo", str(fx.repo_dir),
-                                  "--insecure-plaintext", "--key", str(pub(new_key)),
+                                  "--insecure-plaintext", "--pubkey", str(pub(new_key)),
                                   "--sign-with", str(fx.keys["hello"]),
                                   "--new-signer", str(new_key)])
                     assert result.exit_code == 0, result.output

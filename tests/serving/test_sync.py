@@ -63,7 +63,7 @@ def _stage(path: str) -> int:
 
 def _maintainer_change(fx: Fixture, tmp_path: Path) -> None:
     fx.keys.update(make_keys(tmp_path / "keys", ["m3"]))
-    key_args = [arg for m in ("m1", "m2", "m3") for arg in ("--key", str(pub(fx.keys[m])))]
+    key_args = [arg for m in ("m1", "m2", "m3") for arg in ("--pubkey", str(pub(fx.keys[m])))]
     proposed = run(["maintainers", "--repo", str(fx.repo_dir), "-t", "2", "--json", *key_args])
     change = json.loads(proposed.output)["id"]
     signed = run(["sign", change, "--repo", str(fx.repo_dir), "--insecure-plaintext", "--json",
