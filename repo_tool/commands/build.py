@@ -49,7 +49,11 @@ from builder.variations import Variation, select, variation_names
 from builder.verdict import SignedResult, VerdictError
 from fsio import atomic_write
 from repo_tool.commands.intoto import invocation
-from repo_tool.commands.keys import passphrase_options, passphrase_source
+from repo_tool.commands.keys import (
+    online_passphrase_options,
+    passphrase_options,
+    passphrase_source,
+)
 from reports.dashboard import row_from_result, update_dashboard
 from signing.intoto_layout import AUTHOR_STEP, BUILDER_STEP, REBUILD_STEP
 
@@ -399,11 +403,7 @@ def _target_of(path: str) -> str:
 @click.option("--visibility-timeout", default=3600, show_default=True,
               type=click.IntRange(10, 7 * 86400),
               help="Farm: Redis redelivery timeout; the same value as the workers'.")
-@click.option(
-    "--online-passphrase",
-    metavar="SOURCE",
-    help="Passphrase source of the online snapshot/timestamp keys.",
-)
+@online_passphrase_options
 @passphrase_options
 @JSON_OPTION
 def build(

@@ -179,3 +179,18 @@ def test_help_shows_only_the_new_spellings(command: list[str], hidden: str) -> N
     status, stdout, _ = invoke(*command, "--help")
     assert status == 0
     assert hidden not in stdout
+
+
+def test_build_takes_the_same_online_passphrase_options(fx: Fixture) -> None:
+    """The gate's options come from the same decorator as snapshot's (tested above for use);
+    here: both spellings are accepted by `build`, the old one with its warning."""
+    common = ["build", "--repo", str(fx.repo_dir), "--key", str(fx.keys["m0"]),
+              "--insecure-plaintext", "--json"]
+    status, stdout, stderr = invoke(*common, "--online-passphrase-env", "PW",
+                                    env={"PW": ONLINE_PW})
+    assert (status, stderr) == (0, "")
+    assert json.loads(stdout)["decisions"] == []
+    status, _, stderr = invoke(*common, "--online-passphrase", "env:PW", env={"PW": ONLINE_PW})
+    assert (status, stderr) == (0, warning(
+        "--online-passphrase SOURCE",
+        "--online-passphrase-env VAR or --online-passphrase-file FILE"))
