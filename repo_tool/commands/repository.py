@@ -154,6 +154,9 @@ def _commit_message(change: PendingChange, committed: bool, data: dict[str, Any]
 @click.option("--online-passphrase-env", metavar="VAR",
               help="Encrypt the new online snapshot/timestamp keys with the passphrase in VAR; "
               "the service reads it from VAR too.")
+@click.option("--online-passphrase-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Encrypt the new online keys with the passphrase on the first line of this "
+              "file; the service reads it from there too.")
 @click.option("--insecure-online-keys", is_flag=True,
               help="Store the online keys unencrypted (tests and demos only).")
 @click.option("--root-days", type=float, default=365.0, show_default=True)
@@ -164,7 +167,8 @@ def _commit_message(change: PendingChange, committed: bool, data: dict[str, Any]
 def init(
     repo_dir: Path, maintainer_keys: tuple[Path, ...], threshold: int, keys: tuple[Path, ...],
     passphrase_env: str | None, passphrase_file: Path | None, insecure_plaintext: bool,
-    online_passphrase_env: str | None, insecure_online_keys: bool, root_days: float,
+    online_passphrase_env: str | None, online_passphrase_file: Path | None,
+    insecure_online_keys: bool, root_days: float,
     targets_days: float, snapshot_days: float, timestamp_days: float, as_json: bool,
 ) -> None:
     """Key ceremony: create a repository with n maintainers and threshold t.
@@ -177,20 +181,21 @@ def init(
     Example: repo-tool init --repo repo --pubkey a.pub.json --pubkey b.pub.json
     --pubkey c.pub.json -t 2 --online-passphrase-env ONLINE_PW
     """
-    if bool(online_passphrase_env) == insecure_online_keys:
-        raise click.UsageError(
-            "give exactly one of --online-passphrase-env, --insecure-online-keys"
-        )
+    if sum(map(bool, (online_passphrase_env, online_passphrase_file,
+                      insecure_online_keys))) != 1:
+        raise click.UsageError("give exactly one of --online-passphrase-env, "
+                               "--online-passphrase-file, --insecure-online-keys")
+    online_spec = (
+        "insecure" if insecure_online_keys
+        else f"env:{online_passphrase_env}" if online_passphrase_env
+        else f"file:{Path(str(online_passphrase_file)).resolve()}"
+    )
     maintainers = [load_public_key(path) for path in maintainer_keys]
     signers = _signers(keys, passphrase_source(passphrase_env, passphrase_file,
                                                insecure_plaintext)) if keys else []
     repo = Repository(repo_dir)
     repo.check_ceremony(maintainers, threshold)
-    online_source = (
-        PassphraseSource("insecure") if insecure_online_keys
-        else PassphraseSource("env", str(online_passphrase_env))
-    )
-    passphrase = online_source.read("online keys")
+    passphrase = PassphraseSource.parse(online_spec).read("online keys")
     online_dir = repo_dir / "online"
     online_dir.mkdir(parents=True, exist_ok=True)
     online: dict[str, Path] = {}
@@ -202,7 +207,7 @@ def init(
         public[role] = signer.public_key
     change = repo.init(
         maintainers, threshold, public["snapshot"], public["timestamp"], online,
-        "insecure" if insecure_online_keys else f"env:{online_passphrase_env}",
+        online_spec,
         ExpiryPolicy(root_days, targets_days, snapshot_days, timestamp_days),
     )
     committed = False

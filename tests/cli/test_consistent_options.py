@@ -194,3 +194,24 @@ def test_build_takes_the_same_online_passphrase_options(fx: Fixture) -> None:
     assert (status, stderr) == (0, warning(
         "--online-passphrase SOURCE",
         "--online-passphrase-env VAR or --online-passphrase-file FILE"))
+
+
+def test_init_online_passphrase_from_a_file_is_recorded_for_the_services(tmp_path: Path) -> None:
+    keys = make_keys(tmp_path / "keys", ["m0"])
+    pw_file = tmp_path / "online-pw"
+    pw_file.write_text(ONLINE_PW + "\n")
+    repo_dir = tmp_path / "repo"
+    status, _, stderr = invoke("init", "--repo", str(repo_dir), "-t", "1", "--pubkey",
+                               str(pub(keys["m0"])), "--key", str(keys["m0"]),
+                               "--insecure-plaintext", "--online-passphrase-file", str(pw_file))
+    assert (status, stderr) == (0, "")
+    assert invoke("snapshot", "--repo", str(repo_dir))[::2] == (0, "")  # the recorded file
+    pw_file.write_text("another passphrase entirely\n")
+    status, _, stderr = invoke("snapshot", "--repo", str(repo_dir))
+    assert status == 1 and stderr.startswith("error: ")
+    status, _, stderr = invoke("init", "--repo", str(tmp_path / "other"), "-t", "1", "--pubkey",
+                               str(pub(keys["m0"])), "--online-passphrase-file", str(pw_file),
+                               "--insecure-online-keys")
+    assert status == 2
+    assert ("give exactly one of --online-passphrase-env, --online-passphrase-file, "
+            "--insecure-online-keys") in stderr
