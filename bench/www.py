@@ -138,8 +138,9 @@ def render(series: list[Series], nginx: Series, seconds: int, rounds: int) -> st
         f"`.venv/bin/python bench/www.py --seconds {seconds} --rounds {rounds}` on "
         f"{platform.node()} ({os.cpu_count()} CPUs), "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n",
-        "`wrk -t1 -c32 --latency` over keep-alive connections; www on a tap (default 32 MiB, "
-        "128 connections), nginx 1 worker with sendfile in a namespace over veth; runs "
+        "`wrk -t1 -c32 --latency` over keep-alive connections; www on a tap (`--mem=32`, "
+        "defaults: 128 connections, 8 MiB file cache), nginx 1 worker with sendfile in a "
+        "namespace over veth; runs "
         "interleaved www-spt, nginx, www-hvt, nginx per file. Goal (issue 14): >= 1.0x "
         "nginx's requests/s on spt; hvt reported.\n",
         "| server | file | requests/s min | median | ratio to nginx | p99 ms (median) "
@@ -181,7 +182,7 @@ def main() -> None:
         if "hvt" in images:
             spaces["hvt"] = stack.enter_context(tap_namespace())
         for target, ns in spaces.items():
-            stack.enter_context(booted_www(images[target], ns, archive))
+            stack.enter_context(booted_www(images[target], ns, archive, mem_mb=32))
         (root / "nginx").mkdir()
         stack.enter_context(nginx_over_veth(client, root / "nginx", archive))
         series = [Series(f"www {t}") for t in targets]
