@@ -6,11 +6,13 @@ images. Publishing checks it again against the keys in force
 (`repo_policy.check_package_role`), that it adds only its own files
 (`check_release_adds_only_its_files`) and that every built image equals the
 author-signed one (`check_built_file`); then target files, the role file,
-snapshot and timestamp are written in that order.
+snapshot and timestamp are written in that order. Its authors may withdraw a
+staged or rejected release (`check_withdrawal`) to release the version again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -29,7 +31,9 @@ from tuf_metadata.repo_policy import (
     check_built_file,
     check_package_role,
     check_release_adds_only_its_files,
+    check_withdrawal,
     first_outsider,
+    withdrawal_payload,
 )
 from tuf_metadata.repo_types import (
     MANIFEST_FILE,
@@ -270,6 +274,27 @@ class Releases:
             self.online.new_snapshot_and_timestamp(
                 {f"{role}.json": MetaFile(version=md.signed.version)}
             )
+            self.remove_staged(directory)
+
+    def withdraw_release(self, package: str, version: str, signers: Sequence[Signer]) -> None:
+        """Remove a staged or rejected release, signed by a threshold of the package's
+        author keys in force (the rule that staged it), so VERSION can be released again."""
+        layout.validate_package_name(package)
+        layout.validate_version(version)
+        role = layout.package_role(package)
+        with repository_lock(self.files.root_dir):
+            directory = self.staging_path(package, version)
+            try:
+                release_bytes = (directory / RELEASE_NAME).read_bytes()
+            except FileNotFoundError:
+                raise StagingError(f"{role}: version {version} is not staged") from None
+            context = self.files.package_context(package)
+            payload = withdrawal_payload(
+                package, version, hashlib.sha256(release_bytes).hexdigest()
+            )
+            signatures = {signer.public_key.keyid: signer.sign(payload) for signer in signers}
+            check_withdrawal(package, version, payload, signatures, context.keys,
+                             context.threshold)
             self.remove_staged(directory)
 
     @staticmethod

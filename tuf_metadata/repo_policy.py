@@ -4,8 +4,9 @@ Who must sign a change (`signing_requirements`), what a package role may hold
 (`check_package_role`), "a release adds only its own files"
 (`check_release_adds_only_its_files`), built files against the author-signed
 ones (`check_built_file`), key sets (`check_key_set`), online keys across a
-root change (`require_same_online_keys`), rotation requests (`plan_rotation`)
-and who may sign (`first_outsider`). The repository's modules read the inputs
+root change (`require_same_online_keys`), rotation requests (`plan_rotation`),
+who may sign (`first_outsider`) and who may withdraw a staged release
+(`check_withdrawal`). The repository's modules read the inputs
 from disk and write the results; the rules are tested directly in
 tests/repository/test_policy.py.
 Signatures are counted by the one threshold rule, `signing.threshold.check_threshold`.
@@ -18,11 +19,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from securesystemslib.signer import Key
+from securesystemslib.signer import Key, Signature
 from tuf.api.metadata import DelegatedRole, Metadata, Root, TargetFile, Targets
 
 from signing.threshold import check_threshold, key_material
 from tuf_metadata import layout
+from tuf_metadata.canonical import canonical_json
 from tuf_metadata.repo_types import (
     CorruptMetadataError,
     ImageMismatchError,
@@ -219,6 +221,35 @@ def plan_rotation(
         check_key_set(role, "new", new_keys, threshold)
         payload = RotateFile(number, role, {key.keyid: key for key in new_keys}, threshold)
     return RotationPlan(number, meta_version, payload, keys, current_threshold)
+
+
+def withdrawal_payload(package: str, version: str, release_sha256: str) -> bytes:
+    """What the authors sign to withdraw one staged release: it names the exact staged
+    release.json (by sha256), so the signatures withdraw that release and no other."""
+    return canonical_json({
+        "type": "withdraw-release", "package": package, "version": version,
+        "release_sha256": release_sha256,
+    })
+
+
+def check_withdrawal(
+    package: str, version: str, payload: bytes, signatures: Mapping[str, Signature],
+    keys: Mapping[str, Key], threshold: int,
+) -> None:
+    """A withdrawal needs a threshold of the package's author keys in force, the same rule
+    as staging the release."""
+    role = layout.package_role(package)
+    outsider = first_outsider(signatures, keys)
+    if outsider is not None:
+        raise StagingError(
+            f"{role}: key {outsider[:16]} is not an author key of package {package!r}"
+        )
+    result = check_threshold(payload, signatures, keys, threshold)
+    if not result.satisfied:
+        raise StagingError(
+            f"{role}: withdrawing {version} needs {threshold} author signatures, "
+            f"{result.valid} valid"
+        )
 
 
 def first_outsider(signer_keyids: Iterable[str], keys: Mapping[str, Key]) -> str | None:

@@ -268,6 +268,10 @@ class Repository:
         """Keep the release staged and record why it was not published."""
         self.releases.reject_release(release, reason, report_dir)
 
+    def withdraw_release(self, package: str, version: str, signers: Sequence[Signer]) -> None:
+        """Authors: remove a staged or rejected release so the version can be released again."""
+        self.releases.withdraw_release(package, version, signers)
+
     def author_images(self, release: StagedRelease) -> dict[str, Path]:
         """The author's own image files kept in staging (used by `publish --no-build`)."""
         return self.releases.author_images(release)

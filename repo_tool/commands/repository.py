@@ -326,7 +326,28 @@ def package_list(repo_dir: Path, as_json: bool) -> None:
     _emit(as_json, names, "\n".join(names) or "no packages")
 
 
-@click.command()
+class ReleaseGroup(click.Group):
+    """`release NAME VERSION ...` stages (the `stage` subcommand); `release withdraw ...`
+    and `release stage ...` name theirs. A package called like a subcommand is staged
+    with `release stage NAME ...`."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["stage", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=ReleaseGroup)
+def release() -> None:
+    """Author: sign release VERSION of package NAME and put it in staging (not published).
+
+    `repo-tool release NAME VERSION --manifest ... --source ... --image ... --key ...`
+    stages a release (the same as `release stage`); `repo-tool release withdraw NAME
+    VERSION --key ...` removes a staged or rejected one so VERSION can be released again.
+    """
+
+
+@release.command("stage")
 @REPO_OPTION
 @click.argument("name")
 @click.argument("version")
@@ -344,7 +365,7 @@ def package_list(repo_dir: Path, as_json: bool) -> None:
               help="Author private key (repeatable, up to the package threshold).")
 @passphrase_options
 @JSON_OPTION
-def release(
+def release_stage(
     repo_dir: Path, name: str, version: str, manifest: Path, source_archive: Path,
     images: tuple[str, ...], keys: tuple[Path, ...], passphrase_env: str | None,
     passphrase_file: Path | None, insecure_plaintext: bool, as_json: bool,
@@ -370,6 +391,28 @@ def release(
         "images": {path: tf.hashes["sha256"] for path, tf in staged.image_targets.items()},
     }
     _emit(as_json, data, f"staged {name} {version} ({len(staged.image_targets)} images)")
+
+
+@release.command("withdraw")
+@REPO_OPTION
+@click.argument("name")
+@click.argument("version")
+@click.option("--key", "keys", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Author private key (repeatable, up to the package threshold).")
+@passphrase_options
+@JSON_OPTION
+def release_withdraw(
+    repo_dir: Path, name: str, version: str, keys: tuple[Path, ...], passphrase_env: str | None,
+    passphrase_file: Path | None, insecure_plaintext: bool, as_json: bool,
+) -> None:
+    """Author: remove staged or rejected release VERSION of NAME (signed by a threshold of
+    the package's authors) so the same version can be released again."""
+    signers = _signers(keys, passphrase_source(passphrase_env, passphrase_file,
+                                               insecure_plaintext))
+    _repo(repo_dir).withdraw_release(name, version, signers)
+    _emit(as_json, {"package": name, "version": version, "withdrawn": True},
+          f"withdrew {name} {version} from staging; it can be released again")
 
 
 @click.command()
