@@ -17,7 +17,7 @@ from pathlib import Path
 from builder.archive import SourceFile, archive_from_tree, read_archive
 from builder.build import BuildRequest, PlanLike
 from builder.errors import BuildError
-from builder.manifest import Manifest, parse_manifest
+from builder.manifest import VERSION_RE, Manifest, parse_manifest
 from builder.sandbox import SOLO5_MOUNT
 
 MANIFEST_NAME = "manifest.json"
@@ -94,6 +94,34 @@ def staged_package(
             f"(missing {missing[:3]}, undeclared {extra[:3]})"
         )
     return Package(manifest, files)
+
+
+def check_declared_targets(manifest: Manifest, targets: Sequence[str]) -> None:
+    """Images are built only for a unikernel, only for the Solo5 targets it declares."""
+    if manifest.kind != "unikernel":
+        raise BuildError(f"{manifest.ident} is a library: it is built as part of its dependents")
+    for target in targets:
+        if target not in manifest.targets:
+            raise BuildError(
+                f"{manifest.ident} does not declare target {target!r} "
+                f"(its manifest lists {', '.join(manifest.targets)})"
+            )
+
+
+def check_release(
+    manifest_bytes: bytes, archive_bytes: bytes, package: str, version: str,
+    targets: Sequence[str],
+) -> Package:
+    """What the builder will require of a release, checked when its author stages it:
+    a MAJOR.MINOR.PATCH version, the manifest of exactly this package and version, a
+    safe archive of exactly its sources, images only for targets it declares."""
+    if not VERSION_RE.fullmatch(version):
+        raise BuildError(
+            f"release version {version!r} is not MAJOR.MINOR.PATCH[-PRE] (e.g. 1.0.0)"
+        )
+    package_files = staged_package(manifest_bytes, archive_bytes, package, version)
+    check_declared_targets(package_files.manifest, targets)
+    return package_files
 
 
 def resolve(manifest: Manifest, index: Mapping[tuple[str, str], Manifest]) -> list[Manifest]:
@@ -176,12 +204,8 @@ def image_requests(
 ) -> list[BuildRequest]:
     """One BuildRequest per Solo5 target of a unikernel package."""
     manifest = package.manifest
-    if manifest.kind != "unikernel":
-        raise BuildError(f"{manifest.ident} is a library: it is built as part of its dependents")
     chosen = list(manifest.targets) if targets is None else list(targets)
-    for target in chosen:
-        if target not in manifest.targets:
-            raise BuildError(f"{manifest.ident} does not declare target {target}")
+    check_declared_targets(manifest, chosen)
     sources, include_dirs = compile_inputs(manifest, [d.manifest for d in deps])
     devices = [device_type(d.name, d.kind) for d in manifest.devices]
     files = merge_files([*deps, package])
