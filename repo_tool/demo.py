@@ -34,6 +34,21 @@ PING_PACKAGE = "ping"
 # Booted on a tap in a namespace with a site archive and fetched from with
 # curl (step 6), when the index has it.
 WWW_PACKAGE = "www"
+# Booted on a tap in a namespace with a zone archive and queried with dig
+# (step 6), when the index has it.
+DNS_PACKAGE = "dns"
+# Each of those guests has this address on its tap; the host end has HOST_ADDRESS.
+GUEST_ADDRESS = "10.77.0.2"
+HOST_ADDRESS = "10.77.0.1"
+# The operator's zone, one RFC 1035 master file named <zone>.zone (docs/dns.md).
+DNS_ZONE_FILE = "demo.test.zone"
+DNS_ZONE = ("$TTL 300\n"
+            "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 60\n"
+            "@ NS ns1\n"
+            f"ns1 A {GUEST_ADDRESS}\n"
+            "www A 192.0.2.80\n")
+DNS_QUESTION = ("www.demo.test", "A")
+DNS_ANSWER = "192.0.2.80"
 
 
 class DemoError(Exception):
@@ -89,8 +104,8 @@ def select_packages(available: Iterable[BundledPackage], wanted: Sequence[str] |
                     ) -> list[BundledPackage]:
     """The unikernels to release: all of them, or the named subset (which must exist).
 
-    The packages steps 6 and 7 use (hello, and ping and www where the index
-    has them) are always included.
+    The packages steps 6 and 7 use (hello, and ping, www and dns where the
+    index has them) are always included.
     """
     by_name = {p.name: p for p in available}
     if ROTATED_PACKAGE not in by_name:
@@ -101,7 +116,8 @@ def select_packages(available: Iterable[BundledPackage], wanted: Sequence[str] |
     if unknown:
         raise DemoError(f"not a bundled unikernel: {', '.join(unknown)} "
                         f"(known: {', '.join(sorted(by_name))})")
-    needed = {ROTATED_PACKAGE, FETCHED_PACKAGE} | ({PING_PACKAGE, WWW_PACKAGE} & set(by_name))
+    optional = {PING_PACKAGE, WWW_PACKAGE, DNS_PACKAGE} & set(by_name)
+    needed = {ROTATED_PACKAGE, FETCHED_PACKAGE} | optional
     names = sorted({*wanted, *needed})
     return [by_name[name] for name in names]
 

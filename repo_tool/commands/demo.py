@@ -4,8 +4,8 @@ Each step drives the real commands (`repo-tool key`, `init`, `sign`,
 `package add`, `build-package`, `release`, `build`, `serve`, `fetch`, `run`,
 `rotate`) as subprocesses in the working directory, printing each command
 line, so what the demo does is what a user would type. Everything stays on
-this machine: the server listens on loopback, and ping and www talk only
-inside network namespaces the demo creates and deletes.
+this machine: the server listens on loopback, and ping, www and dns talk
+only inside network namespaces the demo creates and deletes.
 """
 
 from __future__ import annotations
@@ -36,8 +36,15 @@ from builder.build import run_build
 from builder.plan import load_index, read_package_tree, resolve, solo5_requests
 from builder.variations import CONTROL
 from repo_tool.demo import (
+    DNS_ANSWER,
+    DNS_PACKAGE,
+    DNS_QUESTION,
+    DNS_ZONE,
+    DNS_ZONE_FILE,
     FETCHED_PACKAGE,
     GREETING,
+    GUEST_ADDRESS,
+    HOST_ADDRESS,
     MAINTAINER_THRESHOLD,
     MAINTAINERS,
     MARKER_NAME,
@@ -67,8 +74,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMMAND_TIMEOUT = 600.0  # seconds; the longest is a builder run over every package
 SERVER_START_TIMEOUT = 20.0
 GUEST_TIMEOUT = 30.0
-PING_GUEST_ADDRESS = "10.77.0.2"
-PING_HOST_ADDRESS = "10.77.0.1"
 PING_COUNT = 3
 WWW_PAGE = "<!doctype html><title>unirepo</title><p>served by www from a ustar archive</p>\n"
 STEP_ERRORS: tuple[type[Exception], ...] = (*TOOLKIT_ERRORS, OSError)
@@ -450,73 +455,32 @@ class Demo:
             self.boot(fetched["written_to"], target, fetched["version"])
         self.ping()
         self.www()
+        self.dns()
 
     def ping(self) -> None:
         what = "boot ping on spt on a tap in a namespace, ping it"
-        missing = _netns_missing()
-        if missing:
-            self.check(what, "skipped", missing)
+        image = self.network_image(what, PING_PACKAGE, "ping")
+        if image is None:
             return
-        released = next((o for o in self.outcomes if o.name == PING_PACKAGE), None)
-        if released is None:
-            self.check(what, "skipped", "the package index has no ping")
-            return
-        if released.decision != "published":
-            self.check(what, "failed", f"{PING_PACKAGE} was not published: {released.reason}")
-            return
-        fetched = self.fetch("spt", "first release", PING_PACKAGE)
-        image = self.workdir / fetched["written_to"]
         inside = self.tap_namespace()
-        argv = tender_command(image, nets={"service": "tap0"},
-                              args=[f"--ipv4={PING_GUEST_ADDRESS}/24"])
-        self.console.print(f"[dim]$ {shlex.join([*inside, *argv])} &[/]", highlight=False,
-                           soft_wrap=True)
-        guest = subprocess.Popen([*inside, *argv], stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
-        self.cleanups.append(("process", guest))
-        console = self.read_until(guest, "ping: ready", GUEST_TIMEOUT)
-        if "ping: ready" not in console:
-            self.check(what, "failed", f"the guest never said 'ping: ready': {_last_line(console)}")
+        if not self.start_guest(what, inside, image, "ping: ready", blocks={},
+                                args=[f"--ipv4={GUEST_ADDRESS}/24"]):
             return
         result = self.run([*inside, "ping", "-c", str(PING_COUNT), "-i", "0.2", "-W", "3",
-                           PING_GUEST_ADDRESS], check=False, timeout=60)
+                           GUEST_ADDRESS], check=False, timeout=60)
         received = f"{PING_COUNT} packets transmitted, {PING_COUNT} received"
         if received in result.stdout:
             rtt = _last_line(result.stdout)
             self.check(what, "ok", f"{PING_COUNT}/{PING_COUNT} echo replies from "
-                       f"{PING_GUEST_ADDRESS}; {rtt}")
+                       f"{GUEST_ADDRESS}; {rtt}")
         else:
             self.check(what, "failed", _last_line(result.stdout or result.stderr))
 
-    def tap_namespace(self) -> list[str]:
-        """A new namespace with tap0 at PING_HOST_ADDRESS (deleted at cleanup);
-        the argv prefix that runs a command inside it."""
-        namespace = f"demo{uuid.uuid4().hex[:8]}"
-        self.run(["ip", "netns", "add", namespace])
-        self.cleanups.append(("netns", namespace))
-        inside = ["ip", "netns", "exec", namespace]
-        for argv in (["ip", "link", "set", "lo", "up"],
-                     ["ip", "tuntap", "add", "tap0", "mode", "tap"],
-                     ["ip", "addr", "add", f"{PING_HOST_ADDRESS}/24", "dev", "tap0"],
-                     ["ip", "link", "set", "tap0", "up"]):
-            self.run([*inside, *argv])
-        return inside
-
     def www(self) -> None:
         what = "boot www on spt with a site archive, fetch a page with curl"
-        missing = _netns_missing() or (None if shutil.which("curl") else "curl is not installed")
-        if missing:
-            self.check(what, "skipped", missing)
+        image = self.network_image(what, WWW_PACKAGE, "curl")
+        if image is None:
             return
-        released = next((o for o in self.outcomes if o.name == WWW_PACKAGE), None)
-        if released is None:
-            self.check(what, "skipped", "the package index has no www")
-            return
-        if released.decision != "published":
-            self.check(what, "failed", f"{WWW_PACKAGE} was not published: {released.reason}")
-            return
-        fetched = self.fetch("spt", "first release", WWW_PACKAGE)
-        image = self.workdir / fetched["written_to"]
         # The operator's site, packed as docs/www.md tells them.
         public = self.workdir / "operator" / "public"
         public.mkdir()
@@ -524,20 +488,12 @@ class Demo:
         self.run(["tar", "--format=ustar", "-cf", "operator/site.tar", "-C", "operator/public",
                   "."])
         inside = self.tap_namespace()
-        argv = tender_command(image, nets={"service": "tap0"},
-                              blocks={"site": str(self.workdir / "operator" / "site.tar")},
-                              args=[f"--ipv4={PING_GUEST_ADDRESS}/24", "--access-log"])
-        self.console.print(f"[dim]$ {shlex.join([*inside, *argv])} &[/]", highlight=False,
-                           soft_wrap=True)
-        guest = subprocess.Popen([*inside, *argv], stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
-        self.cleanups.append(("process", guest))
-        console = self.read_until(guest, "www: ready", GUEST_TIMEOUT)
-        if "www: ready" not in console:
-            self.check(what, "failed", f"the guest never said 'www: ready': {_last_line(console)}")
+        if not self.start_guest(what, inside, image, "www: ready",
+                                blocks={"site": self.workdir / "operator" / "site.tar"},
+                                args=[f"--ipv4={GUEST_ADDRESS}/24", "--access-log"]):
             return
         result = self.run([*inside, "curl", "-sS", "-i", "--max-time", "10",
-                           f"http://{PING_GUEST_ADDRESS}/"], check=False, timeout=30)
+                           f"http://{GUEST_ADDRESS}/"], check=False, timeout=30)
         # text mode: curl's CRLFs arrive as newlines
         status = result.stdout.splitlines()[0] if result.stdout else ""
         if result.returncode == 0 and status == "HTTP/1.1 200 OK" and \
@@ -546,6 +502,82 @@ class Demo:
                        "operator/site.tar")
         else:
             self.check(what, "failed", _last_line(result.stderr or result.stdout))
+
+    def dns(self) -> None:
+        what = "boot dns on spt with a zone archive, query it with dig"
+        image = self.network_image(what, DNS_PACKAGE, "dig")
+        if image is None:
+            return
+        # The operator's zones, one <zone>.zone file each, packed as docs/dns.md tells them.
+        zones = self.workdir / "operator" / "zones"
+        zones.mkdir()
+        (zones / DNS_ZONE_FILE).write_text(DNS_ZONE)
+        self.run(["tar", "--format=ustar", "-cf", "operator/zones.tar", "-C", "operator/zones",
+                  DNS_ZONE_FILE])
+        inside = self.tap_namespace()
+        if not self.start_guest(what, inside, image, "dns: ready",
+                                blocks={"zones": self.workdir / "operator" / "zones.tar"},
+                                args=[f"--ipv4={GUEST_ADDRESS}/24"]):
+            return
+        question = " ".join(DNS_QUESTION)
+        result = self.run([*inside, "dig", f"@{GUEST_ADDRESS}", "+short", "+tries=2",
+                           "+time=3", *DNS_QUESTION], check=False, timeout=60)
+        if result.returncode == 0 and result.stdout.split() == [DNS_ANSWER]:
+            self.check(what, "ok", f"{question} -> {DNS_ANSWER} from {GUEST_ADDRESS}")
+        else:
+            answer = _last_line(result.stdout or result.stderr)
+            self.check(what, "failed", f"dig {question}: {answer}")
+
+    def network_image(self, what: str, package: str, client: str) -> Path | None:
+        """The spt image of `package`, fetched through the verifying client, for a step
+        that talks to it with `client` on a tap in a namespace; None (and the check
+        recorded) when the step cannot run."""
+        missing = _netns_missing() or (
+            None if shutil.which(client) else f"{client} is not installed")
+        if missing:
+            self.check(what, "skipped", missing)
+            return None
+        released = next((o for o in self.outcomes if o.name == package), None)
+        if released is None:
+            self.check(what, "skipped", f"the package index has no {package}")
+            return None
+        if released.decision != "published":
+            self.check(what, "failed", f"{package} was not published: {released.reason}")
+            return None
+        fetched = self.fetch("spt", "first release", package)
+        return self.workdir / str(fetched["written_to"])
+
+    def tap_namespace(self) -> list[str]:
+        """A new namespace with tap0 at HOST_ADDRESS (deleted at cleanup);
+        the argv prefix that runs a command inside it."""
+        namespace = f"demo{uuid.uuid4().hex[:8]}"
+        self.run(["ip", "netns", "add", namespace])
+        self.cleanups.append(("netns", namespace))
+        inside = ["ip", "netns", "exec", namespace]
+        for argv in (["ip", "link", "set", "lo", "up"],
+                     ["ip", "tuntap", "add", "tap0", "mode", "tap"],
+                     ["ip", "addr", "add", f"{HOST_ADDRESS}/24", "dev", "tap0"],
+                     ["ip", "link", "set", "tap0", "up"]):
+            self.run([*inside, *argv])
+        return inside
+
+    def start_guest(self, what: str, inside: list[str], image: Path, ready: str,
+                    blocks: dict[str, Path], args: list[str]) -> bool:
+        """Boot `image` on tap0 in the namespace (stopped at cleanup) and wait for its
+        console to say `ready`; False (and the check recorded) when it never does."""
+        argv = tender_command(image, nets={"service": "tap0"},
+                              blocks={name: str(path) for name, path in blocks.items()},
+                              args=args)
+        self.console.print(f"[dim]$ {shlex.join([*inside, *argv])} &[/]", highlight=False,
+                           soft_wrap=True)
+        guest = subprocess.Popen([*inside, *argv], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, start_new_session=True)
+        self.cleanups.append(("process", guest))
+        console = self.read_until(guest, ready, GUEST_TIMEOUT)
+        if ready not in console:
+            self.check(what, "failed", f"the guest never said {ready!r}: {_last_line(console)}")
+            return False
+        return True
 
     @staticmethod
     def read_until(proc: subprocess.Popen[bytes], text: str, timeout: float) -> str:
@@ -710,8 +742,8 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
               default=PROJECT_ROOT, show_default=True,
               help="Source tree with packages/, unikernels/ and runtime/.")
 @click.option("--packages", "package_list", metavar="NAME,...",
-              help="Release only these bundled unikernels (hello, and ping and www where "
-                   "the index has them, are always included) [default: all].")
+              help="Release only these bundled unikernels (hello, and ping, www and dns "
+                   "where the index has them, are always included) [default: all].")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the summary as JSON on stdout (progress still goes to stderr).")
 def demo(workdir: Path, fresh: bool, tree: Path, package_list: str | None,
@@ -727,7 +759,8 @@ def demo(workdir: Path, fresh: bool, tree: Path, package_list: str | None,
     5 snapshot/timestamp service + HTTP server on 127.0.0.1 (repo-tool serve)
     6 the operator fetches hello through the verifying client and boots it on
       spt (and hvt with /dev/kvm); boots ping on a tap in a namespace, pings it;
-      boots www there with a site archive and fetches its page with curl
+      boots www there with a site archive and fetches its page with curl,
+      and dns with a zone archive and queries it with dig
     7 the hello author rotates their key (TAP 8) and releases again; the
       client still verifies and fetches the new version
     8 summary table and the dashboard's path; the services are stopped
