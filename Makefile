@@ -54,7 +54,7 @@ demo: deps venv
 # Benchmarks (not tests): each writes bench/results/<area>.md; collect joins them.
 bench: deps venv
 	$(BIN)/python -m bench.boot --runs 100 --output bench/results/boot.md
-	$(BIN)/python -m bench.repo_publish --packages 1000 10000 --publishes 30 > bench/results/repository.json
+	$(BIN)/python -m bench.repo_publish --packages 1000 10000 --publishes 10 > bench/results/repository.json
 	$(BIN)/python -m bench.client --sizes 1000 10000 --repeat 5 --write
 	$(BIN)/python -m bench.transfer --sizes 1000 10000 --repeat 5 --write
 	$(BIN)/python -m bench.startup --runs 30 --output bench/results/startup.md

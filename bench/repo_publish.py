@@ -37,11 +37,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from signing.keys import KeyFileSigner
 from tuf.api.metadata import DelegatedRole, Delegations, Metadata, TargetFile, Targets
 from tuf.api.serialization.json import JSONSerializer
 
-from signing.keys import INSECURE, generate_key, write_key_pair
+from signing.keys import INSECURE, KeyFileSigner, generate_key, write_key_pair
 from tuf_metadata import layout
 from tuf_metadata.repository import Repository
 
