@@ -17,7 +17,7 @@ from pathlib import Path
 from builder.archive import SourceFile, archive_from_tree, read_archive
 from builder.build import BuildRequest, PlanLike
 from builder.errors import BuildError
-from builder.manifest import VERSION_RE, Manifest, parse_manifest
+from builder.manifest import NAME_RE, VERSION_RE, Manifest, parse_manifest
 from builder.sandbox import SOLO5_MOUNT
 
 MANIFEST_NAME = "manifest.json"
@@ -115,9 +115,12 @@ def check_release(
     """What the builder will require of a release, checked when its author stages it:
     a MAJOR.MINOR.PATCH version, the manifest of exactly this package and version, a
     safe archive of exactly its sources, images only for targets it declares."""
+    if not NAME_RE.fullmatch(package):
+        raise BuildError(f"invalid package name {package!r}: must match {NAME_RE.pattern}")
     if not VERSION_RE.fullmatch(version):
         raise BuildError(
-            f"release version {version!r} is not MAJOR.MINOR.PATCH[-PRE] (e.g. 1.0.0)"
+            f"invalid version {version!r}: a release version is MAJOR.MINOR.PATCH[-PRE] "
+            "(e.g. 1.0.0)"
         )
     package_files = staged_package(manifest_bytes, archive_bytes, package, version)
     check_declared_targets(package_files.manifest, targets)

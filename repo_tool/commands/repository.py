@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from builder.plan import check_release
 from repo_tool.commands.keys import (
     online_passphrase_options,
     passphrase_options,
@@ -381,6 +382,9 @@ def release_stage(
         if not sep or not target or not file:
             raise click.UsageError(f"--image {spec!r}: expected TARGET=FILE")
         image_paths[target] = Path(file)
+    # The builder's own requirements, checked before anything is signed or staged.
+    check_release(manifest.read_bytes(), source_archive.read_bytes(), name, version,
+                  sorted(image_paths))
     signers = _signers(keys, passphrase_source(passphrase_env, passphrase_file,
                                                insecure_plaintext))
     staged = _repo(repo_dir).stage_release(

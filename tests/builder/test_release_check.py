@@ -40,7 +40,7 @@ def test_a_release_the_builder_would_build_passes() -> None:
         (manifest("1.0.0"), archive("hello.c"), "1.0.1", ["hvt"],
          "staged hello 1.0.1 carries a manifest of hello-1.0.0"),
         (manifest("1.0.0"), archive("hello.c"), "v1", ["hvt"],
-         "release version 'v1' is not MAJOR.MINOR.PATCH"),
+         "invalid version 'v1': a release version is MAJOR.MINOR.PATCH"),
         (manifest(), archive("hello.c"), "1.0.0", ["kvm"],
          "hello-1.0.0 does not declare target 'kvm'"),
         (manifest(targets=["hvt"]), archive("hello.c"), "1.0.0", ["spt"],

@@ -158,8 +158,8 @@ def test_discovery_on_a_repository_made_by_repo_tool(tmp_path: Path, user: User)
     """init, delegate, release and publish with repo-tool; serve metadata/ and targets/;
     then remote add, search, show and fetch --source as an operator."""
     fx = init_repo(tmp_path / "maintainers", authors=["hello"])
-    files = make_release_files(fx.work, "hello", "1.0", ("hvt", "spt"))
-    args = ["release", "hello", "1.0", "--repo", str(fx.repo_dir), "--insecure-plaintext",
+    files = make_release_files(fx.work, "hello", "1.0.0", ("hvt", "spt"))
+    args = ["release", "hello", "1.0.0", "--repo", str(fx.repo_dir), "--insecure-plaintext",
             "--manifest", str(files["manifest"]), "--source", str(files["source"]),
             "--image", f"hvt={files['hvt']}", "--image", f"spt={files['spt']}",
             "--key", str(fx.keys["hello"])]
@@ -177,7 +177,7 @@ def test_discovery_on_a_repository_made_by_repo_tool(tmp_path: Path, user: User)
         url = f"http://127.0.0.1:{server.server_address[1]}"
         root = fx.repo_dir / "metadata" / "1.root.json"
         assert user.run("remote", "add", "demo", url, "--root", str(root))[0] == 0
-        assert user.run("search", "hell") == (0, "hello\t1.0\t1 version\n", "")
+        assert user.run("search", "hell") == (0, "hello\t1.0.0\t1 version\n", "")
         code, out, err = user.run("show", "hello", "--json")
         assert code == 0, err
         shown = json.loads(out)
@@ -185,14 +185,14 @@ def test_discovery_on_a_repository_made_by_repo_tool(tmp_path: Path, user: User)
         assert (shown["threshold"], shown["keyids"]) == (1, [author.keyid])
         listed = {f["name"]: f["sha256"] for f in shown["versions"][0]["files"]}
         assert listed == {
-            "hello-1.0.tar.gz": sha(files["source"].read_bytes()),
+            "hello-1.0.0.tar.gz": sha(files["source"].read_bytes()),
             "hello.hvt": sha(files["hvt"].read_bytes()),
             "hello.spt": sha(files["spt"].read_bytes()),
             "manifest.json": sha(files["manifest"].read_bytes()),
         }
         code, _, err = user.run("fetch", "hello", "--source")
         assert code == 0, err
-        assert (tmp_path / "hello-1.0.tar.gz").read_bytes() == files["source"].read_bytes()
+        assert (tmp_path / "hello-1.0.0.tar.gz").read_bytes() == files["source"].read_bytes()
     finally:
         server.shutdown()
         server.server_close()

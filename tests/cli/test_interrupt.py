@@ -114,7 +114,7 @@ def test_ctrl_c_during_a_maintainer_change(repo: Fixture, tmp_path: Path, label:
 @pytest.mark.parametrize("label", ["publish:targets", "publish:role"])
 def test_ctrl_c_during_a_publish(repo: Fixture, tmp_path: Path, label: str) -> None:
     for package in PACKAGES:
-        assert release(repo, package, "1.0", [package]).exit_code == 0
+        assert release(repo, package, "1.0.0", [package]).exit_code == 0
     publish = ["publish", "--no-build", "--repo", str(repo.repo_dir)]
     status, stdout, stderr = interrupt_at(label, publish, tmp_path)
     assert (status, stderr) == (130, "interrupted\n")

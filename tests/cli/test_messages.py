@@ -27,9 +27,9 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 @pytest.fixture
 def published(tmp_path: Path) -> Fixture:
-    """alpha 1.0 published, so a rotation must re-sign alpha's package role."""
+    """alpha 1.0.0 published, so a rotation must re-sign alpha's package role."""
     fx = init_repo(tmp_path / "fixture", maintainers=1, threshold=1, authors=["alpha"])
-    assert release(fx, "alpha", "1.0", ["alpha"]).exit_code == 0
+    assert release(fx, "alpha", "1.0.0", ["alpha"]).exit_code == 0
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
     return fx
 

@@ -24,7 +24,7 @@ from tests.repository.helpers import Fixture, init_repo, make_keys, pub, release
 def published(tmp_path: Path) -> Iterator[tuple[Fixture, str]]:
     fx = init_repo(tmp_path, authors=["hello"])
     fx.keys.update(make_keys(tmp_path / "keys", ["carol"]))
-    assert release(fx, "hello", "1.0", ["hello"], ("hvt", "spt")).exit_code == 0
+    assert release(fx, "hello", "1.0.0", ["hello"], ("hvt", "spt")).exit_code == 0
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
     # Serve only what a repository publishes: metadata/ and targets/.
     public = tmp_path / "public"
@@ -77,10 +77,10 @@ def test_fetch_follows_repository_rotation_and_refuses_revoked_role(
     code, output = fetch(fx, url)
     assert code == 0, output
     out = fx.work.parent / "out"
-    assert (out / "hello.hvt").read_bytes() == (fx.work / "hello-1.0.hvt").read_bytes()
+    assert (out / "hello.hvt").read_bytes() == (fx.work / "hello-1.0.0.hvt").read_bytes()
     assert json.loads(output)["verified_roles"][-1]["rotations"] == 0
 
-    # The author rotates to carol (TAP 8) and releases 1.1 with carol's key only.
+    # The author rotates to carol (TAP 8) and releases 1.1.0 with carol's key only.
     repo = str(fx.repo_dir)
     rotated = run(
         [
@@ -100,14 +100,14 @@ def test_fetch_follows_repository_rotation_and_refuses_revoked_role(
         ]
     )
     assert rotated.exit_code == 0, rotated.output
-    assert release(fx, "hello", "1.1", ["carol"]).exit_code == 0
-    assert run(["publish", "--no-build", "--repo", repo, "hello", "1.1"]).exit_code == 0
+    assert release(fx, "hello", "1.1.0", ["carol"]).exit_code == 0
+    assert run(["publish", "--no-build", "--repo", repo, "hello", "1.1.0"]).exit_code == 0
     code, output = fetch(fx, url)
     assert code == 0, output
     report = json.loads(output)
-    assert report["version"] == "1.1"
+    assert report["version"] == "1.1.0"
     assert report["verified_roles"][-1]["rotations"] == 1
-    assert (out / "hello.hvt").read_bytes() == (fx.work / "hello-1.1.hvt").read_bytes()
+    assert (out / "hello.hvt").read_bytes() == (fx.work / "hello-1.1.0.hvt").read_bytes()
 
     # carol revokes the role (TAP 20): the client refuses it and keeps its metadata.
     before = files_in(fx.work.parent / "client-md")
@@ -124,7 +124,7 @@ def test_fetch_follows_repository_rotation_and_refuses_revoked_role(
         ]
     )
     assert revoked.exit_code == 0, revoked.output
-    code, output = fetch(fx, url, "--version", "1.1", "-o", str(fx.work.parent / "after"))
+    code, output = fetch(fx, url, "--version", "1.1.0", "-o", str(fx.work.parent / "after"))
     assert code == 1
     assert "role 'pkg-hello' is revoked: rotate file 2 rotates to the null key" in output
     after = files_in(fx.work.parent / "client-md")

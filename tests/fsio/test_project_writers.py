@@ -60,12 +60,12 @@ def test_planted_temp_symlink_is_not_written_through_by_metadata_writes(tmp_path
 @pytest.mark.slow  # a key ceremony and a publish
 def test_planted_temp_symlinks_in_targets_are_not_followed_by_publish(tmp_path: Path) -> None:
     fx = init_repo(tmp_path / "r", authors=["alice"])
-    assert release(fx, "alice", "1.0", ["alice"]).exit_code == 0, "staging failed"
+    assert release(fx, "alice", "1.0.0", ["alice"]).exit_code == 0, "staging failed"
     victim = tmp_path / "victim"
     victim.write_bytes(b"victim")
-    release_dir = fx.repo_dir / "targets" / layout.target_path("alice", "1.0", "")
+    release_dir = fx.repo_dir / "targets" / layout.target_path("alice", "1.0.0", "")
     release_dir.mkdir(parents=True)
-    staged = [p for p in (fx.repo_dir / "staging" / "alice" / "1.0").rglob("*") if p.is_file()]
+    staged = [p for p in (fx.repo_dir / "staging" / "alice" / "1.0.0").rglob("*") if p.is_file()]
     for local in staged:
         digest = hashlib.sha256(local.read_bytes()).hexdigest()
         (release_dir / f".{digest}.{local.name}.{os.getpid()}.tmp").symlink_to(victim)
@@ -87,10 +87,10 @@ def test_planted_staging_temp_dir_does_not_capture_a_release(tmp_path: Path) -> 
     attacker.mkdir()
     package_dir = fx.repo_dir / "staging" / "alice"
     package_dir.mkdir(parents=True, exist_ok=True)
-    (package_dir / f".1.0.{os.getpid()}.tmp").symlink_to(attacker)
+    (package_dir / f".1.0.0.{os.getpid()}.tmp").symlink_to(attacker)
 
-    assert release(fx, "alice", "1.0", ["alice"]).exit_code == 0
+    assert release(fx, "alice", "1.0.0", ["alice"]).exit_code == 0
 
-    staged = package_dir / "1.0"
+    staged = package_dir / "1.0.0"
     assert staged.is_dir() and not staged.is_symlink()
     assert list(attacker.iterdir()) == []

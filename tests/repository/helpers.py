@@ -14,6 +14,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
+from builder.archive import SourceFile, create_archive
 from repo_tool.cli import cli
 from signing.keys import INSECURE, generate_key, load_signer, write_key_pair
 from tuf_metadata.repository import Repository
@@ -66,13 +67,20 @@ class Fixture:
 
 def make_release_files(work: Path, package: str, version: str, targets: Sequence[str] = ("hvt",)
                        ) -> dict[str, Path]:
-    """A manifest, a source archive and one image per target, with release-specific bytes."""
+    """A manifest, its source archive and one image per target, with release-specific bytes
+    (the images are not real builds: the builder is not part of these tests)."""
     work.mkdir(parents=True, exist_ok=True)
     stem = f"{package}-{version}".replace("/", "_")
     manifest = work / f"{stem}-manifest.json"
-    manifest.write_text(json.dumps({"name": package, "version": version}))
+    manifest.write_text(json.dumps({
+        "name": package, "version": version, "license": "ISC", "authors": ["test"],
+        "kind": "unikernel", "sources": ["main.c"], "targets": list(targets),
+        "source_date_epoch": SOURCE_DATE_EPOCH,
+    }))
     source = work / f"{stem}.tar.gz"
-    source.write_bytes(os.urandom(64))
+    code = f"/* {package} {version} {os.urandom(8).hex()} */\nint main(void) {{ return 0; }}\n"
+    source.write_bytes(create_archive({"main.c": SourceFile("main.c", code.encode())},
+                                      SOURCE_DATE_EPOCH))
     files = {"manifest": manifest, "source": source}
     for target in targets:
         image = work / f"{stem}.{target}"
@@ -80,6 +88,8 @@ def make_release_files(work: Path, package: str, version: str, targets: Sequence
         files[target] = image
     return files
 
+
+SOURCE_DATE_EPOCH = 1_700_000_000
 
 _TEMPLATES: dict[tuple[object, ...], Path] = {}
 _TEMPLATE_ROOT: list[Path] = []

@@ -31,7 +31,7 @@ from tuf_metadata.repository import ImageMismatchError, StagedRelease, StagingEr
 def fx(tmp_path: Path) -> Fixture:
     fixture = init_repo(tmp_path, authors=["alice"])
     fixture.keys.update(make_keys(tmp_path / "keys", ["mallory"]))
-    assert release(fixture, "alice", "1.0", ["alice"]).exit_code == 0
+    assert release(fixture, "alice", "1.0.0", ["alice"]).exit_code == 0
     assert run(["publish", "--no-build", "--repo", str(fixture.repo_dir)]).exit_code == 0
     return fixture
 
@@ -60,15 +60,15 @@ def test_wrong_passphrase_changes_nothing(fx: Fixture, tmp_path: Path) -> None:
     assert run(["key", "generate", str(tmp_path / "enc.key"), "--passphrase-env", "PW"],
                env={"PW": "right passphrase"}).exit_code == 0
     before = tree_digest(fx.repo_dir)
-    files = make_release_files(tmp_path / "w", "alice", "2.0")
-    refused(run(["release", "alice", "2.0", "--repo", str(fx.repo_dir), "--passphrase-env", "PW",
+    files = make_release_files(tmp_path / "w", "alice", "2.0.0")
+    refused(run(["release", "alice", "2.0.0", "--repo", str(fx.repo_dir), "--passphrase-env", "PW",
                  "--manifest", str(files["manifest"]), "--source", str(files["source"]),
                  "--image", f"hvt={files['hvt']}", "--key", str(tmp_path / "enc.key")],
                 env={"PW": "wrong"}), "wrong passphrase")
     # Wrong passphrase for the online keys: the publish writes nothing at all.
     repo = init_repo(tmp_path / "enc", authors=["bob"], online_env={"ONLINE_PW": "online secret"})
     assert b"ENCRYPTED" in (repo.repo_dir / "online" / "timestamp.key").read_bytes()
-    assert release(repo, "bob", "1", ["bob"]).exit_code == 0
+    assert release(repo, "bob", "1.0.0", ["bob"]).exit_code == 0
     before_bob = tree_digest(repo.repo_dir)
     refused(run(["publish", "--no-build", "--repo", str(repo.repo_dir)],
                 env={"ONLINE_PW": "guess"}), "wrong passphrase", "snapshot.key")
@@ -89,10 +89,10 @@ def test_wrong_passphrase_changes_nothing(fx: Fixture, tmp_path: Path) -> None:
 
 def test_release_below_threshold_or_by_non_author(fx: Fixture) -> None:
     before = tree_digest(fx.repo_dir)
-    refused(release(fx, "alice", "2.0", ["mallory"]), "pkg-alice", "not an author key")
-    refused(release(fx, "nobody", "1.0", ["alice"]), "pkg-nobody", "not delegated")
-    refused(release(fx, "alice", "1.0", ["alice"]), "pkg-alice", "already published")
-    refused(release(fx, "Bad/Name", "1.0", ["alice"]), "invalid package name")
+    refused(release(fx, "alice", "2.0.0", ["mallory"]), "pkg-alice", "not an author key")
+    refused(release(fx, "nobody", "1.0.0", ["alice"]), "pkg-nobody", "not delegated")
+    refused(release(fx, "alice", "1.0.0", ["alice"]), "pkg-alice", "already published")
+    refused(release(fx, "Bad/Name", "1.0.0", ["alice"]), "invalid package name")
     refused(release(fx, "alice", "../x", ["alice"]), "invalid version")
     assert tree_digest(fx.repo_dir) == before
 
@@ -100,11 +100,11 @@ def test_release_below_threshold_or_by_non_author(fx: Fixture) -> None:
 def test_package_path_outside_its_delegation_is_refused(fx: Fixture) -> None:
     """An author who signs a target path under another package's (or shard's) prefix."""
     repo = fx.repo
-    assert release(fx, "alice", "2.0", ["alice"]).exit_code == 0
+    assert release(fx, "alice", "2.0.0", ["alice"]).exit_code == 0
     staged = repo.staged_releases()[0]
-    release_file = fx.repo_dir / "staging" / "alice" / "2.0" / "release.json"
+    release_file = fx.repo_dir / "staging" / "alice" / "2.0.0" / "release.json"
     md: Metadata[Targets] = Metadata[Targets].from_bytes(release_file.read_bytes())
-    stolen = layout.target_path("victim", "1.0", "victim.hvt")
+    stolen = layout.target_path("victim", "1.0.0", "victim.hvt")
     md.signed.targets[stolen] = next(iter(staged.image_targets.values()))
     md.signed.targets[stolen].path = stolen
     md.signatures.clear()
@@ -118,7 +118,7 @@ def test_package_path_outside_its_delegation_is_refused(fx: Fixture) -> None:
 
 def test_built_image_mismatch_publishes_nothing(fx: Fixture, tmp_path: Path) -> None:
     repo = fx.repo
-    assert release(fx, "alice", "2.0", ["alice"]).exit_code == 0
+    assert release(fx, "alice", "2.0.0", ["alice"]).exit_code == 0
     staged = repo.staged_releases()[0]
     (tmp_path / "evil.hvt").write_bytes(b"not what the author built")
     before = tree_digest(fx.repo_dir)
@@ -156,7 +156,7 @@ def test_tampered_rotate_file_on_disk_is_detected(fx: Fixture) -> None:
     doc["signed"]["threshold"] = 1  # same value, different bytes: hash must still catch it
     rotate_file.write_text(json.dumps(doc, indent=4))
     before = tree_digest(fx.repo_dir)
-    refused(release(fx, "alice", "2.0", ["mallory"]), "pkg-alice", "rotate file 1",
+    refused(release(fx, "alice", "2.0.0", ["mallory"]), "pkg-alice", "rotate file 1",
             "snapshot hash")
     with pytest.raises(VerificationFailure, match="pkg-alice: rotate file 1 fails"):
         verify_repository(fx.repo_dir)
@@ -187,7 +187,7 @@ def test_corrupt_metadata_on_disk(fx: Fixture, victim: str, damage: str, message
         path.write_bytes(md.to_bytes())
     before = tree_digest(fx.repo_dir)
     role = shard if victim == "shard" else victim
-    refused(release(fx, "alice", "2.0", ["alice"]), role, message)
+    refused(release(fx, "alice", "2.0.0", ["alice"]), role, message)
     with pytest.raises(TufError, match=role):
         verify_repository(fx.repo_dir)
     assert tree_digest(fx.repo_dir) == before
@@ -203,15 +203,15 @@ def test_conflicting_pending_changes_and_stale_staging(fx: Fixture) -> None:
     refused(run(["package", "add", name, "--repo", repo, "--pubkey",
                  str(pub(fx.keys["alice"]))]), layout.shard_role("q0"), "already changes")
     # Two staged releases of one package: the second to publish is stale and refused.
-    assert release(fx, "alice", "2.0", ["alice"]).exit_code == 0
-    assert release(fx, "alice", "3.0", ["alice"]).exit_code == 0
-    assert run(["publish", "--no-build", "--repo", repo, "alice", "2.0"]).exit_code == 0
+    assert release(fx, "alice", "2.0.0", ["alice"]).exit_code == 0
+    assert release(fx, "alice", "3.0.0", ["alice"]).exit_code == 0
+    assert run(["publish", "--no-build", "--repo", repo, "alice", "2.0.0"]).exit_code == 0
     before = tree_digest(fx.repo_dir)
-    refused(run(["publish", "--no-build", "--repo", repo, "alice", "3.0"]),
+    refused(run(["publish", "--no-build", "--repo", repo, "alice", "3.0.0"]),
             "pkg-alice", "release it again")
     assert tree_digest(fx.repo_dir) == before
-    shutil.rmtree(fx.repo_dir / "staging" / "alice" / "3.0")
-    assert release(fx, "alice", "3.0", ["alice"]).exit_code == 0
+    shutil.rmtree(fx.repo_dir / "staging" / "alice" / "3.0.0")
+    assert release(fx, "alice", "3.0.0", ["alice"]).exit_code == 0
     assert run(["publish", "--no-build", "--repo", repo]).exit_code == 0
     assert verify_repository(fx.repo_dir).targets == 9
 
@@ -235,11 +235,11 @@ def test_signature_cache_does_not_hide_tampering(fx: Fixture) -> None:
 
 
 def test_staged_role_may_not_change_other_releases(fx: Fixture) -> None:
-    """An author-signed staged role that also rewrites the published 1.0 entry is refused."""
-    assert release(fx, "alice", "2.0", ["alice"]).exit_code == 0
-    release_file = fx.repo_dir / "staging" / "alice" / "2.0" / "release.json"
+    """An author-signed staged role that also rewrites the published 1.0.0 entry is refused."""
+    assert release(fx, "alice", "2.0.0", ["alice"]).exit_code == 0
+    release_file = fx.repo_dir / "staging" / "alice" / "2.0.0" / "release.json"
     md: Metadata[Targets] = Metadata[Targets].from_bytes(release_file.read_bytes())
-    old_path = layout.target_path("alice", "1.0", "alice.hvt")
+    old_path = layout.target_path("alice", "1.0.0", "alice.hvt")
     md.signed.targets[old_path].hashes["sha256"] = "00" * 32
     md.signatures.clear()
     md.sign(load_signer(fx.keys["alice"], INSECURE))

@@ -337,12 +337,12 @@ def test_parallel_releases_by_different_authors_all_land(tmp_path: Path) -> None
     fx = init_repo(tmp_path, authors=authors)
     processes = []
     for author in authors:
-        files = make_release_files(tmp_path / "w" / author, author, "1.0")
+        files = make_release_files(tmp_path / "w" / author, author, "1.0.0")
         script = (
-            f"{REPO_TOOL} release {author} 1.0 --repo {fx.repo_dir} --insecure-plaintext "
+            f"{REPO_TOOL} release {author} 1.0.0 --repo {fx.repo_dir} --insecure-plaintext "
             f"--manifest {files['manifest']} --source {files['source']} "
             f"--image hvt={files['hvt']} --key {fx.keys[author]} && "
-            f"{REPO_TOOL} publish --no-build --repo {fx.repo_dir} {author} 1.0"
+            f"{REPO_TOOL} publish --no-build --repo {fx.repo_dir} {author} 1.0.0"
         )
         processes.append(subprocess.Popen(["sh", "-c", script], stdout=subprocess.PIPE,
                                           stderr=subprocess.STDOUT, text=True))

@@ -55,7 +55,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Fixture, Server]]:
     config = json.loads(config_path.read_text())
     config["expiry_days"]["timestamp"] = 0.00005
     config_path.write_text(json.dumps(config))
-    assert release(fx, "hello", "1.0", ["hello"], ("hvt", "spt")).exit_code == 0
+    assert release(fx, "hello", "1.0.0", ["hello"], ("hvt", "spt")).exit_code == 0
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
     process = subprocess.Popen(
         [REPO_TOOL, "serve", "--repo", str(fx.repo_dir), "--port", "0", "--interval", "0.2"],
@@ -91,11 +91,11 @@ def test_ngclient_downloads_from_serve_and_service_keeps_signing(
     # python-tuf's reference client walks targets -> shard -> package role and downloads.
     client = updater(tmp_path, fx, server.url)
     client.refresh()
-    path = layout.target_path("hello", "1.0", "hello.hvt")
+    path = layout.target_path("hello", "1.0.0", "hello.hvt")
     info = client.get_targetinfo(path)
     assert info is not None
     downloaded = Path(client.download_target(info))
-    author_image = fx.work / "hello-1.0.hvt"
+    author_image = fx.work / "hello-1.0.0.hvt"
     assert downloaded.read_bytes() == author_image.read_bytes()
 
     # Only metadata/ and targets/ are served: never keys, config, staging or listings.
@@ -107,9 +107,9 @@ def test_ngclient_downloads_from_serve_and_service_keeps_signing(
 
     # A role file written without a snapshot (a crash, or a commit without online keys)
     # is picked up by the service's next round.
-    files = make_release_files(tmp_path / "w", "hello", "2.0")
+    files = make_release_files(tmp_path / "w", "hello", "2.0.0")
     repo = fx.repo
-    staged = repo.stage_release("hello", "2.0", files["manifest"], files["source"],
+    staged = repo.stage_release("hello", "2.0.0", files["manifest"], files["source"],
                                 {"hvt": files["hvt"]}, [fx.signer("hello")])
 
     def crash(label: str) -> None:
@@ -125,7 +125,7 @@ def test_ngclient_downloads_from_serve_and_service_keeps_signing(
     server.read_log_until(r"signed snapshot version", 10)
     fresh = updater(tmp_path / "second", fx, server.url)
     fresh.refresh()
-    assert fresh.get_targetinfo(layout.target_path("hello", "2.0", "hello.hvt")) is not None
+    assert fresh.get_targetinfo(layout.target_path("hello", "2.0.0", "hello.hvt")) is not None
 
     # The timestamp is re-signed at half its lifetime, without any change.
     first = json.loads((fx.repo_dir / "metadata" / "timestamp.json").read_text())["signed"]

@@ -77,12 +77,12 @@ def test_delegate_release_publish_rotate_revoke(tmp_path: Path) -> None:
     assert json.loads(run(["package", "list", "--repo", repo, "--json"]).output) == ["hello"]
 
     # Release: one of two author signatures is refused; both stage it (not published).
-    below = release(fx, "hello", "1.0", ["alice"], ("hvt", "spt"))
+    below = release(fx, "hello", "1.0.0", ["alice"], ("hvt", "spt"))
     assert below.exit_code == 1 and "1 of 2 required author signatures" in below.output
-    staged = release(fx, "hello", "1.0", ["alice", "bob"], ("hvt", "spt"))
+    staged = release(fx, "hello", "1.0.0", ["alice", "bob"], ("hvt", "spt"))
     assert staged.exit_code == 0, staged.output
     listing = json.loads(run(["staging", "--repo", repo, "--json"]).output)
-    assert listing == [{"package": "hello", "version": "1.0", "state": "staged", "reason": None}]
+    assert listing == [{"package": "hello", "version": "1.0.0", "state": "staged", "reason": None}]
     assert verify_repository(fx.repo_dir).targets == 0
 
     published = run(["publish", "--no-build", "--repo", repo, "--json"])
@@ -91,8 +91,8 @@ def test_delegate_release_publish_rotate_revoke(tmp_path: Path) -> None:
     assert summary.targets == 4  # manifest, source archive, hvt and spt images
     shard = layout.shard_of("hello")
     served = sorted(p.name.split(".", 1)[1] for p in (fx.repo_dir / "targets" / shard / "hello"
-                                                      / "1.0").iterdir())
-    assert served == ["hello-1.0.tar.gz", "hello.hvt", "hello.spt", "manifest.json"]
+                                                      / "1.0.0").iterdir())
+    assert served == ["hello-1.0.0.tar.gz", "hello.hvt", "hello.spt", "manifest.json"]
 
     # TAP 8: authors rotate to carol alone; the old keys can no longer release.
     rotated = run(["rotate", "pkg-hello", "--repo", repo, "--pubkey", str(pub(fx.keys["carol"])),
@@ -105,10 +105,10 @@ def test_delegate_release_publish_rotate_revoke(tmp_path: Path) -> None:
         "1.pkg-hello.rotate.1.json"
     ]
     verify_repository(fx.repo_dir, now_utc())
-    old = release(fx, "hello", "1.1", ["alice", "bob"])
+    old = release(fx, "hello", "1.1.0", ["alice", "bob"])
     assert old.exit_code == 1 and "not an author key" in old.output
-    assert release(fx, "hello", "1.1", ["carol"]).exit_code == 0
-    assert run(["publish", "--no-build", "--repo", repo, "hello", "1.1"]).exit_code == 0
+    assert release(fx, "hello", "1.1.0", ["carol"]).exit_code == 0
+    assert run(["publish", "--no-build", "--repo", repo, "hello", "1.1.0"]).exit_code == 0
     assert verify_repository(fx.repo_dir, now_utc()).targets == 7
 
     # TAP 20: carol revokes the role; the repository still verifies, with the role revoked.
@@ -116,7 +116,7 @@ def test_delegate_release_publish_rotate_revoke(tmp_path: Path) -> None:
                    str(fx.keys["carol"]), "--insecure-plaintext"])
     assert revoked.exit_code == 0, revoked.output
     assert verify_repository(fx.repo_dir, now_utc()).revoked == ("pkg-hello",)
-    after = release(fx, "hello", "1.2", ["carol"])
+    after = release(fx, "hello", "1.2.0", ["carol"])
     assert after.exit_code == 1 and "revoked" in after.output
 
     # One-shot online services.
@@ -129,7 +129,7 @@ def test_delegate_release_publish_rotate_revoke(tmp_path: Path) -> None:
 
 def test_maintainer_change_rotates_root_per_chain_rules(tmp_path: Path) -> None:
     fx = init_repo(tmp_path, authors=["alice"])
-    assert release(fx, "alice", "1", ["alice"]).exit_code == 0
+    assert release(fx, "alice", "1.0.0", ["alice"]).exit_code == 0
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
     fx.keys.update(make_keys(tmp_path / "keys", ["m3"]))
     # New set {m1, m2, m3}, threshold 2: drops m0, adds m3.

@@ -20,14 +20,14 @@ REPO_TOOL = str(Path(sys.executable).with_name("repo-tool"))
 
 
 def published_repo(tmp_path: Path, timestamp_days: float | None = None) -> Fixture:
-    """A repository with hello 1.0 published; optionally a short timestamp lifetime."""
+    """A repository with hello 1.0.0 published; optionally a short timestamp lifetime."""
     fx = init_repo(tmp_path, authors=["hello"])
     if timestamp_days is not None:
         config_path = fx.repo_dir / "repo.json"
         config = json.loads(config_path.read_text())
         config["expiry_days"]["timestamp"] = timestamp_days
         config_path.write_text(json.dumps(config))
-    assert release(fx, "hello", "1.0", ["hello"], ("hvt", "spt")).exit_code == 0
+    assert release(fx, "hello", "1.0.0", ["hello"], ("hvt", "spt")).exit_code == 0
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
     return fx
 

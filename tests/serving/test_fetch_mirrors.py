@@ -26,7 +26,7 @@ def test_fetch_uses_the_next_mirror_when_the_first_is_down(tmp_path: Path) -> No
         assert result.exit_code == 0, result.output
         assert json.loads(result.output)["mirror"] == url
         assert (tmp_path / "out" / "hello.hvt").read_bytes() == (
-            fx.work / "hello-1.0.hvt").read_bytes()
+            fx.work / "hello-1.0.0.hvt").read_bytes()
 
         # Every mirror down: one line naming each mirror and its reason.
         other = f"http://127.0.0.1:{free_port()}"

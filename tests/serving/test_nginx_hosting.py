@@ -50,7 +50,7 @@ def test_nginx_mirrors_while_sign_service_resigns_and_a_key_rotates(tmp_path: Pa
     public_a, public_b = tmp_path / "public-a", tmp_path / "public-b"
     sync_tree(fx.repo_dir, public_b)  # mirror B: a copy that will go stale
     root = (fx.repo_dir / "metadata" / "1.root.json").read_bytes()
-    image = (fx.work / "hello-1.0.hvt").read_bytes()
+    image = (fx.work / "hello-1.0.0.hvt").read_bytes()
     service = Service(["sign-service", "--repo", str(fx.repo_dir), "--interval", "0.2",
                        "--sync-to", str(public_a), "--prune", "--prune-grace", "2"])
     try:
@@ -66,7 +66,7 @@ def test_nginx_mirrors_while_sign_service_resigns_and_a_key_rotates(tmp_path: Pa
             while time.monotonic() - started < 20:
                 fetched, used = fetch_image_from_mirrors(
                     store, HttpFetcher(limits=LIMITS), [down, url_a], "hello", out,
-                    version="1.0",
+                    version="1.0.0",
                 )
                 assert used == url_a
                 assert (out / "hello.hvt").read_bytes() == image

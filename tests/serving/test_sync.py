@@ -72,7 +72,7 @@ def _maintainer_change(fx: Fixture, tmp_path: Path) -> None:
 
 
 def _new_release(fx: Fixture, tmp_path: Path) -> None:
-    assert release(fx, "hello", "2.0", ["hello"], ("hvt", "spt")).exit_code == 0
+    assert release(fx, "hello", "2.0.0", ["hello"], ("hvt", "spt")).exit_code == 0
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
 
 
