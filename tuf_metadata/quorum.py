@@ -214,6 +214,7 @@ class QuorumChanges:
         with repository_lock(self.files.root_dir):
             change = self.pending_change(change_id)
             current_root, new_root, new_targets = self.post_change_roles(change)
+            added = False
             for signer in signers:
                 used = False
                 for role, md in change.documents:
@@ -224,6 +225,7 @@ class QuorumChanges:
                             # already wrote must come out byte-identical when it is re-run.
                             if not signed_by(md, signer.public_key):
                                 md.sign(signer, append=True)
+                                added = True
                             break
                 if not used:
                     raise QuorumError(
@@ -231,6 +233,13 @@ class QuorumChanges:
                         f"in pending change {change_id}"
                     )
             ready = all(status.satisfied for status in self.pending_status(change))
+            if not added and not ready:
+                # Ready without a new signature is a re-run of a commit a crash cut: finish it.
+                keyids = ", ".join(sorted({s.public_key.keyid[:16] for s in signers}))
+                raise QuorumError(
+                    f"pending change {change_id} is already signed by key {keyids}; nothing "
+                    "changed: other maintainers' keys must sign it (see `repo-tool pending`)"
+                )
             if ready:
                 self.online.require_online()  # fail before saving anything if they are locked
             self.save_pending(change)
