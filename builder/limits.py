@@ -81,7 +81,7 @@ def limit_reason(
     cc1" (strsignal of SIGXCPU), "out of memory allocating N bytes", and so on.
     """
     if timed_out:
-        return f"resource limit: wall-clock time ({limits.wall_seconds:.0f} s)"
+        return f"resource limit: wall-clock time ({limits.wall_seconds:g} s)"
     if returncode == 0:
         return None
     if _killed_by(returncode, signal.SIGXCPU) or "CPU time limit exceeded" in log_tail:

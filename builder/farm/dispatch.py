@@ -102,7 +102,7 @@ class Farm:
         worker_keys: Mapping[str, Key],
         *,
         variations: Sequence[str],
-        time_limit: int,
+        time_limit: float,
         wait_seconds: float,
         visibility_timeout: int,
         progress: Progress,

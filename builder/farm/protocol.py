@@ -60,7 +60,7 @@ class BuildSpec:
     manifest: str
     archive: str
     dependencies: tuple[tuple[str, str], ...]  # (manifest, archive) of each library
-    time_limit: int  # seconds of the sandboxed build's wall clock
+    time_limit: float  # seconds of the sandboxed build's wall clock
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -94,8 +94,9 @@ class BuildSpec:
         ):
             raise FarmError("task: dependencies is not a list of [manifest, archive] pairs")
         limit = document.get("time_limit")
-        if not isinstance(limit, int) or isinstance(limit, bool) or not 0 < limit <= 86400:
-            raise FarmError("task: time_limit is not between 1 and 86400 seconds")
+        if (not isinstance(limit, int | float) or isinstance(limit, bool)
+                or not 0 < limit <= 86400):
+            raise FarmError("task: time_limit is not a number of seconds in (0, 86400]")
         return cls(
             task=_name(document.get("task"), "task"),
             package=_name(document.get("package"), "package"),

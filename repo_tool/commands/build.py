@@ -395,8 +395,8 @@ def _target_of(path: str) -> str:
                    "can publish alone).")
 @click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Farm artifact store shared with the workers [default: REPO/farm-store].")
-@click.option("--build-time-limit", default=600, show_default=True,
-              type=click.IntRange(1, 86400),
+@click.option("--build-time-limit", default=600.0, show_default=True,
+              type=click.FloatRange(0, 86400, min_open=True),
               help="Farm: wall-clock seconds of one build; past it the build fails.")
 @click.option("--farm-wait", default=3600, show_default=True, type=click.IntRange(1, 7 * 86400),
               help="Farm: seconds to wait for workers and results before giving up.")
@@ -422,7 +422,7 @@ def build(
     worker_keys: tuple[Path, ...],
     require_workers: int,
     store_dir: Path | None,
-    build_time_limit: int,
+    build_time_limit: float,
     farm_wait: int,
     visibility_timeout: int,
     online_passphrase: str | None,
@@ -616,7 +616,7 @@ def _farm(
     store_dir: Path | None,
     only: str | None,
     skip: tuple[str, ...],
-    time_limit: int,
+    time_limit: float,
     wait: int,
     visibility_timeout: int,
     online_passphrase: str | None,

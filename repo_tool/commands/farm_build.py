@@ -36,7 +36,7 @@ class FarmSettings:
     require_workers: int  # distinct worker keys that must attest each image (gate threshold)
     store: Path
     variations: tuple[str, ...]
-    time_limit: int
+    time_limit: float
     wait_seconds: float
     visibility_timeout: int
 

@@ -224,12 +224,12 @@ def test_build_past_its_time_limit_fails_with_the_reason(
     farm.start("w1")
     fixture = staged_repo(tmp_path, {"hello": author_images("hello")})
     status, report, stderr = run_build(
-        build_argv(fixture, farm, "w1", extra=("--build-time-limit", "1"))
+        build_argv(fixture, farm, "w1", extra=("--build-time-limit", "0.05"))
     )
     assert status == 4, stderr
     (decision,) = report["decisions"]
     assert decision["decision"] == "rejected"
-    assert "resource limit: wall-clock time (1 s)" in decision["reason"]
+    assert "resource limit: wall-clock time (0.05 s)" in decision["reason"]
 
 
 def test_pool_process_killed_mid_build_is_redelivered_by_the_broker(
