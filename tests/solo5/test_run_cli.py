@@ -68,9 +68,12 @@ def test_usage_shows_the_separator() -> None:
 
 
 def test_ctrl_c_exits_130_with_one_line(built: dict[str, Path]) -> None:
+    # SIGINT back to its default in the child: a runner started in the background (`cmd &`)
+    # ignores SIGINT, and Python installs no KeyboardInterrupt handler where it is ignored.
     proc = subprocess.Popen([REPO_TOOL, "run", str(built["test_hostleak.spt"]), "--", "sleep"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         assert proc.stdout is not None
         # Wait for the guest's banner, then interrupt the whole process group
