@@ -27,12 +27,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from securesystemslib.signer._crypto_signer import CryptoSigner
-
-# tuf re-exports these without __all__, which strict mypy refuses.
-from tuf.api._payload import (
+from securesystemslib.signer import CryptoSigner
+from tuf.api.metadata import (
     DelegatedRole,
     Delegations,
+    Metadata,
     MetaFile,
     Root,
     Snapshot,
@@ -40,7 +39,6 @@ from tuf.api._payload import (
     Targets,
     Timestamp,
 )
-from tuf.api.metadata import Metadata
 from tuf.api.serialization.json import JSONSerializer
 from tuf.ngclient.updater import Updater as NgUpdater
 
