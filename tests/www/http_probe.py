@@ -11,7 +11,7 @@ needed: the file runs standalone). Each command prints one JSON object.
     http_probe.py hold HOST PORT N PATH
         opens N keep-alive connections, each answered once and held open;
         while all are open, new connections are answered; then every held
-        connection is answered once more.
+        connection is answered once more and all are kept open 2.5 s more.
     http_probe.py slowloris HOST PORT N SECONDS PATH
         N clients trickle a request head a byte every half second for
         SECONDS while another client keeps fetching PATH.
@@ -28,6 +28,9 @@ import socket
 import sys
 import time
 from typing import Any, BinaryIO
+
+
+HOLD_SECONDS = 2.5
 
 
 class _Unclosed:
@@ -106,6 +109,9 @@ def hold(host: str, port: int, count: int, path: str) -> dict[str, Any]:
             t0 = time.monotonic()
             fresh.append((get(sock, stream, host, path), time.monotonic() - t0))
     second = sum(get(s, f, host, path) == 200 for s, f in held)
+    # the guest reports its connection count at most once a second: keep all
+    # of them open long enough that one report sees them, however fast the rest ran
+    time.sleep(HOLD_SECONDS)
     for sock, stream in held:
         stream.close()
         sock.close()
