@@ -122,3 +122,67 @@ def parse_rotate_file_name(meta_name: str) -> tuple[str, int] | None:
     if not sep or not role or not number.isdigit() or number.startswith("0"):
         return None
     return role, int(number)
+
+
+# -- rebuilders (issue #12; docs/rebuilder.md) --------------------------------------------
+#
+# Top-level targets delegates (terminating) one role per independent rebuilder,
+# ``rebuilder-NAME`` (NAME follows the package-name rule), keys = the rebuilder's own,
+# paths = ATTESTATIONS_DIR/*/*/*/NAME.intoto.jsonl. Each attestation is a TUF target of
+# that role: the DSSE envelope of the rebuilder's signed verdict about one image.
+
+REBUILDER_PREFIX = "rebuilder-"
+ATTESTATIONS_DIR = "attestations"
+ATTESTATION_SUFFIX = ".intoto.jsonl"
+
+
+def rebuilder_role(name: str) -> str:
+    """Name of the rebuilder's role, delegated by top-level targets."""
+    return REBUILDER_PREFIX + name
+
+
+def rebuilder_of_role(role: str) -> str | None:
+    """The rebuilder name of a rebuilder role, or None if role is not a rebuilder role."""
+    if not role.startswith(REBUILDER_PREFIX):
+        return None
+    name = role[len(REBUILDER_PREFIX) :]
+    return name if _PACKAGE_NAME.fullmatch(name) else None
+
+
+def validate_rebuilder_name(name: str) -> None:
+    """Raise InvalidNameError unless name follows the package-name rule."""
+    if not _PACKAGE_NAME.fullmatch(name):
+        raise InvalidNameError(
+            f"invalid rebuilder name {name!r}: must match {_PACKAGE_NAME.pattern}"
+        )
+
+
+def rebuilder_paths(name: str) -> list[str]:
+    """Path patterns top-level targets delegates to the rebuilder's role: its own file name
+    under any package/version/target, nowhere else."""
+    return [f"{ATTESTATIONS_DIR}/*/*/*/{name}{ATTESTATION_SUFFIX}"]
+
+
+def attestation_path(package: str, version: str, target: str, rebuilder: str) -> str:
+    """TUF target path of REBUILDER's attestation about PACKAGE VERSION's TARGET image."""
+    return f"{ATTESTATIONS_DIR}/{package}/{version}/{target}/{rebuilder}{ATTESTATION_SUFFIX}"
+
+
+def parse_attestation_path(path: str) -> tuple[str, str, str, str] | None:
+    """(package, version, target, rebuilder) of an attestation target path, or None if PATH
+    is not exactly `attestations/PACKAGE/VERSION/TARGET/REBUILDER.intoto.jsonl` with valid
+    names (TARGET one of IMAGE_TARGETS)."""
+    parts = path.split("/")
+    if len(parts) != 5 or parts[0] != ATTESTATIONS_DIR:
+        return None
+    _, package, version, target, filename = parts
+    if not filename.endswith(ATTESTATION_SUFFIX):
+        return None
+    rebuilder = filename[: -len(ATTESTATION_SUFFIX)]
+    if not (_PACKAGE_NAME.fullmatch(package) and _PACKAGE_NAME.fullmatch(rebuilder)):
+        return None
+    if not _VERSION.fullmatch(version) or version in (".", ".."):
+        return None
+    if target not in IMAGE_TARGETS:
+        return None
+    return package, version, target, rebuilder
