@@ -45,11 +45,12 @@ def run_qemu(image: Path, accel: str, *, nets: Mapping[str, str] | None = None,
 
 @contextmanager
 def booted(image: Path, accel: str, ns: TapNamespace, args: Sequence[str], ready: str,
-           timeout: float = 60) -> Iterator[Guest]:
-    """image running under QEMU on ns's tap; waits for the console line `ready`."""
+           timeout: float = 60, blocks: Mapping[str, str] | None = None) -> Iterator[Guest]:
+    """image running under QEMU on ns's tap (and blocks' files); waits for the
+    console line `ready`."""
     with tempfile.TemporaryDirectory(prefix="virtio-test-") as scratch:
         argv = qemu_command(image, status_path=Path(scratch) / "status", accel=accel,
-                            nets={"service": ns.tap}, args=args)
+                            nets={"service": ns.tap}, blocks=blocks, args=args)
         guest = Guest(subprocess.Popen(ns.command(argv), stdin=subprocess.DEVNULL,
                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
         try:
