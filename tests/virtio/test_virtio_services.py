@@ -73,8 +73,8 @@ def test_dns_answers_dig(service_images: dict[str, Path], accel: str, tmp_path: 
                                        blocks={"zones": str(zones)}) as guest:
         assert "dns: zone example.org.: 79 records" in guest.text()
         udp = dig(ns, GUEST_IP, "example.org", "A")
-        assert (udp.status, udp.flags, udp.answer) == \
-            ("NOERROR", {"qr", "aa"}, {"example.org. 3600 in a 192.0.2.1"}), udp.text
+        assert udp.status == "NOERROR" and udp.flags == {"qr", "aa"}, udp.text
+        assert udp.answer == {"example.org. 3600 in a 192.0.2.1"}, udp.text
         chain = dig(ns, GUEST_IP, "alias.example.org", "A")
         assert chain.answer == {"alias.example.org. 3600 in cname www.example.org.",
                                 "www.example.org. 3600 in cname web.example.org.",
