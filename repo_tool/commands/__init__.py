@@ -43,43 +43,45 @@ COMMANDS: dict[str, CommandEntry] = {
     "fetch": _E("fetch", "Fetch package NAME's image or source archive through TUF, verified, "
                 "into a directory."),
     "image": _E("image", "Look inside Solo5 unikernel images."),
-    "init": _E("repository", "Key ceremony: create a repository with n maintainers and "
+    "init": _E("quorum", "Key ceremony: create a repository with n maintainers and "
                "threshold t."),
     "intoto": _E("intoto", "in-toto layout (author, builder, k rebuilders) for the in-toto "
                  "project's in-toto-verify."),
     "key": _E("keys", "Generate, export and list signing keys (ed25519, ecdsa-p256, rsa-pss)."),
-    "maintainers": _E("repository", "Propose a new maintainer set and threshold (adds/removes "
+    "maintainers": _E("quorum", "Propose a new maintainer set and threshold (adds/removes "
                       "maintainers, rotates root)."),
-    "package": _E("repository", "Delegate packages to their authors and list them."),
-    "pending": _E("repository", "List pending root/targets/shard changes and how many "
+    "package": _E("packages", "Delegate packages to their authors and list them."),
+    "pending": _E("quorum", "List pending root/targets/shard changes and how many "
                   "signatures each still needs."),
-    "publish": _E("repository", "Publish staged releases (all, or NAME [VERSION]) with the "
+    "publish": _E("publishing", "Publish staged releases (all, or NAME [VERSION]) with the "
                   "author's images, unbuilt."),
-    "release": _E("repository", "Author: sign release VERSION of package NAME and put it in "
+    "rebuild": _E("rebuild", "Rebuild published releases from their signed inputs and sign an "
+                  "attestation for each image."),
+    "release": _E("releases", "Author: sign release VERSION of package NAME and put it in "
                   "staging (not published)."),
     "remote": _E("remote", "Add, list, remove and choose the repositories fetch, search and "
                  "show use."),
-    "rotate": _E("repository", "TAP 8: rotate package role ROLE (pkg-NAME or NAME) to new "
+    "rotate": _E("packages", "TAP 8: rotate package role ROLE (pkg-NAME or NAME) to new "
                  "keys, or revoke it."),
     "run": _E("image", "Boot IMAGE on the Solo5 tender its ABI note names (hvt or spt), or "
               "under QEMU (virtio)."),
     "search": _E("discover", "List packages whose name contains WORD, with their latest "
                  "verified version."),
-    "serve": _E("repository", "Run the snapshot/timestamp service and serve the repository "
+    "serve": _E("services", "Run the snapshot/timestamp service and serve the repository "
                 "over HTTP."),
     "show": _E("discover", "Show package NAME: versions, files with length and sha256, signing "
                "keys, threshold."),
-    "sign": _E("repository", "Sign pending change CHANGE_ID; it is published once t "
+    "sign": _E("quorum", "Sign pending change CHANGE_ID; it is published once t "
                "maintainers signed (t-1: nothing)."),
-    "sign-service": _E("hosting", "Run the snapshot/timestamp service alone (no HTTP); publish "
+    "sign-service": _E("services", "Run the snapshot/timestamp service alone (no HTTP); publish "
                        "with a static server."),
-    "snapshot": _E("repository", "Sign a new snapshot (including verified role files not yet "
+    "snapshot": _E("publishing", "Sign a new snapshot (including verified role files not yet "
                    "listed) and timestamp."),
-    "staging": _E("repository", "List staged releases, with the reason for any rejected one."),
+    "staging": _E("releases", "List staged releases, with the reason for any rejected one."),
     "sync": _E("hosting", "Publish metadata/ and targets/ (never keys, pending or staging) into "
                "--to DIR."),
-    "timestamp": _E("repository", "Re-sign timestamp for the newest snapshot."),
-    "verify": _E("repository", "Verify the published repository: root chain, every role's "
+    "timestamp": _E("publishing", "Re-sign timestamp for the newest snapshot."),
+    "verify": _E("publishing", "Verify the published repository: root chain, every role's "
                  "signatures, every target file."),
     "worker": _E("worker", "Run a build-farm worker: one sandboxed build per task, results "
                  "signed with --key."),

@@ -1,0 +1,123 @@
+"""Package commands: delegate packages to their authors (`package`), and TAP 8 key
+rotation or revocation of a package role (`rotate`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from repo_tool.commands.keys import passphrase_options, passphrase_source
+from repo_tool.commands.repo_options import (
+    JSON_OPTION,
+    ONLINE_OPTION,
+    PUBLIC_KEY_FILE,
+    REPO_OPTION,
+    emit,
+    load_signers,
+    open_repo,
+)
+from repo_tool.deprecated import renamed_option
+from signing.keys import load_public_key
+from tuf_metadata import layout
+
+
+def register(group: click.Group) -> None:
+    group.add_command(package)
+    group.add_command(rotate)
+
+
+@click.group()
+def package() -> None:
+    """Delegate packages to their authors and list them."""
+
+
+@package.command("add")
+@REPO_OPTION
+@click.argument("name")
+@click.option("--pubkey", "authors", multiple=True, type=PUBLIC_KEY_FILE,
+              help="Public key file of an author (repeatable; required).")
+@renamed_option("--author", new="--pubkey", dest="authors", multiple=True, required=True,
+                type=PUBLIC_KEY_FILE)
+@click.option("--threshold", "-t", type=int, default=1, show_default=True,
+              help="Author signatures needed for a release.")
+@renamed_option("-k", new="--threshold/-t", dest="threshold", type=int)
+@JSON_OPTION
+def package_add(
+    repo_dir: Path, name: str, authors: tuple[Path, ...], threshold: int, as_json: bool
+) -> None:
+    """Propose delegating package NAME (terminating, paths XX/NAME/*/*) to its authors.
+
+    Takes effect when t maintainers signed the pending change it prints.
+    """
+    change = open_repo(repo_dir).propose_package(
+        name, [load_public_key(path) for path in authors], threshold
+    )
+    emit(as_json, {"id": change.change_id, "role": layout.package_role(name),
+                    "shard": layout.shard_role(name)},
+          f"pending change {change.change_id}: delegate {layout.package_role(name)} in "
+          f"{layout.shard_role(name)}; sign it with `repo-tool sign {change.change_id} --key ...`")
+
+
+@package.command("list")
+@REPO_OPTION
+@JSON_OPTION
+def package_list(repo_dir: Path, as_json: bool) -> None:
+    """List delegated packages."""
+    names = sorted(open_repo(repo_dir).packages())
+    emit(as_json, names, "\n".join(names) or "no packages")
+
+
+@click.command()
+@REPO_OPTION
+@click.argument("role")
+@click.option("--pubkey", "new_keys", multiple=True, type=PUBLIC_KEY_FILE,
+              help="Public key file of the NEW key set (repeatable).")
+@renamed_option("--key", new="--pubkey", dest="new_keys", multiple=True, type=PUBLIC_KEY_FILE)
+@click.option("--threshold", "-t", type=int, default=1, show_default=True,
+              help="Threshold of the new key set.")
+@renamed_option("-k", new="--threshold/-t", dest="threshold", type=int)
+@click.option("--sign-with", "old_keys", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Private key of the CURRENT key set, signing the rotate file (repeatable).")
+@click.option("--new-signer", "new_signers", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Private key of the NEW set, re-signing the published package role "
+              "(needed once the package has a release).")
+@click.option("--revoke", is_flag=True, help="Rotate to the null key: revoke the role (TAP 20).")
+@click.option("--replace-last", is_flag=True,
+              help="With --revoke: replace the last rotate file by the revocation, signed by the "
+              "keys that signed it (when its new keys are lost or compromised).")
+@passphrase_options
+@ONLINE_OPTION
+@JSON_OPTION
+def rotate(
+    repo_dir: Path, role: str, new_keys: tuple[Path, ...], threshold: int,
+    old_keys: tuple[Path, ...], new_signers: tuple[Path, ...], revoke: bool, replace_last: bool,
+    passphrase_env: str | None, passphrase_file: Path | None, insecure_plaintext: bool,
+    online_passphrase: str | None, as_json: bool,
+) -> None:
+    """TAP 8: rotate package role ROLE (pkg-NAME or NAME) to new keys, or revoke it.
+
+    Writes rotate/ROLE.rotate.N.json signed by a threshold of the keys being
+    replaced and lists it in a new snapshot. See docs/tap8-profile.md.
+    """
+    if revoke == bool(new_keys):
+        raise click.UsageError("give either --pubkey ... (the new public keys) or --revoke")
+    package_name = layout.package_of_role(role) or role
+    source = passphrase_source(passphrase_env, passphrase_file, insecure_plaintext)
+    number = open_repo(repo_dir, online_passphrase).rotate(
+        package_name,
+        [load_public_key(path) for path in new_keys],
+        threshold,
+        load_signers(old_keys, source),
+        load_signers(new_signers, source),
+        revoke=revoke,
+        replace_last=replace_last,
+    )
+    rotate_name = layout.rotate_file_name(layout.package_role(package_name), number)
+    emit(as_json, {"role": layout.package_role(package_name), "rotate": number,
+                    "file": rotate_name, "revoked": revoke},
+          f"wrote {rotate_name}" + (" (role revoked)" if revoke else ""))
+
+
