@@ -104,11 +104,3 @@ def check_published_tree(tree: Path) -> None:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise PublishedTreeError(f"published tree: {problems[0]}{more}")
 
-
-def private_entries(publish_dir: Path) -> list[str]:
-    """Entries of a folder being published other than metadata/ and targets/."""
-    try:
-        names = sorted(os.listdir(publish_dir))
-    except FileNotFoundError:
-        return []
-    return [name for name in names if name not in PUBLISHED_FOLDERS]

@@ -1,4 +1,8 @@
-"""`repo-tool sync --to DIR`: publish metadata/ and targets/ (only) to a folder a web server serves.
+"""`repo-tool sync --to DEST`: publish metadata/ and targets/ (only) where clients read them.
+
+DEST is a folder a web server serves or an S3-compatible bucket
+(tuf_metadata.sync_destinations); this module decides what is copied, in
+which order, and what may be deleted.
 
 The copy keeps the destination consistent for a client at every moment, in
 the order the repository itself writes (docs/repository.md, "Writes"):
@@ -41,10 +45,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from fsio import atomic_write, fsync_dir, is_temp_name
+from fsio import is_temp_name
 from tuf_metadata.errors import TufError
-from tuf_metadata.hosting import PUBLISHED_FOLDERS, check_published_tree, private_entries
+from tuf_metadata.hosting import PUBLISHED_FOLDERS, check_published_tree
 from tuf_metadata.store import repository_lock
+from tuf_metadata.sync_destinations import Destination, LocalFolder
 
 _ROOT = re.compile(r"[0-9]+\.root\.json")
 _SNAPSHOT = re.compile(r"[0-9]+\.snapshot\.json")
@@ -130,23 +135,26 @@ def check_destination(source: Path, destination: Path) -> None:
                         f"would be published; sync to a folder of its own")
 
 
-def _copy_immutable(source: Path, destination: Path, relative: str) -> bool:
+def _as_destination(destination: Path | Destination) -> Destination:
+    return LocalFolder(destination) if isinstance(destination, Path) else destination
+
+
+def _copy_immutable(source: Path, destination: Destination, relative: str) -> bool:
     """Copy one immutable file; False if an identical copy is already there."""
-    target = destination / relative
-    try:
-        size = target.stat().st_size
-    except FileNotFoundError:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(target, (source / relative).read_bytes(), sync_dir=False)
+    size = destination.size(relative)
+    if size is None:
+        destination.write(relative, (source / relative).read_bytes())
         return True
     # A target's name carries its sha256, so an equal size is enough for those;
     # metadata files are small and compared byte for byte.
     same = size == (source / relative).stat().st_size and (
-        relative.startswith("targets/") or target.read_bytes() == (source / relative).read_bytes()
+        relative.startswith("targets/")
+        or destination.read(relative) == (source / relative).read_bytes()
     )
     if not same:
-        raise SyncError(f"{target}: already published with other content; immutable files "
-                        f"are never overwritten (is {destination} another repository's?)")
+        raise SyncError(f"{destination.describe(relative)}: already published with other "
+                        f"content; immutable files are never overwritten (is "
+                        f"{destination.describe()} another repository's?)")
     return False
 
 
@@ -157,11 +165,15 @@ def _timestamp_version(data: bytes) -> int:
         raise SyncError("timestamp.json: not a timestamp (no signed.version)") from None
 
 
-def _signed(tree: Path, relative: str) -> dict[str, Any]:
+def _signed(tree: Destination, relative: str) -> dict[str, Any]:
     try:
-        return dict(json.loads((tree / relative).read_bytes())["signed"])
+        data = tree.read(relative)
+        if data is None:
+            raise FileNotFoundError("missing")
+        return dict(json.loads(data)["signed"])
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise SyncError(f"{tree / relative}: cannot read its signed part ({error})") from None
+        raise SyncError(f"{tree.describe(relative)}: cannot read its signed part ({error})"
+                        ) from None
 
 
 def _target_file(path: str, hashes: dict[str, str]) -> str:
@@ -171,14 +183,16 @@ def _target_file(path: str, hashes: dict[str, str]) -> str:
     return f"targets/{directory}/{digest}.{name}" if directory else f"targets/{digest}.{name}"
 
 
-def referenced_files(tree: Path) -> tuple[set[str], datetime]:
+def referenced_files(published: Path | Destination) -> tuple[set[str], datetime]:
     """Files reachable from tree's timestamp.json (roots excluded), and its expiry."""
+    tree = _as_destination(published)
     timestamp = _signed(tree, TIMESTAMP)
     try:
         snapshot_version = int(timestamp["meta"]["snapshot.json"]["version"])
         expires = datetime.strptime(timestamp["expires"], _TIME_FORMAT).replace(tzinfo=UTC)
     except (KeyError, TypeError, ValueError) as error:
-        raise SyncError(f"{tree / TIMESTAMP}: no snapshot version or expiry ({error})") from None
+        raise SyncError(f"{tree.describe(TIMESTAMP)}: no snapshot version or expiry ({error})"
+                        ) from None
     snapshot_file = f"metadata/{snapshot_version}.snapshot.json"
     files = {snapshot_file}
     for name, meta in _signed(tree, snapshot_file).get("meta", {}).items():
@@ -193,19 +207,20 @@ def referenced_files(tree: Path) -> tuple[set[str], datetime]:
     return files, expires
 
 
-def _load_state(destination: Path) -> dict[str, datetime]:
+def _load_state(destination: Destination) -> dict[str, datetime]:
+    data = destination.read(STATE_NAME)
+    if data is None:
+        return {}
     try:
-        raw = json.loads((destination / STATE_NAME).read_bytes())["needed_until"]
+        raw = json.loads(data)["needed_until"]
         return {path: datetime.strptime(until, _TIME_FORMAT).replace(tzinfo=UTC)
                 for path, until in raw.items()}
-    except FileNotFoundError:
-        return {}
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise SyncError(f"{destination / STATE_NAME}: unreadable; remove it (no file will be "
-                        f"pruned until the current references expire)") from None
+        raise SyncError(f"{destination.describe(STATE_NAME)}: unreadable; remove it (no file "
+                        f"will be pruned until the current references expire)") from None
 
 
-def _record_and_prune(destination: Path, prune: bool, now: datetime,
+def _record_and_prune(destination: Destination, prune: bool, now: datetime,
                       grace: timedelta) -> list[str]:
     """Update the destination's reference record; delete what no live timestamp reaches."""
     needed_until = _load_state(destination)
@@ -217,24 +232,25 @@ def _record_and_prune(destination: Path, prune: bool, now: datetime,
         for path, until in sorted(needed_until.items()):
             if (path not in current and until + grace < now
                     and not _ROOT.fullmatch(Path(path).name)):
-                (destination / path).unlink(missing_ok=True)
+                destination.delete(path)
                 del needed_until[path]
                 deleted.append(path)
     state = {"needed_until": {path: until.strftime(_TIME_FORMAT)
                               for path, until in sorted(needed_until.items())}}
-    atomic_write(destination / STATE_NAME, json.dumps(state, indent=1).encode())
+    destination.write(STATE_NAME, json.dumps(state, indent=1).encode())
     return deleted
 
 
-def sync_tree(source: Path, destination: Path,
+def sync_tree(source: Path, published: Path | Destination,
               log: Callable[[str], None] = lambda message: None, *, prune: bool = False,
               now: datetime | None = None,
               prune_grace: timedelta = DEFAULT_PRUNE_GRACE) -> SyncReport:
-    """Publish source's metadata/ and targets/ into destination in the consistent order."""
-    check_destination(source, destination)
+    """Publish source's metadata/ and targets/ into the destination in the consistent order."""
+    destination = _as_destination(published)
+    if isinstance(destination, LocalFolder):
+        check_destination(source, destination.path)
     plan = plan_sync(source)
     report = SyncReport()
-    destination.mkdir(parents=True, exist_ok=True)
     for stage in (plan.targets, plan.roles, plan.snapshots):
         for relative in stage:
             if _copy_immutable(source, destination, relative):
@@ -242,21 +258,22 @@ def sync_tree(source: Path, destination: Path,
             else:
                 report.unchanged += 1
         # Each stage is durable before the next one references it.
-        for directory in sorted({(destination / r).parent for r in stage}):
-            fsync_dir(directory)
-    timestamp = destination / TIMESTAMP
-    published = _timestamp_version(timestamp.read_bytes()) if timestamp.exists() else 0
-    if published > _timestamp_version(plan.timestamp):
-        raise SyncError(f"{timestamp}: version {published} is newer than the repository's "
-                        f"{_timestamp_version(plan.timestamp)}; refusing to roll it back")
-    if not timestamp.exists() or timestamp.read_bytes() != plan.timestamp:
-        atomic_write(timestamp, plan.timestamp)
+        destination.settle(stage)
+    timestamp = destination.read(TIMESTAMP)
+    published_version = 0 if timestamp is None else _timestamp_version(timestamp)
+    if published_version > _timestamp_version(plan.timestamp):
+        raise SyncError(f"{destination.describe(TIMESTAMP)}: version {published_version} is "
+                        f"newer than the repository's {_timestamp_version(plan.timestamp)}; "
+                        f"refusing to roll it back")
+    if timestamp != plan.timestamp:
+        destination.write(TIMESTAMP, plan.timestamp)
+        destination.settle([TIMESTAMP])
         report.timestamp_written = True
         log("published timestamp.json")
     for relative in plan.roots:
         if _copy_immutable(source, destination, relative):
             report.copied.append(relative)
-            fsync_dir((destination / relative).parent)
+            destination.settle([relative])
         else:
             report.unchanged += 1
     report.deleted = _record_and_prune(destination, prune, now or datetime.now(UTC),
@@ -264,10 +281,12 @@ def sync_tree(source: Path, destination: Path,
     for path in report.deleted:
         log(f"pruned {path}")
     report.warnings = [
-        f"{destination / name}: not metadata or targets, but in the published folder — "
-        f"move it out" for name in private_entries(destination) if name != STATE_NAME
+        f"{destination.describe(name)}: not metadata or targets, but in the published folder — "
+        f"move it out" for name in destination.top_level_names()
+        if name not in (*PUBLISHED_FOLDERS, STATE_NAME)
     ]
-    for folder in PUBLISHED_FOLDERS:
-        if (destination / folder).is_symlink():
-            report.warnings.append(f"{destination / folder}: a symbolic link")
+    if isinstance(destination, LocalFolder):
+        report.warnings += [f"{destination.describe(folder)}: a symbolic link"
+                            for folder in PUBLISHED_FOLDERS
+                            if (destination.path / folder).is_symlink()]
     return report

@@ -18,7 +18,7 @@ import pytest
 import fsio
 from tests.repository.helpers import Fixture, make_keys, pub, release, run
 from tests.serving.support import published_repo
-from tuf_metadata import sync as sync_module
+from tuf_metadata import sync_destinations
 from tuf_metadata.repo_verify import now_utc, verify_repository
 from tuf_metadata.sync import STATE_NAME, SyncError, referenced_files, sync_tree
 
@@ -41,7 +41,7 @@ def _recorded_sync(source: Path, destination: Path, crash_at: int | None = None)
         written.append(str(path.relative_to(destination)))
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sync_module, "atomic_write", write)
+        patch.setattr(sync_destinations, "atomic_write", write)
         sync_tree(source, destination)
     return written
 
