@@ -1,14 +1,40 @@
 /* Internet checksum, RFC 1071. */
 #include "net/checksum.h"
 
+/* The one's-complement sum is byte-order independent (RFC 1071 section
+ * 2(B)): summing native 16-bit words and swapping the folded result gives
+ * the big-endian sum. Native words let the loop add 8 bytes at a time. */
+static uint64_t fold64(uint64_t acc)
+{
+    while (acc >> 16)
+        acc = (acc & 0xffffu) + (acc >> 16);
+    return acc;
+}
+
 uint32_t net_checksum_add(uint32_t sum, const uint8_t *data, size_t len)
 {
-    uint64_t acc = sum;
+    uint64_t acc = 0;
     size_t i = 0;
-    for (; i + 1 < len; i += 2)
-        acc += (uint32_t)((data[i] << 8) | data[i + 1]);
-    if (i < len)
-        acc += (uint32_t)data[i] << 8; /* RFC 1071 section 4.1: pad odd byte */
+    /* Two 32-bit halves per 8 bytes: no carry is lost below 2^34 bytes. */
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        __builtin_memcpy(&w, data + i, sizeof(w));
+        acc += (w & 0xffffffffu) + (w >> 32);
+    }
+    for (; i + 1 < len; i += 2) {
+        uint16_t w;
+        __builtin_memcpy(&w, data + i, sizeof(w));
+        acc += w;
+    }
+    uint64_t odd = i < len ? data[i] : 0; /* RFC 1071 section 4.1: pad odd byte */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    acc = fold64(acc);
+    acc = ((acc & 0xffu) << 8) | (acc >> 8); /* native sum -> big-endian sum */
+    acc += odd << 8;
+#else
+    acc += odd << 8;
+#endif
+    acc += sum;
     /* 2^32 = 1 (mod 0xffff): folding keeps the one's-complement sum. */
     while (acc >> 32)
         acc = (acc & 0xffffffffu) + (acc >> 32);
