@@ -56,12 +56,12 @@ def _pool_size() -> int:
     return max(1, min(2, os.cpu_count() or 1))
 
 
-def on_cpu(conditions: Conditions, slot: int) -> Conditions:
+def on_cpu(conditions: Conditions, slot: int, control: Conditions = CONTROL) -> Conditions:
     """A one-CPU build moved to CPU slot % N, so parallel one-CPU builds do not share a core.
 
     The number of CPUs is the variation; which CPU a one-CPU build gets is not.
     """
-    if conditions.cpus != CONTROL.cpus:
+    if conditions.cpus != control.cpus:
         return conditions
     return replace(conditions, cpus=str(slot % (os.cpu_count() or 1)))
 
@@ -115,6 +115,7 @@ def blame(
     control: BuildOutcome,
     variations: Sequence[Variation],
     workdir: Path,
+    control_conditions: Conditions = CONTROL,
 ) -> Blame:
     """Name the variations that change the image, by bisection.
 
@@ -142,7 +143,8 @@ def blame(
                 pool.map(
                     lambda indexed: run_build(
                         request,
-                        on_cpu(apply(CONTROL, indexed[1][1]), indexed[0]),
+                        on_cpu(apply(control_conditions, indexed[1][1]), indexed[0],
+                               control_conditions),
                         workdir,
                         f"blame-{next(counter)}",
                     ),
@@ -193,18 +195,23 @@ def double_build(
     report_dir: Path | None = None,
     find_culprits: bool = True,
     parallel: bool = True,
+    control_conditions: Conditions = CONTROL,
 ) -> DoubleBuild:
-    """Build A and B (in parallel), compare, and on mismatch report and blame."""
+    """Build A and B (in parallel), compare, and on mismatch report and blame.
+
+    A runs under `control_conditions` (the builder's CONTROL; a rebuilder has a build
+    path and user of its own), B under the same with every variation applied.
+    """
     started = time.monotonic()
-    experiment_conditions = apply(CONTROL, variations)
+    experiment_conditions = apply(control_conditions, variations)
     workdir.mkdir(parents=True, exist_ok=True)
     if parallel:
         with ThreadPoolExecutor(2) as pool:
-            future_a = pool.submit(run_build, request, CONTROL, workdir, "a")
+            future_a = pool.submit(run_build, request, control_conditions, workdir, "a")
             future_b = pool.submit(run_build, request, experiment_conditions, workdir, "b")
             control, experiment = future_a.result(), future_b.result()
     else:
-        control = run_build(request, CONTROL, workdir, "a")
+        control = run_build(request, control_conditions, workdir, "a")
         experiment = run_build(request, experiment_conditions, workdir, "b")
     variations = tuple(variations)
     if not control.ok or not experiment.ok:
@@ -235,7 +242,10 @@ def double_build(
         reports = run_diffoscope(
             control.image, experiment.image, report_dir, f"{request.ident}.{request.target}"
         )
-    found = blame(request, control, variations, workdir) if find_culprits else None
+    found = (
+        blame(request, control, variations, workdir, control_conditions)
+        if find_culprits else None
+    )
     reason = "build A and build B differ"
     if found is not None:
         if found.culprits:

@@ -47,8 +47,9 @@ from builder.buildinfo import (
 from builder.double import DoubleBuild, double_build
 from builder.errors import BuildError
 from builder.plan import Package, prefix_map_flags
+from builder.reference import Reference, compare_toolchain, rebuild_reason
 from builder.status import BuildStatus
-from builder.variations import CONTROL, Variation
+from builder.variations import CONTROL, Conditions, Variation
 from builder.verdict import (
     BuildVerdict,
     SignedResult,
@@ -93,6 +94,7 @@ class TargetResult:
     link: str | None = None
     provenance: str | None = None
     failed_log: str | None = None  # the log of the build that failed (failed only)
+    toolchain: str = "unknown"  # vs the release's toolchain (rebuilds; builder.reference)
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
@@ -126,6 +128,11 @@ class BuildOptions:
     link_step: str = AUTHOR_STEP  # the layout step this run's in-toto link is for
     command: tuple[str, ...] = ()  # the command that ran, recorded in the link
     progress: Progress | None = None
+    # Build A's conditions: the builder's CONTROL, or a rebuilder's own build path and user.
+    control: Conditions = CONTROL
+    # A rebuild: the published image (and toolchain) the result is compared with; the
+    # verdict's reason and toolchain annotation say how it compares. No cache is used.
+    reference: Reference | None = None
 
 
 def write_json(path: Path, document: Any) -> None:
@@ -152,9 +159,10 @@ def input_record(
     package: Package,
     deps: Sequence[Package],
     variations: Sequence[Variation],
+    control: Conditions = CONTROL,
 ) -> dict[str, Any]:
     """Everything the image may depend on, as JSON (its digest is the cache key)."""
-    plan = request.plan_for(CONTROL.build_dir(request.ident))
+    plan = request.plan_for(control.build_dir(request.ident))
     solo5 = solo5_hashes(request)
     return {
         "builder_version": BUILDER_VERSION,
@@ -197,7 +205,8 @@ def build_record(outcome: BuildOutcome, source_date_epoch: int) -> dict[str, Any
 
 
 def build_info(
-    request: BuildRequest, inputs: dict[str, Any], result: DoubleBuild, package: Package
+    request: BuildRequest, inputs: dict[str, Any], result: DoubleBuild, package: Package,
+    control: Conditions = CONTROL,
 ) -> dict[str, Any]:
     image_name = f"{package.manifest.name}.{request.target}"
     return {
@@ -210,7 +219,7 @@ def build_info(
         "host": {"machine": platform.machine(), "kernel": platform.release()},
         "toolchain": inputs["toolchain"],
         "flags": {
-            "extra_cflags": list(prefix_map_flags(CONTROL.build_dir(request.ident)))
+            "extra_cflags": list(prefix_map_flags(control.build_dir(request.ident)))
         },
         "inputs": {
             "sources": inputs["sources"],
@@ -355,7 +364,7 @@ def _verify_frozen(
     manifest = package.manifest
     progress = options.progress or (lambda _message: None)
     target_dir = out_dir / manifest.name / manifest.version / request.target
-    inputs = input_record(request, package, deps, variations)
+    inputs = input_record(request, package, deps, variations, options.control)
     key = digest_of(inputs)
     image_name = f"{manifest.name}.{request.target}"
     cached = _from_cache(options, key, target_dir, image_name)
@@ -383,6 +392,7 @@ def _verify_frozen(
             Path(work),
             report_dir=target_dir,
             find_culprits=options.find_culprits,
+            control_conditions=options.control,
         )
         atomic_write(target_dir / "a.log", result.control.log.encode())
         atomic_write(target_dir / "b.log", result.experiment.log.encode())
@@ -390,9 +400,14 @@ def _verify_frozen(
         if result.status == BuildStatus.REPRODUCIBLE and result.control.image is not None:
             shutil.copyfile(result.control.image, target_dir / image_name)
             image_path = str(target_dir / image_name)
-    info = build_info(request, inputs, result, package)
+    info = build_info(request, inputs, result, package, options.control)
     write_json(target_dir / BUILDINFO_NAME, info)
     size = result.control.size if result.sha256 else None
+    reason, toolchain = result.reason, "unknown"
+    if options.reference is not None:
+        toolchain = compare_toolchain(inputs["toolchain"], options.reference.toolchain)
+        reason = rebuild_reason(result.status, result.sha256, size, result.reason,
+                                options.reference, toolchain)
     culprits = result.blame.culprits if result.blame else ()
     link = provenance = None
     if options.signer is not None:
@@ -405,12 +420,13 @@ def _verify_frozen(
             version=manifest.version,
             target=request.target,
             status=result.status,
-            reason=result.reason,
+            reason=reason,
             sha256=result.sha256,
             size=size,
             input_id=key,
             builder_id=options.builder_id,
             culprits=culprits,
+            toolchain=toolchain,
         )
         provenance = _sign_verdict(
             target_dir, verdict, info, request, materials, options.signer, started
@@ -420,7 +436,7 @@ def _verify_frozen(
         version=manifest.version,
         target=request.target,
         status=result.status,
-        reason=result.reason,
+        reason=reason,
         sha256=result.sha256,
         size=size,
         sha256_a=result.control.sha256,
@@ -439,6 +455,7 @@ def _verify_frozen(
         link=link,
         provenance=provenance,
         failed_log=_failed_log(result, target_dir),
+        toolchain=toolchain,
     )
     write_json(target_dir / RESULT_NAME, verdict_record.to_json())
     if options.cache_dir is not None and provenance is not None:
@@ -522,6 +539,8 @@ def _from_cache(
 ) -> TargetResult | None:
     if options.cache_dir is None or options.signer is None:
         return None  # without the builder's key no cached verdict can be trusted
+    if options.reference is not None:
+        return None  # a cached verdict was not compared with this published image
     entry = options.cache_dir / key
     if not (entry / RESULT_NAME).is_file():
         return None

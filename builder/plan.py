@@ -123,6 +123,13 @@ def check_release(
             "(e.g. 1.0.0)"
         )
     package_files = staged_package(manifest_bytes, archive_bytes, package, version)
+    if package_files.manifest.kind == "library":
+        if targets:
+            raise BuildError(
+                f"{package_files.manifest.ident} is a library: its release carries no images "
+                "(its published source archive is built into its dependents)"
+            )
+        return package_files
     check_declared_targets(package_files.manifest, targets)
     return package_files
 
@@ -160,6 +167,34 @@ def resolve(manifest: Manifest, index: Mapping[tuple[str, str], Manifest]) -> li
     if duplicates:
         raise ResolveError(f"conflicting versions of {', '.join(sorted(duplicates))} required")
     return order
+
+
+# (library name, version) -> its published (manifest.json bytes, source archive bytes);
+# raises BuildError naming what could not be had.
+PublishedSource = Callable[[str, str], tuple[bytes, bytes]]
+
+
+def published_dependencies(manifest: Manifest, published: PublishedSource) -> list[Package]:
+    """The transitive library dependencies of manifest, each before its dependents, every one
+    read from its *published* release (manifest and source archive, checked as a staged
+    release is): a rebuild uses what the repository signed, never a local tree or index."""
+    found: dict[tuple[str, str], Package] = {}
+    pending = list(manifest.dependencies)
+    while pending:
+        key = pending.pop()
+        if key in found:
+            continue
+        manifest_bytes, archive_bytes = published(*key)
+        try:
+            found[key] = staged_package(manifest_bytes, archive_bytes, *key)
+        except BuildError as error:
+            raise ResolveError(
+                f"{manifest.ident}: published dependency {key[0]} {key[1]}: "
+                f"{str(error).splitlines()[0]}"
+            ) from None
+        pending.extend(found[key].manifest.dependencies)
+    order = resolve(manifest, {key: package.manifest for key, package in found.items()})
+    return [found[(m.name, m.version)] for m in order]
 
 
 def read_package_tree(manifest: Manifest, tree: Path) -> Package:

@@ -4,7 +4,8 @@ Every double build that has a builder key ends in one signed statement: an
 in-toto Statement v1 whose predicate is SLSA provenance v1. Its
 externalParameters name the release and target, internalParameters carry the
 input hash (`input_id`, the cache key), and a `verdict` byproduct carries the
-status, reason, size and culprits. The subject is the image (`NAME.TARGET`,
+status, reason, size, culprits and `toolchain` (whether the builder's toolchain
+is the release's own: same, differs, unknown). The subject is the image (`NAME.TARGET`,
 sha256) when the build is reproducible, and otherwise the build inputs
 (`NAME-VERSION.TARGET.inputs`, digest = input_id): a refusal attests to
 *what* was refused without naming an image nobody should install.
@@ -36,6 +37,7 @@ from signing.attestations import (
 
 VERDICT_BYPRODUCT = "verdict"
 INPUTS_SUFFIX = ".inputs"
+TOOLCHAINS = ("same", "differs", "unknown")  # the `toolchain` annotation; absent = unknown
 
 
 class VerdictError(BuildError):
@@ -58,6 +60,9 @@ class BuildVerdict:
     culprits: tuple[str, ...] = ()
     # The variations a single build (status BUILT) ran under: () is build A's conditions.
     variations: tuple[str, ...] = ()
+    # Whether this builder's toolchain is the one the release was built with (TOOLCHAINS);
+    # a rebuilder whose toolchain differs says so instead of claiming a mismatch.
+    toolchain: str = "unknown"
 
     @property
     def names_image(self) -> bool:
@@ -123,6 +128,7 @@ def verdict_statement(
         "size": verdict.size,
         "culprits": list(verdict.culprits),
         "variations": list(verdict.variations),
+        "toolchain": verdict.toolchain,
     }
     return provenance_statement(
         subjects=subjects,
@@ -190,6 +196,9 @@ def read_verdict(statement: Mapping[str, Any]) -> BuildVerdict:
     reason = annotations.get("reason")
     if not isinstance(reason, str):
         raise VerdictError("statement: reason is not a string")
+    toolchain = annotations.get("toolchain", "unknown")  # verdicts before issue #12 lack it
+    if toolchain not in TOOLCHAINS:
+        raise VerdictError(f"statement: toolchain is not one of {', '.join(TOOLCHAINS)}")
     verdict = BuildVerdict(
         package=_text(external.get("package"), "package"),
         version=_text(external.get("version"), "version"),
@@ -204,6 +213,7 @@ def read_verdict(statement: Mapping[str, Any]) -> BuildVerdict:
         ),
         culprits=tuple(culprits),
         variations=tuple(variations),
+        toolchain=toolchain,
     )
     subjects = statement.get("subject")
     if not isinstance(subjects, list) or len(subjects) != 1 or not isinstance(subjects[0], dict):

@@ -224,6 +224,7 @@ class TrustedSet:
         self._targets: Metadata[Targets] | None = None
         self._delegated: dict[str, tuple[Metadata[Targets], bytes]] = {}
         self._verified_edges: dict[tuple[str, str], VerifiedRole] = {}
+        self._edge_keys: dict[tuple[str, str], dict[str, Key]] = {}
         self._rotate_index: tuple[Snapshot, dict[str, dict[int, MetaFile]]] | None = None
 
     # -- accessors ---------------------------------------------------------
@@ -357,6 +358,19 @@ class TrustedSet:
         self.check_final_snapshot()
         return new.signed
 
+    def older_snapshot(self, data: bytes, version: int) -> Snapshot:
+        """Snapshot VERSION as it was published (`N.snapshot.json`), signed by the snapshot
+        keys of the trusted root. It only answers what was listed then (`repo-tool rebuild
+        --since`); it never becomes the trusted snapshot."""
+        parsed = parse_metadata(data, Snapshot, f"snapshot {version}")
+        keys, threshold = _top_level_keys(self.root, Snapshot.type)
+        _require_signed(f"snapshot {version}", keys, threshold, parsed)
+        if parsed.signed.version != version:
+            raise MalformedMetadataError(
+                f"snapshot {version}: the file is snapshot version {parsed.signed.version}"
+            )
+        return parsed.signed
+
     def check_final_snapshot(self) -> None:
         snapshot = self._require_snapshot()
         timestamp = self._require_timestamp()
@@ -473,7 +487,14 @@ class TrustedSet:
         self._verified_edges[(delegator, role)] = VerifiedRole(
             role, delegator, new.signed.version, tuple(keys), threshold, len(entries)
         )
+        self._edge_keys[(delegator, role)] = dict(keys)
         return new.signed
+
+    def keys_in_force(self, delegator: str, role: str) -> dict[str, Key]:
+        """The keys ROLE was verified with through DELEGATOR (after its TAP 8 chain): what
+        anything ROLE signs outside its metadata (e.g. a rebuilder's attestations) must be
+        signed with."""
+        return dict(self._edge_keys[(delegator, role)])
 
     def is_verified_role(self, role: str) -> bool:
         """Whether ROLE has been verified through at least one edge."""
