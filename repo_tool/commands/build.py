@@ -32,7 +32,7 @@ from securesystemslib.signer import Signer
 
 from builder.archive import archive_from_tree
 from builder.errors import BuildError
-from builder.gate import AuthorImage, AuthorRelease, Decision, GatePolicy, Refusal, gate, refused
+from builder.gate import AuthorRelease, Decision, GatePolicy, Refusal, gate, refused
 from builder.manifest import parse_manifest
 from builder.pipeline import BuildOptions, TargetResult, log_tail, verify_package
 from builder.plan import (
@@ -43,6 +43,7 @@ from builder.plan import (
     solo5_requests,
     staged_package,
 )
+from builder.publication import PUBLISHED, REJECTED, decision_record
 from builder.sandbox import missing_programs
 from builder.status import BuildStatus
 from builder.variations import Variation, select, variation_names
@@ -54,6 +55,7 @@ from repo_tool.commands.keys import (
     passphrase_options,
     passphrase_source,
 )
+from repo_tool.commands.settle_release import author_release, settle_release
 from reports.dashboard import row_from_result, update_dashboard
 from signing.intoto_layout import AUTHOR_STEP, BUILDER_STEP, REBUILD_STEP
 
@@ -337,10 +339,6 @@ def _with_progress(options: BuildOptions, step: Callable[[str], None]) -> BuildO
     return replace(options, progress=step)
 
 
-def _target_of(path: str) -> str:
-    return path.rsplit(".", 1)[-1]
-
-
 @click.command("build")
 @click.option(
     "--repo",
@@ -438,7 +436,6 @@ def build(
     status 0 if everything staged was published (or nothing was staged), 3 if
     a release was refused, 4 if a build failed (its log is shown).
     """
-    from tuf_metadata.errors import TufError
     from tuf_metadata.repository import Repository
 
     if broker is not None:
@@ -478,48 +475,19 @@ def build(
         for release in staged:
             step(f"{release.package} {release.version}")
             report_dir = out / release.package / release.version
-            signed = AuthorRelease(
-                release.package,
-                release.version,
-                {
-                    _target_of(path): AuthorImage(tf.hashes.get("sha256", ""), tf.length)
-                    for path, tf in release.image_targets.items()
-                },
-            )
+            signed = author_release(release)
             for target, image in signed.images.items():
                 author[(release.package, target)] = image.sha256
             results, decision = _build_and_decide(
                 release, signed, index, tree, variations, out, options, policy, step
             )
-            outcome = "published" if decision.publish else "rejected"
-            reason = decision.reason
-            if decision.publish:
-                built = {
-                    path: Path(r.image)
-                    for path in release.image_targets
-                    for r in results
-                    if r.target == _target_of(path) and r.image
-                }
-                try:
-                    repo.publish_release(release, built)
-                except TufError as error:
-                    outcome, reason = "rejected", str(error).splitlines()[0]
-                    decision = refused("release", Refusal.INVALID, reason)
-            if outcome == "rejected":
-                # No report directory when nothing was built (e.g. the archive was refused).
-                repo.reject_release(release, reason, report_dir if report_dir.is_dir() else None)
+            built = {r.target: Path(r.image) for r in results if r.image}
+            decision = settle_release(repo, release, decision, built, report_dir)
+            outcome = PUBLISHED if decision.publish else REJECTED
             severities.append(decision.refusal)
             decisions.append(
                 {
-                    "package": release.package,
-                    "version": release.version,
-                    "decision": outcome,
-                    "refusal": decision.refusal,
-                    "reason": reason,
-                    "targets": [
-                        {"target": t.target, "accepted": t.accepted, "reason": t.reason}
-                        for t in decision.targets
-                    ],
+                    **decision_record(release.package, release.version, decision),
                     "ignored_results": list(decision.ignored),
                     "reports": str(report_dir) if report_dir.is_dir() else None,
                 }

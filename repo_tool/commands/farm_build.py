@@ -20,10 +20,12 @@ from builder.archive import create_archive
 from builder.errors import BuildError
 from builder.farm.dispatch import Build, Farm, FarmRelease
 from builder.farm.store import ArtifactStore
-from builder.gate import AuthorImage, AuthorRelease, Decision, GatePolicy, Refusal, gate, refused
+from builder.gate import AuthorRelease, Decision, GatePolicy, Refusal, gate, refused
 from builder.plan import PackageIndex, read_package_tree, resolve, staged_package
+from builder.publication import decision_record
 from builder.status import BuildStatus
 from fsio import atomic_write
+from repo_tool.commands.settle_release import author_release, settle_release
 
 if TYPE_CHECKING:
     from tuf_metadata.repository import Repository, StagedRelease
@@ -39,21 +41,6 @@ class FarmSettings:
     time_limit: float
     wait_seconds: float
     visibility_timeout: int
-
-
-def _target_of(path: str) -> str:
-    return path.rsplit(".", 1)[-1]
-
-
-def _author(release: StagedRelease) -> AuthorRelease:
-    return AuthorRelease(
-        release.package,
-        release.version,
-        {
-            _target_of(path): AuthorImage(tf.hashes.get("sha256", ""), tf.length)
-            for path, tf in release.image_targets.items()
-        },
-    )
 
 
 def _farm_release(
@@ -130,7 +117,6 @@ def farm_build(
 ) -> tuple[list[dict[str, Any]], list[Refusal | None]]:
     """Build every staged release on the farm, gate, publish or reject; the decisions."""
     from signing.keys import load_public_key
-    from tuf_metadata.errors import TufError
 
     keys = {}
     for path in settings.worker_keys:
@@ -154,7 +140,7 @@ def farm_build(
     early: dict[int, Decision] = {}
     sendable: list[tuple[int, FarmRelease]] = []
     staged = repo.staged_releases()
-    authors = [_author(r) for r in staged]
+    authors = [author_release(r) for r in staged]
     for number, (release, author) in enumerate(zip(staged, authors, strict=True)):
         try:
             sendable.append((number, _farm_release(release, author, index, index_dir, tree)))
@@ -172,31 +158,11 @@ def farm_build(
         ignored += [f"{b.label}: {b.error}" for b in builds if b.error]
         decision = early.get(number) or gate(author, got.signed if got else [], policy)
         images = _keep(builds, out)
-        outcome, reason = ("published", decision.reason) if decision.publish else (
-            "rejected",
-            decision.reason,
-        )
-        if decision.publish:
-            built = {p: images[_target_of(p)] for p in release.image_targets}
-            try:
-                repo.publish_release(release, built)
-            except TufError as error:
-                outcome, reason = "rejected", str(error).splitlines()[0]
-                decision = refused("release", Refusal.INVALID, reason)
-        if outcome == "rejected":
-            repo.reject_release(release, reason, report_dir if report_dir.is_dir() else None)
+        decision = settle_release(repo, release, decision, images, report_dir)
         severities.append(decision.refusal)
         decisions.append(
             {
-                "package": release.package,
-                "version": release.version,
-                "decision": outcome,
-                "refusal": decision.refusal,
-                "reason": reason,
-                "targets": [
-                    {"target": t.target, "accepted": t.accepted, "reason": t.reason}
-                    for t in decision.targets
-                ],
+                **decision_record(release.package, release.version, decision),
                 "builds": [_build_record(b) for b in builds],
                 "ignored_results": [*ignored, *decision.ignored],
             }
