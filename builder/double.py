@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -110,27 +110,26 @@ def run_diffoscope(
     return reports
 
 
-def blame(
-    request: BuildRequest,
-    control: BuildOutcome,
-    variations: Sequence[Variation],
-    workdir: Path,
-    control_conditions: Conditions = CONTROL,
-) -> Blame:
-    """Name the variations that change the image, by bisection.
+# Builds one image per set of variations (each applied alone to the control's conditions;
+# () is the control again) and returns their sha256 in order (None: that build failed).
+Probe = Callable[[Sequence[Sequence[Variation]]], list[str | None]]
+
+
+def bisect(control_sha256: str | None, variations: Sequence[Variation], probe: Probe) -> Blame:
+    """Name the variations that change the image, by bisection, building through `probe`.
 
     Round one rebuilds the control unvaried (a difference there means the
     build is nondeterministic by itself) and each half of the variation set
     alone. Every half whose build differs from A is split again, both parts
-    built in parallel, down to single variations. A set that differs while
+    built in the same round, down to single variations. A set that differs while
     none of its parts does is named as a combination ("a+b"). A build that
     fails under a variation also counts as a difference (recorded as null).
     With one culprit among 14 variations this takes 4 rounds of 2 builds
-    instead of 14 single-variation builds.
+    instead of 14 single-variation builds. `probe` runs the builds of a round
+    (in-process threads: blame(); farm workers: builder.farm.blame).
     """
     started = time.monotonic()
     built: dict[str, str | None] = {}
-    counter = iter(range(1 << 20))
 
     def build_sets(sets: Sequence[Sequence[Variation]], extra_control: bool = False) -> list[bool]:
         jobs: list[tuple[str, Sequence[Variation]]] = [
@@ -138,22 +137,10 @@ def blame(
         ]
         if extra_control:
             jobs.append(("control-again", ()))
-        with ThreadPoolExecutor(_pool_size()) as pool:
-            outcomes = list(
-                pool.map(
-                    lambda indexed: run_build(
-                        request,
-                        on_cpu(apply(control_conditions, indexed[1][1]), indexed[0],
-                               control_conditions),
-                        workdir,
-                        f"blame-{next(counter)}",
-                    ),
-                    enumerate(jobs),
-                )
-            )
-        for (label, _), outcome in zip(jobs, outcomes, strict=True):
-            built[label] = outcome.sha256
-        return [outcome.sha256 != control.sha256 for outcome in outcomes]
+        hashes = probe([group for _, group in jobs])
+        for (label, _), sha256 in zip(jobs, hashes, strict=True):
+            built[label] = sha256
+        return [sha256 != control_sha256 for sha256 in hashes]
 
     def halves(group: Sequence[Variation]) -> list[Sequence[Variation]]:
         middle = len(group) // 2
@@ -185,6 +172,35 @@ def blame(
     order = {v.name: i for i, v in enumerate(variations)}
     culprits.sort(key=lambda name: order.get(name.split("+")[0], len(order)))
     return Blame(tuple(culprits), time.monotonic() - started, built)
+
+
+def blame(
+    request: BuildRequest,
+    control: BuildOutcome,
+    variations: Sequence[Variation],
+    workdir: Path,
+    control_conditions: Conditions = CONTROL,
+) -> Blame:
+    """bisect() with the builds of each round run here, in parallel on distinct CPUs."""
+    counter = iter(range(1 << 20))
+
+    def probe(sets: Sequence[Sequence[Variation]]) -> list[str | None]:
+        with ThreadPoolExecutor(_pool_size()) as pool:
+            outcomes = list(
+                pool.map(
+                    lambda indexed: run_build(
+                        request,
+                        on_cpu(apply(control_conditions, indexed[1]), indexed[0],
+                               control_conditions),
+                        workdir,
+                        f"blame-{next(counter)}",
+                    ),
+                    enumerate(sets),
+                )
+            )
+        return [outcome.sha256 for outcome in outcomes]
+
+    return bisect(control.sha256, variations, probe)
 
 
 def double_build(
