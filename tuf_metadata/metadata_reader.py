@@ -32,7 +32,7 @@ from tuf.api.serialization import DeserializationError
 
 from signing.threshold import check_threshold
 from tuf_metadata import layout
-from tuf_metadata.canonical import EncodedObject, canonical_json
+from tuf_metadata.canonical import canonical_json
 from tuf_metadata.repo_types import (
     CONFIG_NAME,
     CorruptMetadataError,
@@ -47,6 +47,7 @@ from tuf_metadata.rotate import (
     RotationError,
     verify_rotation_chain,
 )
+from tuf_metadata.snapshot_index import INDEX_NAME, IndexedMeta, SnapshotIndex, index_of_file
 from tuf_metadata.trust import check_role, delegated_keys, signed_payload
 
 VERIFIED_CACHE_LIMIT = 4096
@@ -76,13 +77,24 @@ class RawMeta(Mapping[str, MetaFile]):
 
 @dataclass
 class SnapshotFile:
-    """A parsed snapshot, its signed object as JSON and (once needed) its encoded meta,
-    so that the next snapshot re-encodes only the entries that changed."""
+    """A parsed snapshot: its file bytes, its signed object without "meta", and meta read
+    through the snapshot index (tuf_metadata.snapshot_index), so that a lookup parses one
+    chunk and the next snapshot re-encodes only the chunks that changed. `index` is None
+    only for a file whose signed part is not its canonical bytes (then `raw_meta` holds meta
+    and the next snapshot is encoded in full)."""
 
     identity: tuple[int, int, int]
     metadata: Metadata[Snapshot]
-    raw_signed: dict[str, Any]
-    encoded_meta: EncodedObject | None = None
+    data: bytes
+    signed: dict[str, Any]
+    index: IndexedMeta | None
+    raw_meta: dict[str, Any] | None = None
+
+    def payload(self) -> bytes:
+        """The canonical bytes the snapshot signature covers."""
+        if self.index is not None:
+            return self.index.index.payload(self.data)
+        return canonical_json({**self.signed, "meta": self.raw_meta})
 
 
 def parse_snapshot(data: bytes, name: str) -> tuple[Metadata[Snapshot], dict[str, Any]]:
@@ -240,21 +252,59 @@ class MetadataReader:
         identity = (info.st_ino, info.st_size, info.st_mtime_ns)
         cached = self._snapshots.get(version)
         if cached is None or cached.identity != identity:
-            md, raw = parse_snapshot(path.read_bytes(), path.name)
-            if md.signed.version != version:
-                raise CorruptMetadataError(
-                    f"snapshot: {path.name} carries version {md.signed.version}"
-                )
-            cached = SnapshotFile(identity, md, raw)
+            cached = self.read_snapshot(path, identity, version)
             self._snapshots = {version: cached}
         if verify:
-            payload = canonical_json(cached.raw_signed)
+            payload = cached.payload()
             if not check_role(root, "snapshot", payload, cached.metadata.signatures).satisfied:
                 raise CorruptMetadataError(
                     f"snapshot: version {version} is not signed by a threshold of the snapshot "
                     "keys in root"
                 )
         return cached
+
+    def read_snapshot(self, path: Path, identity: tuple[int, int, int], version: int
+                      ) -> SnapshotFile:
+        """Read VERSION.snapshot.json: through its index if the index describes exactly this
+        file (parsing only the parts outside meta), else in full (and index it in memory)."""
+        data = path.read_bytes()
+        index = self.persisted_index()
+        if index is not None and not index.describes(data, version):
+            index = None
+        return self.snapshot_from(data, path, identity, version, index)
+
+    def snapshot_from(self, data: bytes, path: Path, identity: tuple[int, int, int],
+                      version: int, index: SnapshotIndex | None) -> SnapshotFile:
+        """The SnapshotFile of DATA (read from PATH), through INDEX if one describes it."""
+        if index is not None:
+            # The file with an empty meta: signatures and every other signed member.
+            md, signed = parse_snapshot(
+                data[:index.meta_start] + data[index.meta_end:], path.name
+            )
+            meta = IndexedMeta(data, index)
+        else:
+            md, signed = parse_snapshot(data, path.name)
+            self.check_snapshot_version(md, path, version)
+            built = index_of_file(data, signed, version)
+            if built is None:
+                raw_meta = signed.pop("meta")
+                return SnapshotFile(identity, md, data, signed, None, raw_meta)
+            meta = IndexedMeta(data, built)
+        self.check_snapshot_version(md, path, version)
+        signed.pop("meta")
+        md.signed.meta = cast(dict[str, MetaFile], meta)
+        return SnapshotFile(identity, md, data, signed, meta)
+
+    @staticmethod
+    def check_snapshot_version(md: Metadata[Snapshot], path: Path, version: int) -> None:
+        if md.signed.version != version:
+            raise CorruptMetadataError(f"snapshot: {path.name} carries version {md.signed.version}")
+
+    def persisted_index(self) -> SnapshotIndex | None:
+        try:
+            return SnapshotIndex.from_json((self.root_dir / INDEX_NAME).read_bytes())
+        except FileNotFoundError:
+            return None
 
     def remember_snapshot(self, version: int, snapshot: SnapshotFile) -> None:
         """Cache the snapshot just written, so the next one re-encodes only what changed."""

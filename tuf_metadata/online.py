@@ -14,16 +14,16 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from securesystemslib.signer import Signer
 from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, Targets, Timestamp
 
 from signing.keys import PassphraseSource, load_signer
 from tuf_metadata import layout
-from tuf_metadata.canonical import EncodedObject, canonical_with
-from tuf_metadata.metadata_reader import MetadataReader, RawMeta, SnapshotFile
-from tuf_metadata.repo_policy import check_package_role
+from tuf_metadata.metadata_reader import MetadataReader, SnapshotFile
+from tuf_metadata.rebuilders import rebuilder_context
+from tuf_metadata.repo_policy import check_package_role, check_rebuilder_role
 from tuf_metadata.repo_types import (
     SPEC_VERSION,
     CorruptMetadataError,
@@ -32,6 +32,7 @@ from tuf_metadata.repo_types import (
     sha256_hex,
     utc_now,
 )
+from tuf_metadata.snapshot_index import INDEX_NAME, encode_full
 from tuf_metadata.store import atomic_write, crash_point, repository_lock, write_once
 
 
@@ -59,45 +60,48 @@ class OnlineServices:
         self.online_signer("timestamp")
 
     def write_initial_snapshot(self, meta: dict[str, MetaFile]) -> None:
-        base = {"_type": "snapshot", "spec_version": SPEC_VERSION, "version": 0, "meta": {}}
-        self.write_snapshot_and_timestamp(base, meta)
+        base = {"_type": "snapshot", "spec_version": SPEC_VERSION, "version": 0}
+        self.write_snapshot_and_timestamp(base, None, meta)
 
     def write_snapshot_and_timestamp(
-        self, base: Mapping[str, Any], updates: Mapping[str, MetaFile],
-        base_encoded: EncodedObject | None = None,
+        self, base: Mapping[str, Any], base_meta: SnapshotFile | None,
+        updates: Mapping[str, MetaFile],
     ) -> int:
-        """Sign snapshot = base + updates (next version), write it, then timestamp."""
+        """Sign snapshot = base + updates (next version), write it and its index, then
+        timestamp. BASE is the previous signed object without "meta"; BASE_META the file
+        whose meta it continues (None: an empty meta)."""
         changes = {name: entry.to_dict() for name, entry in updates.items()}
-        meta = dict(base["meta"])
-        meta.update(changes)
-        encoded = (base_encoded or EncodedObject.encode(base["meta"])).updated(changes)
         version = int(base["version"]) + 1
         expires = utc_now() + self.files.expiry().for_role("snapshot")
-        signed = {
-            **base, "version": version, "meta": meta,
-            "expires": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        payload, plain = canonical_with(signed, "meta", encoded)
-        signature = self.online_signer("snapshot").sign(payload)
+        signed = {**base, "version": version, "expires": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        if base_meta is not None and base_meta.index is not None:
+            encoded = base_meta.index.encode_next(signed, changes)
+        else:
+            previous = {} if base_meta is None else dict(base_meta.raw_meta or {})
+            encoded = encode_full({**signed, "meta": {**previous, **changes}})
+        signature = self.online_signer("snapshot").sign(encoded.payload)
         signatures = json.dumps([signature.to_dict()], sort_keys=True, separators=(",", ":"))
-        body = payload if plain else json.dumps(
-            signed, sort_keys=True, separators=(",", ":")
-        ).encode()
-        data = b'{"signatures":' + signatures.encode() + b',"signed":' + body + b"}"
+        if encoded.plain:
+            data = encoded.file_bytes(signatures.encode())
+        else:  # canonical JSON writes control characters raw: the file needs escapes
+            meta = json.loads(encoded.payload[encoded.meta_offset - 1:
+                                              encoded.meta_offset + encoded.meta_length + 1],
+                              strict=False)  # canonical JSON's only escapes are JSON's too
+            body = json.dumps({**signed, "meta": meta}, sort_keys=True, separators=(",", ":"))
+            data = b'{"signatures":' + signatures.encode() + b',"signed":' + body.encode() + b"}"
         path = self.files.role_file("snapshot", version)
         write_once(path, data)
+        crash_point("snapshot")
+        index = encoded.index(version, data) if encoded.plain else None
+        if index is not None:
+            atomic_write(self.files.root_dir / INDEX_NAME, index.to_json())
+            crash_point("snapshot:index")
         info = path.stat()
-        snapshot = Metadata(
-            Snapshot(version=version, spec_version=str(signed["spec_version"]), expires=expires,
-                     meta=cast(dict[str, MetaFile], RawMeta(meta))),
-            {signature.keyid: signature},
-        )
+        identity = (info.st_ino, info.st_size, info.st_mtime_ns)
         self.files.remember_snapshot(
-            version,
-            SnapshotFile((info.st_ino, info.st_size, info.st_mtime_ns), snapshot, signed, encoded),
+            version, self.files.snapshot_from(data, path, identity, version, index)
         )
         self.log(f"signed snapshot version {version}")
-        crash_point("snapshot")
         self.write_timestamp(version, data)
         return version
 
@@ -127,7 +131,7 @@ class OnlineServices:
         """
         root = self.files.load_root().signed
         base = self.files.snapshot_file(root, verify=False)
-        return self.write_snapshot_and_timestamp(base.raw_signed, updates, base.encoded_meta)
+        return self.write_snapshot_and_timestamp(base.signed, base, updates)
 
     def refresh_snapshot(self) -> int | None:
         """Make a new snapshot if any targets-type role has a newer verified file on disk.
@@ -162,7 +166,8 @@ class OnlineServices:
             meta = snapshot.meta.get(f"{role}.json")
             if meta is not None and int(version) > meta.version:
                 newest[role] = max(newest.get(role, 0), int(version))
-            elif meta is None and role.startswith(layout.PACKAGE_PREFIX):
+            elif meta is None and role.startswith((layout.PACKAGE_PREFIX,
+                                                   layout.REBUILDER_PREFIX)):
                 newest[role] = max(newest.get(role, 0), int(version))
         updates: dict[str, MetaFile] = {}
         merged = dict(snapshot.meta)
@@ -196,6 +201,18 @@ class OnlineServices:
                 md = self.files.load_version(role, newest[role], Targets)
                 delegation = self.files.package_delegation(shard.signed, package)
                 check_package_role(md, package, keys, threshold, delegation)
+                if newest[role] == self.files.role_version(view, role) + 1:
+                    accept(role, newest[role])
+            except RepositoryError as error:
+                self.log(f"skipped: {error}")
+        for role in sorted(r for r in newest if layout.rebuilder_of_role(r) is not None):
+            name = layout.rebuilder_of_role(role)
+            assert name is not None
+            try:
+                context = rebuilder_context(self.files, targets, view, name)
+                md = self.files.load_version(role, newest[role], Targets)
+                check_rebuilder_role(md, name, context.keys, context.threshold,
+                                     context.delegation)
                 if newest[role] == self.files.role_version(view, role) + 1:
                     accept(role, newest[role])
             except RepositoryError as error:

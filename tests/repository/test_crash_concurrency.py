@@ -207,9 +207,9 @@ def workload(tmp_path: Path) -> Workload:
 
 def test_crash_at_every_step_boundary_leaves_a_verifying_repository(workload: Workload) -> None:
     labels = {
-        "publish": ["publish:targets", "publish:role", "snapshot", "timestamp"],
-        "rotate": ["rotate:file", "rotate:role", "snapshot", "timestamp"],
-        "delegate": ["commit:" + layout.shard_role("x"), "snapshot", "timestamp"],
+        "publish": ["publish:targets", "publish:role", "snapshot", "snapshot:index", "timestamp"],
+        "rotate": ["rotate:file", "rotate:role", "snapshot", "snapshot:index", "timestamp"],
+        "delegate": ["commit:" + layout.shard_role("x"), "snapshot", "snapshot:index", "timestamp"],
         "maintainers": MAINTAINER_CHANGE_POINTS,
     }
     for kind, points in labels.items():
