@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from repo_tool.cli_table import echo_table
 from repo_tool.commands.keys import passphrase_options, passphrase_source
 from repo_tool.commands.repo_options import (
     JSON_OPTION,
@@ -20,6 +21,7 @@ from repo_tool.commands.repo_options import (
 from repo_tool.deprecated import renamed_option
 from signing.keys import load_public_key
 from tuf_metadata import layout
+from tuf_metadata.package_summary import package_summaries
 
 
 def register(group: click.Group) -> None:
@@ -63,9 +65,28 @@ def package_add(
 @REPO_OPTION
 @JSON_OPTION
 def package_list(repo_dir: Path, as_json: bool) -> None:
-    """List delegated packages."""
-    names = sorted(open_repo(repo_dir).packages())
-    emit(as_json, names, "\n".join(names) or "no packages")
+    """List delegated packages: latest version, versions, targets, author keys and
+    threshold, TAP 8 rotations, revoked or not.
+
+    On a terminal the columns are aligned; piped, the output is tab-separated with a
+    header line. Nothing is cut in either.
+    """
+    summaries = list(package_summaries(open_repo(repo_dir).files))
+    if as_json:
+        emit(True, [summary.to_json() for summary in summaries], "")
+        return
+    if not summaries:
+        click.echo("no packages")
+        return
+    rows = [[
+        summary.name, summary.latest or "-", ",".join(summary.versions) or "-",
+        ",".join(summary.targets[summary.latest]) if summary.latest else "-",
+        f"{summary.threshold}/{len(summary.keyids)}" if not summary.revoked else "-",
+        ",".join(summary.keyids) or "-", str(summary.rotations),
+        "revoked" if summary.revoked else "active",
+    ] for summary in summaries]
+    echo_table(["NAME", "LATEST", "VERSIONS", "TARGETS", "THRESHOLD", "AUTHOR_KEYIDS",
+                "ROTATIONS", "STATE"], rows)
 
 
 @click.command()

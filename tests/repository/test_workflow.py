@@ -74,7 +74,8 @@ def test_delegate_release_publish_rotate_revoke(tmp_path: Path) -> None:
     done = run(["sign", change_id, "--repo", repo, "--key", str(fx.keys["m2"]),
                 "--insecure-plaintext", "--json"])
     assert json.loads(done.output)["committed"] is True
-    assert json.loads(run(["package", "list", "--repo", repo, "--json"]).output) == ["hello"]
+    listed = json.loads(run(["package", "list", "--repo", repo, "--json"]).output)
+    assert [(p["name"], p["threshold"], p["revoked"]) for p in listed] == [("hello", 2, False)]
 
     # Release: one of two author signatures is refused; both stage it (not published).
     below = release(fx, "hello", "1.0.0", ["alice"], ("hvt", "spt"))
