@@ -9,17 +9,17 @@ static char lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-int dns_name_read(const uint8_t *msg, size_t len, size_t off, char *out, size_t *next)
+int dns_name_unpack(const uint8_t *msg, size_t len, size_t off, uint8_t *out, size_t *wire_len,
+                    size_t *next)
 {
-    size_t wire_len = 0; /* octets of the name, length bytes included */
-    size_t text = 0;
+    size_t written = 0; /* octets of the name, length bytes included */
     int jumped = 0;
     size_t segment_start = off; /* where the labels being read began */
     for (;;) {
         if (off >= len)
             return -1;
         uint8_t l = msg[off];
-        if ((l & 0xc0) == 0xc0) {
+        if ((l & 0xc0) == 0xc0) { /* RFC 1035 4.1.4: a 14-bit pointer */
             if (off + 1 >= len)
                 return -1;
             size_t target = ((size_t)(l & 0x3f) << 8) | msg[off + 1];
@@ -34,28 +34,40 @@ int dns_name_read(const uint8_t *msg, size_t len, size_t off, char *out, size_t 
             off = target;
             continue;
         }
-        if (l & 0xc0) /* 0x40 and 0x80 label types (RFC 6891 obsoleted them) */
+        if (l & 0xc0) /* 0x40 and 0x80 label types (RFC 6891 5 obsoleted them) */
             return -1;
-        wire_len += 1u + l;
-        if (wire_len > DNS_NAME_MAX)
+        if (written + 1u + l > DNS_NAME_MAX || off + 1u + l > len)
             return -1;
+        memcpy(out + written, msg + off, 1u + l);
+        written += 1u + l;
+        off += 1u + l;
         if (l == 0)
             break;
-        if (off + 1 + l > len)
-            return -1;
+    }
+    *wire_len = written;
+    if (!jumped)
+        *next = off;
+    return 0;
+}
+
+int dns_name_read(const uint8_t *msg, size_t len, size_t off, char *out, size_t *next)
+{
+    uint8_t wire[DNS_NAME_MAX];
+    size_t wire_len;
+    if (dns_name_unpack(msg, len, off, wire, &wire_len, next) != 0)
+        return -1;
+    size_t text = 0;
+    for (size_t at = 0; wire[at] != 0; at += 1u + wire[at]) {
         if (text != 0)
             out[text++] = '.';
-        for (size_t i = 0; i < l; i++) {
-            char c = (char)msg[off + 1 + i];
+        for (size_t i = 1; i <= wire[at]; i++) {
+            char c = (char)wire[at + i];
             if (c == '.' || c == 0) /* would make the text form ambiguous */
                 return -1;
             out[text++] = lower(c);
         }
-        off += 1u + l;
     }
     out[text] = 0;
-    if (!jumped)
-        *next = off + 1;
     return 0;
 }
 

@@ -28,9 +28,16 @@
 /* Text form of a name: labels joined by '.', lower-cased, no trailing dot. */
 #define DNS_TEXT_MAX 254
 
-/* Reads the possibly compressed name at msg[off]; writes its text form
- * into out[DNS_TEXT_MAX + 1] and the offset just past the name (in the
- * original position) into *next. 0 on success, -1 if malformed. */
+/* The one name decompressor (the dns unikernel's dname_read uses it too).
+ * Reads the possibly compressed name at msg[off] and writes it
+ * uncompressed, case kept, root label included, into out[DNS_NAME_MAX];
+ * *wire_len is its length (1..255) and *next the offset just past the name
+ * in its original position. 0 on success, -1 if malformed. */
+int dns_name_unpack(const uint8_t *msg, size_t len, size_t off, uint8_t *out, size_t *wire_len,
+                    size_t *next);
+
+/* dns_name_unpack, then the text form into out[DNS_TEXT_MAX + 1]; a label
+ * holding '.' or NUL (ambiguous as text) makes the name malformed. */
 int dns_name_read(const uint8_t *msg, size_t len, size_t off, char *out, size_t *next);
 
 /* Encodes a dotted name as labels into out; returns the length, or 0 if

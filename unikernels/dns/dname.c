@@ -1,7 +1,6 @@
 #include "dname.h"
 
 #include <stdio.h>
-#include <string.h>
 
 static uint8_t lower(uint8_t c)
 {
@@ -92,39 +91,10 @@ void dname_lower(uint8_t *wire)
 
 int dname_read(const uint8_t *msg, size_t len, size_t off, struct dname *out, size_t *next)
 {
-    size_t segment_start = off;
-    size_t written = 0;
-    int jumped = 0;
-    for (;;) {
-        if (off >= len)
-            return -1;
-        uint8_t l = msg[off];
-        if ((l & 0xc0) == 0xc0) {
-            if (off + 1 >= len)
-                return -1;
-            size_t target = ((size_t)(l & 0x3f) << 8) | msg[off + 1];
-            if (target >= segment_start)
-                return -1;
-            segment_start = target;
-            if (!jumped)
-                *next = off + 2;
-            jumped = 1;
-            off = target;
-            continue;
-        }
-        if (l & 0xc0) /* extended label types: obsolete (RFC 6891 5) */
-            return -1;
-        if (written + 1u + l > DNS_NAME_MAX || off + 1u + l > len)
-            return -1;
-        memcpy(out->wire + written, msg + off, 1u + l);
-        written += 1u + l;
-        off += 1u + l;
-        if (l == 0)
-            break;
-    }
-    out->len = (uint8_t)written;
-    if (!jumped)
-        *next = off;
+    size_t wire_len;
+    if (dns_name_unpack(msg, len, off, out->wire, &wire_len, next) != 0)
+        return -1;
+    out->len = (uint8_t)wire_len;
     return 0;
 }
 

@@ -36,10 +36,10 @@ int dname_is_under(const uint8_t *name, const uint8_t *ancestor);
 void dname_lower(uint8_t *wire);
 
 /* Reads the possibly compressed name at msg[off] (RFC 1035 4.1.4), keeping
- * its case. A pointer must point strictly before the labels that led to
- * it (the rule of runtime/net/dns_wire.c), so decompression cannot loop
- * and takes at most len steps. *next is the offset just past the name as
- * it appears at off. 0 on success, -1 if malformed. */
+ * its case, with the runtime's decompressor (dns_name_unpack in
+ * runtime/net/dns_wire.c: a pointer must point strictly before the labels
+ * that led to it, so decompression cannot loop). *next is the offset just
+ * past the name as it appears at off. 0 on success, -1 if malformed. */
 int dname_read(const uint8_t *msg, size_t len, size_t off, struct dname *out, size_t *next);
 
 /* Presentation form (RFC 1035 5.1): dotted, absolute, "\." and "\DDD"
