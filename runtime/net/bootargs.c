@@ -1,7 +1,54 @@
-/* Boot-argument network configuration (see net/bootargs.h). */
+/* Boot arguments and the network configuration (see net/bootargs.h). */
 #include "net/bootargs.h"
 
 #include <string.h>
+
+#define NUMBER_DIGITS_MAX 12 /* no overflow of long long, whatever the digits */
+
+int bootarg_next(const char **cursor, struct bootarg *arg)
+{
+    const char *p = *cursor ? *cursor : "";
+    while (*p == ' ')
+        p++;
+    arg->p = p;
+    while (*p && *p != ' ')
+        p++;
+    arg->len = (size_t)(p - arg->p);
+    *cursor = p;
+    return arg->len != 0;
+}
+
+int bootarg_is(const struct bootarg *arg, const char *flag)
+{
+    size_t n = strlen(flag);
+    return arg->len == n && memcmp(arg->p, flag, n) == 0;
+}
+
+int bootarg_value(const struct bootarg *arg, const char *prefix, struct bootarg *value)
+{
+    size_t n = strlen(prefix);
+    if (arg->len < n || memcmp(arg->p, prefix, n) != 0)
+        return 0;
+    value->p = arg->p + n;
+    value->len = arg->len - n;
+    return 1;
+}
+
+int bootarg_number(const struct bootarg *value, long long min, long long max, long long *out)
+{
+    long long v = 0;
+    if (value->len == 0 || value->len > NUMBER_DIGITS_MAX)
+        return -1;
+    for (size_t i = 0; i < value->len; i++) {
+        if (value->p[i] < '0' || value->p[i] > '9')
+            return -1;
+        v = v * 10 + (value->p[i] - '0');
+    }
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
 
 int net_parse_ipv4(const char *s, size_t len, uint32_t *out)
 {
@@ -27,61 +74,50 @@ int net_parse_ipv4(const char *s, size_t len, uint32_t *out)
     return 0;
 }
 
-static int starts_with(const char *tok, size_t len, const char *prefix)
+int net_parse_prefix_len(const char *s, size_t len, uint8_t *out)
 {
-    size_t n = strlen(prefix);
-    return len >= n && memcmp(tok, prefix, n) == 0;
+    long long v;
+    struct bootarg digits = { s, len };
+    if (len > 2 || bootarg_number(&digits, 0, 32, &v) != 0)
+        return -1;
+    *out = (uint8_t)v;
+    return 0;
+}
+
+int net_bootarg_is_network(const struct bootarg *arg)
+{
+    struct bootarg value;
+    return bootarg_is(arg, "--dhcp") || bootarg_value(arg, "--ipv4=", &value)
+           || bootarg_value(arg, "--ipv4-gateway=", &value);
 }
 
 int net_bootargs_parse(const char *cmdline, struct net_bootargs *out, const char **error)
 {
     memset(out, 0, sizeof(*out));
     int have_ipv4 = 0, have_gateway = 0;
-    const char *p = cmdline ? cmdline : "";
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *tok = p;
-        while (*p && *p != ' ')
-            p++;
-        size_t len = (size_t)(p - tok);
-        if (len == 0)
-            break;
-        if (len == 6 && memcmp(tok, "--dhcp", 6) == 0) {
+    const char *cursor = cmdline;
+    struct bootarg arg, v;
+    while (bootarg_next(&cursor, &arg)) {
+        if (bootarg_is(&arg, "--dhcp")) {
             out->dhcp = 1;
-        } else if (starts_with(tok, len, "--ipv4=")) {
-            const char *v = tok + 7;
-            const char *slash = memchr(v, '/', len - 7);
+        } else if (bootarg_value(&arg, "--ipv4=", &v)) {
+            const char *slash = memchr(v.p, '/', v.len);
             if (!slash) {
                 *error = "--ipv4 needs ADDRESS/PREFIX, e.g. --ipv4=10.0.0.2/24";
                 return -1;
             }
-            const char *end = tok + len;
-            unsigned prefix = 0;
-            const char *d = slash + 1;
-            if (d == end || end - d > 2) {
+            size_t addr_len = (size_t)(slash - v.p);
+            if (net_parse_prefix_len(slash + 1, v.len - addr_len - 1, &out->prefix_len) != 0) {
                 *error = "--ipv4 prefix length must be 0-32";
                 return -1;
             }
-            for (; d < end; d++) {
-                if (*d < '0' || *d > '9') {
-                    *error = "--ipv4 prefix length must be 0-32";
-                    return -1;
-                }
-                prefix = prefix * 10 + (unsigned)(*d - '0');
-            }
-            if (prefix > 32) {
-                *error = "--ipv4 prefix length must be 0-32";
-                return -1;
-            }
-            if (net_parse_ipv4(v, (size_t)(slash - v), &out->addr) != 0 || out->addr == 0) {
+            if (net_parse_ipv4(v.p, addr_len, &out->addr) != 0 || out->addr == 0) {
                 *error = "--ipv4 address is not a dotted-quad unicast address";
                 return -1;
             }
-            out->prefix_len = (uint8_t)prefix;
             have_ipv4 = 1;
-        } else if (starts_with(tok, len, "--ipv4-gateway=")) {
-            if (net_parse_ipv4(tok + 15, len - 15, &out->gateway) != 0) {
+        } else if (bootarg_value(&arg, "--ipv4-gateway=", &v)) {
+            if (net_parse_ipv4(v.p, v.len, &out->gateway) != 0) {
                 *error = "--ipv4-gateway is not a dotted-quad address";
                 return -1;
             }

@@ -14,10 +14,11 @@ REPO = Path(__file__).resolve().parents[2]
 RUNTIME = REPO / "runtime"
 WWW = REPO / "unikernels" / "www"
 BLK_SOURCES = [RUNTIME / "blk" / name for name in ("device.c", "ustar.c", "ustar_header.c")]
-# www's pure modules (no Solo5, no TCP): what the host driver and the fuzzer link.
-WWW_PURE_SOURCES = [WWW / f"{name}.c" for name in (
+# www's pure modules (no Solo5, no TCP) and the runtime's boot-argument
+# parsers args.c uses: what the host driver and the fuzzer link.
+WWW_PURE_SOURCES = [*(WWW / f"{name}.c" for name in (
     "http_request", "url_path", "http_date", "mime", "conditional", "resource", "args",
-    "access_log", "file_cache")]
+    "access_log", "file_cache")), RUNTIME / "net" / "bootargs.c"]
 SANITIZERS = ("-fsanitize=address,undefined", "-fno-sanitize-recover=all",
               "-fno-omit-frame-pointer")
 

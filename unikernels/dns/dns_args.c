@@ -1,62 +1,36 @@
+/* The dns unikernel's boot arguments (see dns_args.h), read with the
+ * runtime's boot-argument parsers (net/bootargs.h). */
 #include "dns_args.h"
 
-#include <stddef.h>
 #include <string.h>
 
 #include "net/bootargs.h"
 
-/* The value of --key= among the space-separated arguments, or NULL. */
-static const char *find(const char *cmdline, const char *key, size_t *len)
-{
-    size_t key_len = strlen(key);
-    const char *p = cmdline;
-    while (*p) {
-        while (*p == ' ')
-            p++;
-        const char *end = p;
-        while (*end && *end != ' ')
-            end++;
-        if ((size_t)(end - p) >= key_len && strncmp(p, key, key_len) == 0) {
-            *len = (size_t)(end - p) - key_len;
-            return p + key_len;
-        }
-        p = end;
-    }
-    return NULL;
-}
-
-static int parse_acl(const char *v, size_t len, struct dns_args *out)
+/* ADDRESS[/PREFIX],... into out->axfr; 0 or -1. */
+static int parse_acl(const struct bootarg *v, struct dns_args *out)
 {
     size_t at = 0;
-    while (at < len) {
+    if (v->len == 0)
+        return -1;
+    while (at < v->len) {
         size_t end = at;
-        while (end < len && v[end] != ',')
+        while (end < v->len && v->p[end] != ',')
             end++;
         size_t slash = at;
-        while (slash < end && v[slash] != '/')
+        while (slash < end && v->p[slash] != '/')
             slash++;
-        uint32_t addr, prefix = 32;
-        if (out->n_axfr == DNS_ACL_MAX || net_parse_ipv4(v + at, slash - at, &addr) != 0)
+        uint32_t addr;
+        uint8_t prefix = 32;
+        if (out->n_axfr == DNS_ACL_MAX || net_parse_ipv4(v->p + at, slash - at, &addr) != 0)
             return -1;
-        if (slash < end) {
-            size_t digits = end - slash - 1;
-            if (digits == 0 || digits > 2)
-                return -1;
-            prefix = 0;
-            for (size_t i = slash + 1; i < end; i++) {
-                if (v[i] < '0' || v[i] > '9')
-                    return -1;
-                prefix = prefix * 10 + (uint32_t)(v[i] - '0');
-            }
-            if (prefix > 32)
-                return -1;
-        }
+        if (slash < end && net_parse_prefix_len(v->p + slash + 1, end - slash - 1, &prefix) != 0)
+            return -1;
         uint32_t mask = prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
         out->axfr[out->n_axfr].addr = addr & mask;
         out->axfr[out->n_axfr].mask = mask;
         out->n_axfr++;
         at = end + 1;
-        if (end + 1 == len) /* a trailing comma */
+        if (end + 1 == v->len) /* a trailing comma */
             return -1;
     }
     return 0;
@@ -64,26 +38,27 @@ static int parse_acl(const char *v, size_t len, struct dns_args *out)
 
 int dns_args_parse(const char *cmdline, struct dns_args *out, const char **error)
 {
-    size_t len;
-    const char *v;
     memset(out, 0, sizeof(*out));
     out->tcp_idle = DNS_TCP_IDLE_DEFAULT;
-    if ((v = find(cmdline, "--axfr-allow=", &len)) != NULL && (len == 0 || parse_acl(v, len, out) != 0)) {
-        *error = "--axfr-allow must be ADDRESS[/PREFIX],... (at most 16 IPv4 networks)";
-        return -1;
-    }
-    if ((v = find(cmdline, "--tcp-idle=", &len)) != NULL) {
-        unsigned seconds = 0;
-        if (len == 0 || len > 4)
-            seconds = 0;
-        else
-            for (size_t i = 0; i < len; i++)
-                seconds = (v[i] >= '0' && v[i] <= '9') ? seconds * 10 + (unsigned)(v[i] - '0') : 100000;
-        if (seconds == 0 || seconds > DNS_TCP_IDLE_MAX) {
-            *error = "--tcp-idle must be a number of seconds from 1 to 3600";
-            return -1;
+    int have_acl = 0, have_idle = 0; /* the first of each counts */
+    const char *cursor = cmdline;
+    struct bootarg arg, v;
+    while (bootarg_next(&cursor, &arg)) {
+        if (!have_acl && bootarg_value(&arg, "--axfr-allow=", &v)) {
+            have_acl = 1;
+            if (parse_acl(&v, out) != 0) {
+                *error = "--axfr-allow must be ADDRESS[/PREFIX],... (at most 16 IPv4 networks)";
+                return -1;
+            }
+        } else if (!have_idle && bootarg_value(&arg, "--tcp-idle=", &v)) {
+            long long seconds;
+            have_idle = 1;
+            if (bootarg_number(&v, 1, DNS_TCP_IDLE_MAX, &seconds) != 0) {
+                *error = "--tcp-idle must be a number of seconds from 1 to 3600";
+                return -1;
+            }
+            out->tcp_idle = (unsigned)seconds;
         }
-        out->tcp_idle = seconds;
     }
     return 0;
 }

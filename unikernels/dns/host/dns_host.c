@@ -8,12 +8,16 @@
  *   dns_host query [--axfr] FILE...
  *                                 reads "udp HEX" / "tcp HEX" lines on
  *                                 stdin, writes the response(s) in hex per
- *                                 line ("-" for none); --axfr allows AXFR */
+ *                                 line ("-" for none); --axfr allows AXFR
+ *   dns_host args CMDLINE         the boot arguments: "tcp-idle N" and one
+ *                                 "axfr ADDR/PREFIX" per network, or
+ *                                 "error MESSAGE" and exit status 1 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "axfr.h"
+#include "dns_args.h"
 #include "query.h"
 #include "zone.h"
 
@@ -153,6 +157,25 @@ static int query(int argc, char **argv)
     return 0;
 }
 
+static int args(const char *cmdline)
+{
+    struct dns_args parsed;
+    const char *error = NULL;
+    if (dns_args_parse(cmdline, &parsed, &error) != 0) {
+        printf("error %s\n", error);
+        return 1;
+    }
+    printf("tcp-idle %u\n", parsed.tcp_idle);
+    for (unsigned i = 0; i < parsed.n_axfr; i++) {
+        uint32_t a = parsed.axfr[i].addr, m = parsed.axfr[i].mask;
+        unsigned prefix = 0;
+        while (prefix < 32 && (m & (0x80000000u >> prefix)))
+            prefix++;
+        printf("axfr %u.%u.%u.%u/%u\n", a >> 24, a >> 16 & 0xff, a >> 8 & 0xff, a & 0xff, prefix);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "check") == 0) {
@@ -181,6 +204,9 @@ int main(int argc, char **argv)
     }
     if (argc >= 3 && strcmp(argv[1], "query") == 0)
         return query(argc - 2, argv + 2);
-    fprintf(stderr, "usage: dns_host check FILE... | dump FILE | memory FILE | query [--axfr] FILE...\n");
+    if (argc == 3 && strcmp(argv[1], "args") == 0)
+        return args(argv[2]);
+    fprintf(stderr, "usage: dns_host check FILE... | dump FILE | memory FILE"
+                    " | query [--axfr] FILE... | args CMDLINE\n");
     return 2;
 }
