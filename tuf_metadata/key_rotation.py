@@ -1,15 +1,15 @@
-"""TAP 8 key rotation of a package role, as the repository writes it.
+"""TAP 8 key rotation of a package or rebuilder role, as the repository writes it.
 
 The request is validated by `repo_policy.plan_rotation` (pure); the rotate
 file is checked with the same function the client and `verify` use
 (`rotate.verify_rotate_step`) before anything is written. Order of writes:
-rotate file, the re-signed package role (if the package has a release), then
+rotate file, the re-signed role (if it has published metadata), then
 snapshot and timestamp (the commit point).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from securesystemslib.signer import Key, Signer
 from tuf.api.metadata import Metadata, MetaFile, Targets
@@ -23,13 +23,22 @@ from tuf_metadata.repo_policy import (
     first_outsider,
     plan_rotation,
 )
-from tuf_metadata.repo_types import RepositoryError, metadata_bytes, sha256_hex, utc_now
+from tuf_metadata.repo_types import (
+    PackageContext,
+    RepositoryError,
+    metadata_bytes,
+    sha256_hex,
+    utc_now,
+)
 from tuf_metadata.rotate import RotationError, sign_rotate, verify_rotate_step
 from tuf_metadata.store import atomic_write, crash_point, repository_lock, write_once
 
+RoleCheck = Callable[[Metadata[Targets], dict[str, Key], int], None]
+"""Raises unless re-signed role metadata is valid under (new keys, new threshold)."""
+
 
 class KeyRotation:
-    """Rotation of package roles of the repository FILES reads; publishes through ONLINE."""
+    """Rotation of delegated roles of the repository FILES reads; publishes through ONLINE."""
 
     def __init__(self, files: MetadataReader, online: OnlineServices):
         self.files = files
@@ -60,69 +69,93 @@ class KeyRotation:
         with repository_lock(self.files.root_dir):
             self.online.require_online()
             context = self.files.package_context(package)
-            chain = self.files.rotate_chain(context.snapshot, role)
-            last = context.snapshot.meta.get(layout.rotate_file_name(role, len(chain)))
-            state = RoleKeyState(
-                context.delegation_keys, context.delegation.threshold, context.keys,
-                context.threshold, chain, last.version if chain and last else None,
-            )
-            plan = plan_rotation(role, state, new_keys, threshold, revoke, replace_last)
-            number, payload = plan.number, plan.payload
-            outsider = first_outsider((s.public_key.keyid for s in signers), plan.signing_keys)
-            if outsider is not None:
-                raise RepositoryError(
-                    f"{role}: rotate file {number} must be signed by the keys being replaced; "
-                    f"key {outsider[:16]} is not one of them"
-                )
-            data = sign_rotate(payload, signers)
-            try:
-                verify_rotate_step(role, number, plan.signing_keys, plan.signing_threshold, data)
-            except RotationError as error:
-                raise RepositoryError(str(error)) from None
-            resigned = None
+
+            def check_resigned(md: Metadata[Targets], keys: dict[str, Key], k: int) -> None:
+                check_package_role(md, package, keys, k, context.delegation)
+
             current_version = self.files.package_version_on_disk(context.snapshot, package)
-            if current_version and not revoke:
-                given = len({s.public_key.keyid for s in new_signers})
-                if given < threshold:
-                    raise RepositoryError(
-                        f"{role} has a published release, which the new keys must re-sign: give "
-                        f"{threshold} of the new private keys as new signers (rotate "
-                        f"--new-signer KEY), got {given}"
-                    )
-                current = self.files.load_version(role, current_version, Targets)
-                resigned = Metadata(
-                    Targets(
-                        version=current_version + 1,
-                        expires=utc_now() + self.files.expiry().for_role("targets"),
-                        targets=dict(current.signed.targets),
-                    )
+            return self.rotate_locked(
+                role, context, current_version, check_resigned, new_keys, threshold, signers,
+                new_signers, revoke, replace_last,
+            )
+
+    def rotate_locked(
+        self,
+        role: str,
+        context: PackageContext,
+        current_version: int,
+        check_resigned: RoleCheck,
+        new_keys: Sequence[Key],
+        threshold: int,
+        signers: Sequence[Signer],
+        new_signers: Sequence[Signer],
+        revoke: bool,
+        replace_last: bool,
+    ) -> int:
+        """`rotate` of any delegated targets role (package or rebuilder), the lock held:
+        CONTEXT is its delegation and keys in force, CURRENT_VERSION its newest metadata
+        version on disk (0: none), CHECK_RESIGNED what its re-signed metadata must pass
+        (the role kind's own rule)."""
+        chain = self.files.rotate_chain(context.snapshot, role)
+        last = context.snapshot.meta.get(layout.rotate_file_name(role, len(chain)))
+        state = RoleKeyState(
+            context.delegation_keys, context.delegation.threshold, context.keys,
+            context.threshold, chain, last.version if chain and last else None,
+        )
+        plan = plan_rotation(role, state, new_keys, threshold, revoke, replace_last)
+        number, payload = plan.number, plan.payload
+        outsider = first_outsider((s.public_key.keyid for s in signers), plan.signing_keys)
+        if outsider is not None:
+            raise RepositoryError(
+                f"{role}: rotate file {number} must be signed by the keys being replaced; "
+                f"key {outsider[:16]} is not one of them"
+            )
+        data = sign_rotate(payload, signers)
+        try:
+            verify_rotate_step(role, number, plan.signing_keys, plan.signing_threshold, data)
+        except RotationError as error:
+            raise RepositoryError(str(error)) from None
+        resigned = None
+        if current_version and not revoke:
+            given = len({s.public_key.keyid for s in new_signers})
+            if given < threshold:
+                raise RepositoryError(
+                    f"{role} has a published release, which the new keys must re-sign: give "
+                    f"{threshold} of the new private keys as new signers (rotate "
+                    f"--new-signer KEY), got {given}"
                 )
-                outsider = first_outsider((s.public_key.keyid for s in new_signers), payload.keys)
-                if outsider is not None:
-                    raise RepositoryError(f"{role}: key {outsider[:16]} is not one of the new keys")
-                for signer in new_signers:
-                    resigned.sign(signer, append=True)
-                check_package_role(
-                    resigned, package, dict(payload.keys), threshold, context.delegation
+            current = self.files.load_version(role, current_version, Targets)
+            resigned = Metadata(
+                Targets(
+                    version=current_version + 1,
+                    expires=utc_now() + self.files.expiry().for_role("targets"),
+                    targets=dict(current.signed.targets),
                 )
-            name = layout.rotate_file_path(role, number, plan.meta_version)
-            path = self.files.metadata_dir / name
-            path.parent.mkdir(exist_ok=True)
-            # This name is not listed in snapshot (N and its version come from the listed
-            # chain), so a file already there is a crashed attempt's leftover: replace it.
-            atomic_write(path, data)
-            crash_point("rotate:file")
-            updates = {
-                layout.rotate_file_name(role, number): MetaFile(
-                    version=plan.meta_version, length=len(data),
-                    hashes={"sha256": sha256_hex(data)},
-                )
-            }
-            if resigned is not None:
-                write_once(
-                    self.files.role_file(role, resigned.signed.version), metadata_bytes(resigned)
-                )
-                crash_point("rotate:role")
-                updates[f"{role}.json"] = MetaFile(version=resigned.signed.version)
-            self.online.new_snapshot_and_timestamp(updates)
-            return number
+            )
+            outsider = first_outsider((s.public_key.keyid for s in new_signers), payload.keys)
+            if outsider is not None:
+                raise RepositoryError(f"{role}: key {outsider[:16]} is not one of the new keys")
+            for signer in new_signers:
+                resigned.sign(signer, append=True)
+            check_resigned(resigned, dict(payload.keys), threshold)
+        name = layout.rotate_file_path(role, number, plan.meta_version)
+        path = self.files.metadata_dir / name
+        path.parent.mkdir(exist_ok=True)
+        # This name is not listed in snapshot (N and its version come from the listed
+        # chain), so a file already there is a crashed attempt's leftover: replace it.
+        atomic_write(path, data)
+        crash_point("rotate:file")
+        updates = {
+            layout.rotate_file_name(role, number): MetaFile(
+                version=plan.meta_version, length=len(data),
+                hashes={"sha256": sha256_hex(data)},
+            )
+        }
+        if resigned is not None:
+            write_once(
+                self.files.role_file(role, resigned.signed.version), metadata_bytes(resigned)
+            )
+            crash_point("rotate:role")
+            updates[f"{role}.json"] = MetaFile(version=resigned.signed.version)
+        self.online.new_snapshot_and_timestamp(updates)
+        return number

@@ -337,8 +337,16 @@ class QuorumChanges:
             root.expires = now + expiry.for_role("root")
             targets = Targets.from_dict(copy.deepcopy(targets_md.signed.to_dict()))
             assert targets.delegations is not None and targets.delegations.roles is not None
-            targets.delegations.keys = {key.keyid: key for key in keys}
-            for delegated in targets.delegations.roles.values():
+            # Shards follow the maintainers; rebuilder roles keep their own keys.
+            shards = [d for r, d in targets.delegations.roles.items()
+                      if layout.rebuilder_of_role(r) is None]
+            kept = {keyid for r, d in targets.delegations.roles.items()
+                    if layout.rebuilder_of_role(r) is not None for keyid in d.keyids}
+            targets.delegations.keys = {
+                **{k: v for k, v in targets.delegations.keys.items() if k in kept},
+                **{key.keyid: key for key in keys},
+            }
+            for delegated in shards:
                 delegated.keyids = sorted(key.keyid for key in keys)
                 delegated.threshold = threshold
             targets.version += 1

@@ -5,16 +5,18 @@ Who must sign a change (`signing_requirements`), what a package role may hold
 (`check_release_adds_only_its_files`), built files against the author-signed
 ones (`check_built_file`), key sets (`check_key_set`), online keys across a
 root change (`require_same_online_keys`), rotation requests (`plan_rotation`),
-who may sign (`first_outsider`) and who may withdraw a staged release
-(`check_withdrawal`). The repository's modules read the inputs
-from disk and write the results; the rules are tested directly in
-tests/repository/test_policy.py.
+who may sign (`first_outsider`), who may withdraw a staged release
+(`check_withdrawal`), and rebuilders: unshared keys, what a rebuilder role may
+hold and what an attestation must be (`check_rebuilder_role`, `check_attestation`).
+The repository's modules read the inputs from disk and write the results; the
+rules are tested directly in tests/repository/test_policy.py and tests/rebuilder/.
 Signatures are counted by the one threshold rule, `signing.threshold.check_threshold`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +24,7 @@ from typing import Any
 from securesystemslib.signer import Key, Signature
 from tuf.api.metadata import DelegatedRole, Metadata, Root, TargetFile, Targets
 
+from signing.attestations import AttestationError, verify_envelope
 from signing.threshold import check_threshold, key_material
 from tuf_metadata import layout
 from tuf_metadata.canonical import canonical_json
@@ -255,3 +258,93 @@ def check_withdrawal(
 def first_outsider(signer_keyids: Iterable[str], keys: Mapping[str, Key]) -> str | None:
     """The first signer keyid that is not one of KEYS (who may sign), or None."""
     return next((keyid for keyid in signer_keyids if keyid not in keys), None)
+
+
+# -- rebuilders (docs/rebuilder.md) -------------------------------------------------------
+
+
+def check_rebuilder_keys_unshared(
+    name: str, keys: Sequence[Key], others: Mapping[str, Sequence[Key]]
+) -> None:
+    """A rebuilder's keys belong to no other rebuilder: operators count distinct rebuilders,
+    and one party holding two delegations under one key would count twice."""
+    role = layout.rebuilder_role(name)
+    mine = {key_material(key) for key in keys}
+    for other, other_keys in sorted(others.items()):
+        if other != name and mine & {key_material(key) for key in other_keys}:
+            raise RepositoryError(
+                f"{role}: a key is already the key of rebuilder {other!r}; each rebuilder "
+                "signs with its own keys"
+            )
+
+
+def check_rebuilder_role(
+    md: Metadata[Targets], name: str, keys: Mapping[str, Key], threshold: int,
+    delegation: DelegatedRole,
+) -> None:
+    """What a rebuilder role must be to be published: signed by a threshold of KEYS (the
+    delegation's after any rotation), only its own attestation paths, no delegation."""
+    role = layout.rebuilder_role(name)
+    result = check_threshold(signed_payload(md), md.signatures, keys, threshold)
+    if not result.satisfied:
+        raise RepositoryError(
+            f"{role}: {result.valid} of {threshold} required rebuilder signatures valid"
+        )
+    for path in md.signed.targets:
+        check_attestation_path(name, path)
+        if not delegation.is_delegated_path(path):
+            raise RepositoryError(f"{role}: target {path} is outside its delegated paths")
+    if md.signed.delegations is not None:
+        raise RepositoryError(f"{role}: rebuilder roles may not delegate further")
+
+
+def check_attestation_path(name: str, path: str) -> tuple[str, str, str]:
+    """(package, version, target) of PATH if it is rebuilder NAME's own attestation path
+    `attestations/PACKAGE/VERSION/TARGET/NAME.intoto.jsonl`; RepositoryError otherwise."""
+    role = layout.rebuilder_role(name)
+    parsed = layout.parse_attestation_path(path)
+    if parsed is None:
+        raise RepositoryError(
+            f"{role}: {path!r} is not an attestation path "
+            f"({layout.attestation_path('PACKAGE', 'VERSION', 'TARGET', name)})"
+        )
+    package, version, target, rebuilder = parsed
+    if rebuilder != name:
+        raise RepositoryError(
+            f"{role}: {path} is rebuilder {rebuilder!r}'s file name, not {name!r}'s"
+        )
+    return package, version, target
+
+
+
+def check_attestation(
+    name: str, path: str, data: bytes, keys: Mapping[str, Key]
+) -> tuple[str, str, str]:
+    """(package, version, target) of the attestation DATA that rebuilder NAME submits at PATH:
+    its own path, a DSSE envelope (one JSON object) that one of KEYS (the rebuilder's keys in
+    force) signed in canonical form (`signing.attestations.verify_envelope`), whose statement
+    names exactly PATH's package, version and target. RepositoryError otherwise."""
+    role = layout.rebuilder_role(name)
+    package, version, target = check_attestation_path(name, path)
+    try:
+        document = json.loads(data)
+    except (UnicodeDecodeError, ValueError):
+        raise RepositoryError(f"{role}: {path}: not a JSON DSSE envelope (truncated?)") from None
+    if not isinstance(document, dict):
+        raise RepositoryError(f"{role}: {path}: not a DSSE envelope")
+    try:
+        statement, _ = verify_envelope(document, keys)
+    except AttestationError as error:
+        raise RepositoryError(f"{role}: {path}: {error}") from None
+    predicate = statement.get("predicate")
+    definition = predicate.get("buildDefinition") if isinstance(predicate, dict) else None
+    about = definition.get("externalParameters") if isinstance(definition, dict) else None
+    named = (
+        (about.get("package"), about.get("version"), about.get("target"))
+        if isinstance(about, dict) else None
+    )
+    if named != (package, version, target):
+        raise RepositoryError(
+            f"{role}: {path}: the statement is not about {package} {version} {target}"
+        )
+    return package, version, target

@@ -1,21 +1,26 @@
 """Whole-repository check from the published files alone, as a thorough client would see them.
 
 Walks root's chain from 1.root.json, then timestamp -> snapshot -> targets ->
-every shard -> every package role (after its TAP 8 rotate chain), and checks
-every listed target file exists under its hash-prefixed name with the right
-length and sha256. Used by `repo-tool verify` and the crash-consistency tests.
+every shard -> every package role, and every rebuilder role (each after its
+TAP 8 rotate chain), and checks every listed target file exists under its
+hash-prefixed name with the right length and sha256. The summary lists the
+published images and attestations, so that `repo-tool verify` can say how many
+rebuilders confirmed each image (builder.rebuilder_policy decides that).
+Used by `repo-tool verify` and the crash-consistency tests.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
+from securesystemslib.signer import Key
+from tuf.api.metadata import DelegatedRole, Metadata, Root, Snapshot, Targets, Timestamp
 from tuf.api.serialization import DeserializationError
 
 from signing.threshold import check_threshold
@@ -35,6 +40,30 @@ class VerificationFailure(TufError):
 
 
 @dataclass(frozen=True)
+class PublishedImage:
+    """An image target a verified package role lists."""
+
+    package: str
+    version: str
+    target: str
+    sha256: str
+    length: int
+
+
+@dataclass(frozen=True)
+class PublishedAttestation:
+    """An attestation target a verified rebuilder role lists, with the rebuilder's keys in
+    force (its DSSE signature is judged by builder.rebuilder_policy, not here)."""
+
+    rebuilder: str
+    package: str
+    version: str
+    target: str
+    envelope: bytes
+    keys: Mapping[str, Key]
+
+
+@dataclass(frozen=True)
 class VerifySummary:
     root_version: int
     snapshot_version: int
@@ -42,6 +71,8 @@ class VerifySummary:
     roles: int
     targets: int
     revoked: tuple[str, ...]
+    images: tuple[PublishedImage, ...] = ()
+    attestations: tuple[PublishedAttestation, ...] = ()
 
 
 def _sha256(data: bytes) -> str:
@@ -188,7 +219,31 @@ def verify_repository(
     revoked: list[str] = []
     if top.delegations is None or top.delegations.roles is None:
         raise VerificationFailure("targets: has no shard delegations")
+    images: list[PublishedImage] = []
+    attestations: list[PublishedAttestation] = []
     for shard_name, shard_delegation in top.delegations.roles.items():
+        rebuilder = layout.rebuilder_of_role(shard_name)
+        if rebuilder is not None:
+            keys, threshold, revoked_role = _role_keys_in_force(
+                metadata_dir, snap, shard_name, top, shard_delegation.keyids,
+                shard_delegation.threshold,
+            )
+            if revoked_role:
+                revoked.append(shard_name)
+                continue
+            if f"{shard_name}.json" not in snap.meta:
+                continue  # delegated, nothing submitted yet
+            role_md = load_role(shard_name)
+            _check_threshold(shard_name, role_md, keys, threshold, "the rebuilder")
+            roles += 1
+            for path, data in _target_files(targets_dir, shard_name, role_md.signed,
+                                            (shard_delegation,)):
+                parsed = layout.parse_attestation_path(path)
+                if parsed is None or parsed[3] != rebuilder:
+                    raise VerificationFailure(f"{shard_name}: {path} is not its attestation path")
+                attestations.append(PublishedAttestation(rebuilder, *parsed[:3], data, keys))
+                target_count += 1
+            continue
         shard = load_role(shard_name)
         _check_signed(shard_name, top, shard, "the maintainers' targets keys", cache)
         roles += 1
@@ -204,44 +259,28 @@ def verify_repository(
                     raise VerificationFailure(
                         f"{pkg_name}: delegated paths {pattern} lie outside {shard_name}'s paths"
                     )
-            keys = delegated_keys(shard_targets.delegations.keys, pkg_delegation.keyids)
-            chain = _rotate_chain(metadata_dir, snap, pkg_name)
-            try:
-                keys, threshold = verify_rotation_chain(
-                    pkg_name, keys, pkg_delegation.threshold, chain
-                )
-            except RoleRevokedError:
+            keys, threshold, revoked_role = _role_keys_in_force(
+                metadata_dir, snap, pkg_name, shard_targets, pkg_delegation.keyids,
+                pkg_delegation.threshold,
+            )
+            if revoked_role:
                 revoked.append(pkg_name)
                 continue
-            except RotationError as error:
-                raise VerificationFailure(f"{pkg_name}: rotate chain check: {error}") from None
             if f"{pkg_name}.json" not in snap.meta:
                 continue  # delegated, nothing released yet
             pkg = load_role(pkg_name)
-            result = check_threshold(signed_payload(pkg), pkg.signatures, keys, threshold)
-            if not result.satisfied:
-                raise VerificationFailure(
-                    f"{pkg_name}: version {pkg.signed.version} has {result.describe()} "
-                    "by its authors"
-                )
+            _check_threshold(pkg_name, pkg, keys, threshold, "its authors")
             roles += 1
-            for path, target in pkg.signed.targets.items():
-                if not pkg_delegation.is_delegated_path(path) or not (
-                    shard_delegation.is_delegated_path(path)
-                ):
-                    raise VerificationFailure(
-                        f"{pkg_name}: target {path} is outside its delegated paths"
-                    )
-                directory, name = path.rsplit("/", 1)
-                local = targets_dir / directory / f"{target.hashes['sha256']}.{name}"
-                try:
-                    data = local.read_bytes()
-                except FileNotFoundError:
-                    raise VerificationFailure(
-                        f"{pkg_name}: target file {path} is missing"
-                    ) from None
-                if len(data) != target.length or _sha256(data) != target.hashes["sha256"]:
-                    raise VerificationFailure(f"{pkg_name}: target file {path} fails its hash")
+            package = layout.package_of_role(pkg_name)
+            for path, data in _target_files(targets_dir, pkg_name, pkg.signed,
+                                            (pkg_delegation, shard_delegation)):
+                parts = path.split("/")
+                name = parts[-1]
+                if package is not None and len(parts) == 4 and name.startswith(f"{package}."):
+                    target = name[len(package) + 1:]
+                    if target in layout.IMAGE_TARGETS:
+                        images.append(PublishedImage(package, parts[2], target, _sha256(data),
+                                                     len(data)))
                 target_count += 1
     return VerifySummary(
         root_version=root.version,
@@ -250,7 +289,55 @@ def verify_repository(
         roles=roles,
         targets=target_count,
         revoked=tuple(revoked),
+        images=tuple(images),
+        attestations=tuple(attestations),
     )
+
+
+def _role_keys_in_force(
+    metadata_dir: Path, snap: Snapshot, role: str, delegator: Targets, keyids: list[str],
+    threshold: int,
+) -> tuple[dict[str, Key], int, bool]:
+    """(keys, threshold, revoked) of a delegated role after its TAP 8 rotate chain."""
+    assert delegator.delegations is not None
+    keys = delegated_keys(delegator.delegations.keys, keyids)
+    chain = _rotate_chain(metadata_dir, snap, role)
+    try:
+        keys, threshold = verify_rotation_chain(role, keys, threshold, chain)
+    except RoleRevokedError:
+        return {}, threshold, True
+    except RotationError as error:
+        raise VerificationFailure(f"{role}: rotate chain check: {error}") from None
+    return keys, threshold, False
+
+
+def _check_threshold(
+    role: str, md: Metadata[Any], keys: Mapping[str, Key], threshold: int, by: str
+) -> None:
+    result = check_threshold(signed_payload(md), md.signatures, keys, threshold)
+    if not result.satisfied:
+        raise VerificationFailure(
+            f"{role}: version {md.signed.version} has {result.describe()} by {by}"
+        )
+
+
+def _target_files(
+    targets_dir: Path, role: str, md: Targets, delegations: Sequence[DelegatedRole]
+) -> Iterator[tuple[str, bytes]]:
+    """(path, bytes) of every target ROLE lists, each inside every one of DELEGATIONS'
+    paths and present under its hash-prefixed name with its length and sha256."""
+    for path, target in md.targets.items():
+        if not all(delegation.is_delegated_path(path) for delegation in delegations):
+            raise VerificationFailure(f"{role}: target {path} is outside its delegated paths")
+        directory, name = path.rsplit("/", 1)
+        local = targets_dir / directory / f"{target.hashes['sha256']}.{name}"
+        try:
+            data = local.read_bytes()
+        except FileNotFoundError:
+            raise VerificationFailure(f"{role}: target file {path} is missing") from None
+        if len(data) != target.length or _sha256(data) != target.hashes["sha256"]:
+            raise VerificationFailure(f"{role}: target file {path} fails its hash")
+        yield path, data
 
 
 def _rotate_chain(metadata_dir: Path, snap: Snapshot, role: str) -> list[bytes]:

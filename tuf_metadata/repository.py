@@ -28,7 +28,8 @@ builder and the tests use; the work is done by one module per job:
     online.OnlineServices           snapshot and timestamp signing (the commit point)
     quorum.QuorumChanges            key ceremony and maintainer-quorum changes
     releases.Releases               staging and publishing releases
-    key_rotation.KeyRotation        TAP 8 rotation of package roles
+    key_rotation.KeyRotation        TAP 8 rotation of package and rebuilder roles
+    rebuilders.Rebuilders           rebuilder roles (quorum changes) and their attestations
     repo_policy                     the rules, as pure functions
     repo_types                      values and errors
 """
@@ -47,6 +48,7 @@ from tuf_metadata.key_rotation import KeyRotation
 from tuf_metadata.metadata_reader import MetadataReader, SnapshotFile
 from tuf_metadata.online import OnlineServices
 from tuf_metadata.quorum import QuorumChanges
+from tuf_metadata.rebuilders import RebuilderInfo, Rebuilders
 from tuf_metadata.releases import Releases
 from tuf_metadata.repo_types import (
     CONFIG_NAME,
@@ -80,6 +82,7 @@ __all__ = [
     "PackageContext",
     "PendingChange",
     "QuorumError",
+    "RebuilderInfo",
     "Repository",
     "RepositoryError",
     "StagedRelease",
@@ -96,6 +99,7 @@ class Repository:
         self.quorum = QuorumChanges(self.files, self.online)
         self.releases = Releases(self.files, self.online)
         self.rotation = KeyRotation(self.files, self.online)
+        self.rebuilders = Rebuilders(self.files, self.online, self.quorum, self.rotation)
         self.root_dir = self.files.root_dir
         self.metadata_dir = self.files.metadata_dir
         self.targets_dir = self.files.targets_dir
@@ -296,6 +300,36 @@ class Repository:
         return self.rotation.rotate(
             package, new_keys, threshold, signers, new_signers, revoke, replace_last
         )
+
+    # -- rebuilders (rebuilders) ----------------------------------------------------------
+
+    def propose_rebuilder(self, name: str, keys: Sequence[Key], threshold: int) -> PendingChange:
+        """Propose delegating rebuilder NAME's role (top-level targets: a quorum change)."""
+        return self.rebuilders.propose_add(name, keys, threshold)
+
+    def propose_rebuilder_removal(self, name: str) -> PendingChange:
+        """Propose ending rebuilder NAME's delegation (a quorum change)."""
+        return self.rebuilders.propose_remove(name)
+
+    def rebuilder_list(self) -> list[RebuilderInfo]:
+        """Every delegated rebuilder: keys in force, threshold, attestations listed."""
+        return self.rebuilders.list()
+
+    def rotate_rebuilder(
+        self, name: str, new_keys: Sequence[Key], threshold: int, signers: Sequence[Signer],
+        new_signers: Sequence[Signer] = (), revoke: bool = False, replace_last: bool = False,
+    ) -> int:
+        """TAP 8 rotation (or TAP 20 revocation) of rebuilder NAME's role."""
+        return self.rebuilders.rotate(
+            name, new_keys, threshold, signers, new_signers, revoke, replace_last
+        )
+
+    def submit_attestations(
+        self, rebuilder: str, attestations: Mapping[str, bytes], signers: Sequence[Signer]
+    ) -> None:
+        """Rebuilder: publish attestations (target path -> DSSE envelope bytes) in the next
+        version of its role, signed by SIGNERS; nothing written unless every check passes."""
+        self.rebuilders.submit_attestations(rebuilder, attestations, signers)
 
     # -- online services (online) ---------------------------------------------------------
 

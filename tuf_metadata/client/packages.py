@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +17,11 @@ from tuf_metadata import layout
 from tuf_metadata.client.errors import TargetNotFoundError
 from tuf_metadata.client.trusted import VerifiedRole
 from tuf_metadata.client.updater import RefreshReport, Updater
+from tuf_metadata.store import atomic_write
 
 IMAGE_TARGETS = layout.IMAGE_TARGETS
+ImageCheck = Callable[[str, str, str, str], None]
+"""Called with (package, version, target, sha256) of a verified image; raises to refuse it."""
 # Any version string passes the delegation's `*` pattern; this one only locates pkg-NAME.
 _PROBE_VERSION = "0"
 
@@ -66,8 +70,13 @@ def fetch_image(
     *,
     version: str | None = None,
     target: str = "hvt",
+    accept: ImageCheck | None = None,
 ) -> FetchedImage:
-    """Refresh, resolve NAME's image for TARGET, download it verified into OUTPUT_DIR."""
+    """Refresh, resolve NAME's image for TARGET, download it verified into OUTPUT_DIR.
+
+    ACCEPT, if given, is called with (package, version, target, sha256) of the verified
+    image before anything is written; it refuses the image by raising, and then nothing
+    is written (e.g. the operator's rebuilder policy, `fetch --require-rebuilders`)."""
     if target not in IMAGE_TARGETS:
         raise TargetNotFoundError(f"unknown image target {target!r}; one of {IMAGE_TARGETS}")
     layout.validate_package_name(package)
@@ -82,7 +91,14 @@ def fetch_image(
     target_path = layout.target_path(package, version, file_name)
     resolved = updater.resolve(target_path)
     destination = output_dir / file_name
-    data = updater.download_target(resolved.info, destination)
+    if accept is None:
+        data = updater.download_target(resolved.info, destination)
+    else:
+        data = updater.cached_target(resolved.info, destination) or (
+            updater.fetch_target(resolved.info)
+        )
+        accept(package, version, target, hashlib.sha256(data).hexdigest())
+        atomic_write(destination, data)
     return FetchedImage(
         package=package,
         version=version,

@@ -366,12 +366,17 @@ class Updater:
         cached = self.cached_target(info, destination)
         if cached is not None:
             return cached
+        data = self.fetch_target(info)
+        atomic_write(destination, data)
+        return data
+
+    def fetch_target(self, info: TargetFile) -> bytes:
+        """Fetch at most LENGTH bytes and check length and every hash; write nothing."""
         data = self.fetcher.fetch(self.target_url(info), info.length)
         try:
             info.verify_length_and_hashes(data)
         except LengthOrHashMismatchError as error:
             raise MismatchError(f"target {info.path!r}: {error}") from None
-        atomic_write(destination, data)
         return data
 
 

@@ -1,0 +1,214 @@
+"""`repo-tool rebuilder`: delegate, list and remove rebuilders; rotate their keys; submit
+their attestations (docs/rebuilder.md).
+
+add/remove are maintainer-quorum pending changes of top-level targets, signed with
+`repo-tool sign ID` like `package add`; rotate and submit are signed by the rebuilder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from repo_tool.commands.keys import (
+    online_passphrase_options,
+    passphrase_options,
+    passphrase_source,
+)
+from repo_tool.errors import RepoToolError
+from signing.keys import load_public_key, load_signer
+from tuf_metadata import layout
+from tuf_metadata.repository import NotInitialisedError, Repository
+
+REPO_OPTION = click.option(
+    "--repo", "-r", "repo_dir", envvar="REPO_TOOL_REPO", default=".", show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Repository directory (env REPO_TOOL_REPO).",
+)
+JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+PUBLIC_KEY_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+PRIVATE_KEY_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(rebuilder)
+
+
+def _open(repo_dir: Path, online_passphrase: str | None = None) -> Repository:
+    repo = Repository(repo_dir, online_passphrase)
+    try:
+        repo.config()
+    except NotInitialisedError as error:
+        raise RepoToolError(f"{error}: pass --repo DIR (or set REPO_TOOL_REPO)") from None
+    return repo
+
+
+def _emit(as_json: bool, data: object, text: str) -> None:
+    click.echo(json.dumps(data, indent=2) if as_json else text)
+
+
+def attestation_files(name: str, files: tuple[str, ...]) -> dict[str, bytes]:
+    """Target path -> bytes of each FILE argument: `TARGET_PATH=FILE`, or a FILE whose own
+    path ends with its target path (`.../attestations/PACKAGE/VERSION/TARGET/NAME.intoto.jsonl`,
+    as `repo-tool rebuild` writes them). The repository checks the paths themselves."""
+    found: dict[str, bytes] = {}
+    for spec in files:
+        target_path, sep, local = spec.partition("=")
+        if not sep:
+            local = spec
+            parts = Path(spec).parts
+            target_path = "/".join(parts[-5:])
+            if len(parts) < 5 or layout.parse_attestation_path(target_path) is None:
+                pattern = layout.attestation_path("PACKAGE", "VERSION", "TARGET", name)
+                raise click.UsageError(f"{spec}: not named {pattern}; give TARGET_PATH=FILE")
+        if target_path in found:
+            raise click.UsageError(f"{target_path} is given twice")
+        try:
+            found[target_path] = Path(local).read_bytes()
+        except OSError as error:
+            raise RepoToolError(f"cannot read {local}: {error.strerror}") from None
+    return found
+
+
+@click.group()
+def rebuilder() -> None:
+    """Rebuilders: delegate (maintainer quorum), list, remove, rotate keys, submit attestations."""
+
+
+@rebuilder.command("add")
+@REPO_OPTION
+@click.argument("name")
+@click.option("--key", "--pubkey", "keys", multiple=True, required=True, type=PUBLIC_KEY_FILE,
+              help="Public key file (NAME.pub.json) of the rebuilder (repeatable).")
+@click.option("--threshold", "-t", type=int, default=1, show_default=True,
+              help="Rebuilder signatures its role needs.")
+@JSON_OPTION
+def rebuilder_add(
+    repo_dir: Path, name: str, keys: tuple[Path, ...], threshold: int, as_json: bool
+) -> None:
+    """Propose delegating rebuilder NAME (role rebuilder-NAME, terminating, paths
+    attestations/*/*/*/NAME.intoto.jsonl) to its keys.
+
+    Takes effect when t maintainers signed the pending change it prints.
+    """
+    change = _open(repo_dir).propose_rebuilder(
+        name, [load_public_key(path) for path in keys], threshold
+    )
+    role = layout.rebuilder_role(name)
+    _emit(as_json, {"id": change.change_id, "role": role},
+          f"pending change {change.change_id}: delegate {role} in targets; sign it with "
+          f"`repo-tool sign {change.change_id} --key ...`")
+
+
+@rebuilder.command("remove")
+@REPO_OPTION
+@click.argument("name")
+@JSON_OPTION
+def rebuilder_remove(repo_dir: Path, name: str, as_json: bool) -> None:
+    """Propose ending rebuilder NAME's delegation (its attestations stop counting).
+
+    Takes effect when t maintainers signed the pending change it prints.
+    """
+    change = _open(repo_dir).propose_rebuilder_removal(name)
+    role = layout.rebuilder_role(name)
+    _emit(as_json, {"id": change.change_id, "role": role},
+          f"pending change {change.change_id}: remove {role} from targets; sign it with "
+          f"`repo-tool sign {change.change_id} --key ...`")
+
+
+@rebuilder.command("list")
+@REPO_OPTION
+@JSON_OPTION
+def rebuilder_list(repo_dir: Path, as_json: bool) -> None:
+    """List delegated rebuilders: keys in force, threshold, attestations published."""
+    found = _open(repo_dir).rebuilder_list()
+    if as_json:
+        _emit(True, [{
+            "name": info.name, "role": info.role, "keyids": list(info.keyids),
+            "threshold": info.threshold, "attestations": info.attestations,
+            "revoked": info.revoked,
+        } for info in found], "")
+        return
+    if not found:
+        click.echo("no rebuilders")
+        return
+    for info in found:
+        state = "revoked" if info.revoked else (
+            f"{info.threshold} of [{', '.join(k[:12] for k in info.keyids)}]"
+        )
+        click.echo(f"{info.name}\t{state}\t{info.attestations} attestations")
+
+
+@rebuilder.command("submit")
+@REPO_OPTION
+@click.argument("name")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--key", "keys", multiple=True, required=True, type=PRIVATE_KEY_FILE,
+              help="Private key of the rebuilder (repeatable, up to its threshold).")
+@passphrase_options
+@online_passphrase_options
+@JSON_OPTION
+def rebuilder_submit(
+    repo_dir: Path, name: str, files: tuple[str, ...], keys: tuple[Path, ...],
+    passphrase_env: str | None, passphrase_file: Path | None, insecure_plaintext: bool,
+    online_passphrase: str | None, as_json: bool,
+) -> None:
+    """Rebuilder NAME: publish attestation FILES (TARGET_PATH=FILE, or files named
+    .../attestations/PACKAGE/VERSION/TARGET/NAME.intoto.jsonl) in its role.
+
+    Each must be a DSSE envelope signed by one of the rebuilder's keys about exactly that
+    published image; the next version of rebuilder-NAME lists them with every earlier
+    attestation, signed with --key. Nothing is written unless all of them pass.
+    """
+    attestations = attestation_files(name, files)
+    source = passphrase_source(passphrase_env, passphrase_file, insecure_plaintext)
+    signers = [load_signer(path, source) for path in keys]
+    _open(repo_dir, online_passphrase).submit_attestations(name, attestations, signers)
+    role = layout.rebuilder_role(name)
+    _emit(as_json, {"role": role, "submitted": sorted(attestations)},
+          f"{role}: published {len(attestations)} attestations")
+
+
+@rebuilder.command("rotate")
+@REPO_OPTION
+@click.argument("name")
+@click.option("--pubkey", "new_keys", multiple=True, type=PUBLIC_KEY_FILE,
+              help="Public key file of the NEW key set (repeatable).")
+@click.option("--threshold", "-t", type=int, default=1, show_default=True,
+              help="Threshold of the new key set.")
+@click.option("--sign-with", "old_keys", multiple=True, required=True, type=PRIVATE_KEY_FILE,
+              help="Private key of the CURRENT key set, signing the rotate file (repeatable).")
+@click.option("--new-signer", "new_signers", multiple=True, type=PRIVATE_KEY_FILE,
+              help="Private key of the NEW set, re-signing the published role (needed once "
+              "the rebuilder submitted attestations).")
+@click.option("--revoke", is_flag=True, help="Rotate to the null key: revoke the role (TAP 20).")
+@click.option("--replace-last", is_flag=True,
+              help="With --revoke: replace the last rotate file by the revocation.")
+@passphrase_options
+@online_passphrase_options
+@JSON_OPTION
+def rebuilder_rotate(
+    repo_dir: Path, name: str, new_keys: tuple[Path, ...], threshold: int,
+    old_keys: tuple[Path, ...], new_signers: tuple[Path, ...], revoke: bool, replace_last: bool,
+    passphrase_env: str | None, passphrase_file: Path | None, insecure_plaintext: bool,
+    online_passphrase: str | None, as_json: bool,
+) -> None:
+    """TAP 8: rotate rebuilder NAME's role to new keys, or revoke it (docs/tap8-profile.md).
+
+    Attestations signed by the old keys stop counting: submit them again, signed anew.
+    """
+    if revoke == bool(new_keys):
+        raise click.UsageError("give either --pubkey ... (the new public keys) or --revoke")
+    source = passphrase_source(passphrase_env, passphrase_file, insecure_plaintext)
+    number = _open(repo_dir, online_passphrase).rotate_rebuilder(
+        name, [load_public_key(path) for path in new_keys], threshold,
+        [load_signer(path, source) for path in old_keys],
+        [load_signer(path, source) for path in new_signers],
+        revoke=revoke, replace_last=replace_last,
+    )
+    role = layout.rebuilder_role(name)
+    rotate_name = layout.rotate_file_name(role, number)
+    _emit(as_json, {"role": role, "rotate": number, "file": rotate_name, "revoked": revoke},
+          f"wrote {rotate_name}" + (" (role revoked)" if revoke else ""))
