@@ -124,19 +124,23 @@ def plan_sync(source: Path) -> SyncPlan:
     )
 
 
-def check_destination(source: Path, destination: Path) -> None:
-    """Refuse destinations that overlap the repository (its private files would be served)."""
-    source_real = source.resolve()
-    destination_real = destination.resolve()
-    if destination_real == source_real or source_real in destination_real.parents:
-        raise SyncError(f"{destination}: inside the repository; sync to a folder outside it")
-    if destination_real in source_real.parents:
-        raise SyncError(f"{destination}: contains the repository, whose private files "
-                        f"would be published; sync to a folder of its own")
-
-
 def _as_destination(destination: Path | Destination) -> Destination:
     return LocalFolder(destination) if isinstance(destination, Path) else destination
+
+
+def check_destination(source: Path, published: Path | Destination) -> None:
+    """Refuse folders that overlap the repository (its private files would be served)."""
+    destination = _as_destination(published)
+    if not isinstance(destination, LocalFolder):
+        return
+    source_real = source.resolve()
+    destination_real = destination.path.resolve()
+    if destination_real == source_real or source_real in destination_real.parents:
+        raise SyncError(f"{destination.describe()}: inside the repository; sync to a folder "
+                        f"outside it")
+    if destination_real in source_real.parents:
+        raise SyncError(f"{destination.describe()}: contains the repository, whose private files "
+                        f"would be published; sync to a folder of its own")
 
 
 def _copy_immutable(source: Path, destination: Destination, relative: str) -> bool:
@@ -247,8 +251,7 @@ def sync_tree(source: Path, published: Path | Destination,
               prune_grace: timedelta = DEFAULT_PRUNE_GRACE) -> SyncReport:
     """Publish source's metadata/ and targets/ into the destination in the consistent order."""
     destination = _as_destination(published)
-    if isinstance(destination, LocalFolder):
-        check_destination(source, destination.path)
+    check_destination(source, destination)
     plan = plan_sync(source)
     report = SyncReport()
     for stage in (plan.targets, plan.roles, plan.snapshots):

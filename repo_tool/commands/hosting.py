@@ -13,6 +13,7 @@ import click
 
 from repo_tool.commands.repo_options import REPO_OPTION, open_repo
 from tuf_metadata.sync import sync_tree
+from tuf_metadata.sync_destinations import open_destination
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,28 +30,38 @@ def prune_options(function: F) -> F:
     )(function)
 
 
+def s3_endpoint_option(function: F) -> F:
+    """--s3-endpoint (sync and sign-service)."""
+    return click.option(
+        "--s3-endpoint", metavar="URL", default=None,
+        help="S3-compatible server for s3:// destinations instead of AWS (MinIO, Ceph RGW, "
+        "...).")(function)
+
+
 def register(group: click.Group) -> None:
     group.add_command(sync)
 
 
 @click.command()
 @REPO_OPTION
-@click.option("--to", "destination", required=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Folder to publish into (served by nginx, a CDN origin, a mirror).")
+@click.option("--to", "destination_spec", required=True, metavar="DIR|s3://BUCKET[/PREFIX]",
+              help="Folder to publish into (served by nginx, a CDN origin, a mirror), or an "
+              "S3-compatible bucket (credentials from the usual AWS environment/config).")
+@s3_endpoint_option
 @prune_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def sync(repo_dir: Path, destination: Path, prune: bool, prune_grace: float,
-         as_json: bool) -> None:
-    """Publish metadata/ and targets/ (never keys, pending or staging) into --to DIR.
+def sync(repo_dir: Path, destination_spec: str, s3_endpoint: str | None, prune: bool,
+         prune_grace: float, as_json: bool) -> None:
+    """Publish metadata/ and targets/ (never keys, pending or staging) into --to DEST.
 
-    Copies in the order that keeps DIR consistent for clients at every moment:
+    Copies in the order that keeps DEST consistent for clients at every moment:
     targets, role metadata, snapshot, then timestamp.json, then new root
     versions. Never overwrites an immutable file. Deletes only with --prune,
     and only files that no unexpired published timestamp leads to. Run it
     after every change, or use sign-service --sync-to.
     """
     open_repo(repo_dir)
+    destination = open_destination(destination_spec, s3_endpoint)
     report = sync_tree(repo_dir, destination, prune=prune,
                        prune_grace=timedelta(seconds=prune_grace))
     for warning in report.warnings:
@@ -62,4 +73,4 @@ def sync(repo_dir: Path, destination: Path, prune: bool, prune_grace: float,
                f"published {len(report.copied)} new files ({report.unchanged} unchanged)"
                + (", timestamp.json updated" if report.timestamp_written else "")
                + (f", {len(report.deleted)} expired files pruned" if report.deleted else "")
-               + f" to {destination}")
+               + f" to {destination.describe()}")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from repo_tool.commands.hosting import prune_options
+from repo_tool.commands.hosting import prune_options, s3_endpoint_option
 from repo_tool.commands.repo_options import ONLINE_OPTION, REPO_OPTION, open_repo
 from repo_tool.commands.service_options import (
     http_options,
@@ -24,6 +24,7 @@ from repo_tool.commands.service_options import (
 from tuf_metadata.http_server import HttpLimits
 from tuf_metadata.service import RepositoryService, SigningScheduler
 from tuf_metadata.sync import check_destination, sync_tree
+from tuf_metadata.sync_destinations import open_destination
 
 LOG = logging.getLogger("repo-tool.sign-service")
 
@@ -83,16 +84,16 @@ def serve(
 @click.option("--health-file", type=click.Path(dir_okay=False, path_type=Path),
               help="JSON file rewritten after every round: last signing, consecutive "
               "failures, timestamp expiry.")
-@click.option("--sync-to", "sync_to", multiple=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="After every round, publish metadata/ and targets/ into this folder as "
-              "`sync --to` does (repeatable).")
+@click.option("--sync-to", "sync_to", multiple=True, metavar="DIR|s3://BUCKET[/PREFIX]",
+              help="After every round, publish metadata/ and targets/ into this folder or "
+              "bucket as `sync --to` does (repeatable).")
+@s3_endpoint_option
 @prune_options
 @ONLINE_OPTION
 def sign_service(
     repo_dir: Path, interval: float, resign_fraction: float, max_failures: int,
-    max_backoff: float, health_file: Path | None, sync_to: tuple[Path, ...], prune: bool,
-    prune_grace: float, online_passphrase: str | None,
+    max_backoff: float, health_file: Path | None, sync_to: tuple[str, ...],
+    s3_endpoint: str | None, prune: bool, prune_grace: float, online_passphrase: str | None,
 ) -> None:
     """Run the snapshot/timestamp service alone (no HTTP); publish with a static server.
 
@@ -107,18 +108,21 @@ def sign_service(
     repo = open_repo(repo_dir, online_passphrase)
     repo.online_signer("snapshot")
     repo.online_signer("timestamp")
-    for destination in sync_to:
+    destinations = [open_destination(spec, s3_endpoint) for spec in sync_to]
+    for destination in destinations:
         check_destination(repo_dir, destination)
 
     def publish() -> None:
-        for destination in sync_to:
+        for destination in destinations:
             report = sync_tree(repo_dir, destination, prune=prune,
                                prune_grace=timedelta(seconds=prune_grace))
             if report.deleted:
-                LOG.info("pruned %d expired files from %s", len(report.deleted), destination)
+                LOG.info("pruned %d expired files from %s", len(report.deleted),
+                         destination.describe())
             if report.copied or report.timestamp_written:
                 LOG.info("published %d files%s to %s", len(report.copied),
-                         " and timestamp.json" if report.timestamp_written else "", destination)
+                         " and timestamp.json" if report.timestamp_written else "",
+                         destination.describe())
             for warning in report.warnings:
                 LOG.warning("%s", warning)
 

@@ -12,9 +12,9 @@ overwritten, and that a missing bucket is one clear error.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -25,13 +25,13 @@ import pytest
 
 from tests.repository.helpers import release, run
 from tests.serving.nginx import free_port
-from tests.serving.support import published_repo
+from tests.serving.support import Service, published_repo
 from tuf_metadata.client.fetcher import HttpFetcher
 from tuf_metadata.client.mirrors import fetch_image_from_mirrors
 from tuf_metadata.client.store import MetadataStore
 from tuf_metadata.hosting import IMMUTABLE, REVALIDATE
 
-MOTO_SERVER = shutil.which("moto_server") or str(Path(os.sys.executable).with_name("moto_server"))
+MOTO_SERVER = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
 
 pytestmark = [
     pytest.mark.slow,
@@ -109,8 +109,9 @@ def test_sync_to_s3_serves_a_verifying_client(tmp_path: Path, s3_endpoint: str) 
     store.directory.mkdir(parents=True)
     store.save("root", (fx.repo_dir / "metadata" / "1.root.json").read_bytes())
     out = tmp_path / "out"
-    _, used = fetch_image_from_mirrors(store, HttpFetcher(), [f"{s3_endpoint}/repo/stable"],
-                                       "hello", out, version="1.0.0")
+    fetched, _ = fetch_image_from_mirrors(store, HttpFetcher(), [f"{s3_endpoint}/repo/stable"],
+                                          "hello", out, version="1.0.0")
+    assert fetched.version == "1.0.0"
     assert (out / "hello.hvt").read_bytes() == (fx.work / "hello-1.0.0.hvt").read_bytes()
 
     # A new release: only the new files are uploaded; the client sees the new version.
@@ -147,3 +148,25 @@ def test_missing_bucket_is_one_clear_error(tmp_path: Path, s3_endpoint: str) -> 
     assert result.exit_code != 0
     assert "s3://no-such-bucket/x/" in result.output and "NoSuchBucket" in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
+
+
+def test_sign_service_publishes_each_round_to_s3(tmp_path: Path, s3_endpoint: str) -> None:
+    fx = published_repo(tmp_path, timestamp_days=0.00007)  # about 6 s: re-signed every 3 s
+    client = _bucket(s3_endpoint, "repo")
+    service = Service(["sign-service", "--repo", str(fx.repo_dir), "--interval", "0.2",
+                       "--sync-to", "s3://repo/live", "--s3-endpoint", s3_endpoint])
+    try:
+        service.wait_for(r"published \d+ files and timestamp.json to s3://repo/live", 30)
+        first = _timestamp_version(client)
+        service.wait_for(r"published \d+ files and timestamp.json to s3://repo/live", 30,
+                         since=len(service.log))
+        assert _timestamp_version(client) > first  # the re-signed timestamp reached the bucket
+        service.process.terminate()
+        assert service.exit_code(timeout=10) == 0
+    finally:
+        service.stop()
+
+
+def _timestamp_version(client: Any) -> int:
+    body = client.get_object(Bucket="repo", Key="live/metadata/timestamp.json")["Body"].read()
+    return int(json.loads(body)["signed"]["version"])
