@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from repo_tool.commands.client_options import connect, repository_options
+from repo_tool.errors import RepoToolError
 from tuf_metadata.layout import IMAGE_TARGETS
 
 if TYPE_CHECKING:
+    from builder.rebuilder_policy import RebuilderDecision, RebuilderPolicy
     from tuf_metadata.client.fetcher import UrllibFetcher
     from tuf_metadata.client.packages import FetchedImage
+    from tuf_metadata.client.updater import Updater
 
 
 def register(group: click.Group) -> None:
@@ -50,6 +54,32 @@ def _as_dict(image: FetchedImage, fetcher: UrllibFetcher) -> dict[str, Any]:
     }
 
 
+def require_rebuilders(
+    updater: Updater, policy: RebuilderPolicy, decisions: list[RebuilderDecision],
+    package: str, version: str, target: str, sha256: str,
+) -> None:
+    """Fetch every trusted rebuilder's attestation of this image through the verifying
+    client and apply the operator's rule (builder.rebuilder_policy.judge); refuse by
+    raising RepoToolError with the decision's one line, before anything is written."""
+    from builder.rebuilder_policy import ImageUnderReview, RebuilderAttestation, judge
+    from tuf_metadata.client.attestations import fetch_attestations
+
+    named = sorted(policy.named) if policy.named is not None else None
+    found = fetch_attestations(updater, package, version, target, named)
+    decision = judge(
+        ImageUnderReview(package, version, target, sha256),
+        [RebuilderAttestation(a.rebuilder, a.keys, a.envelope) for a in found.found],
+        policy, found.delegated,
+    )
+    unverifiable = "; ".join(f"{name}: role or file does not verify ({why})"
+                             for name, why in found.unverifiable)
+    if unverifiable:
+        decision = replace(decision, reason=f"{decision.reason}; {unverifiable}")
+    if not decision.accepted:
+        raise RepoToolError(f"refused: {decision.reason}")
+    decisions.append(decision)
+
+
 def _as_text(data: dict[str, Any]) -> str:
     refresh = data["refresh"]
     lines = [
@@ -65,6 +95,9 @@ def _as_text(data: dict[str, Any]) -> str:
             f"  {role['role']} v{role['version']} (delegated by {role['delegator']}): "
             f"{role['threshold']} of [{keys}]{rotations}"
         )
+    rebuilders = data.get("rebuilders")
+    if rebuilders is not None:
+        lines.append(f"  rebuilders: {rebuilders['reason']}")
     lines.append(f"  sha256 {data['sha256']}, {data['length']} bytes -> {data['written_to']}")
     remote = f"remote {data['remote']} at " if data["remote"] else ""
     lines.append(f"  from {remote}{data['mirror']}")
@@ -80,6 +113,14 @@ def _as_text(data: dict[str, Any]) -> str:
 @click.option("--source", is_flag=True,
               help="Fetch the release's source archive (NAME-VERSION.tar.gz) instead of an "
               "image.")
+@click.option("--require-rebuilders", "required", type=click.IntRange(min=1), metavar="K",
+              help="Write the image only if K distinct rebuilders the repository delegates "
+              "attest, through TUF, that they rebuilt exactly this image (docs/rebuilder.md).")
+@click.option("--rebuilder", "rebuilders", multiple=True, metavar="NAME",
+              help="With --require-rebuilders: count only this rebuilder (repeatable).")
+@click.option("--allow-disagreement", is_flag=True,
+              help="With --require-rebuilders: accept even if a trusted rebuilder attests "
+              "another image or an unreproducible build.")
 @repository_options
 @click.option("-o", "--output", "output_dir", default=Path("."), show_default=True,
               type=click.Path(file_okay=False, path_type=Path),
@@ -91,6 +132,9 @@ def fetch(
     version: str | None,
     target: str | None,
     source: bool,
+    required: int | None,
+    rebuilders: tuple[str, ...],
+    allow_disagreement: bool,
     remote_name: str | None,
     repo_url: str | None,
     root_file: Path | None,
@@ -105,12 +149,25 @@ def fetch(
     targets), walks targets -> shard-XX -> pkg-NAME verifying each role
     against the delegator it was reached through (following the package's
     TAP 8 key rotations), checks the file's length and sha256, and only then
-    writes it. The repository is --remote NAME, --url URL with --root FILE,
-    or else $UNIREPO_URL/$UNIREPO_ROOT, $UNIREPO_REMOTE or the default remote
-    (`repo-tool remote`). Exits 1 with one line saying what was refused.
+    writes it. With --require-rebuilders K it first fetches the attestations of every
+    rebuilder role (each verified through TUF, its DSSE signature against that role's
+    keys) and writes the image only if K distinct rebuilders confirm this exact sha256
+    and none disagrees (unless --allow-disagreement). The repository is --remote NAME,
+    --url URL with --root FILE, or else $UNIREPO_URL/$UNIREPO_ROOT, $UNIREPO_REMOTE or
+    the default remote (`repo-tool remote`). Exits 1 with one line saying what was refused.
     """
     if source and target is not None:
         raise click.UsageError("--source fetches the source archive; --target is for images")
+    if required is None and (rebuilders or allow_disagreement):
+        raise click.UsageError("--rebuilder and --allow-disagreement go with --require-rebuilders")
+    if required is not None and source:
+        raise click.UsageError("rebuilders attest images; --require-rebuilders is not for --source")
+    policy = None
+    if required is not None:
+        from builder.rebuilder_policy import RebuilderPolicy
+
+        policy = RebuilderPolicy(required, frozenset(rebuilders) or None, allow_disagreement)
+    decisions: list[RebuilderDecision] = []
     # The verifying client (and python-tuf under it) loads only when a fetch runs.
     from tuf_metadata.client.catalog import fetch_source
     from tuf_metadata.client.packages import fetch_image
@@ -121,9 +178,22 @@ def fetch(
         fetched, used = connection.first_verified(
             lambda updater: fetch_source(updater, name, output_dir, version=version))
     else:
-        fetched, used = connection.first_verified(
-            lambda updater: fetch_image(updater, name, output_dir, version=version,
-                                        target=target or "hvt"))
+        def attempt(updater: Updater) -> FetchedImage:
+            def check(package: str, release: str, image_target: str, sha256: str) -> None:
+                assert policy is not None
+                require_rebuilders(updater, policy, decisions, package, release, image_target,
+                                   sha256)
+
+            return fetch_image(updater, name, output_dir, version=version,
+                               target=target or "hvt", accept=check if policy else None)
+
+        fetched, used = connection.first_verified(attempt)
     data = {**_as_dict(fetched, connection.fetcher), "mirror": used,
             "remote": connection.remote.name}
+    if decisions:
+        decision = decisions[-1]
+        data["rebuilders"] = {
+            "required": required, "confirmed_by": list(decision.confirmed_by),
+            "disagreed": list(decision.disagreed), "reason": decision.reason,
+        }
     click.echo(json.dumps(data, indent=2) if as_json else _as_text(data))
