@@ -104,8 +104,14 @@ def verify(repo_dir: Path, no_expiry: bool, as_json: bool) -> None:
         "timestamp": summary.timestamp_version, "roles": summary.roles,
         "targets": summary.targets, "revoked": list(summary.revoked),
     }
+    from repo_tool.commands.rebuilder import confirmations, confirmations_text
+
+    images = confirmations(summary)  # how many rebuilders confirmed each image
+    if images:
+        data["images"] = images
     emit(as_json, data, f"ok: root v{summary.root_version}, snapshot v{summary.snapshot_version}"
           f", {summary.roles} roles, {summary.targets} target files verified"
-          + (f", revoked: {', '.join(summary.revoked)}" if summary.revoked else ""))
+          + (f", revoked: {', '.join(summary.revoked)}" if summary.revoked else "")
+          + (f"\n{confirmations_text(images)}" if images else ""))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import click
 
@@ -21,6 +22,9 @@ from repo_tool.errors import RepoToolError
 from signing.keys import load_public_key, load_signer
 from tuf_metadata import layout
 from tuf_metadata.repository import NotInitialisedError, Repository
+
+if TYPE_CHECKING:
+    from tuf_metadata.repo_verify import VerifySummary
 
 REPO_OPTION = click.option(
     "--repo", "-r", "repo_dir", envvar="REPO_TOOL_REPO", default=".", show_default=True,
@@ -212,3 +216,54 @@ def rebuilder_rotate(
     rotate_name = layout.rotate_file_name(role, number)
     _emit(as_json, {"role": role, "rotate": number, "file": rotate_name, "revoked": revoke},
           f"wrote {rotate_name}" + (" (role revoked)" if revoke else ""))
+
+
+def confirmations(summary: VerifySummary) -> list[dict[str, object]]:
+    """Per published image: which rebuilders confirmed it, which disagreed, and how many
+    attestations did not count, by the operator's rule (builder.rebuilder_policy) applied
+    to what `verify` verified. Empty when no rebuilder has published an attestation."""
+    from builder.rebuilder_policy import (
+        ImageUnderReview,
+        RebuilderAttestation,
+        RebuilderPolicy,
+        judge,
+    )
+
+    if not summary.attestations:
+        return []
+    rebuilders = {a.rebuilder for a in summary.attestations}
+    report: list[dict[str, object]] = []
+    for image in summary.images:
+        about = [a for a in summary.attestations
+                 if (a.package, a.version, a.target) == (image.package, image.version,
+                                                         image.target)]
+        decision = judge(
+            ImageUnderReview(image.package, image.version, image.target, image.sha256),
+            [RebuilderAttestation(a.rebuilder, a.keys, a.envelope) for a in about],
+            RebuilderPolicy(1), rebuilders,
+        )
+        report.append({
+            "package": image.package, "version": image.version, "target": image.target,
+            "sha256": image.sha256, "confirmed_by": list(decision.confirmed_by),
+            "disagreed": list(decision.disagreed),
+            "not_counted": len(about) - len(decision.confirmed_by) - len(decision.disagreed),
+        })
+    return report
+
+
+def confirmations_text(report: list[dict[str, object]]) -> str:
+    """One line per image of `confirmations`, for `repo-tool verify`."""
+    lines = []
+    for row in report:
+        confirmed = cast(list[str], row["confirmed_by"])
+        disagreed = cast(list[str], row["disagreed"])
+        plural = "" if len(confirmed) == 1 else "s"
+        line = (f"  {row['package']} {row['version']} {row['target']}: confirmed by "
+                f"{len(confirmed)} rebuilder{plural}"
+                + (f" ({', '.join(confirmed)})" if confirmed else ""))
+        if disagreed:
+            line += f"; disagreed: {', '.join(disagreed)}"
+        if row["not_counted"]:
+            line += f"; {row['not_counted']} attestations not counted"
+        lines.append(line)
+    return "\n".join(lines)
