@@ -130,6 +130,9 @@ def check_release(
                 "(its published source archive is built into its dependents)"
             )
         return package_files
+    if not targets:
+        raise BuildError(f"{package_files.manifest.ident}: a unikernel release signs at least "
+                         "one image")
     check_declared_targets(package_files.manifest, targets)
     return package_files
 

@@ -4,9 +4,10 @@ A rebuilder rebuilds a release from what the repository publishes and compares
 its image with the published one. The toolchain identity (every program of the
 plan and the compiler's internals, each with its sha256; builder.buildinfo) is
 what tells a real mismatch from a different compiler: when the release ships
-its author's build info for the target (`buildinfo.TARGET.json`, signed with
-the release like every file of it), the rebuilder compares its own toolchain
-with it and says "same" or "differs"; an older release without it is "unknown".
+its author's build info for the target (`buildinfo.TARGET.json`, named by
+tuf_metadata.layout.buildinfo_file_name, signed with the release like every
+file of it), the rebuilder compares its own toolchain with it and says "same"
+or "differs"; an older release without it is "unknown".
 """
 
 from __future__ import annotations
@@ -20,11 +21,6 @@ from builder.status import BuildStatus
 
 # A tool of the toolchain identity: (path, sha256).
 Tool = tuple[str, str]
-
-
-def buildinfo_name(target: str) -> str:
-    """Release file name of the author's build info for TARGET (not `NAME.*`, which are images)."""
-    return f"buildinfo.{target}.json"
 
 
 @dataclass(frozen=True)

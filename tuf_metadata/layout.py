@@ -98,6 +98,12 @@ def target_path(package: str, version: str, filename: str) -> str:
     return f"{shard_of(package)}/{package}/{version}/{filename}"
 
 
+def buildinfo_file_name(target: str) -> str:
+    """Release file with the author's build info for TARGET (its toolchain is what a
+    rebuilder compares). Not `NAME.*`: those names are the release's images."""
+    return f"buildinfo.{target}.json"
+
+
 ROTATE_DIR = "rotate/"
 """Where TAP 8 rotate files live under metadata/ (and their snapshot meta keys' prefix)."""
 

@@ -66,11 +66,15 @@ class Releases:
         source_archive: Path,
         images: Mapping[str, Path],
         signers: Sequence[Signer],
+        buildinfo: Mapping[str, Path] | None = None,
     ) -> StagedRelease:
         """Author side: sign the next package role version listing the release; put it in staging.
 
         images maps a Solo5 target (hvt, spt, ...) to the author's own build of it;
         only its length and sha256 are signed; the builder must reproduce them.
+        buildinfo maps some of those targets to the author's build info, published as
+        `buildinfo.TARGET.json` (its toolchain is what rebuilders compare theirs with).
+        A library release has no images: its source archive is built into dependents.
         """
         layout.validate_package_name(package)
         layout.validate_version(version)
@@ -102,6 +106,10 @@ class Releases:
                 MANIFEST_FILE: manifest,
                 f"{package}-{version}.tar.gz": source_archive,
             }
+            for target, path in (buildinfo or {}).items():
+                if target not in images:
+                    raise StagingError(f"{role}: build info for {target!r}, which has no image")
+                files[layout.buildinfo_file_name(target)] = path
             image_files = {f"{package}.{target}": path for target, path in images.items()}
             new_targets: dict[str, TargetFile] = {}
             for name, path in {**files, **image_files}.items():
@@ -137,6 +145,27 @@ class Releases:
             atomic_write(tmp / RELEASE_NAME, metadata_bytes(md))
             os.rename(tmp, final)
             return self.staged_from_dir(package, version)
+
+    def published_file(self, package: str, version: str, name: str) -> bytes:
+        """File NAME of a published release (e.g. a library's source archive, which the
+        builder compiles into dependents), checked against the published package role's
+        length and sha256; StagingError if that release does not publish it."""
+        layout.validate_package_name(package)
+        layout.validate_version(version)
+        role = layout.package_role(package)
+        current = self.files.current_package(package)
+        path = layout.target_path(package, version, name)
+        signed = current.signed.targets.get(path) if current is not None else None
+        if signed is None:
+            raise StagingError(f"{role}: {package} {version} is not published with {name}")
+        directory, filename = path.rsplit("/", 1)
+        stored = self.files.targets_dir / directory / f"{signed.hashes['sha256']}.{filename}"
+        try:
+            data = stored.read_bytes()
+        except OSError as error:
+            raise StagingError(f"{role}: cannot read {path}: {error.strerror}") from None
+        check_built_file(role, path, signed, data)
+        return data
 
     def staged_from_dir(self, package: str, version: str) -> StagedRelease:
         directory = self.staging_path(package, version)

@@ -254,11 +254,16 @@ class Repository:
         source_archive: Path,
         images: Mapping[str, Path],
         signers: Sequence[Signer],
+        buildinfo: Mapping[str, Path] | None = None,
     ) -> StagedRelease:
         """Author side: sign the next package role version listing the release; stage it."""
         return self.releases.stage_release(
-            package, version, manifest, source_archive, images, signers
+            package, version, manifest, source_archive, images, signers, buildinfo
         )
+
+    def published_file(self, package: str, version: str, name: str) -> bytes:
+        """File NAME of a published release, checked against the published package role."""
+        return self.releases.published_file(package, version, name)
 
     def staged_releases(self, include_rejected: bool = False) -> list[StagedRelease]:
         """Releases in staging, oldest package first; rejected ones only if asked."""

@@ -32,11 +32,21 @@ from securesystemslib.signer import Signer
 
 from builder.archive import archive_from_tree
 from builder.errors import BuildError
-from builder.gate import AuthorRelease, Decision, GatePolicy, Refusal, gate, refused
+from builder.gate import (
+    AuthorRelease,
+    Decision,
+    GatePolicy,
+    Refusal,
+    TargetDecision,
+    gate,
+    refused,
+)
 from builder.manifest import parse_manifest
 from builder.pipeline import BuildOptions, TargetResult, log_tail, verify_package
 from builder.plan import (
     PackageIndex,
+    PublishedSource,
+    published_dependencies,
     read_package_tree,
     resolve,
     scan_index,
@@ -60,7 +70,7 @@ from reports.dashboard import row_from_result, update_dashboard
 from signing.intoto_layout import AUTHOR_STEP, BUILDER_STEP, REBUILD_STEP
 
 if TYPE_CHECKING:
-    from tuf_metadata.repository import StagedRelease
+    from tuf_metadata.repository import Repository, StagedRelease
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 EXIT_REFUSED = 3  # some image unreproducible, not the author's, or the release refused
@@ -355,13 +365,19 @@ def _with_progress(options: BuildOptions, step: Callable[[str], None]) -> BuildO
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=".",
     show_default=True,
-    help="Source tree holding dependency sources.",
+    help="Source tree holding dependency sources (--dependencies tree, and the farm).",
 )
 @click.option(
     "--index",
     "index_dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Package index for dependencies [default: TREE/packages].",
+)
+@click.option(
+    "--dependencies", "dependencies_from", type=click.Choice(["published", "tree"]),
+    default="published", show_default=True,
+    help="Where library dependencies come from: their releases published in the repository "
+         "(what rebuilders use), or the local --tree/--index.",
 )
 @click.option(
     "--out",
@@ -408,6 +424,7 @@ def build(
     repo_dir: Path,
     tree: Path,
     index_dir: Path | None,
+    dependencies_from: str,
     out_dir: Path | None,
     dashboard_dir: Path | None,
     cache_dir: Path | None,
@@ -465,7 +482,12 @@ def build(
     )
     policy = GatePolicy.own_key(signer.public_key)
     index = _index(index_dir or tree / "packages", console)
-    staged = repo.staged_releases()
+    if dependencies_from == "published":
+        dependencies = _published_source(repo)
+    else:
+        dependencies = _tree_source(index, tree)
+    # Libraries first: a dependent staged in the same run builds from the one just published.
+    staged = sorted(repo.staged_releases(), key=lambda r: bool(r.image_targets))
     decisions: list[dict[str, Any]] = []
     all_results: list[TargetResult] = []
     author: dict[tuple[str, str], str] = {}
@@ -479,7 +501,7 @@ def build(
             for target, image in signed.images.items():
                 author[(release.package, target)] = image.sha256
             results, decision = _build_and_decide(
-                release, signed, index, tree, variations, out, options, policy, step
+                release, signed, dependencies, variations, out, options, policy, step
             )
             built = {r.target: Path(r.image) for r in results if r.image}
             decision = settle_release(repo, release, decision, built, report_dir)
@@ -532,18 +554,49 @@ def build(
         raise SystemExit(status)
 
 
+def _published_source(repo: Repository) -> PublishedSource:
+    """A library release's manifest and source archive as the repository published them."""
+    from tuf_metadata.errors import TufError
+
+    def published(name: str, version: str) -> tuple[bytes, bytes]:
+        try:
+            return (repo.published_file(name, version, "manifest.json"),
+                    repo.published_file(name, version, f"{name}-{version}.tar.gz"))
+        except TufError as error:
+            raise BuildError(f"dependency {name} {version}: {str(error).splitlines()[0]} "
+                             "(release the library first)") from None
+
+    return published
+
+
+def _tree_source(index: PackageIndex, tree: Path) -> PublishedSource:
+    """`--dependencies tree`: a library's manifest from the index, its archive from the tree."""
+
+    def from_tree(name: str, version: str) -> tuple[bytes, bytes]:
+        manifest = index.manifests.get((name, version))
+        if manifest is None:
+            raise BuildError(f"dependency {name} {version} is not in the index "
+                             "(or its manifest is malformed)")
+        archive = archive_from_tree(tree, manifest.sources, manifest.source_date_epoch)
+        return json.dumps(manifest.to_json()).encode(), archive
+
+    return from_tree
+
+
 def _build_and_decide(
     release: StagedRelease,
     author: AuthorRelease,
-    index: PackageIndex,
-    tree: Path,
+    dependencies: PublishedSource,
     variations: Sequence[Variation],
     out: Path,
     options: BuildOptions,
     policy: GatePolicy,
     step: Callable[[str], None],
 ) -> tuple[list[TargetResult], Decision]:
-    """Build one staged release and read its signed results back; the gate decides."""
+    """Build one staged release and read its signed results back; the gate decides.
+
+    A library release has no image: it is published when its archive holds exactly
+    its manifest's sources (its dependents then build from that published archive)."""
     try:
         package = staged_package(
             release.manifest.read_bytes(),
@@ -551,7 +604,11 @@ def _build_and_decide(
             release.package,
             release.version,
         )
-        deps = [read_package_tree(d, tree) for d in resolve(package.manifest, index.manifests)]
+        if package.manifest.kind == "library" and not author.images:
+            return [], Decision(True, (TargetDecision(
+                "release", True, f"library {package.manifest.ident}: the archive holds exactly "
+                "its sources"),))
+        deps = published_dependencies(package.manifest, dependencies)
         requests = solo5_requests(package, deps, sorted(author.images))
     except BuildError as error:
         return [], refused("release", Refusal.INVALID, str(error).splitlines()[0])

@@ -22,7 +22,7 @@ import click
 
 from builder.errors import BuildError
 from builder.pipeline import BuildOptions, TargetResult
-from builder.reference import Reference, buildinfo_name, toolchain_of_buildinfo
+from builder.reference import Reference, toolchain_of_buildinfo
 from builder.status import BuildStatus
 from fsio import atomic_write
 from repo_tool.commands.build import (
@@ -61,6 +61,7 @@ def _reference(
     """The published image of TARGET and, if the release ships it, the author's toolchain."""
     from tuf_metadata.client.published import fetch_release_file
     from tuf_metadata.errors import TufError
+    from tuf_metadata.layout import buildinfo_file_name as buildinfo_name
 
     image = release.images[target]
     toolchain = None

@@ -6,11 +6,14 @@ here, before anything is signed or staged; only this module imports the builder.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
+from builder.errors import BuildError
 from builder.plan import check_release
+from builder.reference import toolchain_of_buildinfo
 from repo_tool.commands.keys import passphrase_options, passphrase_source
 from repo_tool.commands.repo_options import (
     JSON_OPTION,
@@ -47,6 +50,17 @@ def release() -> None:
     """
 
 
+def _target_files(option: str, specs: tuple[str, ...]) -> dict[str, Path]:
+    """TARGET=FILE options as {target: path}."""
+    files: dict[str, Path] = {}
+    for spec in specs:
+        target, sep, file = spec.partition("=")
+        if not sep or not target or not file:
+            raise click.UsageError(f"{option} {spec!r}: expected TARGET=FILE")
+        files[target] = Path(file)
+    return files
+
+
 @release.command("stage")
 @REPO_OPTION
 @click.argument("name")
@@ -57,9 +71,13 @@ def release() -> None:
 @click.option("--source", "source_archive", required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Deterministic source archive (published as NAME-VERSION.tar.gz).")
-@click.option("--image", "images", multiple=True, required=True, metavar="TARGET=FILE",
+@click.option("--image", "images", multiple=True, metavar="TARGET=FILE",
               help="The author's own build for a Solo5 target, e.g. hvt=build/hello.hvt "
-              "(repeatable); its length and sha256 are signed.")
+              "(repeatable; a unikernel needs one, a library has none); its length and "
+              "sha256 are signed.")
+@click.option("--buildinfo", "buildinfos", multiple=True, metavar="TARGET=FILE",
+              help="The author's build info of that image (build-package's buildinfo.json), "
+              "published as buildinfo.TARGET.json: rebuilders compare their toolchain with it.")
 @click.option("--key", "keys", multiple=True, required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Author private key (repeatable, up to the package threshold).")
@@ -67,7 +85,8 @@ def release() -> None:
 @JSON_OPTION
 def release_stage(
     repo_dir: Path, name: str, version: str, manifest: Path, source_archive: Path,
-    images: tuple[str, ...], keys: tuple[Path, ...], passphrase_env: str | None,
+    images: tuple[str, ...], buildinfos: tuple[str, ...], keys: tuple[Path, ...],
+    passphrase_env: str | None,
     passphrase_file: Path | None, insecure_plaintext: bool, as_json: bool,
 ) -> None:
     """Author: sign release VERSION of package NAME and put it in staging (not published).
@@ -75,19 +94,20 @@ def release_stage(
     The builder publishes it after reproducing the image hashes; tests and the
     demo use `repo-tool publish --no-build`.
     """
-    image_paths: dict[str, Path] = {}
-    for spec in images:
-        target, sep, file = spec.partition("=")
-        if not sep or not target or not file:
-            raise click.UsageError(f"--image {spec!r}: expected TARGET=FILE")
-        image_paths[target] = Path(file)
+    image_paths = _target_files("--image", images)
+    buildinfo_paths = _target_files("--buildinfo", buildinfos)
     # The builder's own requirements, checked before anything is signed or staged.
     check_release(manifest.read_bytes(), source_archive.read_bytes(), name, version,
                   sorted(image_paths))
+    for target, path in buildinfo_paths.items():
+        try:
+            toolchain_of_buildinfo(json.loads(path.read_bytes()))
+        except (OSError, ValueError, BuildError) as error:
+            raise BuildError(f"--buildinfo {target}={path}: {str(error).splitlines()[0]}") from None
     signers = load_signers(keys, passphrase_source(passphrase_env, passphrase_file,
                                                insecure_plaintext))
     staged = open_repo(repo_dir).stage_release(
-        name, version, manifest, source_archive, image_paths, signers
+        name, version, manifest, source_archive, image_paths, signers, buildinfo_paths
     )
     data = {
         "package": staged.package, "version": staged.version,

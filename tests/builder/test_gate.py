@@ -105,6 +105,8 @@ def test_gate_publishes_only_exact_author_matching_images(built: Built, tmp_path
             str(REPO),
             "--index",
             str(index),
+            "--dependencies",
+            "tree",  # test_time's library from the tree; published ones: tests/rebuilder
             "--out",
             str(out),
             "--dashboard",
