@@ -58,7 +58,7 @@ COMMANDS: dict[str, CommandEntry] = {
     "rebuild": _E("rebuild", "Rebuild published releases from their signed inputs and sign an "
                   "attestation for each image."),
     "rebuilder": _E("rebuilder", "Rebuilders: delegate (maintainer quorum), list, remove, "
-                    "rotate keys, submit attestations."),
+                    "submit attestations."),
     "release": _E("releases", "Author: sign release VERSION of package NAME and put it in "
                   "staging (not published)."),
     "remote": _E("remote", "Add, list, remove and choose the repositories fetch, search and "

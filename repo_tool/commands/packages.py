@@ -121,14 +121,18 @@ def rotate(
     """TAP 8: rotate package role ROLE (pkg-NAME or NAME) to new keys, or revoke it.
 
     Writes rotate/ROLE.rotate.N.json signed by a threshold of the keys being
-    replaced and lists it in a new snapshot. See docs/tap8-profile.md.
+    replaced and lists it in a new snapshot. See docs/tap8-profile.md. A
+    rebuilder's role is rotated the same way: ROLE = rebuilder-NAME.
     """
     if revoke == bool(new_keys):
         raise click.UsageError("give either --pubkey ... (the new public keys) or --revoke")
-    package_name = layout.package_of_role(role) or role
+    repo = open_repo(repo_dir, online_passphrase)
+    rebuilder = layout.rebuilder_of_role(role)
+    name = rebuilder or layout.package_of_role(role) or role
+    role_name = layout.rebuilder_role(name) if rebuilder else layout.package_role(name)
     source = passphrase_source(passphrase_env, passphrase_file, insecure_plaintext)
-    number = open_repo(repo_dir, online_passphrase).rotate(
-        package_name,
+    number = (repo.rotate_rebuilder if rebuilder else repo.rotate)(
+        name,
         [load_public_key(path) for path in new_keys],
         threshold,
         load_signers(old_keys, source),
@@ -136,8 +140,8 @@ def rotate(
         revoke=revoke,
         replace_last=replace_last,
     )
-    rotate_name = layout.rotate_file_name(layout.package_role(package_name), number)
-    emit(as_json, {"role": layout.package_role(package_name), "rotate": number,
+    rotate_name = layout.rotate_file_name(role_name, number)
+    emit(as_json, {"role": role_name, "rotate": number,
                     "file": rotate_name, "revoked": revoke},
           f"wrote {rotate_name}" + (" (role revoked)" if revoke else ""))
 

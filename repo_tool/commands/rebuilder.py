@@ -1,8 +1,9 @@
-"""`repo-tool rebuilder`: delegate, list and remove rebuilders; rotate their keys; submit
-their attestations (docs/rebuilder.md).
+"""`repo-tool rebuilder`: delegate, list and remove rebuilders; submit their attestations
+(docs/rebuilder.md).
 
 add/remove are maintainer-quorum pending changes of top-level targets, signed with
-`repo-tool sign ID` like `package add`; rotate and submit are signed by the rebuilder.
+`repo-tool sign ID` like `package add`; submit is signed by the rebuilder, and so is
+`repo-tool rotate rebuilder-NAME` (TAP 8, repo_tool.commands.packages).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def attestation_files(name: str, files: tuple[str, ...]) -> dict[str, bytes]:
 
 @click.group()
 def rebuilder() -> None:
-    """Rebuilders: delegate (maintainer quorum), list, remove, rotate keys, submit attestations."""
+    """Rebuilders: delegate (maintainer quorum), list, remove, submit attestations."""
 
 
 @rebuilder.command("add")
@@ -173,49 +174,6 @@ def rebuilder_submit(
     role = layout.rebuilder_role(name)
     _emit(as_json, {"role": role, "submitted": sorted(attestations)},
           f"{role}: published {len(attestations)} attestations")
-
-
-@rebuilder.command("rotate")
-@REPO_OPTION
-@click.argument("name")
-@click.option("--pubkey", "new_keys", multiple=True, type=PUBLIC_KEY_FILE,
-              help="Public key file of the NEW key set (repeatable).")
-@click.option("--threshold", "-t", type=int, default=1, show_default=True,
-              help="Threshold of the new key set.")
-@click.option("--sign-with", "old_keys", multiple=True, required=True, type=PRIVATE_KEY_FILE,
-              help="Private key of the CURRENT key set, signing the rotate file (repeatable).")
-@click.option("--new-signer", "new_signers", multiple=True, type=PRIVATE_KEY_FILE,
-              help="Private key of the NEW set, re-signing the published role (needed once "
-              "the rebuilder submitted attestations).")
-@click.option("--revoke", is_flag=True, help="Rotate to the null key: revoke the role (TAP 20).")
-@click.option("--replace-last", is_flag=True,
-              help="With --revoke: replace the last rotate file by the revocation.")
-@passphrase_options
-@online_passphrase_options
-@JSON_OPTION
-def rebuilder_rotate(
-    repo_dir: Path, name: str, new_keys: tuple[Path, ...], threshold: int,
-    old_keys: tuple[Path, ...], new_signers: tuple[Path, ...], revoke: bool, replace_last: bool,
-    passphrase_env: str | None, passphrase_file: Path | None, insecure_plaintext: bool,
-    online_passphrase: str | None, as_json: bool,
-) -> None:
-    """TAP 8: rotate rebuilder NAME's role to new keys, or revoke it (docs/tap8-profile.md).
-
-    Attestations signed by the old keys stop counting: submit them again, signed anew.
-    """
-    if revoke == bool(new_keys):
-        raise click.UsageError("give either --pubkey ... (the new public keys) or --revoke")
-    source = passphrase_source(passphrase_env, passphrase_file, insecure_plaintext)
-    number = _open(repo_dir, online_passphrase).rotate_rebuilder(
-        name, [load_public_key(path) for path in new_keys], threshold,
-        [load_signer(path, source) for path in old_keys],
-        [load_signer(path, source) for path in new_signers],
-        revoke=revoke, replace_last=replace_last,
-    )
-    role = layout.rebuilder_role(name)
-    rotate_name = layout.rotate_file_name(role, number)
-    _emit(as_json, {"role": role, "rotate": number, "file": rotate_name, "revoked": revoke},
-          f"wrote {rotate_name}" + (" (role revoked)" if revoke else ""))
 
 
 def confirmations(summary: VerifySummary) -> list[dict[str, object]]:
