@@ -11,7 +11,13 @@ the staged release. Written the straightforward way a python-tuf user would writ
 (Metadata.from_file, verify_delegate, sign, to_file); no caches survive the process.
 """
 
+# ruff: noqa: I001  (signing first: see below)
 from __future__ import annotations
+
+# Loads securesystemslib the way repo-tool does, without the boto3 import its AWS signer
+# triggers when boto3 is installed (signing/__init__.py): both sides then pay for the same
+# imports, those of an installation without boto3.
+import signing  # noqa: F401
 
 import hashlib
 import shutil

@@ -1,0 +1,305 @@
+"""Benchmark at scale: one cold publish and a client's refresh, 10,000 to 1,000,000 packages.
+
+    .venv/bin/python -m bench.scale [--packages 10000 100000] [--publishes 5] [--repeat 3] [--write]
+
+Fixture (built once per size, its time reported but not measured): the pinned
+layout (targets -> 256 shard roles -> one role per package), 3 maintainers
+(threshold 2) signing targets and the shards, one real ed25519 author key per
+package signing its role (4 target entries: manifest, source, hvt, spt). The
+role files are written directly (no pending change per package) and snapshot
+and timestamp are signed once by the repository's online services. Only the
+target files of the package the clients download exist on disk (a publish never
+reads other packages' files; `repo-tool verify` is not run on this fixture).
+
+Measured, interleaved A B A B, each a cold process as a user runs it:
+- publish: `repo-tool publish --no-build` (ours) vs bench/peer_publish.py
+  (python-tuf's Metadata API), each of a freshly staged release of a random
+  package; wall time and peak RSS (wait4);
+- client, against `serve`'s HTTP server on loopback (bench/transfer.py's
+  clients): a fresh client's refresh + one image download, and the same
+  client's refresh when up to date, for ours with gzip, ours without, and
+  ngclient: time, requests, body bytes; peak RSS of one fresh run in a child
+  process per client.
+The 1-minute load average is recorded before and after every size.
+--write records the table in bench/results/scale.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tuf.api.metadata import DelegatedRole, Delegations, Metadata, MetaFile, TargetFile, Targets
+from tuf.api.serialization.json import JSONSerializer
+
+from bench.repo_publish import stage
+from bench.transfer import CLIENTS, Sample, measure, serve
+from signing.keys import INSECURE, KeyFileSigner, generate_key, write_key_pair
+from tuf_metadata import layout
+from tuf_metadata.repository import Repository
+from tuf_metadata.store import repository_lock
+
+RESULTS = Path(__file__).parent / "results" / "scale.md"
+SERIALIZER = JSONSerializer(compact=True)
+DOWNLOADED = "pkg0000000"  # the package whose files exist and which the clients fetch
+IMAGE = os.urandom(64 * 1024)
+
+
+def package_name(number: int) -> str:
+    return f"pkg{number:07d}"
+
+
+def build(root: Path, packages: int) -> tuple[Repository, dict[str, KeyFileSigner]]:
+    """The fixture; returns the repository and the author keys of the packages."""
+    maintainers = [generate_key() for _ in range(3)]
+    online = root / "online"
+    online.mkdir(parents=True)
+    snapshot_key, timestamp_key = generate_key(), generate_key()
+    write_key_pair(snapshot_key, online / "snapshot.key", None)
+    write_key_pair(timestamp_key, online / "timestamp.key", None)
+    repo = Repository(root, INSECURE)
+    change = repo.init(
+        [m.public_key for m in maintainers], 2, snapshot_key.public_key, timestamp_key.public_key,
+        {"snapshot": Path("online/snapshot.key"), "timestamp": Path("online/timestamp.key")},
+        "insecure",
+    )
+    repo.sign_pending(change.change_id, maintainers[:2])
+    expires = repo.load_root().signed.expires
+    authors: dict[str, KeyFileSigner] = {}
+    by_shard: dict[str, list[str]] = {}
+    updates: dict[str, MetaFile] = {}
+    for number in range(packages):
+        name = package_name(number)
+        authors[name] = author = generate_key()
+        by_shard.setdefault(layout.shard_of(name), []).append(name)
+        targets = {}
+        for filename in ("manifest.json", f"{name}-1.0.0.tar.gz", f"{name}.hvt", f"{name}.spt"):
+            path = layout.target_path(name, "1.0.0", filename)
+            data = IMAGE if filename.endswith(".hvt") else path.encode()
+            targets[path] = TargetFile.from_data(path, data, ["sha256"])
+            if name == DOWNLOADED:
+                directory, base = path.rsplit("/", 1)
+                (repo.targets_dir / directory).mkdir(parents=True, exist_ok=True)
+                (repo.targets_dir / directory / f"{targets[path].hashes['sha256']}.{base}"
+                 ).write_bytes(data)
+        md = Metadata(Targets(version=1, expires=expires, targets=targets))
+        md.sign(author)
+        role = layout.package_role(name)
+        (repo.metadata_dir / f"1.{role}.json").write_bytes(md.to_bytes(SERIALIZER))
+        updates[f"{role}.json"] = MetaFile(version=1)
+    for prefix, members in by_shard.items():
+        shard = Targets(version=2, expires=expires)
+        shard.delegations = Delegations(keys={}, roles={})
+        assert shard.delegations.roles is not None
+        for name in members:
+            key = authors[name].public_key
+            shard.delegations.keys[key.keyid] = key
+            role = layout.package_role(name)
+            shard.delegations.roles[role] = DelegatedRole(
+                role, [key.keyid], 1, True, layout.package_paths(name)
+            )
+        shard_md = Metadata(shard)
+        for maintainer in maintainers[:2]:
+            shard_md.sign(maintainer, append=True)
+        shard_name = layout.shard_role_for_prefix(prefix)
+        (repo.metadata_dir / f"2.{shard_name}.json").write_bytes(shard_md.to_bytes(SERIALIZER))
+        updates[f"{shard_name}.json"] = MetaFile(version=2)
+    with repository_lock(root):
+        repo.online.new_snapshot_and_timestamp(updates)
+    return repo, authors
+
+
+def run_measured(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (KiB) of one child process."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(child.pid, 0)
+    elapsed = time.perf_counter() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    stderr = child.stderr.read().decode() if child.stderr else ""
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed: {stderr.strip()}")
+    return elapsed, usage.ru_maxrss
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"min": min(values), "median": statistics.median(values)}
+
+
+def bench_publish(root: Path, repo: Repository, authors: dict[str, KeyFileSigner],
+                  publishes: int, work: Path) -> dict[str, dict[str, list[float]]]:
+    rng = random.Random(len(authors))
+    names = sorted(authors)
+    repo_tool = str(Path(sys.executable).with_name("repo-tool"))
+    results: dict[str, dict[str, list[float]]] = {
+        side: {"seconds": [], "rss_kib": []} for side in ("ours", "python-tuf")
+    }
+    for round_number in range(publishes):
+        for side in ("ours", "python-tuf"):  # interleaved: A B A B
+            name = rng.choice(names)
+            version = f"2.{round_number}.{'0' if side == 'ours' else '1'}"
+            stage(repo, work, name, version, authors[name])
+            command = (
+                [repo_tool, "publish", "--no-build", "--repo", str(root), name, version]
+                if side == "ours"
+                else [sys.executable, "-m", "bench.peer_publish", str(root), name, version]
+            )
+            seconds, rss = run_measured(command)
+            results[side]["seconds"].append(seconds)
+            results[side]["rss_kib"].append(rss)
+    return results
+
+
+def client_memory(base: str, root_bytes: bytes, work: Path, target: str) -> dict[str, int]:
+    """Peak RSS of one fresh refresh + download per client, each in its own process."""
+    peaks = {}
+    for name in CLIENTS:
+        run = work / f"mem-{name}"
+        command = [sys.executable, "-m", "bench.scale", "--client-once", name, base,
+                   str(run), target]
+        run.mkdir(parents=True)
+        (run / "root.json").write_bytes(root_bytes)
+        peaks[name] = run_measured(command)[1]
+    return peaks
+
+
+def client_once(name: str, base: str, work: Path, target: str) -> None:
+    fresh, _ = CLIENTS[name](base, (work / "root.json").read_bytes(), work / "c", target)
+    fresh()
+
+
+def bench_clients(root: Path, repeat: int, work: Path) -> dict[str, object]:
+    root_bytes = (root / "metadata" / "1.root.json").read_bytes()
+    target = layout.target_path(DOWNLOADED, "1.0.0", f"{DOWNLOADED}.hvt")
+    samples: dict[str, dict[str, list[Sample]]] = {
+        name: {"fresh": [], "up-to-date": []} for name in CLIENTS
+    }
+    with serve(root) as (base, server):
+        for round_number in range(repeat):
+            for name, make in CLIENTS.items():
+                fresh, up_to_date = make(base, root_bytes, work / f"{name}-{round_number}", target)
+                samples[name]["fresh"].append(measure(server, fresh))
+                samples[name]["up-to-date"].append(measure(server, up_to_date))
+        memory = client_memory(base, root_bytes, work, target)
+    return {"samples": samples, "rss_kib": memory}
+
+
+def bench_size(packages: int, publishes: int, repeat: int, tmp: Path) -> dict[str, object]:
+    root = tmp / f"repo-{packages}"
+    started = time.perf_counter()
+    repo, authors = build(root, packages)
+    built = time.perf_counter() - started
+    print(f"{packages:,} packages: fixture built in {built:.0f} s", file=sys.stderr)
+    snapshot_bytes = max(
+        (p for p in (root / "metadata").iterdir() if p.name.endswith(".snapshot.json")),
+        key=lambda p: int(p.name.split(".")[0]),
+    ).stat().st_size
+    load = [os.getloadavg()[0]]
+    publish = bench_publish(root, repo, authors, publishes, tmp / "work")
+    load.append(os.getloadavg()[0])
+    clients = bench_clients(root, repeat, tmp / f"clients-{packages}")
+    load.append(os.getloadavg()[0])
+    return {"packages": packages, "fixture_seconds": built, "snapshot_bytes": snapshot_bytes,
+            "publish": publish, "clients": clients, "load": load}
+
+
+def ms(values: list[float]) -> str:
+    return f"{min(values) * 1000:.0f} / {statistics.median(values) * 1000:.0f}"
+
+
+def render(results: list[dict[str, object]]) -> str:
+    lines = [
+        "## Cold publish (one process each; min / median ms; peak RSS MiB)",
+        "",
+        "| packages | snapshot bytes | ours | python-tuf | ratio min / median | RSS ours / "
+        "python-tuf | load (1 min) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for size in results:
+        publish = size["publish"]
+        assert isinstance(publish, dict)
+        mine, peer = publish["ours"], publish["python-tuf"]
+        ratio_min = min(mine["seconds"]) / min(peer["seconds"])
+        ratio_median = statistics.median(mine["seconds"]) / statistics.median(peer["seconds"])
+        load = size["load"]
+        assert isinstance(load, list)
+        lines.append(
+            f"| {size['packages']:,} | {size['snapshot_bytes']:,} | {ms(mine['seconds'])} "
+            f"| {ms(peer['seconds'])} | {ratio_min:.3f} / {ratio_median:.3f} "
+            f"| {max(mine['rss_kib']) / 1024:.0f} / {max(peer['rss_kib']) / 1024:.0f} "
+            f"| {min(load):.1f}-{max(load):.1f} |"
+        )
+    lines += [
+        "",
+        "## Client (min / median ms, requests, body bytes; peak RSS of one fresh run)",
+        "",
+        "| packages | phase | ours gzip | ours plain | ngclient | bytes gzip / ngclient | bytes "
+        "plain / ngclient | median time ours gzip / ngclient |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for size in results:
+        clients = size["clients"]
+        assert isinstance(clients, dict)
+        samples = clients["samples"]
+        for phase in ("fresh", "up-to-date"):
+            mine, plain, theirs = (samples[name][phase] for name in CLIENTS)
+
+            def cell(runs: list[Sample]) -> str:
+                return (f"{ms([r.seconds for r in runs])}, {runs[0].requests} req, "
+                        f"{runs[0].bytes:,} B")
+
+            time_ratio = (statistics.median(r.seconds for r in mine)
+                          / statistics.median(r.seconds for r in theirs))
+            lines.append(
+                f"| {size['packages']:,} | {phase} | {cell(mine)} | {cell(plain)} "
+                f"| {cell(theirs)} | {mine[0].bytes / theirs[0].bytes:.3f} "
+                f"| {plain[0].bytes / theirs[0].bytes:.3f} | {time_ratio:.2f} |"
+            )
+        rss = clients["rss_kib"]
+        lines.append(
+            f"| {size['packages']:,} | peak RSS (MiB) | {rss['ours'] / 1024:.0f} "
+            f"| {rss['ours-plain'] / 1024:.0f} | {rss['ngclient'] / 1024:.0f} | | | |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--packages", type=int, nargs="+", default=[10000, 100000])
+    parser.add_argument("--publishes", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--write", action="store_true", help=f"record results in {RESULTS}")
+    parser.add_argument("--client-once", nargs=4, metavar=("CLIENT", "URL", "WORK", "TARGET"),
+                        help=argparse.SUPPRESS)  # a child of client_memory
+    args = parser.parse_args()
+    if args.client_once:
+        name, base, work, target = args.client_once
+        client_once(name, base, Path(work), target)
+        return
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    with tempfile.TemporaryDirectory() as tmp:
+        results = [bench_size(n, args.publishes, args.repeat, Path(tmp)) for n in args.packages]
+    rendered = render(results)
+    print(rendered)
+    if args.write:
+        command = "python -m bench.scale --packages " + " ".join(map(str, args.packages))
+        command += f" --publishes {args.publishes} --repeat {args.repeat}"
+        RESULTS.write_text(
+            f"# Scale benchmark\n\nCommand: `.venv/bin/{command}` ({started}; "
+            f"{os.cpu_count()} CPUs, shared).\n\n{rendered}\n"
+        )
+        raw = [{k: v for k, v in r.items() if k != "clients"} for r in results]
+        print(json.dumps(raw, indent=1, default=str), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
