@@ -86,9 +86,15 @@ static solo5_time_t run_due(struct rt_loop *l, solo5_time_t now)
     return next;
 }
 
+solo5_time_t rt_loop_now(const struct rt_loop *l)
+{
+    return l->now;
+}
+
 void rt_loop_turn(struct rt_loop *l, solo5_time_t cap)
 {
     solo5_time_t now = solo5_clock_monotonic();
+    l->now = now;
     solo5_time_t next = run_due(l, now);
     if (l->stopped)
         return;
@@ -101,6 +107,7 @@ void rt_loop_turn(struct rt_loop *l, solo5_time_t cap)
     l->turns++;
     solo5_yield(next, &ready);
     now = solo5_clock_monotonic();
+    l->now = now;
     for (solo5_handle_t h = 0; h < RT_LOOP_MAX_WATCHES && ready; h++) {
         if (!(ready & (1ull << h)))
             continue;

@@ -513,18 +513,22 @@ long tcp_recv(struct tcp_conn *c, tcp_time_t now, uint8_t *buf, size_t len)
         tcp_ring_read_at(&c->rbuf, 0, buf, n);
         tcp_ring_consume(&c->rbuf, n);
         if (c->state != TCP_CLOSED) {
-            /* Window update: ACK now if the right edge moves by 2 MSS or
-             * half the buffer (smoltcp #935), or if the window was nearly
+            /* Window update: ACK now if the advertised window has fallen
+             * to half the buffer and the right edge moves by 2 MSS or half
+             * the buffer (smoltcp #935), or if the window was nearly
              * closed and may open by the SWS amount (RFC 9293 3.8.6.2.2):
              * a slow reader must not leave the sender waiting for its
-             * persist timer (mirage-tcpip #340). */
+             * persist timer (mirage-tcpip #340). A reader that keeps up
+             * sends none: the ACK of every second segment carries the
+             * window (as Linux's tcp_cleanup_rbuf), instead of a second
+             * ACK per read, which made a bulk receiver ACK 2 segments in 3. */
             uint32_t edge = c->rcv_nxt + (c->rcvbuf - c->rbuf.len);
             uint32_t grow = seq_gt(edge, c->rcv_adv) ? edge - c->rcv_adv : 0;
             uint32_t old_wnd = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
             uint32_t mss = c->e->cfg.mss;
             uint32_t thresh = 2u * mss < c->rcvbuf / 2 ? 2u * mss : c->rcvbuf / 2;
             uint32_t sws = mss < c->rcvbuf / 2 ? mss : c->rcvbuf / 2;
-            if (grow >= thresh || (old_wnd < mss && grow >= sws)) {
+            if ((old_wnd <= c->rcvbuf / 2 && grow >= thresh) || (old_wnd < mss && grow >= sws)) {
                 c->ack_now = 1;
                 tcp_output(c, now);
             }

@@ -150,6 +150,41 @@ def test_every_second_full_segment_acked_at_once(engine: Engine) -> None:
     engine.abort(conn)
 
 
+def test_reader_that_keeps_up_sends_one_ack_per_two_segments(engine: Engine) -> None:
+    # Reading after every segment opens the window by 1 MSS each time; with
+    # the window above half the buffer that is no reason for an extra ACK:
+    # the ACK of every second segment carries the window. Only the first
+    # read announces the scaled window (a SYN offers at most 64 KiB).
+    conn, peer, _ = established(engine)
+    acks = []
+    for k in range(10):
+        acks += peer.send(ACK, bytes([65 + k]) * 1460)
+        assert engine.recv(conn) == bytes([65 + k]) * 1460
+        acks += engine.take()
+    assert [a.ack for a in acks] == [2461 + 2920 * n for n in range(5)]
+    assert acks[0].window == 32768
+    # receiver SWS avoidance moves the edge in steps of at least 1 MSS
+    assert all((256 * 1024 - 2 * 1460) >> 3 <= a.window < 32768 for a in acks[1:])
+    assert engine.deadline() == 40 * MS                 # the tenth segment waits
+    engine.abort(conn)
+
+
+def test_window_update_when_a_slow_reader_catches_up(engine: Engine) -> None:
+    # Below half the buffer advertised, a read that moves the edge by 2 MSS
+    # is announced at once.
+    conn, peer, _ = established(engine)
+    for k in range(100):                                 # 146,000 bytes unread
+        peer.send(ACK, b"s" * 1460)
+    engine.take()
+    assert engine.info(conn).rcv_wnd <= 128 * 1024
+    assert len(engine.recv(conn, 2000)) == 2000         # type: ignore[arg-type]
+    assert engine.take() == []                           # the edge moved < 2 MSS
+    assert len(engine.recv(conn, 1000)) == 1000         # type: ignore[arg-type]
+    (update,) = engine.take()
+    assert (update.ack, update.window) == (peer.seq, (256 * 1024 - 143000) >> 3)
+    engine.abort(conn)
+
+
 def test_out_of_order_duplicate_and_overlap(engine: Engine) -> None:
     conn, peer, _ = established(engine)
     base = peer.seq

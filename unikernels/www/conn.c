@@ -388,7 +388,7 @@ static void on_event(void *user, struct tcp_conn *tcp, unsigned events)
     if (c->running)
         c->rerun = 1;
     else
-        conn_run(c, solo5_clock_monotonic());
+        conn_run(c, rt_loop_now(&c->server->loop)); /* no clock read per segment */
 }
 
 static void on_refused_event(void *user, struct tcp_conn *tcp, unsigned events)
@@ -410,7 +410,7 @@ static struct www_conn *oldest_idle(struct www_server *s)
 void www_conn_on_accept(void *user, struct tcp_listener *l)
 {
     struct www_server *s = user;
-    solo5_time_t now = solo5_clock_monotonic();
+    solo5_time_t now = rt_loop_now(&s->loop);
     for (;;) {
         if (s->live >= s->cfg.max_connections) {
             /* at the limit an idle keep-alive connection makes room; if

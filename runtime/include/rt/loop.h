@@ -58,6 +58,7 @@ struct rt_loop {
     int n_sources;
     int stopped;
     uint64_t turns;          /* solo5_yield calls, for tests and statistics */
+    solo5_time_t now;        /* the clock as last read by the loop */
 };
 
 void rt_loop_init(struct rt_loop *l);
@@ -75,5 +76,10 @@ void rt_timer_cancel(struct rt_loop *l, struct rt_timer *t);
 void rt_loop_turn(struct rt_loop *l, solo5_time_t cap);
 void rt_loop_run(struct rt_loop *l);
 void rt_loop_stop(struct rt_loop *l);
+/* The monotonic time the loop read before running the current batch of
+ * callbacks (timers, or readiness after a yield). A callback may use it
+ * instead of solo5_clock_monotonic(), which is a system call on spt: the
+ * batch runs in far less than any protocol timer's granularity. */
+solo5_time_t rt_loop_now(const struct rt_loop *l);
 
 #endif
