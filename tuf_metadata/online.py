@@ -43,16 +43,31 @@ class OnlineServices:
         self.files = files
         self._online_passphrase = passphrase
         self._online_signers: dict[str, Signer] = {}
+        # While a root change replaces the online keys, the incoming keys sign beside the
+        # current ones, so clients on either root verify every moment (tuf_metadata.online_keys).
+        self.incoming_signers: dict[str, Signer] = {}
         self.log: Callable[[str], None] = lambda message: None
 
     def online_signer(self, role: str) -> Signer:
         """The online signer of snapshot or timestamp (loaded once)."""
         if role not in self._online_signers:
-            config = self.files.config()
-            source = self._online_passphrase or config.get("online_passphrase", "prompt")
-            path = self.files.root_dir / config["online_keys"][role]
-            self._online_signers[role] = load_signer(path, source)
+            path = self.files.root_dir / self.files.config()["online_keys"][role]
+            self._online_signers[role] = load_signer(path, self.key_passphrase())
         return self._online_signers[role]
+
+    def key_passphrase(self) -> PassphraseSource | str:
+        """The online keys' passphrase source: the one given to this process, else repo.json's."""
+        return self._online_passphrase or self.files.config().get("online_passphrase", "prompt")
+
+    def forget_signers(self) -> None:
+        """Load the online keys again from repo.json's files (after a key change)."""
+        self._online_signers.clear()
+        self.incoming_signers.clear()
+
+    def signers(self, role: str) -> list[Signer]:
+        """Who signs ROLE now: the online key, and an incoming one during a key change."""
+        incoming = self.incoming_signers.get(role)
+        return [self.online_signer(role), *([incoming] if incoming else [])]
 
     def require_online(self) -> None:
         """Unlock both online keys before an operation writes anything."""
@@ -79,8 +94,9 @@ class OnlineServices:
         else:
             previous = {} if base_meta is None else dict(base_meta.raw_meta or {})
             encoded = encode_full({**signed, "meta": {**previous, **changes}})
-        signature = self.online_signer("snapshot").sign(encoded.payload)
-        signatures = json.dumps([signature.to_dict()], sort_keys=True, separators=(",", ":"))
+        signatures = json.dumps([signer.sign(encoded.payload).to_dict()
+                                 for signer in self.signers("snapshot")],
+                                sort_keys=True, separators=(",", ":"))
         if encoded.plain:
             data = encoded.file_bytes(signatures.encode())
         else:  # canonical JSON writes control characters raw: the file needs escapes
@@ -118,7 +134,8 @@ class OnlineServices:
                 ),
             )
         )
-        timestamp.sign(self.online_signer("timestamp"))
+        for signer in self.signers("timestamp"):
+            timestamp.sign(signer, append=True)
         atomic_write(self.files.metadata_dir / "timestamp.json", metadata_bytes(timestamp))
         self.log(f"signed timestamp version {version} (snapshot {snapshot_version})")
         crash_point("timestamp")

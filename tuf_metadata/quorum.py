@@ -24,7 +24,8 @@ from signing.threshold import check_threshold
 from tuf_metadata import layout
 from tuf_metadata.metadata_reader import MetadataReader
 from tuf_metadata.online import OnlineServices
-from tuf_metadata.repo_policy import check_key_set, require_same_online_keys, signing_requirements
+from tuf_metadata.online_keys import finish_online_keys, prepare_online_keys
+from tuf_metadata.repo_policy import check_key_set, signing_requirements
 from tuf_metadata.repo_types import (
     DEFAULT_EXPIRY,
     CorruptMetadataError,
@@ -265,6 +266,7 @@ class QuorumChanges:
             f"{role}.json": MetaFile(version=md.signed.version)
             for role, md in change.documents if role != "root"
         }
+        online_keys_change = False
         if is_init:
             # Without 1.root.json nothing is published: these are a crashed ceremony's.
             self.files.role_file("snapshot", 1).unlink(missing_ok=True)
@@ -275,7 +277,9 @@ class QuorumChanges:
             for role, md in change.documents:
                 if role == "root":
                     expected = self.files.root_version() + 1
-                    require_same_online_keys(root, cast(Root, md.signed))
+                    # New online keys sign beside the old until the new root is out.
+                    online_keys_change = prepare_online_keys(self.files, self.online,
+                                                             cast(Root, md.signed))
                 else:
                     expected = self.files.role_version(snapshot, role) + 1
                     if expected > md.signed.version:
@@ -307,6 +311,8 @@ class QuorumChanges:
             write_once(self.files.role_file("root", new_root.signed.version),
                        metadata_bytes(new_root))
             crash_point("commit:root")
+            if online_keys_change:
+                finish_online_keys(self.files, self.online, cast(Root, new_root.signed))
         (self.files.pending_dir / f"{change.change_id}.json").unlink(missing_ok=True)
 
     def propose_maintainers(

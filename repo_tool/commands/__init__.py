@@ -50,6 +50,8 @@ COMMANDS: dict[str, CommandEntry] = {
     "key": _E("keys", "Generate, export and list signing keys (ed25519, ecdsa-p256, rsa-pss)."),
     "maintainers": _E("quorum", "Propose a new maintainer set and threshold (adds/removes "
                       "maintainers, rotates root)."),
+    "online-keys": _E("quorum", "Replace the online snapshot/timestamp keys (a root change t "
+                      "maintainers sign)."),
     "package": _E("packages", "Delegate packages to their authors and list them."),
     "pending": _E("quorum", "List pending root/targets/shard changes and how many "
                   "signatures each still needs."),

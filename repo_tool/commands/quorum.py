@@ -1,5 +1,5 @@
-"""Maintainer-quorum commands: the key ceremony (`init`), `pending` changes, `sign`, and
-`maintainers` (a new maintainer set).
+"""Maintainer-quorum commands: the key ceremony (`init`), `pending` changes, `sign`,
+`maintainers` (a new maintainer set) and `online-keys rotate` (new online keys).
 
 A change that needs t of n maintainers is written to pending/ and published when t
 maintainers signed it (tuf_metadata.quorum).
@@ -24,11 +24,12 @@ from repo_tool.commands.repo_options import (
 )
 from repo_tool.deprecated import renamed_option
 from signing.keys import PassphraseSource, generate_key, load_public_key, write_key_pair
+from tuf_metadata.online_keys import propose_online_keys
 from tuf_metadata.repository import ExpiryPolicy, PendingChange, Repository
 
 
 def register(group: click.Group) -> None:
-    for command in (init, pending, sign, maintainers):
+    for command in (init, pending, sign, maintainers, online_keys):
         group.add_command(command)
 
 
@@ -219,3 +220,28 @@ def maintainers(repo_dir: Path, keys: tuple[Path, ...], threshold: int, as_json:
           f"`repo-tool sign {change.change_id} --key ...`")
 
 
+
+
+@click.group("online-keys")
+def online_keys() -> None:
+    """Replace the online snapshot/timestamp keys (a root change t maintainers sign)."""
+
+
+@online_keys.command("rotate")
+@REPO_OPTION
+@ONLINE_OPTION
+@JSON_OPTION
+def online_keys_rotate(repo_dir: Path, online_passphrase: str | None, as_json: bool) -> None:
+    """Propose new online snapshot and timestamp keys: root N+1 naming them.
+
+    New keys are written to online/ (encrypted with the online keys' passphrase); when t
+    maintainers signed the change (`repo-tool sign ID --key ...`), the new keys sign
+    beside the old until root N+1 is published, then alone, and the old key files are
+    deleted. Clients that update refuse metadata signed by the old keys from then on:
+    the way to recover from stolen online keys (docs/operations.md).
+    """
+    repo = open_repo(repo_dir, online_passphrase)
+    change = propose_online_keys(repo.files, repo.online, repo.quorum)
+    emit(as_json, {"id": change.change_id, "root": change.documents[0][1].signed.version},
+         f"pending change {change.change_id}: root v{change.documents[0][1].signed.version} "
+         f"with new online keys; sign it with `repo-tool sign {change.change_id} --key ...`")

@@ -1,0 +1,156 @@
+"""Replacing stolen online keys: `online-keys rotate` is a root change t maintainers sign.
+
+After it, clients (ours and python-tuf's ngclient) follow root N+1 and refuse metadata
+signed by the replaced key: a thief of the old online keys can no longer sign a timestamp
+anyone accepts.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from tuf.api.exceptions import UnsignedMetadataError
+from tuf.api.metadata import Metadata, Timestamp
+from tuf.ngclient.updater import Updater
+
+from signing.keys import INSECURE, load_signer
+from tests.repository.helpers import Fixture, init_repo, release, run
+from tuf_metadata.repo_types import metadata_bytes, utc_now
+from tuf_metadata.repo_verify import now_utc, verify_repository
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Fixture, str]]:
+    """A repository with hello 1.0.0 published, its metadata/ and targets/ on loopback."""
+    fx = init_repo(tmp_path, authors=["hello"])
+    assert release(fx, "hello", "1.0.0", ["hello"], ("hvt",)).exit_code == 0
+    assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
+    public = tmp_path / "public"
+    public.mkdir()
+    for folder in ("metadata", "targets"):
+        (public / folder).symlink_to(fx.repo_dir / folder)
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(public)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fx, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def fetch(fx: Fixture, url: str, client: str) -> tuple[int, str]:
+    work = fx.work.parent
+    result = run(["fetch", "hello", "--url", url, "--root",
+                  str(fx.repo_dir / "metadata" / "1.root.json"), "-o", str(work / f"{client}-out"),
+                  "--metadata-dir", str(work / f"{client}-md")])
+    return result.exit_code, result.output
+
+
+def ngclient(fx: Fixture, url: str, directory: Path) -> Updater:
+    """python-tuf's client; the first one in DIRECTORY trusts root 1, later ones what the
+    earlier ones stored."""
+    (directory / "metadata").mkdir(parents=True, exist_ok=True)
+    (directory / "targets").mkdir(exist_ok=True)
+    first = not (directory / "metadata" / "root.json").exists()
+    return Updater(str(directory / "metadata"), f"{url}/metadata/", str(directory / "targets"),
+                   f"{url}/targets/",
+                   bootstrap=(fx.repo_dir / "metadata" / "1.root.json").read_bytes() if first
+                   else None)
+
+
+def rotate_online_keys(fx: Fixture) -> str:
+    proposed = run(["online-keys", "rotate", "--repo", str(fx.repo_dir), "--json"])
+    assert proposed.exit_code == 0, proposed.output
+    change = json.loads(proposed.output)
+    assert change["root"] == 2
+    signed = run(["sign", change["id"], "--repo", str(fx.repo_dir), "--insecure-plaintext",
+                  "--key", str(fx.keys["m0"]), "--key", str(fx.keys["m1"]), "--json"])
+    assert signed.exit_code == 0, signed.output
+    assert json.loads(signed.output)["committed"] is True
+    return str(change["id"])
+
+
+def test_clients_follow_online_key_rotation_and_refuse_the_old_key(
+        served: tuple[Fixture, str], tmp_path: Path) -> None:
+    fx, url = served
+    repo = fx.repo_dir
+    assert fetch(fx, url, "early")[0] == 0  # a client that trusts root 1 and its timestamp
+    ngclient(fx, url, tmp_path / "ng-early").refresh()
+    stolen = tmp_path / "stolen-timestamp.key"
+    shutil.copyfile(repo / "online" / "timestamp.key", stolen)
+    old_keyid = load_signer(stolen, INSECURE).public_key.keyid
+
+    rotate_online_keys(fx)
+
+    root2 = json.loads((repo / "metadata" / "2.root.json").read_bytes())["signed"]
+    new_keyid = root2["roles"]["timestamp"]["keyids"][0]
+    assert new_keyid != old_keyid
+    assert json.loads((repo / "repo.json").read_bytes())["online_keys"] == {
+        "snapshot": "online/snapshot.2.key", "timestamp": "online/timestamp.2.key"}
+    assert not (repo / "online" / "timestamp.key").exists()  # the replaced key is gone
+    timestamp = json.loads((repo / "metadata" / "timestamp.json").read_bytes())
+    assert [s["keyid"] for s in timestamp["signatures"]] == [new_keyid]
+    assert verify_repository(repo, now_utc()).root_version == 2
+    # Signing goes on with the new keys.
+    assert run(["timestamp", "--repo", str(repo)]).exit_code == 0
+
+    # Clients holding root 1 (and a newer timestamp) update to root 2 and keep fetching.
+    code, output = fetch(fx, url, "early")
+    assert code == 0 and "root chain: new versions [2]" in output, output
+    ngclient(fx, url, tmp_path / "ng-early").refresh()
+    ng_root = json.loads((tmp_path / "ng-early" / "metadata" / "root.json").read_bytes())
+    assert ng_root["signed"]["version"] == 2
+
+    # The thief signs a newer timestamp with the old key: every client refuses it.
+    forged = Metadata[Timestamp].from_bytes((repo / "metadata" / "timestamp.json").read_bytes())
+    forged.signed.version += 10
+    forged.signed.expires = utc_now() + timedelta(days=1)
+    forged.signatures.clear()
+    forged.sign(load_signer(stolen, INSECURE))
+    (repo / "metadata" / "timestamp.json").write_bytes(metadata_bytes(forged))
+    for client in ("early", "fresh"):
+        code, output = fetch(fx, url, client)
+        assert code == 1, output
+        assert "timestamp" in output and "signature" in output, output
+    with pytest.raises(UnsignedMetadataError):
+        ngclient(fx, url, tmp_path / "ng-fresh").refresh()
+    with pytest.raises(UnsignedMetadataError):
+        ngclient(fx, url, tmp_path / "ng-early").refresh()
+
+
+def test_a_root_change_naming_online_keys_the_repository_lacks_is_refused(
+        served: tuple[Fixture, str], tmp_path: Path) -> None:
+    fx, _ = served
+    change_id = json.loads(run(["online-keys", "rotate", "--repo", str(fx.repo_dir),
+                                "--json"]).output)["id"]
+    (fx.repo_dir / "online" / "timestamp.2.key").unlink()
+    before = sorted(p.name for p in (fx.repo_dir / "metadata").iterdir())
+    result = run(["sign", change_id, "--repo", str(fx.repo_dir), "--insecure-plaintext",
+                  "--key", str(fx.keys["m0"]), "--key", str(fx.keys["m1"])])
+    assert result.exit_code == 1
+    assert "does not hold" in result.output and "online-keys rotate" in result.output
+    assert sorted(p.name for p in (fx.repo_dir / "metadata").iterdir()) == before
+
+
+def test_a_second_root_change_while_one_is_pending_is_refused(
+        served: tuple[Fixture, str]) -> None:
+    fx, _ = served
+    assert run(["online-keys", "rotate", "--repo", str(fx.repo_dir)]).exit_code == 0
+    again = run(["online-keys", "rotate", "--repo", str(fx.repo_dir)])
+    assert again.exit_code == 1 and "already proposes a new root" in again.output
