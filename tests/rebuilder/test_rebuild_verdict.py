@@ -54,7 +54,9 @@ def test_toolchains_compare_by_path_and_hash_only() -> None:
     assert compare_toolchain([{**GCC, "sha256": "e" * 64}, LD], reference) == "differs"
     assert compare_toolchain([GCC], reference) == "differs"
     assert compare_toolchain([GCC, LD], None) == "unknown"
-    for bad in ({}, {"toolchain": []}, {"toolchain": [{"path": "/usr/bin/gcc"}]}, []):
+    bad_documents: list[Any] = [
+        {}, {"toolchain": []}, {"toolchain": [{"path": "/usr/bin/gcc"}]}, []]
+    for bad in bad_documents:
         with pytest.raises(BuildError):
             toolchain_of_buildinfo(bad)
 
