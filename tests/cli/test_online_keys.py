@@ -154,3 +154,29 @@ def test_a_second_root_change_while_one_is_pending_is_refused(
     assert run(["online-keys", "rotate", "--repo", str(fx.repo_dir)]).exit_code == 0
     again = run(["online-keys", "rotate", "--repo", str(fx.repo_dir)])
     assert again.exit_code == 1 and "already proposes a new root" in again.output
+
+
+def test_versions_pushed_up_with_a_stolen_key_do_not_block_clients_after_rotation(
+        served: tuple[Fixture, str], tmp_path: Path) -> None:
+    fx, url = served
+    timestamp_file = fx.repo_dir / "metadata" / "timestamp.json"
+    genuine = timestamp_file.read_bytes()
+    # The thief, still holding the valid key, shows a client timestamp version +1000.
+    forged = Metadata[Timestamp].from_bytes(genuine)
+    forged.signed.version += 1000
+    forged.signatures.clear()
+    forged.sign(load_signer(fx.repo_dir / "online" / "timestamp.key", INSECURE))
+    timestamp_file.write_bytes(metadata_bytes(forged))
+    assert fetch(fx, url, "victim")[0] == 0
+    ngclient(fx, url, tmp_path / "ng-victim").refresh()
+    timestamp_file.write_bytes(genuine)
+
+    rotate_online_keys(fx)
+    new_version = json.loads(timestamp_file.read_bytes())["signed"]["version"]
+    assert new_version < forged.signed.version
+    # Root 2 rotated the timestamp key: clients drop the thief's timestamp (TUF 5.3.11).
+    code, output = fetch(fx, url, "victim")
+    assert code == 0, output
+    ngclient(fx, url, tmp_path / "ng-victim").refresh()
+    stored = json.loads((tmp_path / "ng-victim" / "metadata" / "timestamp.json").read_bytes())
+    assert stored["signed"]["version"] == new_version
