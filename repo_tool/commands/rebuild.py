@@ -14,7 +14,7 @@ confirmed (mismatch, unreproducible) or a release that could not be rebuilt
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from builder.errors import BuildError
 from builder.pipeline import BuildOptions, TargetResult
 from builder.reference import Reference, toolchain_of_buildinfo
 from builder.status import BuildStatus
+from builder.variations import Variation
 from fsio import atomic_write
 from repo_tool.commands.build import (
     EXIT_BUILD_FAILED,
@@ -107,7 +108,7 @@ def _dependency_source(
 
 def _rebuild_one(
     updater: Updater, release: PublishedRelease, out: Path, options: BuildOptions,
-    variations: Any, name: str,
+    variations: Sequence[Variation],
 ) -> tuple[list[TargetResult], dict[str, Reference]]:
     from builder.rebuild import PublishedInputs, rebuild_release
     from tuf_metadata.client.catalog import source_archive_name
@@ -229,8 +230,7 @@ def rebuild(
         progress(f"[{index}/{len(wanted)}] {release.package} {release.version}: "
                  f"{', '.join(sorted(release.images))}")
         try:
-            results, references = _rebuild_one(updater, release, out_dir, options, variations,
-                                                name)
+            results, references = _rebuild_one(updater, release, out_dir, options, variations)
         except BuildError as error:
             line = f"{release.package} {release.version}: {str(error).splitlines()[0]}"
             click.echo(f"error: {line}", err=True)

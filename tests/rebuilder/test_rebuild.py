@@ -39,10 +39,13 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = REPO / "packages"
 REBUILDER = "alice"
 
-pytestmark = pytest.mark.skipif(
-    bool(missing_programs()) or os.geteuid() != 0,
-    reason=f"the builder needs root and {', '.join(missing_programs()) or 'nothing else'}",
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        bool(missing_programs()) or os.geteuid() != 0,
+        reason=f"the builder needs root and {', '.join(missing_programs()) or 'nothing else'}",
+    ),
+]
 
 
 @dataclass
