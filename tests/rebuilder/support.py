@@ -11,10 +11,12 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 from securesystemslib.signer import Signer
+from tuf.api.metadata import Metadata, TargetFile, Targets
 
 from builder.status import BuildStatus
 from builder.verdict import BuildVerdict, sign_verdict, verdict_statement
@@ -23,6 +25,7 @@ from signing.keys import INSECURE, load_signer
 from tests.repository.helpers import Fixture, init_repo, make_keys, pub, release, run
 from tuf_metadata import layout
 from tuf_metadata.http_server import HttpLimits, PublishedTreeServer
+from tuf_metadata.repo_types import metadata_bytes, utc_now
 from tuf_metadata.repository import Repository
 
 PACKAGE, VERSION = "hello", "1.0.0"
@@ -130,6 +133,25 @@ def confirm(world: World, name: str, target: str = "hvt", key: str | None = None
                     size=world.image_length(target))
     result = submit(world, name, {attestation(name, target): data}, [key or name])
     assert result.exit_code == 0, result.output
+
+
+def plant_role(world: World, name: str, targets: dict[str, bytes], signer: str,
+               version: int = 1) -> None:
+    """Write rebuilder NAME's role VERSION listing TARGETS (and their files), signed by
+    SIGNER, straight into the repository, bypassing `submit`'s checks: what a crashed
+    writer, or one that skipped the checks, leaves for the snapshot service to find."""
+    repo = world.repo
+    md = Metadata(Targets(version=version, expires=utc_now() + timedelta(days=30),
+                          targets={path: TargetFile.from_data(path, data, ["sha256"])
+                                   for path, data in targets.items()}))
+    md.sign(world.signer(signer))
+    for path, data in targets.items():
+        folder, filename = path.rsplit("/", 1)
+        digest = md.signed.targets[path].hashes["sha256"]
+        stored = repo.targets_dir / folder / f"{digest}.{filename}"
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        stored.write_bytes(data)
+    repo.files.role_file(layout.rebuilder_role(name), version).write_bytes(metadata_bytes(md))
 
 
 @contextmanager
