@@ -52,7 +52,7 @@ COMMANDS: dict[str, CommandEntry] = {
                       "maintainers, rotates root)."),
     "online-keys": _E("quorum", "Replace the online snapshot/timestamp keys (a root change t "
                       "maintainers sign)."),
-    "package": _E("packages", "Delegate packages to their authors and list them."),
+    "package": _E("packages", "Delegate packages to their authors, list or remove them."),
     "pending": _E("quorum", "List pending root/targets/shard changes and how many "
                   "signatures each still needs."),
     "publish": _E("publishing", "Publish staged releases (all, or NAME [VERSION]) with the "

@@ -22,6 +22,7 @@ from repo_tool.deprecated import renamed_option
 from signing.keys import load_public_key
 from tuf_metadata import layout
 from tuf_metadata.package_summary import package_summaries
+from tuf_metadata.removal import propose_package_removal
 
 
 def register(group: click.Group) -> None:
@@ -31,7 +32,7 @@ def register(group: click.Group) -> None:
 
 @click.group()
 def package() -> None:
-    """Delegate packages to their authors and list them."""
+    """Delegate packages to their authors, list or remove them."""
 
 
 @package.command("add")
@@ -59,6 +60,21 @@ def package_add(
                     "shard": layout.shard_role(name)},
           f"pending change {change.change_id}: delegate {layout.package_role(name)} in "
           f"{layout.shard_role(name)}; sign it with `repo-tool sign {change.change_id} --key ...`")
+
+
+@package.command("remove")
+@REPO_OPTION
+@click.argument("name")
+@JSON_OPTION
+def package_remove(repo_dir: Path, name: str, as_json: bool) -> None:
+    """Propose removing package NAME: its shard no longer delegates it, so no client
+    reaches it. Takes effect when t maintainers signed the pending change it prints."""
+    repo = open_repo(repo_dir)
+    change = propose_package_removal(repo.files, repo.quorum, name)
+    emit(as_json, {"id": change.change_id, "role": layout.package_role(name),
+                   "shard": layout.shard_role(name)},
+         f"pending change {change.change_id}: remove {layout.package_role(name)} from "
+         f"{layout.shard_role(name)}; sign it with `repo-tool sign {change.change_id} --key ...`")
 
 
 @package.command("list")

@@ -1,4 +1,5 @@
-"""Author commands: `release` (stage a signed release, or withdraw it) and `staging`.
+"""Author commands: `release` (stage a signed release, withdraw a staged one, yank a
+published one) and `staging`.
 
 The builder's own requirements of a release (builder.plan.check_release) are checked
 here, before anything is signed or staged; only this module imports the builder.
@@ -17,11 +18,14 @@ from builder.reference import toolchain_of_buildinfo
 from repo_tool.commands.keys import passphrase_options, passphrase_source
 from repo_tool.commands.repo_options import (
     JSON_OPTION,
+    ONLINE_OPTION,
     REPO_OPTION,
     emit,
     load_signers,
     open_repo,
 )
+from tuf_metadata import layout
+from tuf_metadata.removal import yank_release
 
 
 def register(group: click.Group) -> None:
@@ -136,6 +140,33 @@ def release_withdraw(
     open_repo(repo_dir).withdraw_release(name, version, signers)
     emit(as_json, {"package": name, "version": version, "withdrawn": True},
           f"withdrew {name} {version} from staging; it can be released again")
+
+
+@release.command("yank")
+@REPO_OPTION
+@click.argument("name")
+@click.argument("version")
+@click.option("--key", "keys", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Author private key (repeatable, up to the package threshold).")
+@passphrase_options
+@ONLINE_OPTION
+@JSON_OPTION
+def release_yank(
+    repo_dir: Path, name: str, version: str, keys: tuple[Path, ...], passphrase_env: str | None,
+    passphrase_file: Path | None, insecure_plaintext: bool, online_passphrase: str | None,
+    as_json: bool,
+) -> None:
+    """Author: stop offering published release VERSION of NAME (signed by a threshold of
+    the package's authors); clients then pick the newest remaining version."""
+    signers = load_signers(keys, passphrase_source(passphrase_env, passphrase_file,
+                                                   insecure_plaintext))
+    repo = open_repo(repo_dir, online_passphrase)
+    role_version = yank_release(repo.files, repo.online, name, version, signers)
+    emit(as_json, {"package": name, "version": version, "yanked": True,
+                   "role_version": role_version},
+         f"yanked {name} {version}: {layout.package_role(name)} v{role_version} no longer "
+         "lists it")
 
 
 @click.command()

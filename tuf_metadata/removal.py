@@ -1,0 +1,103 @@
+"""Taking published things back: an author yanks a release, maintainers remove a package.
+
+`yank_release` (the package's authors, a threshold of the keys in force after TAP 8
+rotations): the next version of the package role lists every target but those of the
+yanked version, and is published at once. Clients stop offering the version (`fetch` picks
+the newest remaining one; `--version` of a yanked one is not found); its files stay in
+targets/ because older snapshots still reach them.
+
+`propose_package_removal` (t maintainers): the next version of the package's shard no
+longer delegates the package role, as a pending change. Once committed, no client
+reaches the package any more, and `package add` may delegate the name again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from securesystemslib.signer import Signer
+from tuf.api.metadata import Metadata, MetaFile, TargetFile, Targets
+
+from tuf_metadata import layout
+from tuf_metadata.metadata_reader import MetadataReader
+from tuf_metadata.online import OnlineServices
+from tuf_metadata.repo_policy import check_package_role
+from tuf_metadata.repo_types import (
+    PendingChange,
+    RepositoryError,
+    StagingError,
+    metadata_bytes,
+    utc_now,
+)
+from tuf_metadata.store import repository_lock, write_once
+
+if TYPE_CHECKING:
+    from tuf_metadata.quorum import QuorumChanges
+
+
+def without_version(package: str, version: str,
+                    targets: Mapping[str, TargetFile]) -> dict[str, TargetFile]:
+    """TARGETS less every file of VERSION; StagingError if VERSION has none (pure)."""
+    prefix = layout.target_path(package, version, "")
+    kept = {path: tf for path, tf in targets.items() if not path.startswith(prefix)}
+    if len(kept) == len(targets):
+        raise StagingError(f"{layout.package_role(package)}: version {version} is not "
+                           "published (see `repo-tool package list`)")
+    return kept
+
+
+def yank_release(files: MetadataReader, online: OnlineServices, package: str, version: str,
+                 signers: Sequence[Signer]) -> int:
+    """Publish the package role without VERSION's files, signed by the authors SIGNERS.
+
+    Returns the new version of the package role. Nothing is written unless a threshold of
+    the keys in force signed it.
+    """
+    layout.validate_package_name(package)
+    layout.validate_version(version)
+    role = layout.package_role(package)
+    online.require_online()
+    with repository_lock(files.root_dir):
+        context = files.package_context(package)
+        current = files.current_package(package)
+        if current is None:
+            raise StagingError(f"{role}: nothing is published yet")
+        md = Metadata(Targets(
+            version=current.signed.version + 1,
+            expires=utc_now() + files.expiry().for_role("targets"),
+            targets=without_version(package, version, current.signed.targets),
+        ))
+        for signer in signers:
+            md.sign(signer, append=True)
+        check_package_role(md, package, context.keys, context.threshold, context.delegation)
+        write_once(files.role_file(role, md.signed.version), metadata_bytes(md))
+        online.new_snapshot_and_timestamp({f"{role}.json": MetaFile(version=md.signed.version)})
+        return md.signed.version
+
+
+def propose_package_removal(files: MetadataReader, quorum: QuorumChanges,
+                            package: str) -> PendingChange:
+    """Propose the package's shard without its delegation (t maintainers sign it)."""
+    layout.validate_package_name(package)
+    role = layout.package_role(package)
+    shard_name = layout.shard_role(package)
+    with repository_lock(files.root_dir):
+        root = files.load_root().signed
+        snapshot = files.load_snapshot(root).signed
+        targets = files.load_targets(root, snapshot).signed
+        shard = Targets.from_dict(files.load_shard(targets, snapshot, shard_name).signed.to_dict())
+        if shard.delegations is None or shard.delegations.roles is None or (
+                role not in shard.delegations.roles):
+            raise RepositoryError(f"{role}: package {package!r} is not delegated")
+        for change in quorum.pending_changes():
+            if any(r == shard_name for r, _ in change.documents):
+                raise RepositoryError(f"{shard_name}: pending change {change.change_id} already "
+                                      "changes this shard; sign or withdraw it first")
+        del shard.delegations.roles[role]
+        used = {keyid for other in shard.delegations.roles.values() for keyid in other.keyids}
+        shard.delegations.keys = {keyid: key for keyid, key in shard.delegations.keys.items()
+                                  if keyid in used}
+        shard.version += 1
+        shard.expires = utc_now() + files.expiry().for_role("targets")
+        return quorum.write_pending(f"remove package {package}", [(shard_name, Metadata(shard))])
