@@ -10,7 +10,7 @@ STAMP_PY := $(VENV)/.py-stamp
 
 # Debian packages the toolkit and its tests drive for real.
 DEB_PACKAGES := build-essential gcc binutils make clang llvm lld libclang-rt-14-dev \
-	libseccomp-dev seccomp bubblewrap diffoscope-minimal disorderfs faketime \
+	libseccomp-dev seccomp bubblewrap diffoscope-minimal disorderfs faketime time \
 	util-linux locales-all iproute2 iputils-ping dnsmasq-base curl dnsutils \
 	qemu-system-x86 socat procps python3-venv iptables nsd dnsperf openssl nginx \
 	redis-server wrk

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from fsio.write import TEMP_SUFFIX, is_temp_name
 from tests.repository.helpers import Fixture, init_repo, make_release_files
 from tests.repository.test_crash_concurrency import run_and_kill
 from tuf_metadata import layout, snapshot_index
@@ -200,3 +201,21 @@ def test_crash_around_the_index_write(tmp_path: Path, label: str) -> None:
     publish(fx, rng, 3)
     verify_repository(fx.repo_dir)
     assert assert_snapshot_is_canonical(fx.repo_dir) is not None
+
+
+def test_only_a_writer_that_did_not_finish_makes_the_next_one_sweep(tmp_path: Path) -> None:
+    """Listing metadata/ for temporary files costs O(roles), so it is skipped after a writer
+    that finished; after one that was killed, the next writer removes what it left."""
+    fx = init_repo(tmp_path, maintainers=1, threshold=1, authors=list(PACKAGES))
+    rng = random.Random(11)
+    publish(fx, rng, 1)
+    clean = fx.repo_dir / ".clean"
+    assert clean.exists()
+    assert run_and_kill(lambda: publish(fx, rng, 2), None, "snapshot")
+    assert not clean.exists()
+    leftover = fx.repo_dir / "metadata" / f".9.snapshot.json.{'0' * 16}{TEMP_SUFFIX}"
+    leftover.write_bytes(b"half a file")
+    assert is_temp_name(leftover.name)
+    publish(fx, rng, 3)
+    assert not leftover.exists() and clean.exists()
+    verify_repository(fx.repo_dir)
