@@ -57,6 +57,9 @@ NO_LIBCALLS void *memmove(void *dst, const void *src, size_t n)
 NO_LIBCALLS void *memset(void *dst, int c, size_t n)
 {
     unsigned char *d = dst;
+    uint64_t w = 0x0101010101010101ull * (unsigned char)c;
+    for (; n >= sizeof(w); n -= sizeof(w), d += sizeof(w))
+        __builtin_memcpy(d, &w, sizeof(w));
     while (n--)
         *d++ = (unsigned char)c;
     return dst;

@@ -39,7 +39,14 @@ static struct blk_device site_device;
 
 const char *www_date(struct www_server *s, int64_t *wall_seconds)
 {
-    int64_t now = (int64_t)(solo5_clock_wall() / 1000000000ull);
+    /* The wall clock is a system call on spt: read it once a second and
+     * derive it from the loop's monotonic time in between. */
+    solo5_time_t mono = rt_loop_now(&s->loop);
+    if (s->date[0] == 0 || mono - s->wall_read_at >= 1000000000ull) {
+        s->wall_offset = solo5_clock_wall() - mono;
+        s->wall_read_at = mono;
+    }
+    int64_t now = (int64_t)((mono + s->wall_offset) / 1000000000ull);
     if (now != s->date_second || s->date[0] == 0) {
         s->date_second = now;
         http_date_format(now, s->date);

@@ -32,6 +32,8 @@ struct www_server {
     unsigned reported_live;
     unsigned long reported_accepted, reported_requests;
     int64_t date_second;         /* the second date[] shows */
+    solo5_time_t wall_offset;    /* wall clock minus monotonic, read at wall_read_at */
+    solo5_time_t wall_read_at;
     char date[HTTP_DATE_LEN + 1];
     uint8_t scratch[WWW_SCRATCH];
 };
