@@ -61,6 +61,7 @@ bench: deps venv
 	$(BIN)/python -m bench.build --package hello --target hvt --repeat 9 --write
 	$(BIN)/python -m bench.net_throughput --output bench/results/net.md
 	$(BIN)/python -m bench.farm --rounds 5 --output bench/results/farm.md
+	$(BIN)/python -m bench.rebuild --target hvt --repeat 3 --write
 	$(BIN)/python -m bench.dns --output bench/results/dns.md
 	$(BIN)/python -m bench.www --output bench/results/www.md
 	$(BIN)/python -m bench.collect

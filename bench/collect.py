@@ -32,6 +32,9 @@ SECTIONS = [
      "reported as ratios to Linux"),
     ("dns.md", "Authoritative DNS: dns unikernel (spt, hvt) vs NSD with dnsperf, 10,000 records",
      ">= 1.0x NSD's queries/s on spt; hvt reported"),
+    ("rebuild.md", "Rebuilder: `repo-tool rebuild` of every bundled reproducible image from a "
+     "served repository vs the builder's double build of the same set",
+     "reported as a ratio (issue #12: both in one run)"),
     ("farm.md", "Build farm: A + varied B in-process vs on 1 and 2 Celery workers (Redis)",
      "overhead <= 100 ms per task against the in-process builder; second worker reported"),
     ("www.md", "Static web serving: www unikernel (spt, hvt) vs nginx with wrk, 5.5 KB and 1 MiB",
