@@ -85,7 +85,7 @@ def rebuilder() -> None:
 @rebuilder.command("add")
 @REPO_OPTION
 @click.argument("name")
-@click.option("--key", "--pubkey", "keys", multiple=True, required=True, type=PUBLIC_KEY_FILE,
+@click.option("--pubkey", "--key", "keys", multiple=True, required=True, type=PUBLIC_KEY_FILE,
               help="Public key file (NAME.pub.json) of the rebuilder (repeatable).")
 @click.option("--threshold", "-t", type=int, default=1, show_default=True,
               help="Rebuilder signatures its role needs.")
