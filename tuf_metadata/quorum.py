@@ -25,6 +25,7 @@ from tuf_metadata import layout
 from tuf_metadata.metadata_reader import MetadataReader
 from tuf_metadata.online import OnlineServices
 from tuf_metadata.online_keys import finish_online_keys, prepare_online_keys
+from tuf_metadata.removal import check_name_reusable
 from tuf_metadata.repo_policy import check_key_set, signing_requirements
 from tuf_metadata.repo_types import (
     DEFAULT_EXPIRY,
@@ -386,7 +387,10 @@ class QuorumChanges:
             shard = Targets.from_dict(shard_md.signed.to_dict())
             assert shard.delegations is not None and shard.delegations.roles is not None
             if role in shard.delegations.roles:
-                raise RepositoryError(f"{role}: package {package!r} is already delegated")
+                raise RepositoryError(f"{role}: package {package!r} is already delegated (a "
+                                      "revoked one too: see `repo-tool package list`)")
+            check_name_reusable(package, self.files.role_version(snapshot, role),
+                                layout.rotate_file_name(role, 1) in snapshot.meta)
             for change in self.pending_changes():
                 if any(r == shard_name for r, _ in change.documents):
                     raise RepositoryError(

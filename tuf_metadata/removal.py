@@ -47,6 +47,21 @@ def without_version(package: str, version: str,
     return kept
 
 
+def check_name_reusable(package: str, published_role_version: int, rotations: bool) -> None:
+    """Refuse delegating PACKAGE again after its earlier role published metadata (pure).
+
+    The snapshot keeps listing every role file and rotate file ever published (TUF 5.5.5:
+    clients refuse a snapshot that drops an entry), and that history, signed by the earlier
+    authors, cannot be verified under a new delegation of the same role name.
+    """
+    if published_role_version or rotations:
+        role = layout.package_role(package)
+        raise RepositoryError(
+            f"{role}: package {package!r} was delegated before and published metadata under "
+            "this name, which a new delegation cannot take over; delegate it under a new name"
+        )
+
+
 def yank_release(files: MetadataReader, online: OnlineServices, package: str, version: str,
                  signers: Sequence[Signer]) -> int:
     """Publish the package role without VERSION's files, signed by the authors SIGNERS.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 
 import click
 
@@ -104,10 +105,13 @@ def register(group: click.Group) -> None:
     @click.option("--accel", type=click.Choice(["kvm", "tcg"]), default=None,
                   help="virtio images only: QEMU accelerator (default: kvm if /dev/kvm "
                        "is usable, else tcg).")
+    @click.option("--json", "as_json", is_flag=True,
+                  help="The guest's console goes to stderr; stdout gets one JSON object "
+                       "when it exits: image, target, sha256, exit_status, seconds.")
     @click.pass_context
     def run(ctx: click.Context, image_file: str, mem: int | None, nets: tuple[str, ...],
             blocks: tuple[str, ...], net_macs: tuple[str, ...], sector_sizes: tuple[str, ...],
-            accel: str | None) -> None:
+            accel: str | None, as_json: bool) -> None:
         """Boot IMAGE on the Solo5 tender its ABI note names (hvt or spt), or
         under QEMU (virtio).
 
@@ -116,10 +120,18 @@ def register(group: click.Group) -> None:
         Ctrl-C stops the guest and exits 130.
         """
         sys.stdout.flush()
+        info = inspect_file(image_file) if as_json else None
+        started = time.monotonic()
         # Ctrl-C reaches the tender and us together; whichever notices first, the top-level
         # group turns the KeyboardInterrupt into the one line `interrupted` and exit 130.
         status = run_image(image_file, mem_mb=mem, nets=_pairs(nets, "--net"),
                            blocks=_pairs(blocks, "--block"), args=ctx.meta["guest_args"],
                            accel=accel, net_macs=_pairs(net_macs, "--net-mac"),
-                           block_sector_sizes=_sector_sizes(sector_sizes))
+                           block_sector_sizes=_sector_sizes(sector_sizes),
+                           stdout=sys.stderr.buffer if as_json else None)
+        if info is not None:
+            click.echo(json.dumps({
+                "image": image_file, "target": info.target, "sha256": info.sha256,
+                "exit_status": status, "seconds": round(time.monotonic() - started, 3),
+            }, sort_keys=True))
         sys.exit(status)

@@ -5,7 +5,10 @@ service scheduler."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -29,6 +32,12 @@ from tuf_metadata.sync_destinations import open_destination
 LOG = logging.getLogger("repo-tool.sign-service")
 
 
+def _status(data: dict[str, object]) -> None:
+    """One JSON status line on stdout, flushed at once (a supervisor reads it live)."""
+    click.echo(json.dumps(data, sort_keys=True))
+    sys.stdout.flush()
+
+
 def register(group: click.Group) -> None:
     group.add_command(serve)
     group.add_command(sign_service)
@@ -43,10 +52,14 @@ def register(group: click.Group) -> None:
 @click.option("--access-log", metavar="FILE",
               help="Append one Common Log Format line per request to FILE ('-': stderr).")
 @ONLINE_OPTION
+@click.option("--json", "as_json", is_flag=True,
+              help="Status on stdout as JSON lines: one when listening (url, host, port, "
+              "pid), one when stopped (failure or null).")
 def serve(
     repo_dir: Path, host: str, port: int, interval: float, resign_fraction: float,
     max_failures: int, max_backoff: float, request_timeout: float, write_timeout: float,
     max_connections: int, access_log: str | None, online_passphrase: str | None,
+    as_json: bool,
 ) -> None:
     """Run the snapshot/timestamp service and serve the repository over HTTP.
 
@@ -71,9 +84,16 @@ def serve(
         stop_on_signals(service.request_stop)
         service.start()
         host_bound, port_bound = service.address
-        click.echo(f"listening on http://{host_bound}:{port_bound}/", err=True)
+        url = f"http://{host_bound}:{port_bound}/"
+        click.echo(f"listening on {url}", err=True)
+        if as_json:
+            _status({"state": "listening", "url": url, "host": host_bound, "port": port_bound,
+                     "pid": os.getpid(), "repo": str(repo_dir)})
         service.wait()
         service.stop()
+    if as_json:
+        _status({"state": "stopped", "failure": None if service.failure is None
+                 else str(service.failure).splitlines()[0]})
     if service.failure is not None:
         raise service.failure
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from tests.cli.test_online_keys import served  # noqa: F401  (the pytest fixture)
-from tests.repository.helpers import Fixture, release, run, tree_digest
+from tests.repository.helpers import Fixture, delegate, pub, release, run, tree_digest
 from tuf_metadata.repo_verify import now_utc, verify_repository
 
 
@@ -72,6 +72,25 @@ def test_a_removed_package_is_no_longer_reached(served: tuple[Fixture, str]) -> 
     assert verify_repository(fx.repo_dir, now_utc()).roles >= 257
     again = run(["package", "remove", "hello", "--repo", repo])
     assert again.exit_code == 1 and "is not delegated" in again.output
+    # Its published history stays in snapshot: the name cannot be handed to new keys.
+    readd = run(["package", "add", "hello", "--repo", repo, "--pubkey",
+                 str(pub(fx.keys["m2"]))])
+    assert readd.exit_code == 1, readd.output
+    assert "was delegated before and published metadata under this name" in readd.output
+    assert not list((fx.repo_dir / "pending").iterdir())
+
+
+def test_a_removed_package_that_never_published_can_be_delegated_again(
+        served: tuple[Fixture, str]) -> None:  # noqa: F811
+    fx, _ = served
+    delegate(fx, "echo", ["m2"], 1, 2)
+    change_id = json.loads(run(["package", "remove", "echo", "--repo", str(fx.repo_dir),
+                                "--json"]).output)["id"]
+    assert run(["sign", change_id, "--repo", str(fx.repo_dir), "--insecure-plaintext",
+                "--key", str(fx.keys["m0"]), "--key", str(fx.keys["m1"])]).exit_code == 0
+    delegate(fx, "echo", ["hello"], 1, 2)
+    listed = json.loads(run(["package", "list", "--repo", str(fx.repo_dir), "--json"]).output)
+    assert [p["name"] for p in listed] == ["echo", "hello"]
 
 
 def test_removing_a_package_never_delegated_is_refused(served: tuple[Fixture, str],  # noqa: F811
