@@ -31,6 +31,7 @@ int main(void)
     FIELD(tcp_config, syn_retries);
     FIELD(tcp_config, data_retries);
     FIELD(tcp_config, verify_checksum);
+    FIELD(tcp_config, ack_batch);
 
     SIZE(tcp_stats);
     FIELD(tcp_stats, live_conns);

@@ -341,8 +341,11 @@ static void process_text(struct tcp_conn *c, tcp_time_t now, uint32_t seq,
     c->pending_ev |= TCP_EV_READABLE;
     /* RFC 5681 4.2 / RFC 9293 3.8.6.3: ACK every second full-sized
      * segment and at once when filling a gap; otherwise delay. */
-    if (had_gap || c->rcv_nxt - c->rcv_acked >= 2u * c->snd_mss)
+    uint32_t unacked = c->rcv_nxt - c->rcv_acked;
+    if (had_gap || (unacked >= 2u * c->snd_mss && (!c->e->cfg.ack_batch || unacked >= c->rcvbuf / 4)))
         c->ack_now = 1;
+    else if (unacked >= 2u * c->snd_mss)
+        c->delack_deadline = now;
     else if (c->delack_deadline == TCP_TIME_NEVER)
         c->delack_deadline = now + c->e->cfg.delack;
 }

@@ -73,7 +73,7 @@ class Config(ctypes.Structure):
                 ("max_conns", ctypes.c_uint), ("delack", ctypes.c_uint64),
                 ("time_wait", ctypes.c_uint64), ("fin_wait_2", ctypes.c_uint64),
                 ("syn_retries", ctypes.c_uint), ("data_retries", ctypes.c_uint),
-                ("verify_checksum", ctypes.c_int)]
+                ("verify_checksum", ctypes.c_int), ("ack_batch", ctypes.c_int)]
 
 
 class Stats(ctypes.Structure):
@@ -217,6 +217,7 @@ class Engine:
     max_conns: int = 1024
     time_wait: int = 10 * SEC
     verify_checksum: bool = True
+    ack_batch: bool = False
     local_ip: int = LOCAL_IP
     secret: bytes = bytes(range(16))
     out: list[tuple[int, int, bytes]] = field(default_factory=list)
@@ -250,6 +251,7 @@ class Engine:
         cfg.max_conns = self.max_conns
         cfg.time_wait = self.time_wait
         cfg.verify_checksum = 1 if self.verify_checksum else 0
+        cfg.ack_batch = 1 if self.ack_batch else 0
         self.handle = self.lib.tcp_engine_create(ctypes.byref(cfg))
         assert self.handle, "tcp_engine_create failed"
         self.base_bytes = self.stats().live_bytes

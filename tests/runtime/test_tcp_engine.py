@@ -150,6 +150,31 @@ def test_every_second_full_segment_acked_at_once(engine: Engine) -> None:
     engine.abort(conn)
 
 
+def test_ack_batch_defers_the_second_segment_ack_to_the_next_poll() -> None:
+    # ack_batch: the ACK owed at the second full segment waits for the next
+    # tcp_poll (the event loop's, after its batch of frames), so one ACK
+    # covers the batch; a quarter of the buffer unacknowledged ACKs at once.
+    batched = Engine(engine_lib(), rcvbuf=64 * 1024, ack_batch=True)
+    try:
+        conn, peer, _ = established(batched)
+        for k in range(6):
+            assert peer.send(ACK, b"b" * 1460) == []
+        assert batched.deadline() == 0                   # due in this very poll
+        (ack,) = batched.poll(0)
+        assert (ack.flags, ack.ack) == (ACK, 1001 + 6 * 1460)
+        assert batched.deadline() == NEVER
+        acks = []
+        for k in range(12):                              # 17,520 bytes >= 64 KiB / 4
+            acks += peer.send(ACK, b"c" * 1460)
+        assert [a.ack for a in acks] == [1001 + 18 * 1460]
+        assert peer.send(ACK, b"d" * 100) == []          # a lone small segment: delayed
+        assert batched.deadline() == 40 * MS
+        batched.abort(conn)
+        batched.assert_no_leaks()
+    finally:
+        batched.destroy()
+
+
 def test_reader_that_keeps_up_sends_one_ack_per_two_segments(engine: Engine) -> None:
     # Reading after every segment opens the window by 1 MSS each time; with
     # the window above half the buffer that is no reason for an extra ACK:

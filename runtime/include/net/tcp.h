@@ -93,6 +93,11 @@ struct tcp_config {
     unsigned syn_retries;     /* SYN / SYN-ACK retransmissions; default 6 */
     unsigned data_retries;    /* data/FIN retransmissions; default 15 */
     int verify_checksum;      /* 1 (default); 0 only for fuzzing */
+    int ack_batch;            /* 0 (default): the ACK owed every second full
+                               * segment goes at once; 1: it goes from the
+                               * next tcp_poll (an event loop polls after
+                               * each batch of frames), at once only when a
+                               * quarter of the buffer is unacknowledged */
 };
 
 void tcp_config_default(struct tcp_config *cfg);
