@@ -1,163 +1,285 @@
-"""Build farm overhead and speed-up: hello (hvt) built as A + varied B, four ways, interleaved.
+"""Build farm overhead and speed-up: every bundled package's hvt image built as A + varied B,
+four ways, interleaved; plus the broker and artifact traffic per task (the 1,000-package model).
 
 Usage: .venv/bin/python -m bench.farm [--rounds N] [--output bench/results/farm.md]   (root)
 
-Configurations, each the same work (build A and a varied build B of hello's hvt image):
-  in-process, sequential   run_build A, then run_build B (what one farm worker does)
-  in-process, parallel     double_build without blame (today's `repo-tool build`)
-  farm, 1 worker           Farm.run on a broker db where one worker listens (A then B)
-  farm, 2 workers          Farm.run on a broker db where two workers listen (A and B at once)
+Configurations, each the same work (build A and a varied build B of every bundled unikernel's
+hvt image):
+  in-process, sequential   run_build A, then run_build B, target after target
+  in-process, parallel     double_build (A and B at once) without blame, target after target
+  farm, 1 worker           Farm.run of every release on a broker db where one worker listens
+  farm, 2 workers          Farm.run of every release on a broker db where two workers listen
 A real redis-server on a free loopback port, real `repo-tool worker` processes. Rounds are
 interleaved so load from other processes hits all configurations alike; the load average is
-recorded before and after. Farm overhead per task = (farm 1 worker - in-process sequential) / 2.
+recorded before and after. Farm overhead per task = (farm 1 worker - in-process sequential) /
+number of builds. The farm runs also record Redis's command counts and network bytes and the
+artifact bytes per task, written to bench/results/farm.json for bench/farm_model.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from builder.archive import archive_from_tree
-from builder.build import run_build
+import redis as redis_client
+
+from bench.farm_model import model
+from bench.farm_processes import start_redis, start_worker, stop_group
+from builder.archive import archive_from_tree, create_archive
+from builder.build import BuildRequest, run_build
 from builder.double import double_build
 from builder.farm.dispatch import Farm, FarmRelease
 from builder.farm.store import ArtifactStore
-from builder.plan import load_index, read_package_tree, solo5_requests
+from builder.plan import load_index, read_package_tree, resolve, solo5_requests
 from builder.variations import CONTROL, all_variations, apply
 from signing.keys import generate_key, load_public_key, write_key_pair
-from tests.farm.conftest import REPO_TOOL, _start_redis, stop_group
 
 REPO = Path(__file__).resolve().parents[1]
-NAME = "hello"
+TARGET = "hvt"
+
+
+@dataclass(frozen=True)
+class Work:
+    requests: list[tuple[str, BuildRequest]]
+    releases: list[FarmRelease]
+
+
+def bundled() -> Work:
+    """Every unikernel of packages/ with an hvt target: its build request and farm release."""
+    index = load_index(REPO / "packages")
+    requests, releases = [], []
+    for (name, version), manifest in sorted(index.items()):
+        if manifest.kind == "library" or TARGET not in manifest.targets:
+            continue
+        package = read_package_tree(manifest, REPO)
+        dep_manifests = resolve(manifest, index)
+        deps = [read_package_tree(d, REPO) for d in dep_manifests]
+        (request,) = solo5_requests(package, deps, [TARGET])
+        requests.append((name, request))
+        releases.append(FarmRelease(
+            name, version,
+            (REPO / "packages" / name / version / "manifest.json").read_bytes(),
+            archive_from_tree(REPO, manifest.sources, manifest.source_date_epoch),
+            tuple(
+                ((REPO / "packages" / d.manifest.name / d.manifest.version / "manifest.json")
+                 .read_bytes(), create_archive(d.files, d.manifest.source_date_epoch))
+                for d in deps
+            ),
+            (TARGET,),
+        ))
+    return Work(requests, releases)
 
 
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+class Traffic:
+    """Redis commands and network bytes, and artifact bytes, over the farm runs measured."""
+
+    def __init__(self, port: int) -> None:
+        self.client = redis_client.Redis(port=port)
+        self.commands: dict[str, int] = {}
+        self.net_in = self.net_out = 0
+        self.tasks = 0
+        self.artifact_bytes = 0  # worker reads of inputs + writes of outputs + dispatcher reads
+
+    def _snapshot(self) -> tuple[dict[str, int], int, int]:
+        stats = self.client.info("commandstats")
+        net = self.client.info("stats")
+        calls = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+        return calls, int(net["total_net_input_bytes"]), int(net["total_net_output_bytes"])
+
+    def measure(self, run: Callable[[], list[Any]], release_bytes: int) -> None:
+        before = self._snapshot()
+        results = run()
+        after = self._snapshot()
+        for name, calls in after[0].items():
+            self.commands[name] = self.commands.get(name, 0) + calls - before[0].get(name, 0)
+        self.net_in += after[1] - before[1]
+        self.net_out += after[2] - before[2]
+        for got in results:
+            for build in got.builds:
+                self.tasks += 1
+                self.artifact_bytes += 2 * len(build.image or b"")  # worker put, dispatcher get
+        # the dispatcher uploads each release's inputs once, each of its 2 builds reads them
+        # (logs and build info, a few KiB per build, are not counted)
+        self.artifact_bytes += 3 * release_bytes
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "farm.md")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-farm-"))
-    index = load_index(REPO / "packages")
-    manifest = next(m for (n, _), m in index.items() if n == NAME)
-    package = read_package_tree(manifest, REPO)
-    (request,) = solo5_requests(package, [], ["hvt"])
+    work = bundled()
     variations = all_variations(os.cpu_count() or 1)
-    release = FarmRelease(
-        NAME, manifest.version,
-        (REPO / "packages" / NAME / manifest.version / "manifest.json").read_bytes(),
-        archive_from_tree(REPO, manifest.sources, manifest.source_date_epoch), (), ("hvt",),
+    release_bytes = sum(
+        len(r.manifest) + len(r.archive) + sum(len(m) + len(a) for m, a in r.dependencies)
+        for r in work.releases
     )
-    redis = _start_redis(tmp)
-    port = redis.url.rsplit(":", 1)[1].split("/")[0]
-    solo_broker, pair_broker = f"redis://127.0.0.1:{port}/1", f"redis://127.0.0.1:{port}/2"
+    redis = start_redis(tmp)
     store = tmp / "store"
-    keys = {}
+    keys: dict[str, dict[str, Any]] = {"solo": {}, "pair": {}}
     workers = []
+    traffic = Traffic(redis.port)
     try:
-        for worker, broker in (("solo", solo_broker), ("w1", pair_broker), ("w2", pair_broker)):
+        for worker, farm_name, db in (("solo", "solo", 1), ("w1", "pair", 2), ("w2", "pair", 2)):
             path = tmp / f"{worker}.key"
             write_key_pair(generate_key(), path, None)
             public = load_public_key(tmp / f"{worker}.pub.json")
-            keys[public.keyid] = public
-            log = (tmp / f"{worker}.log").open("ab")
-            workers.append(subprocess.Popen(
-                [REPO_TOOL, "worker", "--broker", broker, "--key", str(path),
-                 "--insecure-plaintext", "--store", str(store), "--worker-id", worker],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
-        time.sleep(8)
+            keys[farm_name][public.keyid] = public
+            workers.append(start_worker(redis.db(db), path, store, worker,
+                                        tmp / f"{worker}.log"))
 
-        def farm_on(broker: str) -> Callable[[], None]:
-            def run() -> None:
-                farm = Farm(broker, ArtifactStore(store), keys,
+        def farm_on(db: int, name: str) -> Callable[[], list[Any]]:
+            def run() -> list[Any]:
+                farm = Farm(redis.db(db), ArtifactStore(store), keys[name],
                             variations=[v.name for v in variations], time_limit=600,
-                            wait_seconds=300, visibility_timeout=3600, progress=lambda _l: None)
-                (got,) = farm.run([release])
-                assert all(b.result is not None for b in got.builds), got
+                            wait_seconds=900, visibility_timeout=3600, progress=lambda _l: None)
+                got = farm.run(work.releases)
+                assert all(b.result is not None for r in got for b in r.builds), got
+                return got
             return run
 
         def sequential() -> None:
-            with tempfile.TemporaryDirectory() as work:
-                run_build(request, CONTROL, Path(work), "a")
-                run_build(request, apply(CONTROL, variations), Path(work), "b")
+            for _name, request in work.requests:
+                with tempfile.TemporaryDirectory() as scratch:
+                    run_build(request, CONTROL, Path(scratch), "a")
+                    run_build(request, apply(CONTROL, variations), Path(scratch), "b")
 
         def parallel() -> None:
-            with tempfile.TemporaryDirectory() as work:
-                double_build(request, variations, Path(work), find_culprits=False)
+            for _name, request in work.requests:
+                with tempfile.TemporaryDirectory() as scratch:
+                    double_build(request, variations, Path(scratch), find_culprits=False)
 
-        configs: list[tuple[str, Callable[[], None]]] = [
+        solo, pair = farm_on(1, "solo"), farm_on(2, "pair")
+        configs: list[tuple[str, Callable[[], object]]] = [
             ("in-process, sequential (A then B)", sequential),
-            ("farm, 1 worker (A then B)", farm_on(solo_broker)),
+            ("farm, 1 worker", lambda: traffic.measure(solo, release_bytes)),
             ("in-process, parallel (double build)", parallel),
-            ("farm, 2 workers (A and B at once)", farm_on(pair_broker)),
+            ("farm, 2 workers", pair),
         ]
-        for _label, work in configs:  # untimed warm-up
-            work()
+        hello = next(r for r in work.releases if r.package == "hello")
+        for db, name in ((1, "solo"), (2, "pair")):  # untimed warm-up: pools, page cache
+            Farm(redis.db(db), ArtifactStore(store), keys[name],
+                 variations=[v.name for v in variations], time_limit=600, wait_seconds=300,
+                 visibility_timeout=3600, progress=lambda _l: None).run([hello])
         load_before = _load()
         samples: dict[str, list[float]] = {label: [] for label, _ in configs}
         for _round in range(args.rounds):
-            for label, work in configs:
+            for label, run in configs:
                 started = time.monotonic()
-                work()
+                run()
                 samples[label].append(time.monotonic() - started)
         load_after = _load()
+        mget_ms = mget_cost(traffic.client)
     finally:
         for process in workers:
             stop_group(process)
         stop_group(redis.process)
-    write(args, samples, load_before, load_after)
+    builds = 2 * len(work.requests)
+    per_package = in_process_times(work)
+    measured = {
+        "packages": [name for name, _ in work.requests],
+        "builds_per_run": builds,
+        "samples": samples,
+        "load_before": load_before,
+        "load_after": load_after,
+        "redis_commands_per_task": {
+            name: calls / traffic.tasks for name, calls in sorted(traffic.commands.items())
+        },
+        "redis_bytes_in_per_task": traffic.net_in / traffic.tasks,
+        "redis_bytes_out_per_task": traffic.net_out / traffic.tasks,
+        "artifact_bytes_per_task": traffic.artifact_bytes / traffic.tasks,
+        "mget_ms_per_1000_keys": mget_ms,
+        "build_seconds": per_package,
+        "cpus": os.cpu_count(),
+    }
+    args.output.with_suffix(".json").write_text(json.dumps(measured, indent=2) + "\n")
+    write(args, measured)
 
 
-def write(
-    args: argparse.Namespace, samples: dict[str, list[float]], before: str, after: str
-) -> None:
-    rows = []
-    for label, values in samples.items():
-        rows.append(f"| {label} | {min(values):.2f} | {statistics.median(values):.2f} | "
-                    f"{max(values):.2f} | {len(values)} |")
-    labels = list(samples)
-    seq, one, par, two = (samples[label] for label in labels)
-    overhead_min = (min(one) - min(seq)) / 2 * 1000
-    overhead_median = (statistics.median(one) - statistics.median(seq)) / 2 * 1000
+def mget_cost(client: redis_client.Redis) -> float:
+    """Milliseconds of one MGET of 1,000 result keys (2,000 tasks' worth of polling / 2)."""
+    keys = [f"celery-task-meta-bench-{i}" for i in range(1000)]
+    client.mset({k: b'{"status": "PENDING"}' for k in keys})
+    best = min(_timed(lambda: client.mget(keys)) for _ in range(20))
+    client.delete(*keys)
+    return best * 1000
+
+
+def _timed(run: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
+
+
+def in_process_times(work: Work) -> dict[str, float]:
+    """One sandboxed build A per package, seconds (the model's service times)."""
+    times = {}
+    for name, request in work.requests:
+        with tempfile.TemporaryDirectory() as scratch:
+            times[name] = round(run_build(request, CONTROL, Path(scratch), "a").seconds, 3)
+    return times
+
+
+def write(args: argparse.Namespace, m: dict[str, Any]) -> None:
+    samples: dict[str, list[float]] = m["samples"]
+    rows = [
+        f"| {label} | {min(v):.2f} | {statistics.median(v):.2f} | {max(v):.2f} | {len(v)} |"
+        for label, v in samples.items()
+    ]
+    seq, one, par, two = samples.values()
+    n = m["builds_per_run"]
+    overhead_min = (min(one) - min(seq)) / n * 1000
+    overhead_median = (statistics.median(one) - statistics.median(seq)) / n * 1000
+    commands = sum(m["redis_commands_per_task"].values())
     text = f"""# Build farm: overhead per task and the second worker
 
 Command: `.venv/bin/python -m bench.farm --rounds {args.rounds}` \
-({datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs shared with other jobs; \
-load average {before} before and {after} after).
+({datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {m['cpus']} CPUs shared with other jobs; \
+load average {m['load_before']} before and {m['load_after']} after).
 
 Every configuration does the same work: build A and a build B with all \
-{len(all_variations(os.cpu_count() or 1))} variations of hello's hvt image, in the sandbox. \
-The farm runs against a real redis-server on \
-loopback and real `repo-tool worker` processes (concurrency 1) on this machine, and includes \
-uploading the inputs, the round trip through Redis, signing, binding the results and downloading \
-the image by hash. Rounds interleaved, after one untimed warm-up each.
+{len(all_variations(m['cpus'] or 1))} variations of the hvt image of each of the \
+{len(m['packages'])} bundled unikernels ({n} sandboxed builds per run). The farm runs against \
+a real redis-server on loopback and real `repo-tool worker` processes (concurrency 1) on this \
+machine, and includes finding the workers, uploading the inputs, the round trip through Redis, \
+the worker's input hash and signature, binding the results and downloading each image by hash. \
+Rounds interleaved A B A B, after one untimed warm-up of each farm.
 
 | configuration | min (s) | median (s) | max (s) | runs |
 |---|---|---|---|---|
 {chr(10).join(rows)}
 
-Farm overhead per task (farm, 1 worker - in-process sequential, / 2): {overhead_min:.0f} ms (min), \
-{overhead_median:.0f} ms (median); the issue's goal is <= 100 ms. Each farm run pays once for \
-finding the workers (a Celery ping that waits its whole 1 s timeout for replies) and polls the \
-results every 0.3 s; the worker hashes the Solo5 build tree and the toolchain for every task \
-(the input hash in the signed verdict). With two tasks per run these are counted per task here.
+Farm overhead per task (farm 1 worker - in-process sequential, / {n}): {overhead_min:.0f} ms \
+(min), {overhead_median:.0f} ms (median); the issue's goal is <= 100 ms.
 
 Second worker: farm 2 workers / farm 1 worker = {min(two) / min(one):.2f} (min), \
-{statistics.median(two) / statistics.median(one):.2f} (median); in-process parallel / sequential = \
-{min(par) / min(seq):.2f} (min). Both workers share this machine's {os.cpu_count()} CPUs with \
-each other and with other jobs, so this bounds what separate machines would gain from above.
+{statistics.median(two) / statistics.median(one):.2f} (median); in-process parallel / \
+sequential = {min(par) / min(seq):.2f} (min). Both workers share this machine's {m['cpus']} \
+CPUs with each other and with other jobs, so this bounds from above what separate machines \
+would gain.
+
+Per task on the farm (1 worker runs): {commands:.0f} Redis commands, \
+{m['redis_bytes_in_per_task'] / 1024:.1f} KiB into and {m['redis_bytes_out_per_task'] / 1024:.1f} \
+KiB out of Redis, {m['artifact_bytes_per_task'] / 1024:.1f} KiB of artifact store traffic; one \
+MGET of 1,000 result keys takes {m['mget_ms_per_1000_keys']:.2f} ms. These feed the 1,000-package \
+model (bench/farm_model.py, docs/farm.md).
 """
+    text += "\n" + model(m)
     args.output.write_text(text)
     print(text)
 

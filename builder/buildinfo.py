@@ -62,7 +62,8 @@ def tool_identity(path: str) -> dict[str, str]:
     }
 
 
-def compiler_internals(compiler: str) -> list[str]:
+@functools.cache  # as tool_identity: a process (a farm worker's pool) asks once per compiler
+def compiler_internals(compiler: str) -> tuple[str, ...]:
     found = []
     for name in COMPILER_INTERNALS:
         path = _run([compiler, f"-print-prog-name={name}"])
@@ -72,7 +73,7 @@ def compiler_internals(compiler: str) -> list[str]:
             resolved = _run(["sh", "-c", f"command -v {name}"]) if name in ("as", "ld") else ""
             if resolved:
                 found.append(resolved)
-    return found
+    return tuple(found)
 
 
 def toolchain_identity(tools: Iterable[str]) -> list[dict[str, str]]:

@@ -85,6 +85,124 @@ def row_from_result(
     }
 
 
+FARM_BUILDER = "farm"  # the builder id of farm rows: one verdict, whichever workers built
+
+
+def _farm_build(build: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "worker": build["worker"],
+        "attempts": build["attempts"],
+        "status": build["status"],
+        "sha256": build["sha256"],
+        "queue_seconds": build.get("queue_seconds"),
+        "build_seconds": build.get("seconds"),
+    }
+
+
+def row_from_farm(
+    package: str,
+    version: str,
+    target: str,
+    builds: Iterable[Mapping[str, Any]],
+    directory: Path,
+    *,
+    target_dir: Path,
+    variations: Iterable[Mapping[str, str]],
+    author_sha256: str | None,
+    decision: str,
+    blame: Mapping[str, Any] | None = None,
+    finished: str = "",
+) -> dict[str, Any]:
+    """A dashboard row for build A and build B of one target on farm workers.
+
+    `builds` are the build records of `repo-tool build --broker --json`; the row
+    names the worker of each build, its wait in the queue and its build time.
+    """
+    by_label = {b["build"]: b for b in builds if b["target"] == target}
+    a, b = by_label.get("a"), by_label.get("b")
+    sha_a = a["sha256"] if a else None
+    sha_b = b["sha256"] if b else None
+    unbuilt = [
+        (label, x) for label, x in (("A", a), ("B", b))
+        if x is None or x["status"] != BuildStatus.BUILT
+    ]
+    if unbuilt:
+        label, x = unbuilt[0]
+        status = BuildStatus.FAILED
+        reason = f"build {label}: {x['reason'] if x else 'no result'}"
+    elif a is not None and b is not None and sha_a != sha_b:
+        status = BuildStatus.UNREPRODUCIBLE
+        reason = f"build A ({a['worker']}) and build B ({b['worker']}) differ"
+    else:
+        status, reason = BuildStatus.REPRODUCIBLE, "both builds are bit-for-bit identical"
+    culprits = list(blame["culprits"]) if blame else []
+    if culprits:
+        reason += f"; blamed on: {', '.join(culprits)}"
+
+    def rel(name: str) -> str | None:
+        path = target_dir / name
+        return os.path.relpath(path, directory) if path.is_file() else None
+
+    sha256 = sha_a if status == BuildStatus.REPRODUCIBLE else None
+    times = [x.get("seconds") if x else None for x in (a, b)]
+    return {
+        "package": package,
+        "version": version,
+        "target": target,
+        "status": status,
+        "reason": reason,
+        "sha256": sha256,
+        "sha256_a": sha_a,
+        "sha256_b": sha_b,
+        "author_sha256": author_sha256,
+        "decision": decision,
+        "size": None,
+        "seconds": round(sum(t or 0.0 for t in times), 3),
+        "build_seconds": times,
+        "blame_seconds": blame["seconds"] if blame else None,
+        "variations": [dict(v) for v in variations],
+        "culprits": culprits,
+        "finished": finished,
+        "diffoscope": {
+            fmt: os.path.relpath(path, directory)
+            for fmt, path in (blame["diffoscope"] if blame else {}).items()
+        },
+        "buildinfo": rel("a.buildinfo.json"),
+        "link": None,
+        "provenance": rel("a.provenance.dsse.json"),
+        "farm": {label: _farm_build(x) for label, x in by_label.items()},
+        "rebuilds": [
+            {
+                "builder_id": FARM_BUILDER,
+                "status": status,
+                "sha256": sha_a if status != BuildStatus.FAILED else None,
+                "sha256_b": sha_b,
+                "finished": finished,
+                "cached": False,
+            }
+        ],
+    }
+
+
+def _farm_cell(row: Mapping[str, Any]) -> str:
+    farm = row.get("farm")
+    if not farm:
+        return _cell("")
+
+    def seconds(value: float | None) -> str:
+        return "?" if value is None else f"{value:.1f} s"
+
+    parts = [
+        f"{label.upper()} {b['worker']}" for label, b in sorted(farm.items())
+    ]
+    details = "\n".join(
+        f"{label.upper()} on {b['worker']}: queued {seconds(b['queue_seconds'])}, "
+        f"built in {seconds(b['build_seconds'])}, {b['attempts']} send(s)"
+        for label, b in sorted(farm.items())
+    )
+    return _cell(", ".join(parts), details)
+
+
 def merge_rows(
     old: Iterable[dict[str, Any]], new: Iterable[dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -170,6 +288,7 @@ def render_html(rows: list[dict[str, Any]]) -> str:
                 f"A {row['build_seconds'][0]} s, B {row['build_seconds'][1]} s"
                 + ("" if row["blame_seconds"] is None else f", blame {row['blame_seconds']} s"),
             )
+            + _farm_cell(row)
             + _cell(f"{len(row['variations'])}", how or variations)
             + _cell(", ".join(row["culprits"]))
             + _cell(", ".join(row["reproduced_by"]))
@@ -188,6 +307,7 @@ def render_html(rows: list[dict[str, Any]]) -> str:
             "decision",
             "size (bytes)",
             "time (s)",
+            "built on",
             "variations",
             "blamed on",
             "reproduced by",

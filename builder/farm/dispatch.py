@@ -20,11 +20,10 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from celery import Celery
-from celery.result import AsyncResult
 from kombu.exceptions import OperationalError
 from redis.exceptions import RedisError
 from securesystemslib.signer import Key
@@ -38,7 +37,7 @@ from builder.status import BuildStatus
 MAX_ATTEMPTS = 3  # sends of one build (first one included) before it is given up
 PING_EVERY = 2.0  # seconds between liveness checks of the workers holding tasks
 MISSED_PINGS = 2  # consecutive unanswered pings that make a worker lost
-POLL_EVERY = 0.3
+POLL_EVERY = 0.05  # one MGET of every undecided build's result per poll
 
 BROKER_ERRORS = (RedisError, OperationalError, OSError)
 
@@ -71,6 +70,18 @@ class Build:
     image: bytes | None = None
     error: str | None = None
     seen: set[str] = field(default_factory=set)  # digests of refused documents already logged
+    pinned: bool = False  # a blame probe: it must run on its worker, never elsewhere
+    fetch_image: bool = True  # download the image (a probe needs only its signed hash)
+    sent_at: float = 0.0  # monotonic time of the last send
+    done_at: float | None = None  # when the dispatcher saw its result
+
+    @property
+    def queue_seconds(self) -> float | None:
+        """Time from the last send to the build's start: the round trip less the worker's
+        own task time (includes up to one poll interval of the dispatcher)."""
+        if self.done_at is None or self.result is None or self.result.seconds is None:
+            return None
+        return max(0.0, self.done_at - self.sent_at - self.result.seconds)
 
     @property
     def label(self) -> str:
@@ -118,9 +129,17 @@ class Farm:
         self.progress = progress
         self.refused: dict[str, list[str]] = {}
 
-    def live_workers(self, timeout: float = 1.0) -> list[str]:
+    def live_workers(self, timeout: float = 1.0, among: Sequence[str] = ()) -> list[str]:
+        """The workers that answer a ping: those of `among`, or any (up to one per configured
+        key). The ping returns as soon as that many answered, else after `timeout`."""
         try:
-            replies = self.app.control.ping(timeout=timeout)
+            if among:
+                replies = self.app.control.ping(
+                    destination=[HOSTNAME_PREFIX + w for w in among], timeout=timeout,
+                    limit=len(among),
+                )
+            else:
+                replies = self.app.control.ping(timeout=timeout, limit=len(self.keys))
         except Exception as error:  # kombu raises transport-specific errors
             raise FarmError(f"broker unreachable: {error}") from None
         found = {worker_id_of(name) for reply in replies for name in reply}
@@ -161,9 +180,14 @@ class Farm:
             time_limit=build.spec.time_limit + HARD_LIMIT_MARGIN,
         )
         build.celery_id = sent.id
+        build.sent_at, build.done_at = time.monotonic(), None
         self.progress(f"{build.label}: queued on {worker} (attempt {build.attempts})")
 
     def _resend(self, build: Build, live: list[str], why: str) -> None:
+        if build.pinned and build.worker not in live:
+            live = []  # a probe compares builds of one machine: no other worker will do
+        elif build.pinned:
+            live = [build.worker]
         if build.attempts >= MAX_ATTEMPTS or not live:
             build.state, build.error = "given up", f"{why}; given up after {build.attempts} sends"
             self.progress(f"{build.label}: {build.error}")
@@ -181,29 +205,45 @@ class Farm:
         self.progress(line)
         return True
 
-    def _poll(self, build: Build, live: list[str]) -> None:
-        handle = AsyncResult(build.celery_id, app=self.app)
-        state = handle.state
+    def _task_states(self, builds: Sequence[Build]) -> list[tuple[str, Any]]:
+        """(Celery state, result) of each build's task, in one MGET round trip to Redis."""
+        backend = self.app.backend
+        raws = backend.client.mget([backend.get_key_for_task(b.celery_id) for b in builds])
+        states: list[tuple[str, Any]] = []
+        for raw in raws:
+            if raw is None:
+                states.append(("PENDING", None))
+                continue
+            try:
+                meta = backend.decode_result(raw)
+                states.append((str(meta["status"]), meta.get("result")))
+            except Exception:  # not Celery's JSON (forged, corrupt): refused as no result
+                states.append(("SUCCESS", None))
+        return states
+
+    def _poll(self, build: Build, live: list[str], state: str, document: Any) -> None:
         if state == "STARTED" and build.state == "queued":
             build.state = "running"
             self.progress(f"{build.label}: running on {build.worker}")
         elif state == "SUCCESS":
-            document = handle.result
             try:
                 bound = bind_result(build.spec, document, self.keys)
-                image = self.store.get(bound.verdict.sha256) if bound.verdict.sha256 else None
+                digest = bound.verdict.sha256 if build.fetch_image else None
+                image = self.store.get(digest) if digest else None
             except (ResultRefused, StoreError) as error:
                 if self._refuse(build, document, str(error)):
                     self._resend(build, [w for w in live if w != build.worker], str(error))
                 return
             build.result, build.image, build.state = bound, image, "done"
+            build.done_at = time.monotonic()
             verdict = bound.verdict
             what = (verdict.sha256 or "")[:16] if verdict.status == BuildStatus.BUILT else (
                 verdict.reason
             )
             self.progress(f"{build.label}: {verdict.status} by {verdict.builder_id}: {what}")
         elif state == "FAILURE":
-            build.state, build.error = "failed", f"task failed on {build.worker}: {handle.result}"
+            build.state, build.error = "failed", f"task failed on {build.worker}: {document}"
+            build.done_at = time.monotonic()
             self.progress(f"{build.label}: {build.error}")
 
     def _broker_run(self) -> str | None:
@@ -239,7 +279,18 @@ class Farm:
         for release in releases:
             per_release.append(self._upload(release, workers, start))
             start += len(release.targets)
-        every = [b for builds in per_release for b in builds]
+        self.wait([b for builds in per_release for b in builds], workers)
+        return [
+            ReleaseResults(
+                tuple(builds),
+                tuple(self.refused.get(f"{r.package}\0{r.version}", [])),
+            )
+            for r, builds in zip(releases, per_release, strict=True)
+        ]
+
+    def wait(self, every: Sequence[Build], workers: list[str]) -> None:
+        """Poll until every build is done, failed or given up; resend what a lost worker or a
+        restarted broker dropped, refuse (and resend) results that do not bind."""
         missed: dict[str, int] = {}
         next_ping = time.monotonic() + PING_EVERY
         next_summary = time.monotonic() + 10.0
@@ -274,23 +325,26 @@ class Farm:
                     broker_run = ""  # send again once it answers
                 continue
             try:
-                for b in every:
-                    if b.state in ("queued", "running"):
-                        self._poll(b, live)
+                pending = [b for b in every if b.state in ("queued", "running")]
+                for b, (state, document) in zip(pending, self._task_states(pending), strict=True):
+                    self._poll(b, live, state, document)
             except BROKER_ERRORS as error:
                 self.progress(f"broker unreachable ({error}): waiting for it")
                 time.sleep(PING_EVERY)
                 continue
             now = time.monotonic()
-            if now >= next_ping:
+            holding = sorted({b.worker for b in every if b.state in ("queued", "running")})
+            if now >= next_ping and holding:
                 next_ping = now + PING_EVERY
                 try:
-                    live = self.live_workers()
+                    answered = self.live_workers(among=holding)
                 except FarmError:
                     continue
-                for w in {b.worker for b in every if b.state in ("queued", "running")}:
-                    missed[w] = 0 if w in live else missed.get(w, 0) + 1
+                live = sorted(set(live) | set(answered))
+                for w in holding:
+                    missed[w] = 0 if w in answered else missed.get(w, 0) + 1
                     if missed[w] == MISSED_PINGS:
+                        live = [x for x in live if x != w]
                         self.progress(f"worker {w} lost: its builds go to {live or 'nobody'}")
                         for b in every:
                             if b.worker == w and b.state in ("queued", "running"):
@@ -300,10 +354,25 @@ class Farm:
                 self.progress(f"progress: {self._summary(every)}")
             time.sleep(POLL_EVERY)
         self.progress(f"done: {self._summary(every)}")
-        return [
-            ReleaseResults(
-                tuple(builds),
-                tuple(self.refused.get(f"{r.package}\0{r.version}", [])),
-            )
-            for r, builds in zip(releases, per_release, strict=True)
-        ]
+
+    def probe(
+        self, worker: str, base: BuildSpec, sets: Sequence[Sequence[str]]
+    ) -> list[str | None]:
+        """Build `base`'s target once per set of variation names, all on `worker` (blame).
+
+        () is build A's conditions. Each result is bound like any other (signed by a
+        configured key, for this very task); the image hash of each, None if it failed.
+        Raises FarmError if a probe got no result (its worker lost, the wait over).
+        """
+        builds = []
+        for names in sets:
+            spec = replace(base, task=str(uuid.uuid4()), build="b" if names else "a",
+                           variations=tuple(names))
+            build = Build(spec, pinned=True, fetch_image=False)
+            self._send(build, worker)
+            builds.append(build)
+        self.wait(builds, [worker])
+        lost = next((b for b in builds if b.result is None), None)
+        if lost is not None:
+            raise FarmError(f"blame stopped: {lost.label}: {lost.error}")
+        return [b.result.verdict.sha256 if b.result else None for b in builds]

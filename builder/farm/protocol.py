@@ -121,6 +121,7 @@ class WorkerResult:
     image: str | None  # sha256 of the image in the store (a built image only)
     log: str  # sha256 of the build log in the store
     buildinfo: str  # sha256 of the build info in the store
+    seconds: float  # the task's time on the worker (unsigned: for the dashboard, never decisions)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -128,6 +129,7 @@ class WorkerResult:
             "image": self.image,
             "log": self.log,
             "buildinfo": self.buildinfo,
+            "seconds": self.seconds,
         }
 
 
@@ -139,6 +141,7 @@ class BoundResult:
     verdict: BuildVerdict
     log: str | None
     buildinfo: str | None
+    seconds: float | None = None  # the worker's own task time, as it reported it (unsigned)
 
 
 def bind_result(spec: BuildSpec, document: Any, worker_keys: Mapping[str, Key]) -> BoundResult:
@@ -172,9 +175,11 @@ def bind_result(spec: BuildSpec, document: Any, worker_keys: Mapping[str, Key]) 
     if verdict.status == BuildStatus.BUILT and image != verdict.sha256:
         raise ResultRefused("the image named beside the verdict is not the signed one")
     log, info = document.get("log"), document.get("buildinfo")
+    seconds = document.get("seconds")
     return BoundResult(
         SignedResult(envelope),
         verdict,
         log if isinstance(log, str) and _SHA256.fullmatch(log) else None,
         info if isinstance(info, str) and _SHA256.fullmatch(info) else None,
+        float(seconds) if isinstance(seconds, int | float) and 0 <= seconds < 1e6 else None,
     )

@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,7 +75,7 @@ def _packages(spec: BuildSpec, store: ArtifactStore) -> tuple[Package, list[Pack
 def run_task(spec: BuildSpec, store: ArtifactStore, identity: WorkerIdentity) -> WorkerResult:
     """Build `spec` once in the sandbox and return the signed result (raises FarmError/BuildError
     only when the inputs cannot be had: missing, tampered, or not this release)."""
-    started = _now()
+    started, clock = _now(), time.monotonic()
     package, deps = _packages(spec, store)
     (request,) = solo5_requests(package, deps, [spec.target])
     variations = select(spec.variations, os.cpu_count() or 1) if spec.variations else ()
@@ -167,4 +168,6 @@ def run_task(spec: BuildSpec, store: ArtifactStore, identity: WorkerIdentity) ->
         ],
     )
     signed = sign_verdict(statement, identity.signer)
-    return WorkerResult(signed.envelope, image_hash, log_hash, info_hash)
+    return WorkerResult(
+        signed.envelope, image_hash, log_hash, info_hash, round(time.monotonic() - clock, 3)
+    )

@@ -9,8 +9,10 @@ trusting only the --worker-key keys.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,14 +20,17 @@ import click
 
 from builder.archive import create_archive
 from builder.errors import BuildError
+from builder.farm.blame import FarmBlame, explain, mismatches
 from builder.farm.dispatch import Build, Farm, FarmRelease
-from builder.farm.store import ArtifactStore
+from builder.farm.store import ArtifactStore, StoreError
 from builder.gate import AuthorRelease, Decision, GatePolicy, Refusal, gate, refused
 from builder.plan import PackageIndex, read_package_tree, resolve, staged_package
 from builder.publication import decision_record
 from builder.status import BuildStatus
+from builder.variations import select
 from fsio import atomic_write
 from repo_tool.commands.settle_release import author_release, settle_release
+from reports.dashboard import row_from_farm, update_dashboard
 
 if TYPE_CHECKING:
     from tuf_metadata.repository import Repository, StagedRelease
@@ -41,6 +46,12 @@ class FarmSettings:
     time_limit: float
     wait_seconds: float
     visibility_timeout: int
+    find_culprits: bool = True  # on a mismatch, bisect the variations with probe builds
+    dashboard: Path | None = None  # dashboard directory to update with the farm rows
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _farm_release(
@@ -71,8 +82,10 @@ def _farm_release(
     )
 
 
-def _keep(builds: Sequence[Build], out: Path) -> dict[str, Path]:
-    """Each build's signed result, and each built image (by target), under OUT/NAME/VERSION/."""
+def _keep(builds: Sequence[Build], out: Path, store: ArtifactStore) -> dict[str, Path]:
+    """Each build's signed result, build info and log (X.provenance.dsse.json,
+    X.buildinfo.json, X.log for build X), and each built image (by target), under
+    OUT/NAME/VERSION/TARGET/."""
     images: dict[str, Path] = {}
     for b in builds:
         if b.result is None:
@@ -83,6 +96,12 @@ def _keep(builds: Sequence[Build], out: Path) -> dict[str, Path]:
             target_dir / f"{spec.build}.provenance.dsse.json",
             (json.dumps(dict(b.result.signed.envelope), indent=2, sort_keys=True) + "\n").encode(),
         )
+        for digest, name in ((b.result.buildinfo, "buildinfo.json"), (b.result.log, "log")):
+            try:
+                if digest:
+                    atomic_write(target_dir / f"{spec.build}.{name}", store.get(digest))
+            except StoreError as error:  # the worker's copy is gone: the report lacks it
+                click.echo(f"farm: {b.label}: {name}: {error}", err=True)
         if b.image is not None and spec.target not in images:
             path = target_dir / f"{spec.package}.{spec.target}"
             atomic_write(path, b.image)
@@ -104,7 +123,29 @@ def _build_record(b: Build) -> dict[str, Any]:
         "reason": verdict.reason if verdict else b.error,
         "log": b.result.log if b.result else None,
         "buildinfo": b.result.buildinfo if b.result else None,
+        "queue_seconds": None if b.queue_seconds is None else round(b.queue_seconds, 3),
+        "seconds": b.result.seconds if b.result else None,
     }
+
+
+def _variations_shown(names: Sequence[str]) -> list[dict[str, str]]:
+    return [{"name": v.name, "how": v.how} for v in select(names, os.cpu_count() or 1)]
+
+
+def _blame(
+    farm: Farm, builds: Sequence[Build], out: Path, find_culprits: bool
+) -> dict[str, FarmBlame]:
+    """diffoscope and culprits of every target whose two builds differ (builder.farm.blame)."""
+    found = {}
+    for a, b in mismatches(builds):
+        target_dir = out / a.spec.package / a.spec.version / a.spec.target
+        explained = explain(farm, a, b, target_dir, find_culprits)
+        found[a.spec.target] = explained
+        what = ", ".join(explained.culprits) or "-"
+        where = f"{a.spec.package} {a.spec.version} {a.spec.target}"
+        click.echo(f"farm: {where}: A and B differ; blamed on: {what}"
+                   + (f" ({explained.error})" if explained.error else ""), err=True)
+    return found
 
 
 def farm_build(
@@ -157,16 +198,29 @@ def farm_build(
         ignored = list(got.refused) if got else []
         ignored += [f"{b.label}: {b.error}" for b in builds if b.error]
         decision = early.get(number) or gate(author, got.signed if got else [], policy)
-        images = _keep(builds, out)
+        images = _keep(builds, out, farm.store)
+        blames = _blame(farm, builds, out, settings.find_culprits)
         decision = settle_release(repo, release, decision, images, report_dir)
         severities.append(decision.refusal)
-        decisions.append(
-            {
-                **decision_record(release.package, release.version, decision),
-                "builds": [_build_record(b) for b in builds],
-                "ignored_results": [*ignored, *decision.ignored],
-            }
-        )
+        record = {
+            **decision_record(release.package, release.version, decision),
+            "builds": [_build_record(b) for b in builds],
+            "blame": [explained.to_json() for explained in blames.values()],
+            "ignored_results": [*ignored, *decision.ignored],
+        }
+        decisions.append(record)
+        if settings.dashboard is not None and builds:
+            update_dashboard(settings.dashboard, [
+                row_from_farm(
+                    release.package, release.version, target, record["builds"],
+                    settings.dashboard, target_dir=report_dir / target,
+                    variations=_variations_shown(settings.variations),
+                    author_sha256=author.images[target].sha256, decision=record["decision"],
+                    blame=blames[target].to_json() if target in blames else None,
+                    finished=_now(),
+                )
+                for target in sorted(author.images)
+            ])
     for d in decisions:
         for line in d["ignored_results"]:
             click.echo(f"farm: ignored: {d['package']} {d['version']}: {line}", err=True)

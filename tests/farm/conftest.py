@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from bench.farm_processes import REPO_TOOL, Redis, start_redis, start_worker, stop_group
 from builder.archive import archive_from_tree
 from builder.build import run_build
 from builder.plan import load_index, read_package_tree, resolve, solo5_requests
@@ -30,7 +27,6 @@ from tests.repository.helpers import Fixture, init_repo
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = REPO / "packages"
-REPO_TOOL = str(Path(sys.executable).parent / "repo-tool")
 TARGET = "hvt"
 
 
@@ -43,64 +39,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def stop_group(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait(timeout=30)
-
-
-@dataclass
-class Redis:
-    url: str
-    port: int
-    process: subprocess.Popen[bytes]
-
-
-def _start_redis(directory: Path, port: int | None = None) -> Redis:
-    for _attempt in range(5):
-        port = port or free_port()
-        process = subprocess.Popen(
-            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(directory), "--maxmemory-policy", "noeviction"],
-            stdout=(directory / "redis.log").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        for _ in range(100):
-            if process.poll() is not None:
-                break
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2) as conn:
-                    conn.sendall(b"PING\r\n")
-                    if conn.recv(16).startswith(b"+PONG"):
-                        return Redis(f"redis://127.0.0.1:{port}/0", port, process)
-            except OSError:
-                time.sleep(0.05)
-        stop_group(process)  # the port was taken meanwhile: try another one
-    raise RuntimeError("redis-server did not start")
-
-
 def restart_redis(server: Redis, directory: Path) -> None:
     """Stop redis-server (SIGKILL: nothing saved) and start a new one on the same port."""
     stop_group(server.process)
-    server.process = _start_redis(directory, server.port).process
+    server.process = start_redis(directory, server.port).process
 
 
 @pytest.fixture
 def redis(tmp_path: Path) -> Iterator[Redis]:
     directory = tmp_path / "redis"
     directory.mkdir()
-    server = _start_redis(directory)
+    server = start_redis(directory)
     yield server
     stop_group(server.process)
 
@@ -130,21 +79,9 @@ class Farm:
         return (self.tmp / f"{worker}.log").read_text(errors="replace")
 
     def start(self, worker: str, key_name: str | None = None) -> subprocess.Popen[bytes]:
-        log = self.tmp / f"{worker}.log"
-        process = subprocess.Popen(
-            [REPO_TOOL, "worker", "--broker", self.broker, "--key",
-             str(self.key(key_name or worker)), "--insecure-plaintext", "--store",
-             str(self.store), "--worker-id", worker, "--concurrency", "1"],
-            stdout=log.open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        process = start_worker(self.broker, self.key(key_name or worker), self.store, worker,
+                               self.tmp / f"{worker}.log")
         self.workers[worker] = process
-        deadline = time.monotonic() + 60
-        while f"unirepo@{worker} ready." not in log.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker {worker} did not start:\n{self.log(worker)}")
-            time.sleep(0.1)
         return process
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -64,6 +65,17 @@ def test_releases_built_across_two_workers_and_gated(
     # progress per build on stderr while waiting
     assert "queued on w1" in stderr and "queued on w2" in stderr
     assert "running on" in stderr and "done: w1:" in stderr
+    # the dashboard names who built A and B, how long each waited and built
+    rows = json.loads((fixture.repo_dir / "dashboard" / "index.json").read_text())["rows"]
+    hello = next(r for r in rows if r["package"] == "hello")
+    assert hello["status"] == "reproducible" and hello["decision"] == "published"
+    assert {hello["farm"]["a"]["worker"], hello["farm"]["b"]["worker"]} == {"w1", "w2"}
+    for build in hello["farm"].values():
+        assert 0 <= build["queue_seconds"] < 240 and 0 < build["build_seconds"] < 240
+    assert hello["reproduced_by"] == ["farm"]
+    assert (fixture.repo_dir / "dashboard" / hello["buildinfo"]).is_file()
+    html = (fixture.repo_dir / "dashboard" / "index.html").read_text()
+    assert "built on" in html and "queued" in html
 
 
 def running_worker(process: subprocess.Popen[str], lines: list[str], timeout: float) -> str:
@@ -303,3 +315,84 @@ def test_two_workers_required_and_one_up_publishes_nothing(
     assert status == 3, stderr
     (decision,) = report["decisions"]
     assert decision["reason"] == "hvt: reproduced by 1 of the 2 trusted builders required"
+
+
+HOST_PROBE_C = """/* Built under /build/host_probe-1.0.0 it returns 1, elsewhere 2:
+ * not reproducible under
+ * the build path variation. */
+#include <solo5.h>
+#if __has_include("../../../host_probe-1.0.0/unikernels/host_probe/host_probe.c")
+#define BUILT_IN 1
+#else
+#define BUILT_IN 2
+#endif
+int solo5_app_main(const struct solo5_start_info *si)
+{
+    (void)si;
+    return BUILT_IN;
+}
+"""
+
+
+def host_probe_tree(tree: Path) -> Path:
+    """A source tree with one package whose image depends on the build path."""
+    source = tree / "unikernels" / "host_probe" / "host_probe.c"
+    source.parent.mkdir(parents=True)
+    source.write_text(HOST_PROBE_C)
+    manifest = tree / "packages" / "host_probe" / "1.0.0" / "manifest.json"
+    manifest.parent.mkdir(parents=True)
+    manifest.write_text(json.dumps({
+        "schema": 1, "name": "host_probe", "version": "1.0.0",
+        "description": "Returns where it was built.", "license": "ISC", "authors": ["test"],
+        "kind": "unikernel", "sources": ["unikernels/host_probe/host_probe.c"],
+        "dependencies": {}, "targets": ["hvt"], "devices": [],
+        "source_date_epoch": 1764028800,
+    }))
+    return manifest
+
+
+def test_unreproducible_farm_build_is_blamed_with_probes_on_workers(
+    farm: Farm, author_images: Any, tmp_path: Path
+) -> None:
+    from builder.archive import archive_from_tree
+    from builder.plan import load_index
+    from signing.keys import INSECURE, load_signer
+    from tests.repository.helpers import init_repo
+
+    farm.start("w1")
+    farm.start("w2")
+    tree = tmp_path / "tree"
+    manifest_path = host_probe_tree(tree)
+    (manifest,) = load_index(tree / "packages").values()
+    fixture = init_repo(tmp_path / "repository", maintainers=1, threshold=1,
+                        authors=["host_probe"])
+    source = tmp_path / "host_probe-1.0.0.tar.gz"
+    source.write_bytes(archive_from_tree(tree, manifest.sources, manifest.source_date_epoch))
+    fixture.repo.stage_release("host_probe", "1.0.0", manifest_path, source,
+                               {"hvt": author_images("hello")},
+                               [load_signer(fixture.keys["host_probe"], INSECURE)])
+    argv = build_argv(fixture, farm, "w1", "w2")
+    argv[argv.index("--tree") + 1] = str(tree)
+    status, report, stderr = run_build(argv)
+    assert status == 3, stderr
+    (decision,) = report["decisions"]
+    assert decision["decision"] == "rejected" and decision["refusal"] == "unreproducible"
+    (blame,) = decision["blame"]
+    # bisected on the worker that built A, with signed probe builds: the build path alone
+    assert blame["culprits"] == ["build_path"], blame
+    assert blame["error"] is None
+    worker_a = blame["workers"][0]
+    assert all(label.endswith(f" on {worker_a}") for label in blame["probes"])
+    assert blame["probes"][f"control-again on {worker_a}"] == next(
+        b["sha256"] for b in decision["builds"] if b["build"] == "a")
+    assert "A and B differ; blamed on: build_path" in stderr
+    target_dir = fixture.repo_dir / "builds" / "host_probe" / "1.0.0" / "hvt"
+    if shutil.which("diffoscope"):
+        assert set(blame["diffoscope"]) == {"html", "text", "json"}
+        assert (target_dir / "host_probe-1.0.0.hvt.diffoscope.txt").is_file()
+    rows = json.loads((fixture.repo_dir / "dashboard" / "index.json").read_text())["rows"]
+    (row,) = rows
+    assert row["status"] == "unreproducible" and row["culprits"] == ["build_path"]
+    assert row["decision"] == "rejected" and row["farm"]["a"]["worker"] == worker_a
+    (staged,) = fixture.repo.staged_releases(include_rejected=True)
+    assert staged.package == "host_probe"
