@@ -458,7 +458,7 @@ def build(
     if broker is not None:
         _farm(repo_dir, tree, index_dir, out_dir, broker, worker_keys, require_workers,
               store_dir, only, skip, build_time_limit, farm_wait, visibility_timeout,
-              online_passphrase, as_json)
+              online_passphrase, as_json, not no_blame, dashboard_dir or repo_dir / "dashboard")
         return
     if worker_keys:
         raise click.UsageError("--worker-key needs --broker")
@@ -646,6 +646,8 @@ def _farm(
     visibility_timeout: int,
     online_passphrase: str | None,
     as_json: bool,
+    find_culprits: bool,
+    dashboard: Path,
 ) -> None:
     """`build --broker`: the gate over results signed by farm workers (see farm_build)."""
     from repo_tool.commands.farm_build import FarmSettings, failed_builds, farm_build
@@ -669,6 +671,8 @@ def _farm(
         time_limit=time_limit,
         wait_seconds=float(wait),
         visibility_timeout=visibility_timeout,
+        find_culprits=find_culprits,
+        dashboard=dashboard,
     )
     decisions, severities = farm_build(
         repo, settings, _index(packages_dir, console), packages_dir, tree,
