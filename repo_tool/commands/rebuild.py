@@ -35,7 +35,7 @@ from repo_tool.commands.build import (
     _variations,
 )
 from repo_tool.commands.intoto import invocation
-from repo_tool.commands.keys import passphrase_options
+from repo_tool.commands.keys import online_passphrase_options, passphrase_options
 from signing.intoto_layout import REBUILD_STEP
 
 if TYPE_CHECKING:
@@ -167,6 +167,10 @@ def _rebuild_one(
 @click.option("--only", help="Comma-separated variations for build B [default: all].")
 @click.option("--skip", multiple=True, help="Do not apply this variation (repeatable).")
 @click.option("--no-blame", is_flag=True, help="On a mismatch, do not search for the culprit.")
+@click.option("--submit", "submit_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Then publish this run's attestations in the repository at this directory "
+                   "(Repository.submit_attestations, as `repo-tool rebuilder submit`).")
+@online_passphrase_options
 @passphrase_options
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 def rebuild(
@@ -181,6 +185,8 @@ def rebuild(
     only: str | None,
     skip: tuple[str, ...],
     no_blame: bool,
+    submit_dir: Path | None,
+    online_passphrase: str | None,
     passphrase_env: str | None,
     passphrase_file: Path | None,
     insecure_plaintext: bool,
@@ -202,6 +208,8 @@ def rebuild(
     layout.validate_rebuilder_name(name)
     _check_host()
     signer = _signer(key, passphrase_env, passphrase_file, insecure_plaintext)
+    if signer is None:
+        raise BuildError("the rebuilder key (--key) signs every attestation")
     connection = connect(None, repo_url, root_file, (), metadata_dir or out_dir / "metadata")
     from builder.rebuild import rebuilder_conditions
 
@@ -224,6 +232,7 @@ def rebuild(
     wanted = [r for r in releases if r.images]
     progress(f"{len(wanted)} releases with images to rebuild")
     summary: list[dict[str, Any]] = []
+    attestations: dict[str, bytes] = {}  # target path -> file bytes, for --submit
     statuses: list[int] = []
     all_results: list[TargetResult] = []
     for index, release in enumerate(wanted, 1):
@@ -246,11 +255,12 @@ def rebuild(
                 from builder.rebuild import attestation_bytes
                 from builder.verdict import SignedResult
 
-                path = out_dir / layout.attestation_path(
+                target_path = layout.attestation_path(
                     release.package, release.version, result.target, name)
-                atomic_write(path, attestation_bytes(SignedResult.load(Path(result.provenance))),
-                             0o644)
-                attestation = str(path)
+                data = attestation_bytes(SignedResult.load(Path(result.provenance)))
+                atomic_write(out_dir / target_path, data, 0o644)
+                attestations[target_path] = data
+                attestation = str(out_dir / target_path)
             said = outcome(result, published)
             progress(f"{release.package} {release.version} {result.target}: {said}")
             statuses.append(0 if said == "confirmed" else
@@ -266,8 +276,17 @@ def rebuild(
             all_results.append(result)
         summary.append({"package": release.package, "version": release.version,
                         "error": None, "targets": targets})
+    submitted = 0
+    if submit_dir is not None and attestations:
+        from tuf_metadata.repository import Repository
+
+        progress(f"submitting {len(attestations)} attestations to {submit_dir}")
+        Repository(submit_dir, online_passphrase).submit_attestations(
+            name, attestations, [signer])
+        submitted = len(attestations)
     if as_json:
-        click.echo(json.dumps({"rebuilder": name, "releases": summary}, indent=2))
+        click.echo(json.dumps({"rebuilder": name, "releases": summary, "submitted": submitted},
+                              indent=2))
     else:
         for entry in summary:
             if entry["error"]:
@@ -275,7 +294,8 @@ def rebuild(
             for t in entry["targets"]:
                 click.echo(f"{t['outcome']}: {entry['package']} {entry['version']} "
                            f"{t['target']}: {t['reason']}")
-        click.echo(f"attestations: {out_dir / layout.ATTESTATIONS_DIR}")
+        click.echo(f"attestations: {out_dir / layout.ATTESTATIONS_DIR}"
+                   + (f" ({submitted} submitted to {submit_dir})" if submit_dir else ""))
     _show_failures(all_results)
     status = max(statuses, default=0, key=lambda s: {0: 0, EXIT_REFUSED: 1}.get(s, 2))
     if status:
