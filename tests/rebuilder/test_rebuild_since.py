@@ -57,3 +57,17 @@ def test_since_lists_only_packages_released_after_that_snapshot(tmp_path: Path) 
         repo.metadata_files[f"{before}.snapshot.json"] = forged.to_bytes()
         with pytest.raises(BadSignatureError):
             published_releases(updater, since=before)
+
+
+def test_a_listed_version_that_is_not_a_version_name_is_not_a_release(tmp_path: Path) -> None:
+    """A package role (signed by its author) may list `XX/hello/../FILE` within its
+    delegated pattern; the rebuilder, which makes directories of versions, ignores it."""
+    repo = RepositorySimulator()
+    author = new_signer()
+    repo.add_package("hello", [author], {"hello.hvt": b"hello 1"}, version="1.0.0")
+    repo.add_package("hello", [author], {"manifest.json": b"{}"}, version="..")
+    repo.release_all()
+    with serve_http(repo) as (metadata_url, _, _):
+        updater = _updater(repo, metadata_url.removesuffix("/metadata/"), tmp_path / "md")
+        assert [(r.package, r.version) for r in published_releases(updater)] == [
+            ("hello", "1.0.0")]

@@ -50,6 +50,10 @@ def package_releases(updater: Updater, package: str) -> list[PublishedRelease]:
     listed = updater.trusted.delegated(role).targets
     releases = []
     for version in versions:
+        try:
+            layout.validate_version(version)
+        except layout.InvalidNameError:
+            continue  # e.g. "..": never a release, and never a directory name of ours
         prefix = layout.target_path(package, version, "")
         files = {
             path[len(prefix):]: ReleaseFile(
