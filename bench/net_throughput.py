@@ -13,14 +13,18 @@ reads/writes) then measures
   - unikernel -> Linux: SIZE bytes read from the source service;
   - ping RTT: 200 echo requests 10 ms apart (`ping -q`, average).
 The reference is a Python server with the same two services in a second
-namespace over a veth pair, measured with the same client. Medians of
---runs runs are reported, with ratios unikernel / Linux.
+namespace over a veth pair, measured with the same client. Every guest and
+the reference stay up for the whole run and the measurements are
+interleaved (hvt, spt, Linux, hvt, spt, Linux, ...), each with the load
+average at its end; min and median of --runs runs are reported, with ratios
+of medians unikernel / Linux.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import re
 import socket
@@ -32,8 +36,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,11 +53,14 @@ SOURCE_PERIOD = 251
 
 
 @dataclass
-class Result:
+class Peer:
     label: str
-    rx_mbps: float   # Linux -> peer, MB/s (10^6 bytes)
-    tx_mbps: float   # peer -> Linux
-    rtt_ms: float
+    command: list[str]   # argv prefix that enters the client's namespace
+    host: str
+    rx: list[float] = field(default_factory=list)    # Linux -> peer, MB/s (10^6 bytes)
+    tx: list[float] = field(default_factory=list)    # peer -> Linux
+    load: list[float] = field(default_factory=list)  # 1-minute load after each run
+    rtt_ms: float = 0.0
 
 
 def run_client(command: list[str], mode: str, host: str, port: int, size: int) -> float:
@@ -75,11 +82,10 @@ def ping_rtt(command: list[str], host: str) -> float:
     return float(match.group(1))
 
 
-def measure(label: str, command: list[str], host: str, size: int, runs: int) -> Result:
-    rx = [run_client(command, "discard", host, DISCARD_PORT, size) for _ in range(runs)]
-    tx = [run_client(command, "source", host, SOURCE_PORT, size) for _ in range(runs)]
-    rtt = ping_rtt(command, host)
-    return Result(label, statistics.median(rx), statistics.median(tx), rtt)
+def measure_once(peer: Peer, size: int) -> None:
+    peer.rx.append(run_client(peer.command, "discard", peer.host, DISCARD_PORT, size))
+    peer.tx.append(run_client(peer.command, "source", peer.host, SOURCE_PORT, size))
+    peer.load.append(os.getloadavg()[0])
 
 
 # -- the Linux reference peer -------------------------------------------------
@@ -140,7 +146,8 @@ def veth_pair() -> Iterator[tuple[list[str], list[str], str]]:
             subprocess.run([*ip, "netns", "del", ns], capture_output=True, check=False)
 
 
-def linux_reference(size: int, runs: int) -> Result:
+@contextmanager
+def linux_reference() -> Iterator[Peer]:
     with veth_pair() as (client_cmd, server_cmd, server_ip):
         server = subprocess.Popen([*server_cmd, sys.executable, __file__, "--serve"],
                                   stdout=subprocess.PIPE, text=True)
@@ -148,50 +155,58 @@ def linux_reference(size: int, runs: int) -> Result:
             assert server.stdout is not None
             if server.stdout.readline().strip() != "serving":
                 raise SystemExit("the Linux reference server did not start")
-            return measure("Linux veth (reference)", client_cmd, server_ip, size, runs)
+            yield Peer("Linux veth (reference)", client_cmd, server_ip)
         finally:
             server.kill()
             server.wait()
 
 
-def unikernel(target: str, image: Path, size: int, runs: int) -> Result:
+@contextmanager
+def unikernel(target: str, image: Path) -> Iterator[Peer]:
     args = [f"--ipv4={GUEST_IP}/24", f"--discard-port={DISCARD_PORT}",
             f"--source-port={SOURCE_PORT}"]
     with tap_namespace() as ns, booted(image, ns, args, "tcp-echo: ready"):
-        return measure(f"tcp-echo on {target} (tap)", ns.command([]), GUEST_IP, size, runs)
+        yield Peer(f"tcp-echo on {target} (tap)", ns.command([]), GUEST_IP)
 
 
-def render(results: list[Result], reference: Result, size: int, runs: int,
-           command: str) -> str:
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def render(peers: list[Peer], reference: Peer, size: int, runs: int, command: str) -> str:
     host = f"{platform.machine()}, Linux {platform.release()}"
     lines = [
         "# Network benchmark: TCP bulk throughput and ping RTT",
         "",
         f"Command: `{command}`",
         "",
-        f"Host: {host}; 2 shared CPUs. One TCP connection per transfer of {size // 10**6} MB, "
-        f"median of {runs} runs; ping: average of 200 requests 10 ms apart.",
+        f"Host: {host}; 2 CPUs shared with other work. One TCP connection per transfer of "
+        f"{size // 10**6} MB; {runs} runs per peer, interleaved "
+        f"({', '.join(p.label.split(' (')[0] for p in [*peers, reference])}, again ...), the "
+        "1-minute load average recorded after each; ping: average of 200 requests 10 ms apart.",
         "",
-        "The unikernel is `tcp-echo` (this runtime's stack, 128 KiB TCP buffers) with its "
-        "discard and source services, on a tap in a namespace. The reference is Linux to "
-        "Linux over a veth pair between two namespaces, measured in the same run with the "
-        "same Python client against a Python server with the same two services.",
+        "The unikernel is `tcp-echo` (this runtime's stack, 128 KiB TCP buffers, `ack_batch` "
+        "on) with its discard and source services, on a tap in a namespace. The reference is "
+        "Linux to Linux over a veth pair between two namespaces, measured in the same run with "
+        "the same Python client against a Python server with the same two services. Goal "
+        "(issue 14): >= 0.25x Linux veth on spt; hvt reported.",
         "",
-        "| peer | Linux → peer (MB/s) | peer → Linux (MB/s) | ping RTT (ms) "
-        "| rx ratio | tx ratio | RTT ratio |",
-        "|---|---|---|---|---|---|---|",
+        "| peer | Linux → peer MB/s min / median | peer → Linux MB/s min / median "
+        "| ping RTT (ms) | rx ratio | tx ratio | RTT ratio | load |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    for r in [*results, reference]:
+    for p in [*peers, reference]:
         lines.append(
-            f"| {r.label} | {r.rx_mbps:.1f} | {r.tx_mbps:.1f} | {r.rtt_ms:.3f} "
-            f"| {r.rx_mbps / reference.rx_mbps:.3f} | {r.tx_mbps / reference.tx_mbps:.3f} "
-            f"| {r.rtt_ms / reference.rtt_ms:.2f} |")
+            f"| {p.label} | {min(p.rx):.1f} / {median(p.rx):.1f} "
+            f"| {min(p.tx):.1f} / {median(p.tx):.1f} | {p.rtt_ms:.3f} "
+            f"| {median(p.rx) / median(reference.rx):.3f} "
+            f"| {median(p.tx) / median(reference.tx):.3f} "
+            f"| {p.rtt_ms / reference.rtt_ms:.2f} "
+            f"| {', '.join(f'{x:.1f}' for x in p.load)} |")
     lines += [
         "",
-        "Ratios are unikernel / Linux (throughput: higher is better; RTT: lower is better).",
-        "The tap path costs one host-kernel crossing per frame for spt and a VM exit plus a",
-        "tender syscall per frame for hvt (Solo5's interface is not built for I/O speed,",
-        "see reference/netstack.md §1.3); Linux over veth never leaves the kernel.",
+        "Ratios are of medians, unikernel / Linux (throughput: higher is better; RTT: lower "
+        "is better).",
         "",
     ]
     return "\n".join(lines)
@@ -203,6 +218,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--targets", default="hvt,spt")
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "net.md")
+    parser.add_argument("--notes", type=Path,
+                        help="a file whose text is appended to the results (the reading)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.serve:
@@ -210,17 +227,25 @@ def main() -> None:
         return
     size = opts.size_mb * 10**6
     targets = [t for t in opts.targets.split(",") if t]
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        peers = []
         for target in targets:
             image = build_unikernel("tcp-echo", target, Path(tmp) / target, with_tcp=True)
-            start = time.monotonic()
-            results.append(unikernel(target, image, size, opts.runs))
-            print(f"{target}: {results[-1]} ({time.monotonic() - start:.1f} s)", flush=True)
-    reference = linux_reference(size, opts.runs)
-    print(f"linux: {reference}", flush=True)
+            peers.append(stack.enter_context(unikernel(target, image)))
+        reference = stack.enter_context(linux_reference())
+        for run in range(opts.runs):
+            for peer in [*peers, reference]:
+                start = time.monotonic()
+                measure_once(peer, size)
+                print(f"run {run + 1}: {peer.label}: rx {peer.rx[-1]:.1f} tx {peer.tx[-1]:.1f} "
+                      f"MB/s, load {peer.load[-1]:.1f} ({time.monotonic() - start:.1f} s)",
+                      flush=True)
+        for peer in [*peers, reference]:
+            peer.rtt_ms = ping_rtt(peer.command, peer.host)
     command = ".venv/bin/python bench/net_throughput.py " + " ".join(sys.argv[1:])
-    text = render(results, reference, size, opts.runs, command.strip())
+    text = render(peers, reference, size, opts.runs, command.strip())
+    if opts.notes:
+        text += "\n" + opts.notes.read_text()
     tmp_out = opts.output.with_suffix(".tmp")
     tmp_out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out.write_text(text)
