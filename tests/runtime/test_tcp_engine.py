@@ -3,6 +3,9 @@ congestion control, with exact segments asserted at a virtual clock."""
 
 from __future__ import annotations
 
+import ctypes
+import random
+
 from tests.runtime.tcp_harness import (
     ACK,
     EAGAIN,
@@ -21,6 +24,7 @@ from tests.runtime.tcp_harness import (
     Engine,
     Peer,
     Seg,
+    checksum,
     engine_lib,
     handshake,
 )
@@ -157,14 +161,14 @@ def test_ack_batch_defers_the_second_segment_ack_to_the_next_poll() -> None:
     batched = Engine(engine_lib(), rcvbuf=64 * 1024, ack_batch=True)
     try:
         conn, peer, _ = established(batched)
-        for k in range(6):
+        for _ in range(6):
             assert peer.send(ACK, b"b" * 1460) == []
         assert batched.deadline() == 0                   # due in this very poll
         (ack,) = batched.poll(0)
         assert (ack.flags, ack.ack) == (ACK, 1001 + 6 * 1460)
         assert batched.deadline() == NEVER
         acks = []
-        for k in range(12):                              # 17,520 bytes >= 64 KiB / 4
+        for _ in range(12):                              # 17,520 bytes >= 64 KiB / 4
             acks += peer.send(ACK, b"c" * 1460)
         assert [a.ack for a in acks] == [1001 + 18 * 1460]
         assert peer.send(ACK, b"d" * 100) == []          # a lone small segment: delayed
@@ -198,7 +202,7 @@ def test_window_update_when_a_slow_reader_catches_up(engine: Engine) -> None:
     # Below half the buffer advertised, a read that moves the edge by 2 MSS
     # is announced at once.
     conn, peer, _ = established(engine)
-    for k in range(100):                                 # 146,000 bytes unread
+    for _ in range(100):                                 # 146,000 bytes unread
         peer.send(ACK, b"s" * 1460)
     engine.take()
     assert engine.info(conn).rcv_wnd <= 128 * 1024
@@ -406,3 +410,29 @@ def test_clock_never_goes_back_for_rtt(engine: Engine) -> None:
     assert info.snd_una == s + 1
     assert info.rto == 1 * SEC and info.srtt < 1 * MS   # a 0 sample, not 2^64 - 40 ms
     engine.abort(conn)
+
+
+def test_checksum_word_loop_matches_rfc1071_at_every_alignment() -> None:
+    # The checksum adds 8 bytes at a time in native order and swaps once
+    # (RFC 1071 2(B)); every start offset and length, including odd ones and
+    # words of 0xffff, must give what the 16-bit big-endian sum gives.
+    lib = engine_lib()
+    lib.net_checksum_add.restype = ctypes.c_uint32
+    lib.net_checksum_add.argtypes = [ctypes.c_uint32, ctypes.c_char_p, ctypes.c_size_t]
+    lib.net_checksum_finish.restype = ctypes.c_uint16
+    lib.net_checksum_finish.argtypes = [ctypes.c_uint32]
+    rng = random.Random(14)
+    blobs = [rng.randbytes(160), b"\xff" * 160, bytes(160)]
+    for blob in blobs:
+        for offset in range(9):
+            for length in range(0, 150, 7):
+                data = blob[offset:offset + length]
+                buf = ctypes.create_string_buffer(blob, len(blob))
+                start = ctypes.cast(ctypes.addressof(buf) + offset, ctypes.c_char_p)
+                for initial in (0, 0x1234, 0xFFFFFFFF):
+                    got = lib.net_checksum_finish(lib.net_checksum_add(initial, start, length))
+                    folded = initial
+                    while folded >> 16:
+                        folded = (folded & 0xFFFF) + (folded >> 16)
+                    want = checksum(data + b"\0" * (length % 2) + folded.to_bytes(2, "big"))
+                    assert got == want, (offset, length, initial)
