@@ -128,6 +128,15 @@ _PUBLIC_SYMBOLS: tuple[str, ...] = ("solo5_*", "_start", "_start32", "__stack_ch
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
+# The x86_64 code the hardware-virtualised targets share (bindings/x86_64/):
+# CPU tables and exception stubs for all three; the 32-bit start and the
+# fatal-trap report for the two that boot from a loader (hvt has its own).
+_X86_64_CPU = ("bindings/x86_64/cpu.c", "bindings/x86_64/traps.S")
+_X86_64_LOADED = (*_X86_64_CPU, "bindings/x86_64/boot32.S", "bindings/x86_64/trap_abort.c")
+_SHARED_BINDINGS: dict[str, tuple[str, ...]] = {
+    "hvt": _X86_64_CPU, "virtio": _X86_64_LOADED, "xen": _X86_64_LOADED}
+
+
 def _bindings_sources(target: str) -> list[str]:
     """Bindings files relative to the solo5 root, in a fixed order."""
     found: list[str] = []
@@ -135,7 +144,7 @@ def _bindings_sources(target: str) -> list[str]:
         for pattern in patterns:
             found += sorted(p.relative_to(SOLO5_ROOT).as_posix()
                             for p in (SOLO5_ROOT / folder).glob(pattern))
-    return found
+    return found + list(_SHARED_BINDINGS.get(target, ()))
 
 
 def _object_name(prefix: str, source: str) -> str:

@@ -130,15 +130,3 @@ solo5_result_t platform_block_read(solo5_handle_t h, solo5_off_t offset,
     hypercall(HVT_HYPERCALL_BLOCK_READ, &req);
     return (solo5_result_t)req.ret;
 }
-
-/* Intel SDM Vol. 4 Table 2-2: IA32_FS_BASE. */
-#define MSR_FS_BASE 0xC0000100U
-
-solo5_result_t platform_set_tls_base(uintptr_t base)
-{
-    __asm__ __volatile__("wrmsr"
-                         :
-                         : "c"(MSR_FS_BASE), "a"((uint32_t)base),
-                           "d"((uint32_t)((uint64_t)base >> 32)));
-    return SOLO5_R_OK;
-}

@@ -1,67 +1,11 @@
 /*
- * Exception entry stubs. The CPU pushes an error code only for some vectors
- * (Intel SDM Vol. 3A §6.15); the others get a 0 so every frame has the same
- * shape. Each stub then pushes its vector and joins trap_common, which saves
- * the general registers and calls hvt_trap_handler(frame), which never
- * returns. The IST stack is 16-byte aligned by the CPU; 7 + 15 pushes keep
- * it aligned at the call.
- *
- * The stubs sit at a fixed 16-byte stride from hvt_trap_stubs, inside one
- * 512-byte-aligned block, so the IDT can be filled from a single template
- * (only the low 16 offset bits differ between gates).
+ * hvt's own entry points; the exception stubs and the fatal path are
+ * shared (../x86_64/traps.S: x86_trap_stubs, x86_trap_common, which calls
+ * x86_trap_handler in cpu_x86_64.c).
  */
+#include "../x86_64/cpu.h"
+
     .text
-    .balign 512
-    .globl hvt_trap_stubs
-hvt_trap_stubs:
-
-.macro TRAP_NOEC vector
-    .balign 16
-trap_\vector:
-    pushq $0
-    pushq $\vector
-    jmp trap_common
-.endm
-
-.macro TRAP_EC vector
-    .balign 16
-trap_\vector:
-    pushq $\vector
-    jmp trap_common
-.endm
-
-TRAP_NOEC 0
-TRAP_NOEC 1
-TRAP_NOEC 2
-TRAP_NOEC 3
-TRAP_NOEC 4
-TRAP_NOEC 5
-TRAP_NOEC 6
-TRAP_NOEC 7
-TRAP_EC 8
-TRAP_NOEC 9
-TRAP_EC 10
-TRAP_EC 11
-TRAP_EC 12
-TRAP_EC 13
-TRAP_EC 14
-TRAP_NOEC 15
-TRAP_NOEC 16
-TRAP_EC 17
-TRAP_NOEC 18
-TRAP_NOEC 19
-TRAP_NOEC 20
-TRAP_EC 21
-TRAP_NOEC 22
-TRAP_NOEC 23
-TRAP_NOEC 24
-TRAP_NOEC 25
-TRAP_NOEC 26
-TRAP_NOEC 27
-TRAP_NOEC 28
-TRAP_EC 29
-TRAP_EC 30
-TRAP_NOEC 31
 
 /*
  * #GP. In user mode (see hvt_cpu_enter_user) a hypervisor that ignores
@@ -97,7 +41,7 @@ hvt_gp_entry:
     iretq
 2:  popq %rcx
     pushq $13
-    jmp trap_common
+    jmp x86_trap_common
 
 /*
  * void hvt_cpu_enter_user(void): return to the caller at CPL 3 on the same
@@ -114,32 +58,11 @@ hvt_cpu_enter_user:
     movl %eax, %gs
     popq %rax                   /* return address */
     movq %rsp, %rdx
-    pushq $0x33                 /* SS: user data, RPL 3 */
+    pushq $X86_SEL_USER_DATA    /* SS */
     pushq %rdx                  /* RSP */
     pushq $0x3002               /* RFLAGS: IOPL 3, IF 0 */
-    pushq $0x2b                 /* CS: user code, RPL 3 */
+    pushq $X86_SEL_USER_CODE    /* CS */
     pushq %rax                  /* RIP */
     iretq
-
-trap_common:
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movq %rsp, %rdi
-    call hvt_trap_handler
-1:  hlt
-    jmp 1b
 
     .section .note.GNU-stack,"",@progbits

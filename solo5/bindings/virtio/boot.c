@@ -138,9 +138,9 @@ static void attach(const struct pci_virtio *dev)
                dev->bus, dev->slot);
 }
 
-uint64_t virtio_boot(const struct multiboot_info *mbi);
-uint64_t virtio_boot(const struct multiboot_info *mbi)
+uint64_t x86_boot(uintptr_t boot_info)
 {
+    const struct multiboot_info *mbi = (const struct multiboot_info *)boot_info;
     serial_init();
     cpu_init();
     copy_cmdline(mbi);
@@ -164,7 +164,7 @@ uint64_t virtio_boot(const struct multiboot_info *mbi)
 
 void platform_init(void *boot_arg, struct platform_boot *boot)
 {
-    (void)boot_arg; /* virtio_boot kept what it needs */
+    (void)boot_arg; /* x86_boot kept what it needs */
     boot->mem_size = mem_top;
     boot->cmdline = boot_cmdline;
     boot->mft = &manifest.m;

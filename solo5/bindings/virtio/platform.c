@@ -66,15 +66,3 @@ solo5_handle_set_t platform_yield(solo5_time_t deadline)
         cpu_wait_for_interrupt();
     }
 }
-
-/* Intel SDM Vol. 4 Table 2-2: IA32_FS_BASE. */
-#define MSR_FS_BASE 0xC0000100U
-
-solo5_result_t platform_set_tls_base(uintptr_t base)
-{
-    __asm__ __volatile__("wrmsr"
-                         :
-                         : "c"(MSR_FS_BASE), "a"((uint32_t)base),
-                           "d"((uint32_t)((uint64_t)base >> 32)));
-    return SOLO5_R_OK;
-}

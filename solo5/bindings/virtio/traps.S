@@ -1,10 +1,7 @@
 /*
- * Interrupt and exception entry points.
- *
- * Exceptions (vectors 0-31) are fatal: every stub makes the same frame (an
- * error code of 0 where the CPU pushes none, Intel SDM Vol. 3A §6.15, then
- * the vector), saves the general registers and calls cpu_trap(frame),
- * which reports and exits. They run on IST stacks (set in cpu.c).
+ * virtio's own interrupt and exception entry points; the exception stubs
+ * and the fatal path are shared (../x86_64/traps.S: x86_trap_stubs,
+ * x86_trap_common, which calls x86_trap_handler in ../x86_64/trap_abort.c).
  *
  * #GP from user mode (CPL 3) completes the few privileged instructions the
  * bindings use after boot, at CPL 0, then steps over them (gp_entry):
@@ -22,54 +19,6 @@
  * returns.
  */
     .text
-
-.macro TRAP_NOEC vector
-    .globl trap_\vector
-trap_\vector:
-    pushq $0
-    pushq $\vector
-    jmp trap_common
-.endm
-
-.macro TRAP_EC vector
-    .globl trap_\vector
-trap_\vector:
-    pushq $\vector
-    jmp trap_common
-.endm
-
-TRAP_NOEC 0
-TRAP_NOEC 1
-TRAP_NOEC 2
-TRAP_NOEC 3
-TRAP_NOEC 4
-TRAP_NOEC 5
-TRAP_NOEC 6
-TRAP_NOEC 7
-TRAP_EC 8
-TRAP_NOEC 9
-TRAP_EC 10
-TRAP_EC 11
-TRAP_EC 12
-TRAP_EC 13
-TRAP_EC 14
-TRAP_NOEC 15
-TRAP_NOEC 16
-TRAP_EC 17
-TRAP_NOEC 18
-TRAP_NOEC 19
-TRAP_NOEC 20
-TRAP_EC 21
-TRAP_NOEC 22
-TRAP_NOEC 23
-TRAP_NOEC 24
-TRAP_NOEC 25
-TRAP_NOEC 26
-TRAP_NOEC 27
-TRAP_NOEC 28
-TRAP_EC 29
-TRAP_EC 30
-TRAP_NOEC 31
 
 #define MSR_FS_BASE 0xC0000100
     .globl gp_entry
@@ -148,28 +97,7 @@ gp_not_ours:
     popq %rax
 gp_fatal:
     pushq $13
-    jmp trap_common
-
-trap_common:
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
-    movq %rsp, %rdi
-    call cpu_trap
-1:  hlt
-    jmp 1b
+    jmp x86_trap_common
 
 .macro IRQ line
     .globl irq_\line
@@ -225,14 +153,11 @@ irq_common:
     addq $8, %rsp
     iretq
 
-/* Entry addresses for the IDT: vectors 0-31, then PIC lines 0-15. */
+/* Entry addresses of PIC lines 0-15 for the IDT (vectors 32-47). */
     .section .rodata
     .balign 8
-    .globl cpu_vector_entries
-cpu_vector_entries:
-    .irp v, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-    .quad trap_\v
-    .endr
+    .globl cpu_irq_entries
+cpu_irq_entries:
     .irp l, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
     .quad irq_\l
     .endr

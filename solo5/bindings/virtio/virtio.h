@@ -1,6 +1,6 @@
 /*
  * virtio guest bindings: internal interface between the boot code
- * (multimultiboot.S, boot.c), the CPU tables and interrupts (cpu.c, traps.S), the
+ * (multiboot.S, ../x86_64/boot32.S, boot.c), the CPU tables and interrupts (cpu.c, traps.S), the
  * clocks (clock.c), the serial console (serial.c), the PCI bus (pci.c),
  * the legacy virtqueues (virtq.c), the two device drivers (net.c, blk.c)
  * and the platform hooks (platform.c).
@@ -15,6 +15,8 @@
 #define SOLO5_BINDINGS_VIRTIO_H
 
 #include "../common/bindings.h"
+#include "../x86_64/boot32.h"
+#include "../x86_64/cpu.h"
 
 /* x86 port I/O, always through DX: at CPL 3 on a hypervisor that ignores
  * IOPL the instruction traps, and traps.S completes only the DX forms. */

@@ -96,9 +96,9 @@ static void report_without_xen(void)
         __asm__ __volatile__("hlt");
 }
 
-uint64_t xen_boot(const struct hvm_start_info *si);
-uint64_t xen_boot(const struct hvm_start_info *si)
+uint64_t x86_boot(uintptr_t boot_info)
 {
+    const struct hvm_start_info *si = (const struct hvm_start_info *)boot_info;
     cpu_init();
     copy_cmdline(si);
     mem_top = memory_end(si);
@@ -119,7 +119,7 @@ uint64_t xen_boot(const struct hvm_start_info *si)
 
 void platform_init(void *boot_arg, struct platform_boot *boot)
 {
-    (void)boot_arg; /* xen_boot kept what it needs */
+    (void)boot_arg; /* x86_boot kept what it needs */
     boot->mem_size = mem_top;
     boot->cmdline = boot_cmdline;
     boot->mft = manifest;

@@ -1,7 +1,7 @@
 /*
  * xen (PVH) guest bindings: internal interface between the entry (pvh.S),
  * early boot (boot.c), hypercalls (hypercall.c), the PV console
- * (console.c), the clocks (clock.c), the CPU tables (cpu.c, traps.S) and
+ * (console.c), the clocks (clock.c), the IDT (cpu.c; stubs in ../x86_64/) and
  * the platform hooks (platform.c). Layouts are Xen's public ABI headers
  * (xen/include/public/: xen.h, hvm/start_info.h, hvm/params.h, hvm/hvm_op.h,
  * sched.h, event_channel.h, memory.h, io/console.h) for x86_64.
@@ -14,6 +14,8 @@
 #define SOLO5_BINDINGS_XEN_H
 
 #include "../common/bindings.h"
+#include "../x86_64/boot32.h"
+#include "../x86_64/cpu.h"
 
 /* Hypercall numbers (public/xen.h). */
 #define HYPERVISOR_memory_op 12
