@@ -19,6 +19,10 @@ SECTIONS = [
     ("repository.md", "Repository: one cold `repo-tool publish` vs the same publish by python-tuf, "
      "1,000 and 10,000 packages; fresh client's download",
      "cold publish at 10,000 packages <= 0.5x python-tuf (not met: 1.0-1.5x)"),
+    ("scale.md", "Scale: one cold publish (ours vs python-tuf) and a client's refresh (ours with "
+     "and without gzip vs ngclient) at 10,000 and 100,000 packages; time, CPU, bytes, peak RSS",
+     "issue 18 at 1M: publish <= 0.1x python-tuf, fresh client bytes <= 0.1x ngclient with "
+     "gzip, up-to-date refresh <= 0.25x ngclient's time, client memory flat"),
     ("client.md", "Verifying client vs python-tuf ngclient on the same repositories",
      "no slower and no more bytes than ngclient"),
     ("transfer.md", "Bytes on the wire: our client with gzip from `serve` vs ngclient "
