@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from tuf_metadata.quorum import QuorumChanges
 
 ONLINE_ROLES = ("snapshot", "timestamp")
+RETIRED = "retired_online_keys"  # repo.json: replaced key files not deleted yet
 DESCRIPTION = "replace the online snapshot and timestamp keys"
 
 
@@ -86,7 +87,8 @@ def propose_online_keys(files: MetadataReader, online: OnlineServices,
 
 def prepare_online_keys(files: MetadataReader, online: OnlineServices, new_root: Root) -> bool:
     """Before a commit publishing NEW_ROOT: unlock the incoming online keys it names, so
-    they sign beside the current ones. Returns whether the online keys change.
+    they sign beside the current ones. Returns whether the online keys change (or a cut
+    run of the change left replaced key files to delete): then finish_online_keys follows.
 
     Raises QuorumError when NEW_ROOT names online keys the repository does not hold
     (a root change may replace them only through `propose_online_keys`).
@@ -104,22 +106,35 @@ def prepare_online_keys(files: MetadataReader, online: OnlineServices, new_root:
                 "the online keys are replaced with `repo-tool online-keys rotate`"
             )
         online.incoming_signers[role] = signer
-    return bool(changed)
+    return bool(changed) or bool(files.config().get(RETIRED))
 
 
 def finish_online_keys(files: MetadataReader, online: OnlineServices, new_root: Root) -> None:
     """After NEW_ROOT is written: repo.json names the new key files, snapshot and timestamp
-    are signed by them alone, and the replaced key files are deleted. Under the lock."""
+    are signed by them alone, and the replaced key files are deleted. Under the lock.
+
+    The replaced files are recorded in repo.json ("retired_online_keys") before anything
+    else, so a run cut at any point is finished by the next (see prepare_online_keys).
+    """
     config = files.config()
-    old = {role: files.root_dir / config["online_keys"][role] for role in online.incoming_signers}
+    retired = set(config.get(RETIRED, []))
     for role in online.incoming_signers:
+        retired.add(config["online_keys"][role])
         config["online_keys"][role] = str(key_file(role, new_root.version))
-    atomic_write(files.config_path, (json.dumps(config, indent=2) + "\n").encode())
+    config[RETIRED] = sorted(retired)
+    _write_config(files, config)
     online.forget_signers()
     online.new_snapshot_and_timestamp({})
-    for path in old.values():
-        path.unlink(missing_ok=True)
-        path.with_name(path.name.removesuffix(".key") + ".pub.json").unlink(missing_ok=True)
+    for name in retired:
+        private = files.root_dir / name
+        private.unlink(missing_ok=True)
+        private.with_name(private.name.removesuffix(".key") + ".pub.json").unlink(missing_ok=True)
+    del config[RETIRED]
+    _write_config(files, config)
+
+
+def _write_config(files: MetadataReader, config: dict[str, object]) -> None:
+    atomic_write(files.config_path, (json.dumps(config, indent=2) + "\n").encode())
 
 
 def _source(spec: PassphraseSource | str) -> PassphraseSource:

@@ -191,7 +191,9 @@ class QuorumChanges:
         if "targets" in proposed:
             new_targets: Targets | None = cast(Targets, proposed["targets"].signed)
         elif current is not None:
-            snapshot = self.files.load_snapshot(current).signed
+            # Snapshot as the newest root verifies it: a re-run of a cut commit that replaced
+            # the online keys finds snapshots only the proposed root's keys signed.
+            snapshot = self.files.load_snapshot(self.files.load_root().signed).signed
             new_targets = self.files.load_targets(current, snapshot).signed
         else:
             new_targets = None

@@ -25,6 +25,7 @@ from signing.keys import INSECURE, load_signer
 from tests.repository.helpers import Fixture, init_repo, release, run
 from tuf_metadata.repo_types import metadata_bytes, utc_now
 from tuf_metadata.repo_verify import now_utc, verify_repository
+from tuf_metadata.store import set_crash_hook
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -180,3 +181,57 @@ def test_versions_pushed_up_with_a_stolen_key_do_not_block_clients_after_rotatio
     ngclient(fx, url, tmp_path / "ng-victim").refresh()
     stored = json.loads((tmp_path / "ng-victim" / "metadata" / "timestamp.json").read_bytes())
     assert stored["signed"]["version"] == new_version
+
+
+class Cut(Exception):
+    """The simulated crash."""
+
+
+def test_an_online_key_change_cut_at_any_step_is_finished_by_signing_again(
+        tmp_path: Path) -> None:
+    cut_at = 1
+    while True:
+        fx = init_repo(tmp_path / f"cut-{cut_at}")
+        repo = fx.repo_dir
+        change_id = json.loads(run(["online-keys", "rotate", "--repo", str(repo),
+                                    "--json"]).output)["id"]
+        assert run(["sign", change_id, "--repo", str(repo), "--insecure-plaintext",
+                    "--key", str(fx.keys["m0"])]).exit_code == 0
+        steps: list[str] = []
+
+        def crash(label: str, steps: list[str] = steps, at: int = cut_at) -> None:
+            steps.append(label)
+            if len(steps) == at:
+                raise Cut(label)
+
+        set_crash_hook(crash)
+        try:
+            run(["sign", change_id, "--repo", str(repo), "--insecure-plaintext",
+                 "--key", str(fx.keys["m1"])])
+            finished = True
+        except Cut:
+            finished = False
+        finally:
+            set_crash_hook(None)
+        # Every moment is a repository `verify` accepts (root 1, or root 2 and its keys).
+        verify_repository(repo, now_utc())
+        if not finished:
+            again = run(["sign", change_id, "--repo", str(repo), "--insecure-plaintext",
+                         "--key", str(fx.keys["m1"]), "--json"])
+            assert again.exit_code == 0, (steps, again.output)
+        config = json.loads((repo / "repo.json").read_bytes())
+        assert config["online_keys"] == {"snapshot": "online/snapshot.2.key",
+                                         "timestamp": "online/timestamp.2.key"}, steps
+        assert "retired_online_keys" not in config, steps
+        assert sorted(p.name for p in (repo / "online").glob("*.key")) == [
+            "snapshot.2.key", "timestamp.2.key"], steps
+        root2 = json.loads((repo / "metadata" / "2.root.json").read_bytes())["signed"]
+        timestamp = json.loads((repo / "metadata" / "timestamp.json").read_bytes())
+        assert [s["keyid"] for s in timestamp["signatures"]] == root2["roles"]["timestamp"][
+            "keyids"], steps
+        assert verify_repository(repo, now_utc()).root_version == 2
+        assert not list((repo / "pending").iterdir())
+        if finished:
+            break
+        cut_at += 1
+    assert cut_at >= 5  # the commit has at least this many steps, each one cut once
