@@ -146,3 +146,40 @@ def test_accel_is_refused_for_tender_targets(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 1
     assert "--accel applies to virtio images only" in result.stderr
+
+
+FAULTING = """
+#include <solo5.h>
+#include <stdint.h>
+int solo5_app_main(const struct solo5_start_info *si)
+{
+    solo5_console_write("faulting\\n", 9);
+    if (si->cmdline[0] == 'p') /* above the 4 GiB identity map: #PF */
+        return (int)*(volatile uint64_t *)(uintptr_t)0x100000008ULL;
+    __asm__ __volatile__("ud2"); /* #UD */
+    return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def faulting_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    build = tmp_path_factory.mktemp("fault-virtio")
+    (build / "main.c").write_text(FAULTING)
+    return run_plan(image_plan("virtio", "fault", ["main.c"], [], []), build)
+
+
+@pytest.mark.parametrize("accel", ACCELS)
+def test_fatal_traps_report_the_frame_and_exit_255(faulting_image: Path, accel: str) -> None:
+    # The shared x86_64 stubs (bindings/x86_64/traps.S) for an exception
+    # without an error code (#UD, 6) and one with (#PF, 14), from user mode.
+    for arg, vector, cr2 in (("ud", 6, None), ("pf", 14, "0x100000008")):
+        done = run_qemu(faulting_image, accel, args=[arg])
+        assert done.status == 255, done.console + done.stderr
+        trap = re.search(r"Solo5: trap: vector=(\d+) ec=0x([0-9a-f]+) rip=0x[0-9a-f]+ "
+                         r"rsp=0x[0-9a-f]+ rflags=0x[0-9a-f]+ cr2=(0x[0-9a-f]+)\n"
+                         r"Solo5: ABORT: fatal trap\n", done.console)
+        assert trap is not None, done.console
+        assert int(trap.group(1)) == vector
+        if cr2 is not None:  # a user-mode read of a not-present page: error code U=1
+            assert trap.group(3) == cr2 and int(trap.group(2), 16) == 0x4
