@@ -40,3 +40,24 @@ def test_http_request_fuzzer_million_runs(tmp_path: Path) -> None:
     assert sorted(corpus.glob("*.bin")), "no seed corpus: python -m tests.www.fuzz_corpus"
     log = run_fuzzer(fuzzer, corpus, tmp_path, RUNS)
     assert executions(log) >= RUNS
+
+
+ARGS_SEEDS = {
+    "all": b"--ipv4=10.77.0.2/24 --port=8080 --max-age=3600 --access-log --max-connections=64"
+           b" --idle-timeout=30 --header-timeout=5 --cache-mb=16",
+    "dhcp": b"--dhcp --port=80",
+    "bad": b"--port=0 --max-age=x --unknown",
+}
+
+
+@pytest.mark.slow
+def test_boot_args_fuzzer_million_runs(tmp_path: Path) -> None:
+    fuzzer = compile_host(tmp_path / "fuzz_args", [WWW / "test" / "fuzz_args.c", WWW / "args.c",
+                                                   RUNTIME / "net" / "bootargs.c"],
+                          fuzzer=True, include_dirs=[WWW])
+    corpus = tmp_path / "seeds"
+    corpus.mkdir()
+    for name, seed in ARGS_SEEDS.items():
+        (corpus / name).write_bytes(seed)
+    log = run_fuzzer(fuzzer, corpus, tmp_path / "work", RUNS)
+    assert executions(log) >= RUNS
