@@ -15,6 +15,7 @@ import click
 from builder.errors import BuildError
 from builder.plan import check_release
 from builder.reference import toolchain_of_buildinfo
+from repo_tool.cli_table import echo_table
 from repo_tool.commands.keys import passphrase_options, passphrase_source
 from repo_tool.commands.repo_options import (
     JSON_OPTION,
@@ -173,7 +174,11 @@ def release_yank(
 @REPO_OPTION
 @JSON_OPTION
 def staging(repo_dir: Path, as_json: bool) -> None:
-    """List staged releases, with the reason for any rejected one."""
+    """List staged releases, with the reason for any rejected one.
+
+    On a terminal the columns are aligned; piped, the output is tab-separated with a
+    header line. Nothing is cut in either.
+    """
     repo = open_repo(repo_dir)
     rows = []
     for staged in repo.staged_releases(include_rejected=True):
@@ -183,10 +188,11 @@ def staging(repo_dir: Path, as_json: bool) -> None:
             "state": "rejected" if rejection else "staged",
             "reason": rejection.get("reason") if rejection else None,
         })
-    text = "\n".join(
-        f"{r['package']} {r['version']}  {r['state']}" + (f": {r['reason']}" if r["reason"] else "")
-        for r in rows
-    )
-    emit(as_json, rows, text or "staging is empty")
+    if as_json or not rows:
+        emit(as_json, rows, "staging is empty")
+        return
+    echo_table(["PACKAGE", "VERSION", "STATE", "REASON"],
+               [[str(r["package"]), str(r["version"]), str(r["state"]), str(r["reason"] or "-")]
+                for r in rows])
 
 
