@@ -26,14 +26,24 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from builder.double import NONDETERMINISTIC, bisect, run_diffoscope
 from builder.errors import BuildError
-from builder.farm.dispatch import Build, Farm
+from builder.farm.dispatch import Build
+from builder.farm.protocol import BuildSpec
 from builder.status import BuildStatus
 from builder.variations import Variation, select
 
 MACHINE = "machine"  # the culprit when only the worker machine explains the difference
+
+
+class Prober(Protocol):
+    """What blame needs of the farm: single builds pinned to one worker (Farm.probe)."""
+
+    def probe(
+        self, worker: str, base: BuildSpec, sets: Sequence[Sequence[str]]
+    ) -> list[str | None]: ...
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,7 @@ def _diffoscope(a: Build, b: Build, report_dir: Path) -> dict[str, str]:
         return run_diffoscope(paths[0], paths[1], report_dir, stem)
 
 
-def explain(farm: Farm, a: Build, b: Build, report_dir: Path, find_culprits: bool) -> FarmBlame:
+def explain(farm: Prober, a: Build, b: Build, report_dir: Path, find_culprits: bool) -> FarmBlame:
     """diffoscope of A vs B into report_dir and, if asked, the culprits (see module doc)."""
     assert a.result is not None and b.result is not None
     started = time.monotonic()
@@ -105,8 +115,8 @@ def explain(farm: Farm, a: Build, b: Build, report_dir: Path, find_culprits: boo
     if not find_culprits:
         return FarmBlame(a.spec.target, (worker_a, worker_b), (), probes,
                          time.monotonic() - started, reports, error)
-    variations: tuple[Variation, ...] = select(b.spec.variations, os.cpu_count() or 1)
     try:
+        variations: tuple[Variation, ...] = select(b.spec.variations, os.cpu_count() or 1)
         machine = False
         if worker_a != worker_b:
             (on_a,) = farm.probe(worker_a, a.spec, [b.spec.variations])
