@@ -4,7 +4,10 @@ One row per (package, version, target). Each row keeps every builder's
 verdict ("rebuilds"); "reproduced_by" lists the builders whose image hash
 equals the row's published hash. Rows come from builder result documents
 (builder.pipeline.TargetResult.to_json()) plus, from the publish gate, the
-author-signed hash and the gate decision.
+author-signed hash and the gate decision. "rebuilders" is what the published
+attestations say about the published image (which rebuilders confirmed it,
+which disagreed), as the caller verified them through the repository
+(`apply_attestations`); the "reproduced by" column shows it.
 """
 
 from __future__ import annotations
@@ -222,6 +225,8 @@ def merge_rows(
             if row.get("author_sha256") is None:
                 row["author_sha256"] = previous.get("author_sha256")
                 row["decision"] = previous.get("decision")
+            if "rebuilders" not in row and "rebuilders" in previous:
+                row["rebuilders"] = previous["rebuilders"]  # a release's image never changes
         merged[key] = row
     rows = [merged[key] for key in sorted(merged)]
     for row in rows:
@@ -233,6 +238,44 @@ def merge_rows(
             and r["sha256"] == row["sha256"]
         )
     return rows
+
+
+def apply_attestations(
+    rows: Iterable[dict[str, Any]], images: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Rows with "rebuilders" set from IMAGES: one record per published image (package,
+    version, target, sha256, confirmed_by, disagreed), judged by the operator's rule on
+    attestations the caller verified through the repository. Rows of images without a
+    record lose it (e.g. a rebuilder removed since)."""
+    by_key = {(i["package"], i["version"], i["target"]): i for i in images}
+    result = []
+    for row in rows:
+        row = {k: v for k, v in row.items() if k != "rebuilders"}
+        image = by_key.get((row["package"], row["version"], row["target"]))
+        if image is not None:
+            row["rebuilders"] = {
+                "sha256": image["sha256"],
+                "confirmed_by": sorted(image["confirmed_by"]),
+                "disagreed": sorted(image["disagreed"]),
+            }
+        result.append(row)
+    return result
+
+
+def _rebuilders_cell(row: Mapping[str, Any]) -> str:
+    """"reproduced by": the rebuilders whose published attestation confirms the image."""
+    attested = row.get("rebuilders")
+    builders = ", ".join(row["reproduced_by"]) or "none"
+    if not attested:
+        return _cell("", f"no published attestations; double builds matching: {builders}")
+    text = ", ".join(attested["confirmed_by"])
+    if attested["disagreed"]:
+        text += f"{'; ' if text else ''}disagreed: {', '.join(attested['disagreed'])}"
+    title = (f"published attestations about sha256 {attested['sha256']}: confirmed by "
+             f"{', '.join(attested['confirmed_by']) or 'nobody'}; disagreed: "
+             f"{', '.join(attested['disagreed']) or 'nobody'}; double builds matching: "
+             f"{builders}")
+    return _cell(text, title, "disagreed" if attested["disagreed"] else None)
 
 
 def _cell(text: object, title: str | None = None, css: str | None = None) -> str:
@@ -291,7 +334,7 @@ def render_html(rows: list[dict[str, Any]]) -> str:
             + _farm_cell(row)
             + _cell(f"{len(row['variations'])}", how or variations)
             + _cell(", ".join(row["culprits"]))
-            + _cell(", ".join(row["reproduced_by"]))
+            + _rebuilders_cell(row)
             + f"<td>{links}</td>"
             + "</tr>"
         )
@@ -320,7 +363,7 @@ def render_html(rows: list[dict[str, Any]]) -> str:
 body{{font-family:sans-serif;margin:1.5em}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:.25em .5em;text-align:left}}
 .reproducible{{background:#d9f2d9}} .unreproducible{{background:#f8d7da}}
-.failed{{background:#fff3cd}}
+.failed{{background:#fff3cd}} .disagreed{{background:#f8d7da}}
 .hash{{font-family:monospace}}
 </style></head><body>
 <h1>Reproducibility dashboard</h1>
@@ -336,7 +379,17 @@ reasons).</p>
 
 def update_dashboard(directory: Path, new_rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Merge new rows into directory/index.json and re-render index.html."""
-    rows = merge_rows(load_rows(directory), new_rows)
+    return _write(directory, merge_rows(load_rows(directory), new_rows))
+
+
+def update_attestations(
+    directory: Path, images: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Set every row's "rebuilders" from IMAGES (`apply_attestations`) and re-render."""
+    return _write(directory, apply_attestations(load_rows(directory), images))
+
+
+def _write(directory: Path, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     document = {"dashboard_version": DASHBOARD_VERSION, "rows": rows}
     atomic_write(
         directory / INDEX_JSON, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode()

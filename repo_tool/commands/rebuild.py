@@ -284,6 +284,11 @@ def rebuild(
         Repository(submit_dir, online_passphrase).submit_attestations(
             name, attestations, [signer])
         submitted = len(attestations)
+        from repo_tool.attested_dashboard import refresh_attestations
+
+        warning = refresh_attestations(submit_dir)  # the dashboard's "reproduced by"
+        if warning:
+            click.echo(f"warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps({"rebuilder": name, "releases": summary, "submitted": submitted},
                               indent=2))

@@ -171,6 +171,11 @@ def rebuilder_submit(
     source = passphrase_source(passphrase_env, passphrase_file, insecure_plaintext)
     signers = [load_signer(path, source) for path in keys]
     _open(repo_dir, online_passphrase).submit_attestations(name, attestations, signers)
+    from repo_tool.attested_dashboard import refresh_attestations
+
+    warning = refresh_attestations(repo_dir)  # the dashboard's "reproduced by"
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
     role = layout.rebuilder_role(name)
     _emit(as_json, {"role": role, "submitted": sorted(attestations)},
           f"{role}: published {len(attestations)} attestations")
