@@ -35,6 +35,7 @@ from rich.table import Table
 from builder.build import run_build
 from builder.plan import load_index, read_package_tree, resolve, solo5_requests
 from builder.variations import CONTROL
+from repo_tool.commands.demo_rebuilders import step_rebuilders
 from repo_tool.demo import (
     DNS_ANSWER,
     DNS_PACKAGE,
@@ -69,7 +70,7 @@ from repo_tool.errors import TOOLKIT_ERRORS
 from solo5.launcher import tender_command
 from tuf_metadata.repository import Repository
 
-TOTAL_STEPS = 8
+TOTAL_STEPS = 9
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMMAND_TIMEOUT = 600.0  # seconds; the longest is a builder run over every package
 SERVER_START_TIMEOUT = 20.0
@@ -309,6 +310,10 @@ class Demo:
                 manifest, "--source", archive]
         for target, image in sorted(images.items()):
             args += ["--image", f"{target}={image}"]
+            # The author's build info: what lets a rebuilder compare toolchains (step 7).
+            buildinfo = Path(image).parent / "buildinfo.json"
+            if not package.fixture and (self.workdir / buildinfo).is_file():
+                args += ["--buildinfo", f"{target}={buildinfo}"]
         return args
 
     def sign_release(self, release: list[str], author_key: str, check: bool = True,
@@ -669,7 +674,8 @@ class Demo:
             builds.add_row(*[f"[{style}]{v}[/]" if k == "decision" else v
                              for k, v in row.items()])
         console.print(builds)
-        operator = Table(title="operator: fetched through the verifying client, run; TAP 8")
+        operator = Table(title="operator: fetched through the verifying client, run; "
+                         "rebuilders; TAP 8")
         for column in ("what", "result", "detail"):
             operator.add_column(column, overflow="fold")
         for c in self.checks:
@@ -709,10 +715,13 @@ class Demo:
             self.step_serve()
         with self.step(6, "operator", "fetch through the verifying client and boot"):
             self.step_operator()
-        with self.step(7, "rotate", f"{ROTATED_PACKAGE}'s author rotates keys (TAP 8), "
+        with self.step(7, "rebuilders", "two rebuilders confirm hello, a third lies; "
+                       "fetch --require-rebuilders 2"):
+            step_rebuilders(self)
+        with self.step(8, "rotate", f"{ROTATED_PACKAGE}'s author rotates keys (TAP 8), "
                        "releases again"):
             self.step_rotate()
-        with self.step(8, "summary", "stop the services, collect the results"):
+        with self.step(9, "summary", "stop the services, collect the results"):
             self.stop_server()
             data = self.summary()
         return data
@@ -761,9 +770,13 @@ def demo(workdir: Path, fresh: bool, tree: Path, package_list: str | None,
       spt (and hvt with /dev/kvm); boots ping on a tap in a namespace, pings it;
       boots www there with a site archive and fetches its page with curl,
       and dns with a zone archive and queries it with dig
-    7 the hello author rotates their key (TAP 8) and releases again; the
+    7 the maintainers delegate rebuilders alice, bob and mallory; alice and
+      bob rebuild hello from the served repository and publish attestations;
+      fetch --require-rebuilders 2 accepts hello, then refuses it once mallory
+      attests another hash (--allow-disagreement accepts, naming mallory)
+    8 the hello author rotates their key (TAP 8) and releases again; the
       client still verifies and fetches the new version
-    8 summary table and the dashboard's path; the services are stopped
+    9 summary table and the dashboard's path; the services are stopped
 
     Exit status 0 when every expectation held, 1 otherwise (the failed step
     or the failed checks are named), 130 when interrupted (Ctrl-C, SIGTERM);
