@@ -5,8 +5,10 @@ unreproducible fixture; ping, www and dns, which step 6 boots, come along)
 and then checks each step's outcome against the files it left, independently
 of what the demo reported: the TUF repository verifies, published image
 hashes equal the author-signed ones and the bytes served, the fixture was
-refused and blamed, the fetched images boot and answer, and after the TAP 8
-rotation a fresh client verifies the new key's release.
+refused and blamed, the fetched images boot and answer, the rebuilders'
+attestations verify and make `fetch --require-rebuilders 2` refuse hello once
+the lying one is published, and after the TAP 8 rotation a fresh client
+verifies the new key's release.
 
 The timeouts are hang guards, not performance limits: the demo builds every
 image twice on a machine other tests share (8 min 46 s at load average 7 on
@@ -15,6 +17,7 @@ image twice on a machine other tests share (8 min 46 s at load average 7 on
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -24,11 +27,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from builder.verdict import SignedResult, verify_result
+from repo_tool.commands.rebuilder import confirmations
 from repo_tool.demo import (
     MARKER_NAME,
     BundledPackage,
@@ -178,7 +184,117 @@ def test_step6_fetched_image_boots_and_greets(
         assert (workdir / "operator" / "images" / "dns.spt").is_file()
 
 
-def test_step7_rotated_key_verifies_for_a_fresh_client(
+@contextlib.contextmanager
+def serving(repo_dir: Path, tmp_path: Path) -> Iterator[str]:
+    """`repo-tool serve` of the demo's repository on loopback; its URL."""
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("wb")
+    server = subprocess.Popen([str(REPO_TOOL), "serve", "--repo", str(repo_dir), "--port", "0"],
+                              stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        url = ""
+        for _ in range(200):
+            found = re.search(r"listening on (http://\S+?)/?$", log_path.read_text(),
+                              re.MULTILINE)
+            if found:
+                url = found.group(1)
+                break
+            time.sleep(0.1)
+        assert url, log_path.read_text()
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def test_step7_rebuilders_confirm_hello_and_a_liar_is_refused(
+        demo_run: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+    workdir, data = demo_run
+    checks = checks_by_name(data)
+    for what in ("rebuilders delegated by the maintainers' quorum",
+                 "rebuilder alice rebuilds hello from the served repository",
+                 "rebuilder bob rebuilds hello from the served repository",
+                 "fetch hello.hvt --require-rebuilders 2",
+                 "rebuilder mallory publishes a lying attestation",
+                 "fetch hello.hvt --require-rebuilders 2 after the lie",
+                 "fetch hello.hvt --require-rebuilders 2 --allow-disagreement",
+                 "dashboard: hello 1.0.0 hvt reproduced by"):
+        assert checks[what]["status"] == "ok", (what, checks[what]["detail"])
+    repo_dir = workdir / "repo"
+    repo = Repository(repo_dir)
+    # Delegated by the maintainers' quorum, each with the key the demo made for it.
+    listed = {info.name: info for info in repo.rebuilder_list()}
+    assert sorted(listed) == ["alice", "bob", "mallory"]
+    for name, info in listed.items():
+        key = load_public_key(workdir / "keys" / f"insecure-demo-rebuilder-{name}.pub.json")
+        assert info.keyids == (key.keyid,) and info.threshold == 1
+    targets = ("hvt", "spt", "virtio")
+    assert (listed["alice"].attestations, listed["bob"].attestations,
+            listed["mallory"].attestations) == (len(targets), len(targets), 1)
+    # What the published attestations say, verified from the repository's files alone and
+    # judged by the operator's rule.
+    published = repo.current_package("hello")
+    assert published is not None
+    images = {(i["version"], i["target"]): i
+              for i in confirmations(verify_repository(repo_dir, now_utc()))}
+    hvt = images[("1.0.0", "hvt")]
+    for target in targets:
+        image = images[("1.0.0", target)]
+        path = layout.target_path("hello", "1.0.0", f"hello.{target}")
+        assert image["sha256"] == published.signed.targets[path].hashes["sha256"]
+        assert image["confirmed_by"] == ["alice", "bob"]
+        assert image["disagreed"] == (["mallory"] if target == "hvt" else [])
+    # Each honest rebuilder built A under its own build path and user, not the builder's.
+    builder_a = json.loads((repo_dir / "builds" / "hello" / "1.0.0" / "hvt" /
+                            "buildinfo.json").read_text())["builds"][0]
+    assert builder_a["build_path"].startswith("/build/") and builder_a["uid"] == 1000
+    for name in ("alice", "bob"):
+        info = json.loads((workdir / "rebuilders" / name / "builds" / "hello" / "1.0.0" /
+                           "hvt" / "buildinfo.json").read_text())
+        assert info["builds"][0]["build_path"].startswith(f"/rebuild/{name}/")
+        assert info["builds"][0]["uid"] == 3000
+        # The file the rebuilder wrote is the one the repository serves.
+        path = layout.attestation_path("hello", "1.0.0", "hvt", name)
+        folder, file_name = path.rsplit("/", 1)
+        (stored,) = (repo_dir / "targets" / folder).glob(f"*.{file_name}")
+        assert stored.read_bytes() == (workdir / "rebuilders" / name / path).read_bytes()
+    # Mallory's is a real, well-signed attestation of another hash.
+    lie = workdir / "rebuilders" / "mallory" / layout.attestation_path(
+        "hello", "1.0.0", "hvt", "mallory")
+    mallory = load_public_key(workdir / "keys" / "insecure-demo-rebuilder-mallory.pub.json")
+    verdict = verify_result(SignedResult(json.loads(lie.read_bytes())),
+                            {mallory.keyid: mallory}).verdict
+    assert verdict.status == "reproducible" and verdict.sha256 != hvt["sha256"]
+    # The operator's downloads: written when accepted, nothing when refused.
+    downloads = workdir / "operator" / "rebuilders"
+    accepted = (downloads / "accepted" / "hello.hvt").read_bytes()
+    assert hashlib.sha256(accepted).hexdigest() == hvt["sha256"]
+    assert not (downloads / "refused" / "hello.hvt").exists()
+    assert (downloads / "allowed" / "hello.hvt").read_bytes() == accepted
+    # A fresh operator, given only root v1, is refused hello 1.0.0 with mallory named.
+    with serving(repo_dir, tmp_path) as url:
+        refused = subprocess.run(
+            [str(REPO_TOOL), "fetch", "hello", "--version", "1.0.0", "--url", url, "--root",
+             str(repo_dir / "metadata" / "1.root.json"), "-o", str(tmp_path / "images"),
+             "--metadata-dir", str(tmp_path / "tuf"), "--require-rebuilders", "2"],
+            capture_output=True, text=True, timeout=60, check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: refused: hello 1.0.0 hvt")
+    assert "confirmed by 2 of 2 required rebuilders (alice, bob)" in refused.stderr
+    assert "disagreed: mallory: reproducible, but built sha256" in refused.stderr
+    assert not (tmp_path / "images" / "hello.hvt").exists()
+    # The dashboard's "reproduced by" says the same.
+    rows = json.loads((repo_dir / "dashboard" / "index.json").read_text())["rows"]
+    row = next(r for r in rows if (r["package"], r["version"], r["target"]) ==
+               ("hello", "1.0.0", "hvt"))
+    assert row["rebuilders"] == {"sha256": hvt["sha256"], "confirmed_by": ["alice", "bob"],
+                                 "disagreed": ["mallory"]}
+    assert ">alice, bob; disagreed: mallory</td>" in (
+        repo_dir / "dashboard" / "index.html").read_text()
+
+
+def test_step8_rotated_key_verifies_for_a_fresh_client(
         demo_run: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     workdir, data = demo_run
     checks = checks_by_name(data)
