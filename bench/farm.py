@@ -153,11 +153,14 @@ def main() -> None:
                 return got
             return run
 
+        build_seconds: dict[str, list[float]] = {}
+
         def sequential() -> None:
-            for _name, request in work.requests:
+            for name, request in work.requests:
                 with tempfile.TemporaryDirectory() as scratch:
-                    run_build(request, CONTROL, Path(scratch), "a")
-                    run_build(request, apply(CONTROL, variations), Path(scratch), "b")
+                    a = run_build(request, CONTROL, Path(scratch), "a")
+                    b = run_build(request, apply(CONTROL, variations), Path(scratch), "b")
+                    build_seconds.setdefault(name, []).extend((a.seconds, b.seconds))
 
         def parallel() -> None:
             for _name, request in work.requests:
@@ -190,7 +193,7 @@ def main() -> None:
             stop_group(process)
         stop_group(redis.process)
     builds = 2 * len(work.requests)
-    per_package = in_process_times(work)
+    per_package = {name: round(statistics.median(v), 3) for name, v in build_seconds.items()}
     measured = {
         "packages": [name for name, _ in work.requests],
         "builds_per_run": builds,
@@ -224,15 +227,6 @@ def _timed(run: Callable[[], object]) -> float:
     started = time.perf_counter()
     run()
     return time.perf_counter() - started
-
-
-def in_process_times(work: Work) -> dict[str, float]:
-    """One sandboxed build A per package, seconds (the model's service times)."""
-    times = {}
-    for name, request in work.requests:
-        with tempfile.TemporaryDirectory() as scratch:
-            times[name] = round(run_build(request, CONTROL, Path(scratch), "a").seconds, 3)
-    return times
 
 
 def write(args: argparse.Namespace, m: dict[str, Any]) -> None:

@@ -70,9 +70,10 @@ def model(measured: dict[str, Any]) -> str:
     return f"""## Model: 1,000 packages on 50 workers
 
 `.venv/bin/python -m bench.farm_model` over the numbers above (method in its docstring): each \
-of the 1,000 packages builds like one of the {len(times)} bundled unikernels in turn (measured \
-sandboxed build time {min(times):.2f}-{max(times):.2f} s, median {statistics.median(times):.2f} s) \
-plus the measured farm overhead of {overhead * 1000:.0f} ms per build; 2,000 builds sent at once, \
+of the 1,000 packages builds like one of the {len(times)} bundled unikernels in turn (median \
+sandboxed build time of its A and B in the sequential runs: {min(times):.2f}-{max(times):.2f} s, \
+median {statistics.median(times):.2f} s) plus the measured farm overhead of \
+{overhead * 1000:.0f} ms per build; 2,000 builds sent at once, \
 A and B of each target round robin to two different workers, each worker one build at a time.
 
 | quantity | value |
