@@ -110,10 +110,14 @@ def serve(
 @s3_endpoint_option
 @prune_options
 @ONLINE_OPTION
+@click.option("--json", "as_json", is_flag=True,
+              help="Status on stdout as JSON lines: one when signing starts (repo, interval, "
+              "pid), one when stopped.")
 def sign_service(
     repo_dir: Path, interval: float, resign_fraction: float, max_failures: int,
     max_backoff: float, health_file: Path | None, sync_to: tuple[str, ...],
     s3_endpoint: str | None, prune: bool, prune_grace: float, online_passphrase: str | None,
+    as_json: bool,
 ) -> None:
     """Run the snapshot/timestamp service alone (no HTTP); publish with a static server.
 
@@ -150,7 +154,12 @@ def sign_service(
     stop = threading.Event()
     stop_on_signals(stop.set)
     click.echo(f"signing {repo_dir} every {interval:g}s", err=True)
+    if as_json:
+        _status({"state": "signing", "repo": str(repo_dir), "interval": interval,
+                 "pid": os.getpid(), "sync_to": list(sync_to)})
     scheduler.run(stop)
     click.echo("stopped", err=True)
+    if as_json:
+        _status({"state": "stopped"})
 
 

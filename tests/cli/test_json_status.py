@@ -56,3 +56,23 @@ def test_serve_json_reports_where_it_listens_and_that_it_stopped(tmp_path: Path)
     assert server.returncode == 0
     assert [json.loads(line) for line in out.splitlines()] == [
         {"state": "stopped", "failure": None}]
+
+
+def test_sign_service_json_reports_start_and_stop(tmp_path: Path) -> None:
+    fx = init_repo(tmp_path)
+    service = subprocess.Popen([REPO_TOOL, "sign-service", "--repo", str(fx.repo_dir),
+                                "--interval", "0.2", "--json"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert service.stdout is not None
+        started = json.loads(service.stdout.readline())
+        assert started == {"state": "signing", "repo": str(fx.repo_dir), "interval": 0.2,
+                           "pid": service.pid, "sync_to": []}
+        service.send_signal(signal.SIGTERM)
+        out, _ = service.communicate(timeout=30)
+    finally:
+        if service.poll() is None:
+            service.kill()
+            service.communicate()
+    assert service.returncode == 0
+    assert [json.loads(line) for line in out.splitlines()] == [{"state": "stopped"}]
