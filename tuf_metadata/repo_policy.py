@@ -3,8 +3,7 @@
 Who must sign a change (`signing_requirements`), what a package role may hold
 (`check_package_role`), "a release adds only its own files"
 (`check_release_adds_only_its_files`), built files against the author-signed
-ones (`check_built_file`), key sets (`check_key_set`), online keys across a
-root change (`require_same_online_keys`), rotation requests (`plan_rotation`),
+ones (`check_built_file`), key sets (`check_key_set`), rotation requests (`plan_rotation`),
 who may sign (`first_outsider`), who may withdraw a staged release
 (`check_withdrawal`), and rebuilders: unshared keys, what a rebuilder role may
 hold and what an attestation must be (`check_rebuilder_role`, `check_attestation`).
@@ -144,21 +143,6 @@ def signing_requirements(
     delegated = delegations.roles[role]
     keys = delegated_keys(delegations.keys, delegated.keyids)
     return [Requirement("maintainers' targets keys", keys, delegated.threshold)]
-
-
-def require_same_online_keys(current: Root, new: Root) -> None:
-    """The online keys in repo.json sign snapshot and timestamp under both roots only if
-    the new root keeps them; online key rotation is not part of a maintainer change."""
-    for role in ("snapshot", "timestamp"):
-        before, after = current.roles[role], new.roles[role]
-        same_keys = set(before.keyids) == set(after.keyids) and all(
-            current.keys[keyid] == new.keys.get(keyid) for keyid in before.keyids
-        )
-        if not same_keys or before.threshold != after.threshold:
-            raise QuorumError(
-                f"root: version {new.version} changes the {role} keys, which a maintainer "
-                "change may not do"
-            )
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import pytest
 from tuf.api.exceptions import UnsignedMetadataError
-from tuf.api.metadata import Metadata, Timestamp
+from tuf.api.metadata import Metadata, Root, Timestamp
 from tuf.ngclient.updater import Updater
 
-from signing.keys import INSECURE, load_signer
+from signing.keys import INSECURE, generate_key, load_signer
 from tests.repository.helpers import Fixture, init_repo, release, run
-from tuf_metadata.repo_types import metadata_bytes, utc_now
+from tuf_metadata.online_keys import incoming_roles
+from tuf_metadata.repo_types import QuorumError, metadata_bytes, utc_now
 from tuf_metadata.repo_verify import now_utc, verify_repository
 from tuf_metadata.store import set_crash_hook
 
@@ -235,3 +236,18 @@ def test_an_online_key_change_cut_at_any_step_is_finished_by_signing_again(
             break
         cut_at += 1
     assert cut_at >= 5  # the commit has at least this many steps, each one cut once
+
+
+def test_incoming_roles_names_the_online_roles_whose_key_changes() -> None:
+    held = {role: generate_key() for role in ("snapshot", "timestamp")}
+    root = Root()
+    for role, signer in held.items():
+        root.add_key(signer.public_key, role)
+    keyids = {role: signer.public_key.keyid for role, signer in held.items()}
+    assert incoming_roles(keyids, root) == []
+    root.revoke_key(keyids["timestamp"], "timestamp")
+    root.add_key(generate_key().public_key, "timestamp")
+    assert incoming_roles(keyids, root) == ["timestamp"]
+    root.add_key(generate_key().public_key, "snapshot")  # two snapshot keys: refused
+    with pytest.raises(QuorumError, match="gives snapshot 2 keys with threshold 1"):
+        incoming_roles(keyids, root)
