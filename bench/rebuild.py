@@ -51,6 +51,21 @@ RESULTS = REPO / "bench" / "results" / "rebuild.md"
 UNREPRODUCIBLE = ("unrepro_date", "unrepro_path")
 
 
+def reading(times: dict[str, list[float]]) -> str:
+    """How to read the ratio, with this run's spread between rounds."""
+    spread = max(max(t) - min(t) for t in times.values())
+    gap = abs(statistics.median(times["rebuild"]) - statistics.median(times["build"]))
+    return (
+        "Reading: both sides run the same double builds; rebuild adds a TUF refresh, verified "
+        "loopback downloads of every release file and library archive, and the attestation "
+        f"files. Rounds of one side differ by up to {spread:.0f} s and the medians by "
+        f"{gap:.0f} s: on this shared 2-core machine the other jobs' load (above) moves a side "
+        "by the same order as the gap, so the ratio shows that rebuilding from the repository "
+        "costs about what the builder's own double build costs, and a ratio below 1 is load, "
+        "not a claim that rebuild is faster. Re-run on an idle machine for a finer number."
+    )
+
+
 def load() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
@@ -154,6 +169,7 @@ def main() -> int:
     ])
     print(table)
     print(f"load average before {load_before}, after {load_after}")
+    print(reading(times))
     if args.write:
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         RESULTS.write_text(
@@ -168,7 +184,7 @@ def main() -> int:
             "against the same releases (libraries published too) served on loopback: TUF "
             "refresh, verified downloads of manifests, archives and dependencies, the "
             "rebuilder's own build path and user, comparison with the published hash, "
-            "attestation files.\n\n" + table + "\n"
+            "attestation files.\n\n" + table + "\n\n" + reading(times) + "\n"
         )
     return 0
 
