@@ -83,7 +83,7 @@ COMMANDS: dict[str, CommandEntry] = {
                    "listed) and timestamp."),
     "staging": _E("releases", "List staged releases, with the reason for any rejected one."),
     "sync": _E("hosting", "Publish metadata/ and targets/ (never keys, pending or staging) into "
-               "--to DIR."),
+               "--to DEST."),
     "timestamp": _E("publishing", "Re-sign timestamp for the newest snapshot."),
     "verify": _E("publishing", "Verify the published repository: root chain, every role's "
                  "signatures, every target file."),
