@@ -60,8 +60,13 @@ struct tcp_engine *tcp_stack_attach(struct net_stack *s, const struct tcp_config
         uint32_t r = net_stack_random(s);
         memcpy(c.secret + i, &r, sizeof(r));
     }
+    if (!cfg)
+        c.mss = 0;
+    /* RFC 9293 3.7.1: the MSS is the interface MTU less the IPv4 and TCP
+     * headers; 0 takes it, a caller's smaller value caps it. A jumbo-frame
+     * tap (MTU 9000) thus carries 8,960 bytes per frame, not 1,460. */
     size_t mtu = net_stack_mtu(s);
-    if (mtu > IPV4_HDR + TCP_HDR && mtu - IPV4_HDR - TCP_HDR < c.mss)
+    if (mtu > IPV4_HDR + TCP_HDR && (c.mss == 0 || mtu - IPV4_HDR - TCP_HDR < c.mss))
         c.mss = (uint16_t)(mtu - IPV4_HDR - TCP_HDR);
     b->engine = tcp_engine_create(&c);
     if (!b->engine) {

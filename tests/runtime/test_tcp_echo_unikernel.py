@@ -1,7 +1,8 @@
 """The tcp-echo unikernel on spt and hvt, on a tap in a namespace made by
 the test, with Linux as the peer: 100 MB through one connection with an
 integrity check, 100 parallel connections, connection churn, transfers
-over a lossy link (iptables drops 3% of the TCP segments each way) — and
+over a lossy link (iptables drops 3% of the TCP segments each way), a
+jumbo-frame tap whose MTU sets the MSS — and
 every connection freed inside the unikernel afterwards (its console reports
 the engine's live-connection count)."""
 
@@ -84,6 +85,22 @@ def test_discard_and_source_services(target: str, echo_images: dict[str, Path]) 
         assert got["intact"] is True and got["bytes"] == 20_000_000
         # the client closed with data in flight: the source connection is
         # reset and freed too
+        assert_all_freed(guest, 2)
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_jumbo_frame_tap_gives_the_mtu_s_mss(target: str, echo_images: dict[str, Path]) -> None:
+    # The MSS comes from the tap's MTU (9000 - 40), so a bulk transfer moves
+    # 8,960 bytes per frame; Linux's TCP_MAXSEG shows what the SYN-ACK offered.
+    probe = ("import socket\n"
+             f"s = socket.create_connection(('{GUEST_IP}', 7), timeout=10)\n"
+             "print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG))\n")
+    with tap_namespace(mtu=9000) as ns, booted(echo_images[target], ns,
+                                               [f"--ipv4={GUEST_IP}/24"], "port 7") as guest:
+        mss = ns.run([sys.executable, "-c", probe], timeout=30)
+        assert mss.stdout.strip() == "8960"
+        result = client(ns, "bulk", "7", str(10_000_000))
+        assert result["intact"] is True and result["bytes"] == 10_000_000
         assert_all_freed(guest, 2)
 
 

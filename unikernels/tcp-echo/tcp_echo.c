@@ -263,6 +263,7 @@ int solo5_app_main(const struct solo5_start_info *si)
     tcp_config_default(&cfg);
     cfg.rcvbuf = ECHO_BUF;
     cfg.sndbuf = ECHO_BUF;
+    cfg.mss = 0;       /* from the interface MTU: jumbo frames carry 8,960 bytes */
     cfg.ack_batch = 1; /* the loop polls the stack after each batch of frames */
     a->tcp = tcp_stack_attach(netif_stack(n), &cfg);
     if (!a->tcp || start_service(a, SERVICE_ECHO, echo_port) != 0

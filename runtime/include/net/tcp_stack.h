@@ -13,10 +13,12 @@
 #include "net/stack.h"
 #include "net/tcp.h"
 
-/* cfg NULL uses tcp_config_default(). The output callback, the secret
- * (from net_stack_random) and the MSS (MTU - 40, RFC 9293 3.7.1) are
- * always filled in here. NULL if memory runs out or TCP is attached
- * already. */
+/* cfg NULL uses tcp_config_default() with the MSS from the MTU. The
+ * output callback and the secret (from net_stack_random) are always filled
+ * in here, and the MSS is the MTU - 40 (RFC 9293 3.7.1) when cfg->mss is 0
+ * or larger (tcp_config_default's 1460 thus stays 1460 on a jumbo-frame
+ * tap; set 0 to use the whole MTU). NULL if memory runs out or TCP is
+ * attached already. */
 struct tcp_engine *tcp_stack_attach(struct net_stack *s, const struct tcp_config *cfg);
 
 #endif
