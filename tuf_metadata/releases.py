@@ -99,6 +99,11 @@ class Releases:
             prefix = layout.target_path(package, version, "")
             if any(path.startswith(prefix) for path in targets):
                 raise StagingError(f"{role}: version {version} is already published")
+            if (self.files.targets_dir / prefix).is_dir():
+                # Yanked (tuf_metadata.removal) or cut mid-publish: its files stay, and a
+                # version names one set of bytes forever.
+                raise StagingError(f"{role}: version {version} was published before (its "
+                                   "files are in targets/: yanked?); release a new version")
             final = self.staging_path(package, version)
             if final.exists():
                 raise StagingError(f"{role}: version {version} is already staged")

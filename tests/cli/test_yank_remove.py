@@ -48,6 +48,11 @@ def test_a_yanked_release_is_no_longer_offered(served: tuple[Fixture, str]) -> N
     assert code == 1 and "hello/1.1.0/hello.hvt': no trusted metadata lists it" in output, output
     listed = json.loads(run(["package", "list", "--repo", repo, "--json"]).output)
     assert listed[0]["versions"] == ["1.0.0"]
+    # The yanked version number never names other bytes.
+    reuse = release(fx, "hello", "1.1.0", ["hello"], ("hvt",))
+    assert reuse.exit_code == 1
+    assert "version 1.1.0 was published before (its files are in targets/: yanked?); " \
+        "release a new version" in reuse.output
     assert verify_repository(fx.repo_dir, now_utc()).root_version == 1
 
 
