@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Reading every byte a view exposes lets ASan catch any bound the view
  * got wrong. */
@@ -32,6 +34,18 @@ static inline const uint8_t *fuzz_next_record(const uint8_t **data, size_t *size
     *size -= 2 + n;
     *len = n;
     return rec;
+}
+
+/* The input as a NUL-terminated string (a command line), or NULL if out
+ * of memory; the caller frees it. */
+static inline char *fuzz_cstring(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    if (text) {
+        memcpy(text, data, size);
+        text[size] = 0;
+    }
+    return text;
 }
 
 #endif

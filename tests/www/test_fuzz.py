@@ -54,7 +54,7 @@ ARGS_SEEDS = {
 def test_boot_args_fuzzer_million_runs(tmp_path: Path) -> None:
     fuzzer = compile_host(tmp_path / "fuzz_args", [WWW / "test" / "fuzz_args.c", WWW / "args.c",
                                                    RUNTIME / "net" / "bootargs.c"],
-                          fuzzer=True, include_dirs=[WWW])
+                          fuzzer=True, include_dirs=[WWW, RUNTIME / "fuzz"])
     corpus = tmp_path / "seeds"
     corpus.mkdir()
     for name, seed in ARGS_SEEDS.items():

@@ -6,16 +6,15 @@
 #include <string.h>
 
 #include "dns_args.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *cmdline = malloc(size + 1);
+    char *cmdline = fuzz_cstring(data, size);
     if (!cmdline)
         return 0;
-    memcpy(cmdline, data, size);
-    cmdline[size] = 0;
     struct dns_args args;
     const char *error = NULL;
     if (dns_args_parse(cmdline, &args, &error) == 0) {

@@ -7,16 +7,15 @@
 #include <string.h>
 
 #include "args.h"
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *cmdline = malloc(size + 1);
+    char *cmdline = fuzz_cstring(data, size);
     if (!cmdline)
         return 0;
-    memcpy(cmdline, data, size);
-    cmdline[size] = 0;
     struct www_config cfg;
     const char *error = NULL;
     if (www_args_parse(cmdline, &cfg, &error) == 0) {
