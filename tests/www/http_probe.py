@@ -29,7 +29,6 @@ import sys
 import time
 from typing import Any, BinaryIO
 
-
 HOLD_SECONDS = 2.5
 
 
