@@ -33,7 +33,7 @@ SECTIONS = [
     ("build.md", "Builder: verified double build vs one plain build vs reprotest; blame",
      "<= 1.2x one plain build, <= 0.5x reprotest"),
     ("net.md", "Network stack: TCP throughput and ping RTT, unikernel vs Linux veth",
-     "reported as ratios to Linux"),
+     ">= 0.25x Linux veth TCP bulk throughput on spt (issue 14); hvt reported"),
     ("dns.md", "Authoritative DNS: dns unikernel (spt, hvt) vs NSD with dnsperf, 10,000 records",
      ">= 1.0x NSD's queries/s on spt; hvt reported"),
     ("rebuild.md", "Rebuilder: `repo-tool rebuild` of every bundled reproducible image from a "
