@@ -224,7 +224,9 @@ def main() -> None:
                         help="targets also measured on a tap with MTU 9000 (MSS 8,960)")
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "net.md")
     parser.add_argument("--notes", type=Path,
-                        help="a file whose text is appended to the results (the reading)")
+                        default=REPO / "bench" / "results" / "net-reading.md",
+                        help="a file whose text is appended to the results (the reading; "
+                        "default bench/results/net-reading.md, if it exists)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.serve:
@@ -251,7 +253,7 @@ def main() -> None:
             peer.rtt_ms = ping_rtt(peer.command, peer.host)
     command = ".venv/bin/python bench/net_throughput.py " + " ".join(sys.argv[1:])
     text = render(peers, reference, size, opts.runs, command.strip())
-    if opts.notes:
+    if opts.notes.exists():
         text += "\n" + opts.notes.read_text()
     tmp_out = opts.output.with_suffix(".tmp")
     tmp_out.parent.mkdir(parents=True, exist_ok=True)
