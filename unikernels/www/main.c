@@ -157,6 +157,7 @@ int solo5_app_main(const struct solo5_start_info *si)
     }
     struct tcp_config cfg;
     tcp_config_default(&cfg);
+    cfg.mss = 0; /* from the interface MTU: a jumbo-frame tap carries 8,960 bytes a frame */
     cfg.rcvbuf = WWW_RCVBUF;
     cfg.sndbuf = WWW_SNDBUF;
     cfg.max_conns = s->cfg.max_connections + WWW_BACKLOG;
