@@ -14,6 +14,7 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from securesystemslib.signer import Signer
@@ -42,18 +43,24 @@ class OnlineServices:
     def __init__(self, files: MetadataReader, passphrase: PassphraseSource | str | None = None):
         self.files = files
         self._online_passphrase = passphrase
-        self._online_signers: dict[str, Signer] = {}
+        self._online_signers: dict[str, tuple[Path, Signer]] = {}
         # While a root change replaces the online keys, the incoming keys sign beside the
         # current ones, so clients on either root verify every moment (tuf_metadata.online_keys).
         self.incoming_signers: dict[str, Signer] = {}
         self.log: Callable[[str], None] = lambda message: None
 
     def online_signer(self, role: str) -> Signer:
-        """The online signer of snapshot or timestamp (loaded once)."""
-        if role not in self._online_signers:
-            path = self.files.root_dir / self.files.config()["online_keys"][role]
-            self._online_signers[role] = load_signer(path, self.key_passphrase())
-        return self._online_signers[role]
+        """The online signer of snapshot or timestamp (loaded once per key file).
+
+        repo.json names other files after `online-keys rotate`: a running service then
+        signs with the new keys from its next round on, never again with replaced ones.
+        """
+        path = self.files.root_dir / self.files.config()["online_keys"][role]
+        cached = self._online_signers.get(role)
+        if cached is None or cached[0] != path:
+            cached = (path, load_signer(path, self.key_passphrase()))
+            self._online_signers[role] = cached
+        return cached[1]
 
     def key_passphrase(self) -> PassphraseSource | str:
         """The online keys' passphrase source: the one given to this process, else repo.json's."""

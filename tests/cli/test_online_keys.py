@@ -26,6 +26,7 @@ from tests.repository.helpers import Fixture, init_repo, release, run
 from tuf_metadata.online_keys import incoming_roles
 from tuf_metadata.repo_types import QuorumError, metadata_bytes, utc_now
 from tuf_metadata.repo_verify import now_utc, verify_repository
+from tuf_metadata.repository import Repository
 from tuf_metadata.store import set_crash_hook
 
 
@@ -251,3 +252,18 @@ def test_incoming_roles_names_the_online_roles_whose_key_changes() -> None:
     root.add_key(generate_key().public_key, "snapshot")  # two snapshot keys: refused
     with pytest.raises(QuorumError, match="gives snapshot 2 keys with threshold 1"):
         incoming_roles(keyids, root)
+
+
+def test_a_running_signer_switches_to_the_new_keys_at_its_next_signing(
+        served: tuple[Fixture, str]) -> None:
+    fx, _ = served
+    service_view = Repository(fx.repo_dir)  # what a running sign-service holds
+    old = service_view.online_signer("timestamp").public_key.keyid
+    rotate_online_keys(fx)
+    service_view.resign_timestamp()
+    timestamp = json.loads((fx.repo_dir / "metadata" / "timestamp.json").read_bytes())
+    root2 = json.loads((fx.repo_dir / "metadata" / "2.root.json").read_bytes())["signed"]
+    assert [s["keyid"] for s in timestamp["signatures"]] == root2["roles"]["timestamp"]["keyids"]
+    assert old not in root2["roles"]["timestamp"]["keyids"]
+    assert verify_repository(fx.repo_dir, now_utc()).timestamp_version == (
+        timestamp["signed"]["version"])
