@@ -67,6 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.sndbuf = 4096;
     cfg.mss = 536;
     cfg.max_conns = 16;
+    cfg.ack_batch = (int)(size & 1); /* half the inputs defer ACKs to tcp_poll */
     struct tcp_engine *e = tcp_engine_create(&cfg);
     if (!e)
         return 0;
