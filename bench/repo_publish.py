@@ -13,7 +13,8 @@ timed), then measures, interleaved A B A B in one run:
   the same publish with python-tuf's Metadata API (bench/peer_publish.py says
   what it does). Same staged release shape, same repository, same work: verify
   root/timestamp/snapshot/targets/shard and the staged role, check and copy
-  the files, write the role, a new snapshot and a new timestamp. Ours also
+  the files, write the role, a new snapshot and a new timestamp. Each side publishes into
+  its own copy of the fixture, so each builds on the snapshots it wrote itself. Ours also
   takes the writer lock and writes every file atomically with fsync; the peer
   writes plainly (this favours the peer).
 
@@ -30,6 +31,7 @@ import gzip
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -168,6 +170,11 @@ def bench_size(packages: int, publishes: int, tmp: Path) -> dict[str, object]:
     root = tmp / f"repo-{packages}"
     start = time.perf_counter()
     repo, authors = build_repository(root, packages)
+    # Each side publishes into its own copy: a snapshot written by the other side would not
+    # be one ours wrote (no snapshot index), so ours would re-read it whole every time.
+    peer_root = tmp / f"peer-repo-{packages}"
+    shutil.copytree(root, peer_root, symlinks=True)
+    repos = {"ours": repo, "peer": Repository(peer_root, INSECURE)}
     build_seconds = time.perf_counter() - start
     rng = random.Random(packages)
     names = sorted(authors)
@@ -181,7 +188,7 @@ def bench_size(packages: int, publishes: int, tmp: Path) -> dict[str, object]:
         for side in ("ours", "peer"):  # interleaved: A B A B
             name = rng.choice(names)
             version = f"2.{i}.{side}"
-            stage(repo, tmp / "work", name, version, authors[name])
+            stage(repos[side], tmp / "work", name, version, authors[name])
             before = set(os.listdir(repo.metadata_dir))
             if side == "ours":
                 ours.append(cold_publish([repo_tool, "publish", "--no-build", "--repo", str(root),
@@ -189,8 +196,8 @@ def bench_size(packages: int, publishes: int, tmp: Path) -> dict[str, object]:
                 written = [n.replace(name, "NAME") for n in
                            sorted(set(os.listdir(repo.metadata_dir)) - before)]
             else:
-                peer.append(cold_publish([sys.executable, "-m", "bench.peer_publish", str(root),
-                                          name, version]))
+                peer.append(cold_publish([sys.executable, "-m", "bench.peer_publish",
+                                          str(peer_root), name, version]))
         loads.append(os.getloadavg()[0])
 
     sizes = client_bytes(repo, rng.choice(names))

@@ -14,7 +14,8 @@ reads other packages' files; `repo-tool verify` is not run on this fixture).
 Measured, interleaved A B A B, each a cold process as a user runs it:
 - publish: `repo-tool publish --no-build` (ours) vs bench/peer_publish.py
   (python-tuf's Metadata API), each of a freshly staged release of a random
-  package; wall time and peak RSS (wait4);
+  package, each side into its own copy of the fixture (so ours builds on snapshots
+  it wrote, with their index); wall time, CPU time and peak RSS;
 - client, against `serve`'s HTTP server on loopback (bench/transfer.py's
   clients): a fresh client's refresh + one image download, and the same
   client's refresh when up to date, for ours with gzip, ours without, and
@@ -30,6 +31,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -145,6 +147,12 @@ def bench_publish(root: Path, repo: Repository, authors: dict[str, KeyFileSigner
                   publishes: int, work: Path) -> dict[str, dict[str, list[float]]]:
     rng = random.Random(len(authors))
     names = sorted(authors)
+    # Each side publishes into its own copy: a snapshot written by the other side would not
+    # be one ours wrote (no snapshot index), so ours would re-read it whole every time.
+    peer_root = root.with_name(root.name + "-peer")
+    shutil.copytree(root, peer_root, symlinks=True)
+    roots = {"ours": root, "python-tuf": peer_root}
+    repos = {"ours": repo, "python-tuf": Repository(peer_root, INSECURE)}
     repo_tool = str(Path(sys.executable).with_name("repo-tool"))
     results: dict[str, dict[str, list[float]]] = {
         side: {"seconds": [], "cpu_seconds": [], "rss_kib": []} for side in ("ours", "python-tuf")
@@ -153,11 +161,11 @@ def bench_publish(root: Path, repo: Repository, authors: dict[str, KeyFileSigner
         for side in ("ours", "python-tuf"):  # interleaved: A B A B
             name = rng.choice(names)
             version = f"2.{round_number}.{'0' if side == 'ours' else '1'}"
-            stage(repo, work, name, version, authors[name])
+            stage(repos[side], work, name, version, authors[name])
             command = (
                 [repo_tool, "publish", "--no-build", "--repo", str(root), name, version]
                 if side == "ours"
-                else [sys.executable, "-m", "bench.peer_publish", str(root), name, version]
+                else [sys.executable, "-m", "bench.peer_publish", str(roots[side]), name, version]
             )
             seconds, cpu, rss = run_measured(command)
             results[side]["seconds"].append(seconds)
