@@ -101,7 +101,7 @@ def prepare_online_keys(files: MetadataReader, online: OnlineServices, new_root:
         signer = load_signer(path, online.key_passphrase()) if path.is_file() else None
         if signer is None or signer.public_key.keyid != expected:
             raise QuorumError(
-                f"root: version {new_root.version} changes the {role} key to {expected[:16]}, "
+                f"root: version {new_root.version} changes the {role} keys to {expected[:16]}, "
                 f"which this repository does not hold in {key_file(role, new_root.version)}; "
                 "the online keys are replaced with `repo-tool online-keys rotate`"
             )
