@@ -101,8 +101,18 @@ def test_step1_2_keys_and_quorum(demo_run: tuple[Path, dict[str, Any]]) -> None:
     assert root["roles"]["root"]["threshold"] == 2
     assert sorted(root["roles"]["root"]["keyids"]) == sorted(
         load_public_key(path).keyid for path in maintainers)
-    delegated = set(Repository(workdir / "repo").packages())
-    assert delegated == {p["name"] for p in data["packages"]} >= {"hello", "unrepro_date"}
+    repo = Repository(workdir / "repo")
+    delegated = set(repo.packages())
+    libraries = {entry.split()[0] for entry in data["libraries"]}
+    assert {p["name"] for p in data["packages"]} >= {"hello", "unrepro_date"}
+    assert delegated == {p["name"] for p in data["packages"]} | libraries
+    # ping's, www's and dns's libraries are released on their own and published, so the
+    # builder and the rebuilders build their dependents from the repository alone.
+    assert libraries >= {"runtime", "runtime_tcp"}
+    for library in libraries:
+        published = repo.current_package(library)
+        assert published is not None and not any(
+            path.rsplit("/", 1)[-1].startswith(f"{library}.") for path in published.signed.targets)
 
 
 def test_step3_4_published_hashes_are_the_author_signed_ones(

@@ -134,6 +134,7 @@ class Demo:
         self.authors: list[Author] = []
         self.author_of: dict[str, Author] = {}
         self.packages: list[BundledPackage] = []
+        self.libraries: list[BundledPackage] = []
         self.server: subprocess.Popen[bytes] | None = None
         self.server_log: Any = None
         self.url = ""
@@ -206,7 +207,15 @@ class Demo:
         for package in available:  # the index may hold several versions; release the last
             newest[package.name] = package
         self.packages = select_packages(newest.values(), self.wanted)
-        self.authors = assign_authors(self.packages)
+        # The libraries they depend on are released on their own: the builder and the
+        # rebuilders build dependents from the published library archives only.
+        libraries: dict[tuple[str, str], BundledPackage] = {}
+        for package in self.packages:
+            for dep in resolve(index[(package.name, package.version)], index):
+                libraries.setdefault((dep.name, dep.version), BundledPackage(
+                    dep.name, dep.version, dep.authors, dep.targets))
+        self.libraries = list(libraries.values())
+        self.authors = assign_authors([*self.libraries, *self.packages])
         self.author_of = {name: a for a in self.authors for name in a.packages}
 
     def key(self, name: str) -> str:
@@ -245,7 +254,7 @@ class Demo:
                                      self.key(maintainers[1]), "--insecure-plaintext")
         if not signed.get("committed"):
             raise DemoError("two maintainer signatures did not publish the root")
-        for package in self.packages:
+        for package in [*self.libraries, *self.packages]:
             author = self.author_of[package.name]
             added = self.repo_tool_json("package", "add", package.name, "--repo", "repo",
                                         "--pubkey", self.pub(f"author-{author.slug}"))
@@ -331,7 +340,22 @@ class Demo:
         self.outcomes.append(outcome)
         return outcome
 
+    def release_library(self, library: BundledPackage) -> None:
+        """A library's release: its source archive alone (built into its dependents)."""
+        manifest = str(self.tree / "packages" / library.name / library.version / "manifest.json")
+        author = self.author_of[library.name]
+        out = f"authors/{author.slug}"
+        self.repo_tool("build-package", manifest, "--tree", str(self.tree), "--out", out)
+        archive = f"{out}/{library.name}/{library.version}/{library.name}-{library.version}.tar.gz"
+        self.repo_tool("release", library.name, library.version, "--repo", "repo", "--manifest",
+                       manifest, "--source", archive, "--key", self.key(f"author-{author.slug}"),
+                       "--insecure-plaintext")
+        self.console.print(f"staged library {library.name} {library.version}, signed by "
+                           f"{author.label}")
+
     def step_release(self) -> None:
+        for library in self.libraries:
+            self.release_library(library)
         for package in self.packages:
             manifest = str(self.tree / "packages" / package.name / package.version
                            / "manifest.json")
@@ -658,6 +682,7 @@ class Demo:
             "dashboard": str(dashboard.resolve()) if dashboard.exists() else None,
             "server": self.url,
             "packages": [asdict(o) for o in self.outcomes],
+            "libraries": [f"{lib.name} {lib.version}" for lib in self.libraries],
             "checks": [asdict(c) for c in self.checks],
             "problems": found,
             "ok": not found,
