@@ -89,6 +89,8 @@ def run_echo(seed: int, loss: float, dup: float, jitter: int, flows: int, size: 
                 if c in server_eof and not pending:
                     server.close(c)
                     del served[c]
+                    # handles are addresses: a later connection may get this one
+                    server_eof.discard(c)
             for c, flow in conns.items():
                 if flow.closed:
                     continue
