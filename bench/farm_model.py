@@ -5,7 +5,8 @@ Usage: .venv/bin/python -m bench.farm_model [bench/results/farm.json]   (prints 
 Method (stated in the output too):
 * service times: each of the 1,000 packages is one of the measured bundled unikernels in turn
   (package i builds like bundled package i mod N); build A and build B each take that
-  package's measured sandboxed build time plus the farm's measured overhead per task;
+  package's measured sandboxed build time plus the farm's overhead per task measured within the
+  farm's own runs (worker time around the build + coordinator time per task);
 * queueing: the dispatcher's own rule, simulated exactly: it sends all 2,000 builds at once,
   build A of target k to worker k mod 50 and build B to worker (k + 1) mod 50 (round robin,
   builds of one target on two workers), every worker runs its own queue in order, one build at
@@ -52,8 +53,12 @@ def model(measured: dict[str, Any]) -> str:
     times = list(measured["build_seconds"].values())
     samples = measured["samples"]
     seq, one = samples["in-process, sequential (A then B)"], samples["farm, 1 worker"]
-    overhead = max(0.0, (statistics.median(one) - statistics.median(seq))
-                   / measured["builds_per_run"])
+    if "coordinator_seconds_per_task" in measured:  # measured within the farm's own runs
+        overhead = (measured["coordinator_seconds_per_task"]
+                    + measured["worker_extra_seconds_per_task"])
+    else:
+        overhead = max(0.0, (statistics.median(one) - statistics.median(seq))
+                       / measured["builds_per_run"])
     service = [times[i % len(times)] + overhead for i in range(PACKAGES)]
     makespan, waits = simulate(service, WORKERS)
     tasks = 2 * PACKAGES
