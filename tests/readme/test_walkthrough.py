@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+SERVE_START_SECONDS = 60
+
 CHECKOUT = Path(__file__).resolve().parents[2]
 README = CHECKOUT / "README.md"
 VENV_BIN = CHECKOUT / ".venv" / "bin"
@@ -186,7 +188,10 @@ class Walkthrough:
             stderr=subprocess.DEVNULL,
         )
         url = f"http://127.0.0.1:{self.port}/metadata/timestamp.json"
-        for _ in range(100):
+        # Bounded, but generous: serve decrypts its online keys (scrypt) before it listens,
+        # which takes several seconds on a loaded 2-core machine.
+        deadline = time.monotonic() + SERVE_START_SECONDS
+        while time.monotonic() < deadline:
             assert self.server.poll() is None, f"serve exited {self.server.returncode}"
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
@@ -194,7 +199,7 @@ class Walkthrough:
                         return
             except OSError:
                 time.sleep(0.1)
-        raise AssertionError(f"serve did not answer {url} within 10 s")
+        raise AssertionError(f"serve did not answer {url} within {SERVE_START_SECONDS} s")
 
     def stop_server(self) -> None:
         if self.server is None:
