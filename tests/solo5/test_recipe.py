@@ -60,12 +60,14 @@ def test_bad_plan_inputs_are_refused(kwargs: dict[str, object], message: str) ->
         image_plan(**args)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # runs gcc: the slow tier builds C
 def test_compile_error_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "main.c").write_text("int solo5_app_main(void) { return }\n")
     with pytest.raises(PlanError, match=r"gcc failed: .*error"):
         run_plan(image_plan("spt", "bad", ["main.c"], [], []), tmp_path)
 
 
+@pytest.mark.slow  # runs gcc: the slow tier builds C
 @pytest.mark.parametrize("target", TARGETS)
 def test_output_does_not_depend_on_build_path(tmp_path: Path, target: str) -> None:
     first = build_unikernel("test_block", target, tmp_path / "a")
@@ -76,6 +78,7 @@ def test_output_does_not_depend_on_build_path(tmp_path: Path, target: str) -> No
     assert str(SOLO5_ROOT).encode() not in first.read_bytes()
 
 
+@pytest.mark.slow  # runs gcc: the slow tier builds C
 def test_bindings_internals_are_local(tmp_path: Path) -> None:
     """An application may define memcpy itself: the bindings' copy is hidden."""
     (tmp_path / "main.c").write_text(
