@@ -158,8 +158,8 @@ def test_forged_results_in_the_broker_are_refused(
     deadline = time.monotonic() + 60
     while len(forged) < 2 and time.monotonic() < deadline and process.poll() is None:
         for task_id, spec in queued_tasks(farm, redis.port):
-            if spec["package"] != "test_time" or task_id in forged:
-                continue
+            if spec["package"] != "test_time" or task_id in forged or len(forged) == 2:
+                continue  # (the dispatcher resends a refused build at once: forge two only)
             import hashlib
 
             claim = BuildVerdict(
