@@ -28,6 +28,10 @@ from repo_tool.commands.repo_options import (
 from tuf_metadata import layout
 from tuf_metadata.removal import yank_release
 
+AUTHOR_KEYS_OPTION = click.option(
+    "--key", "keys", multiple=True, required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Author private key (repeatable, up to the package threshold).")
 
 def register(group: click.Group) -> None:
     group.add_command(release)
@@ -83,9 +87,7 @@ def _target_files(option: str, specs: tuple[str, ...]) -> dict[str, Path]:
 @click.option("--buildinfo", "buildinfos", multiple=True, metavar="TARGET=FILE",
               help="The author's build info of that image (build-package's buildinfo.json), "
               "published as buildinfo.TARGET.json: rebuilders compare their toolchain with it.")
-@click.option("--key", "keys", multiple=True, required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Author private key (repeatable, up to the package threshold).")
+@AUTHOR_KEYS_OPTION
 @passphrase_options
 @JSON_OPTION
 def release_stage(
@@ -125,9 +127,7 @@ def release_stage(
 @REPO_OPTION
 @click.argument("name")
 @click.argument("version")
-@click.option("--key", "keys", multiple=True, required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Author private key (repeatable, up to the package threshold).")
+@AUTHOR_KEYS_OPTION
 @passphrase_options
 @JSON_OPTION
 def release_withdraw(
@@ -147,9 +147,7 @@ def release_withdraw(
 @REPO_OPTION
 @click.argument("name")
 @click.argument("version")
-@click.option("--key", "keys", multiple=True, required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Author private key (repeatable, up to the package threshold).")
+@AUTHOR_KEYS_OPTION
 @passphrase_options
 @ONLINE_OPTION
 @JSON_OPTION
