@@ -60,7 +60,7 @@ from builder.verdict import (
 )
 from fsio import atomic_write
 from signing.attestations import link_file_name, make_link, sign_link
-from signing.intoto_layout import AUTHOR_STEP
+from signing.intoto_layout import AUTHOR_STEP, recorded_command
 
 RESULT_NAME = "result.json"
 # The parts of the Solo5 tree a guest build reads (headers, bindings, linker scripts).
@@ -288,11 +288,12 @@ def _link(
     """The signed in-toto link of a reproducible image, named as in-toto-verify loads it."""
     link = make_link(
         options.link_step,
-        options.command,
+        recorded_command(options.link_step, options.command),
         {name: m["sha256"] for name, m in materials.items()},
         products,
         byproducts={"status": str(BuildStatus.REPRODUCIBLE)},
-        environment={"builder": options.builder_id, "variations": [v.name for v in variations]},
+        environment={"builder": options.builder_id, "variations": [v.name for v in variations],
+                     "invocation": list(options.command)},
     )
     for stale in target_dir.glob("*.link"):
         stale.unlink()  # a cached entry's link may be another step's; this run signs its own

@@ -7,8 +7,9 @@ signing.attestations.link_file_name):
 
   author-build          the package author's `repo-tool build-package`;
   builder-double-build  the publish gate's `repo-tool build` (double build);
-  rebuild               k of the independent rebuilders (only when rebuilder
-                        keys are given; without them the step is omitted).
+  rebuild               k of the independent rebuilders' `repo-tool rebuild`
+                        (only when rebuilder keys are given; without them the
+                        step is omitted).
 
 Artifact names: source and library archives `NAME-VERSION.tar.gz`, the
 toolchain `toolchain/<path>` and the Solo5 build inputs `solo5/<path>`
@@ -50,7 +51,7 @@ LAYOUT_NAME = "root.layout"
 EXPECTED_COMMANDS = {
     AUTHOR_STEP: ["repo-tool", "build-package"],
     BUILDER_STEP: ["repo-tool", "build"],
-    REBUILD_STEP: ["repo-tool", "build-package"],
+    REBUILD_STEP: ["repo-tool", "rebuild"],
 }
 ARCHIVES = "*.tar.gz"
 TOOLCHAIN = ("toolchain/*", "solo5/*")
@@ -69,6 +70,22 @@ class LayoutKeys:
     builders: Sequence[Key]
     rebuilders: Sequence[Key] = ()
     rebuild_threshold: int = 0  # 0 with no rebuilders: the rebuild step is omitted
+
+
+def recorded_command(step: str, invocation: Sequence[str]) -> list[str]:
+    """The `command` a link of STEP records for a run invoked as INVOCATION.
+
+    in-toto-verify compares a link's command with the step's expected command as
+    whole lists and warns on any difference, while the arguments of real runs
+    (paths, URLs, key files) differ between functionaries and runs. So a run of
+    the step's own command records exactly that command, and its link keeps the
+    whole invocation beside it (environment `invocation`, signed with the rest);
+    any other command is recorded whole, and in-toto-verify warns about it.
+    """
+    expected = EXPECTED_COMMANDS.get(step)
+    if expected is not None and list(invocation[:len(expected)]) == expected:
+        return list(expected)
+    return list(invocation)
 
 
 def _functionary(key: Key) -> dict[str, Any]:

@@ -2,12 +2,14 @@
 
 hello (hvt) is double-built three times in the real sandbox: by its author
 (`repo-tool build-package --key`), who stages the release in a real repository; by the
-publish gate (`repo-tool build`), which publishes it; and by a rebuilder
-(`repo-tool build-package --link-step rebuild`). `repo-tool intoto layout` signs the
-layout with two maintainer keys. in-toto-verify must accept the published image with
-the three links, and refuse it when a link is tampered with, when the image is not
-the links' product, when a link is signed by a key the layout does not authorise, when
-a rebuild is missing, and when the layout is not signed by every key it is checked against.
+publish gate (`repo-tool build`), which publishes it; and by a rebuilder running
+`repo-tool rebuild` against that repository served on loopback HTTP (the project's own
+server), i.e. from the published inputs through the verifying client. `repo-tool intoto
+layout` signs the layout with two maintainer keys. in-toto-verify must accept the published
+image with the three links, without warning that a link's command differs from the step's,
+and refuse it when a link is tampered with, when the image is not the links' product, when
+a link is signed by a key the layout does not authorise, when a rebuild is missing, and when
+the layout is not signed by every key it is checked against.
 """
 
 from __future__ import annotations
@@ -34,11 +36,14 @@ from signing.keys import (
     public_key_document,
     write_key_pair,
 )
+from tests.rebuilder.support import World, served
 from tests.repository.helpers import init_repo
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / ".venv" / "bin"
 IMAGE = "hello.hvt"
+REBUILDER = "alice"  # its builder id: rebuilder-alice
+COMMAND_WARNING = "differs from expected command"  # in-toto-verify's command-alignment warning
 BUILD_HELLO = ("build-package", "packages/hello/1.0.0", "--target", "hvt", "--no-blame",
                "--insecure-plaintext")
 pytestmark = [
@@ -57,6 +62,8 @@ class Release:
     links: dict[str, Path]  # step -> the signed link
     image: Path
     archive: Path
+    repo_url: str  # where the rebuilder fetched the release from
+    attestation: Path  # the rebuilder's signed verdict (the TUF target it would submit)
 
 
 def repo_tool(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -92,14 +99,23 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
                      "--insecure-plaintext", "--json")
     (decision,) = json.loads(gate.stdout)["decisions"]
     assert decision["decision"] == "published", decision
-    repo_tool(*BUILD_HELLO, "--out", root / "rebuilder", "--key", root / "rebuilder.key",
-              "--builder-id", "rebuilder-1", "--link-step", REBUILD_STEP)
+    with served(World(fixture)) as url:
+        rebuilt = repo_tool("rebuild", "--repo-url", url, "--root",
+                            fixture.repo_dir / "metadata" / "1.root.json", "--key",
+                            root / "rebuilder.key", "--insecure-plaintext", "--name", REBUILDER,
+                            "--package", "hello", "--out", root / "rebuilder", "--no-blame",
+                            "--json")
+    (rebuilt_release,) = json.loads(rebuilt.stdout)["releases"]
+    (rebuilt_image,) = rebuilt_release["targets"]
+    assert rebuilt_image["outcome"] == "confirmed", rebuilt_image
     links = {
         step: root / who / "hello" / "1.0.0" / "hvt"
         / link_file_name(step, signers[who].public_key.keyid)
-        for step, who in ((AUTHOR_STEP, "author"), (BUILDER_STEP, "builder"),
-                          (REBUILD_STEP, "rebuilder"))
+        for step, who in ((AUTHOR_STEP, "author"), (BUILDER_STEP, "builder"))
     }
+    links[REBUILD_STEP] = Path(rebuilt_image["link"])
+    assert links[REBUILD_STEP].name == link_file_name(
+        REBUILD_STEP, signers["rebuilder"].public_key.keyid)
     assert all(path.is_file() for path in links.values()), links
     for name in ("author", "builder", "rebuilder", "maintainer1", "maintainer2"):
         repo_tool("intoto", "pem", root / f"{name}.pub.json", "-o", root / f"{name}.pem")
@@ -109,7 +125,7 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
               "--sign-with", root / "maintainer1.key", "--sign-with", root / "maintainer2.key",
               "--insecure-plaintext", "-o", root / "root.layout")
     return Release(root, signers, links, published_image(fixture.repo_dir),
-                   release_dir / "hello-1.0.0.tar.gz")
+                   release_dir / "hello-1.0.0.tar.gz", url, Path(rebuilt_image["attestation"]))
 
 
 def published_image(repo_dir: Path) -> Path:
@@ -152,6 +168,26 @@ def load_link(path: Path) -> dict[str, object]:
 def test_in_toto_verify_accepts_the_release_with_its_links(release: Release) -> None:
     result = in_toto_verify(release, verification_dir(release, "good"))
     assert result.returncode == 0, result.stderr
+    # Every link, the rebuild's included, records the command its step expects.
+    assert COMMAND_WARNING not in result.stdout + result.stderr
+
+
+def test_a_rebuild_link_with_another_command_verifies_with_a_warning(release: Release) -> None:
+    """A rebuild link whose command is not `repo-tool rebuild` (say a local build-package
+    run) still verifies, since in-toto only warns about commands, but in-toto-verify says
+    so: the warning the test above asserts is absent does show when the commands differ."""
+    directory = verification_dir(release, "other-command")
+    rebuild_link = release.links[REBUILD_STEP]
+    link = Link.read(load_link(rebuild_link)["signed"])
+    link.command = ["repo-tool", "build-package", "packages/hello/1.0.0", "--link-step",
+                    REBUILD_STEP]
+    (directory / rebuild_link.name).write_text(
+        json.dumps(sign_link(link, release.signers["rebuilder"])))
+    result = in_toto_verify(release, directory)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in (result.stdout + result.stderr).splitlines()
+                if COMMAND_WARNING in line]
+    assert len(warnings) == 1 and "build-package" in warnings[0], warnings
 
 
 def test_a_cache_hit_signs_a_link_for_this_run(release: Release) -> None:
@@ -163,7 +199,9 @@ def test_a_cache_hit_signs_a_link_for_this_run(release: Release) -> None:
     link_path = out / "hello" / "1.0.0" / "hvt" / release.links[AUTHOR_STEP].name
     assert [p.name for p in link_path.parent.glob("*.link")] == [link_path.name]
     link = verify_link(load_link(link_path), release.signers["author"].public_key)
-    assert str(out) in link.command and "--json" in link.command
+    assert link.command == ["repo-tool", "build-package"]
+    assert str(out) in link.environment["invocation"]
+    assert "--json" in link.environment["invocation"]
     directory = verification_dir(release, "cache-hit")
     shutil.copyfile(link_path, directory / link_path.name)
     result = in_toto_verify(release, directory)
@@ -180,26 +218,32 @@ def test_links_record_the_command_archives_toolchain_and_image(release: Release)
         assert link.materials["hello-1.0.0.tar.gz"] == {"sha256": archive_sha256}
         assert any(name.startswith("toolchain/usr/") for name in link.materials)
         assert any(name.startswith("solo5/lds/") for name in link.materials)
+    # command: what the layout expects of the step; the whole invocation beside it.
     author = Link.read(load_link(release.links[AUTHOR_STEP])["signed"])
-    assert author.command[:4] == ["repo-tool", "build-package", "packages/hello/1.0.0",
-                                  "--target"]
+    assert author.command == ["repo-tool", "build-package"]
+    assert author.environment["invocation"][:4] == [
+        "repo-tool", "build-package", "packages/hello/1.0.0", "--target"]
     builder = Link.read(load_link(release.links[BUILDER_STEP])["signed"])
-    assert builder.command[:4] == ["repo-tool", "build", "--repo",
-                                   str(release.root / "repository" / "repo")]
+    assert builder.command == ["repo-tool", "build"]
+    assert builder.environment["invocation"][:4] == [
+        "repo-tool", "build", "--repo", str(release.root / "repository" / "repo")]
     rebuild = Link.read(load_link(release.links[REBUILD_STEP])["signed"])
-    assert rebuild.command[:2] == ["repo-tool", "build-package"]
-    assert "--link-step" in rebuild.command and REBUILD_STEP in rebuild.command
+    assert rebuild.command == ["repo-tool", "rebuild"]
+    invoked = rebuild.environment["invocation"]
+    assert invoked[:4] == ["repo-tool", "rebuild", "--repo-url", release.repo_url]
+    assert invoked[invoked.index("--name") + 1] == REBUILDER
+    assert rebuild.environment["builder"] == f"rebuilder-{REBUILDER}"
 
 
 def test_provenance_names_real_uris_and_resolved_dependencies(release: Release) -> None:
     import base64
 
-    envelope = json.loads((release.links[REBUILD_STEP].parent / "provenance.dsse.json")
-                          .read_text())
+    # The rebuilder's attestation: the file `rebuild --submit` publishes as a TUF target.
+    envelope = json.loads(release.attestation.read_text())
     statement = json.loads(base64.b64decode(envelope["payload"]))
     predicate = statement["predicate"]
     assert predicate["runDetails"]["builder"]["id"] == (
-        "https://unirepo.invalid/builders/rebuilder-1")
+        f"https://unirepo.invalid/builders/rebuilder-{REBUILDER}")
     assert predicate["buildDefinition"]["buildType"].startswith("https://unirepo.invalid/")
     deps = {d["name"]: d for d in predicate["buildDefinition"]["resolvedDependencies"]}
     archive_sha256 = hashlib.sha256(release.archive.read_bytes()).hexdigest()

@@ -23,6 +23,7 @@ from signing.intoto_layout import (
     LayoutKeys,
     build_layout,
     public_key_pem,
+    recorded_command,
     sign_layout,
 )
 from signing.keys import KEY_KINDS, generate_key, write_key_pair
@@ -48,6 +49,31 @@ def test_steps_thresholds_and_rules() -> None:
     assert [i.name for i in layout.inspect] == ["image-is-built", "image-is-rebuilt"]
     assert set(layout.keys) == {author.keyid, builder.keyid, *(k.keyid for k in rebuilders)}
     assert layout.expires == "2030-01-02T03:04:05Z"
+
+
+def test_each_step_expects_the_command_its_functionary_runs() -> None:
+    author, builder, rebuilder = keys(3)
+    layout = build_layout(LayoutKeys([author], [builder], [rebuilder], 1), EXPIRES)
+    assert {s.name: s.expected_command for s in layout.steps} == {
+        AUTHOR_STEP: ["repo-tool", "build-package"],
+        BUILDER_STEP: ["repo-tool", "build"],
+        REBUILD_STEP: ["repo-tool", "rebuild"],
+    }
+
+
+def test_a_link_records_its_steps_command_and_any_other_command_whole() -> None:
+    """in-toto-verify compares whole commands: a run of the step's own command records
+    exactly the expected command (its arguments go into the link's environment); any
+    other command is recorded as it ran, so in-toto-verify warns about it."""
+    rebuild = ("repo-tool", "rebuild", "--repo-url", "http://127.0.0.1:1", "--name", "alice")
+    assert recorded_command(REBUILD_STEP, rebuild) == ["repo-tool", "rebuild"]
+    other = ("repo-tool", "build-package", "packages/hello/1.0.0", "--link-step", REBUILD_STEP)
+    assert recorded_command(REBUILD_STEP, other) == list(other)
+    assert recorded_command(BUILDER_STEP, ("repo-tool", "build", "--repo", "r")) == [
+        "repo-tool", "build"]
+    assert recorded_command(AUTHOR_STEP, ("repo-tool",)) == ["repo-tool"]
+    assert recorded_command(AUTHOR_STEP, ()) == []
+    assert recorded_command("another-step", rebuild) == list(rebuild)
 
 
 def test_without_rebuilders_there_is_no_rebuild_step() -> None:
