@@ -34,6 +34,7 @@ from tuf_metadata.repo_types import (
     utc_now,
 )
 from tuf_metadata.snapshot_index import INDEX_NAME, encode_full
+from tuf_metadata.snapshot_tree_files import timestamp_field, tree_enabled, write_tree
 from tuf_metadata.store import atomic_write, crash_point, repository_lock, write_once
 
 
@@ -125,6 +126,9 @@ class OnlineServices:
             version, self.files.snapshot_from(data, path, identity, version, index)
         )
         self.log(f"signed snapshot version {version}")
+        if tree_enabled(self.files):  # docs/tap16-profile.md: only the changed shards' bundles
+            write_tree(self.files, signed, changes, lambda: json.loads(data)["signed"]["meta"],
+                       self.signers("snapshot"))
         self.write_timestamp(version, data)
         return version
 
@@ -139,6 +143,8 @@ class OnlineServices:
                     length=len(snapshot_bytes),
                     hashes={"sha256": sha256_hex(snapshot_bytes)},
                 ),
+                unrecognized_fields=timestamp_field(self.files, snapshot_version, snapshot_bytes,
+                                                    self.signers("snapshot")),
             )
         )
         for signer in self.signers("timestamp"):

@@ -75,9 +75,20 @@ def publish(
 @REPO_OPTION
 @ONLINE_OPTION
 @JSON_OPTION
-def snapshot(repo_dir: Path, online_passphrase: str | None, as_json: bool) -> None:
+@click.option("--tree/--no-tree", "tree", default=None,
+              help="From this snapshot on, also publish (or stop publishing) the snapshot "
+                   "tree clients verify instead of snapshot.json (docs/tap16-profile.md); "
+                   "recorded in repo.json.")
+def snapshot(repo_dir: Path, online_passphrase: str | None, as_json: bool,
+             tree: bool | None) -> None:
     """Sign a new snapshot (including verified role files not yet listed) and timestamp."""
-    version = open_repo(repo_dir, online_passphrase).resign_snapshot()
+    repo = open_repo(repo_dir, online_passphrase)
+    if tree is not None:
+        from tuf_metadata.snapshot_tree_files import set_tree_enabled
+
+        repo.online.require_online()  # a wrong passphrase changes nothing
+        set_tree_enabled(repo.files, tree)
+    version = repo.resign_snapshot()
     emit(as_json, {"snapshot": version}, f"signed snapshot version {version}")
 
 

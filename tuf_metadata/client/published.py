@@ -85,9 +85,7 @@ def changed_since(updater: Updater, version: int) -> set[str]:
     """Packages whose role the trusted snapshot lists at a higher version than snapshot
     VERSION did (or that it did not list): what was released after VERSION."""
     trusted = updater.trusted
-    current = trusted.snapshot
-    if current is None:
-        raise RuntimeError("refresh() has not completed")
+    current = updater.whole_snapshot()
     if version < 1 or version > current.version:
         raise TargetNotFoundError(
             f"--since {version}: the repository's snapshot versions are 1..{current.version}"

@@ -4,7 +4,9 @@ Layout of a metadata directory (what tuf-conformance expects):
 - ROLE.json for every trusted role, byte-for-byte as downloaded, ROLE
   percent-encoded (`/`, `%`, `?`, `#` and the like cannot escape the folder);
 - root_history/N.root.json, every root version verified;
-- rotate/ROLE.rotate.N.json, the verified TAP 8 rotate files.
+- rotate/ROLE.rotate.N.json, the verified TAP 8 rotate files;
+- snapshot-tree/node.json and snapshot-tree/bundle-XX.json, the snapshot tree files
+  verified last (docs/tap16-profile.md).
 Only verified bytes are ever written here; the updater decides that.
 """
 
@@ -18,6 +20,7 @@ from tuf_metadata.store import atomic_write
 
 ROOT_HISTORY_DIR = "root_history"
 ROTATE_DIR = "rotate"
+TREE_DIR = "snapshot-tree"
 
 
 def encode_role(role: str) -> str:
@@ -62,3 +65,23 @@ class MetadataStore:
 
     def save_rotate(self, role: str, number: int, data: bytes) -> None:
         atomic_write(self.rotate_path(role, number), data)
+
+    def tree_path(self, name: str) -> Path:
+        """NAME is `node` or `bundle-XX` (the updater's fixed names, never a role name)."""
+        return self.directory / TREE_DIR / f"{name}.json"
+
+    def load_tree(self, name: str) -> bytes | None:
+        try:
+            return self.tree_path(name).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def save_tree(self, name: str, data: bytes) -> None:
+        atomic_write(self.tree_path(name), data)
+
+    def delete_tree(self) -> None:
+        """Forget every kept tree file (after the online keys were rotated, spec 5.3.11)."""
+        folder = self.directory / TREE_DIR
+        if folder.is_dir():
+            for path in folder.iterdir():
+                path.unlink(missing_ok=True)

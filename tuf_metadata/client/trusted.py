@@ -47,10 +47,20 @@ from tuf_metadata.client.errors import (
     MismatchError,
     RollbackError,
 )
+from tuf_metadata.client.tree import (
+    TrustedTree,
+    check_bundle_rollback,
+    check_node_rollback,
+    parse_kept_bundle,
+    timestamp_tree_ref,
+    verify_bundle,
+    verify_node,
+)
 from tuf_metadata.rotate import (
     RotationError,
     verify_rotation_chain,
 )
+from tuf_metadata.snapshot_tree import FileRef, Node, group_of_role
 from tuf_metadata.trust import delegated_keys, role_keys
 
 SignedT = TypeVar("SignedT", Root, Timestamp, Snapshot, Targets)
@@ -225,7 +235,8 @@ class TrustedSet:
         self._delegated: dict[str, tuple[Metadata[Targets], bytes]] = {}
         self._verified_edges: dict[tuple[str, str], VerifiedRole] = {}
         self._edge_keys: dict[tuple[str, str], dict[str, Key]] = {}
-        self._rotate_index: tuple[Snapshot, dict[str, dict[int, MetaFile]]] | None = None
+        self._rotate_index: tuple[object, dict[str, dict[int, MetaFile]]] | None = None
+        self._tree: TrustedTree | None = None  # snapshot tree mode (docs/tap16-profile.md)
 
     # -- accessors ---------------------------------------------------------
 
@@ -382,11 +393,88 @@ class TrustedSet:
                 f"{timestamp.snapshot_meta.version} timestamp lists"
             )
 
+    # -- snapshot tree instead of snapshot (docs/tap16-profile.md) ---------
+
+    @property
+    def tree(self) -> TrustedTree | None:
+        return self._tree
+
+    def tree_ref(self) -> FileRef | None:
+        """The node the trusted timestamp pins; None if the repository publishes no tree."""
+        return timestamp_tree_ref(self._require_timestamp())
+
+    def update_tree_node(self, data: bytes, *, from_local_store: bool = False) -> Node:
+        """Accept the node of timestamp's snapshot version, instead of snapshot.
+
+        FROM_LOCAL_STORE: the copy kept from an earlier run; its signature is checked
+        and it becomes the rollback baseline, then MismatchError is raised unless it is
+        the very node timestamp pins. A new node must not drop or lower anything the
+        baseline listed.
+        """
+        if self._targets is not None or self._snapshot is not None:
+            raise RuntimeError("the snapshot tree comes after timestamp, instead of snapshot")
+        self.check_final_timestamp()
+        timestamp = self._require_timestamp()
+        ref = timestamp_tree_ref(timestamp)
+        if ref is None:
+            raise MismatchError("timestamp: publishes no snapshot tree")
+        keys, threshold = _top_level_keys(self.root, Snapshot.type)
+        version = timestamp.snapshot_meta.version
+        node = verify_node(data, None if from_local_store else ref, version, keys, threshold)
+        if self._tree is not None:
+            check_node_rollback(self._tree.node, node)
+        self._tree = TrustedTree(node)
+        if from_local_store:
+            verify_node(data, ref, version, keys, threshold)  # MismatchError unless current
+        self.check_final_tree()
+        return node
+
+    def check_final_tree(self) -> None:
+        node = self._require_tree().node
+        timestamp = self._require_timestamp()
+        if node.expires <= self.reference_time:
+            raise ExpiredError(f"snapshot tree node {node.version} expired at {node.expires}")
+        if node.version != timestamp.snapshot_meta.version:
+            raise MismatchError(
+                f"snapshot tree: node version {node.version} is not the version "
+                f"{timestamp.snapshot_meta.version} timestamp lists"
+            )
+
+    def tree_bundle_needed(self, role: str) -> str | None:
+        """The bundle ROLE's entry lies in if it is not loaded yet (None: nothing to load)."""
+        tree = self._tree
+        group = group_of_role(role)
+        if tree is None or group is None or group in tree.bundles:
+            return None
+        return group if group in tree.node.bundles else None
+
+    def update_tree_bundle(self, group: str, data: bytes, kept: bytes | None) -> None:
+        """Accept bundle GROUP pinned by the trusted node; KEPT is the copy saved in an
+        earlier run, the rollback baseline (no entry may vanish or go down)."""
+        tree = self._require_tree()
+        self.check_final_tree()
+        bundle = verify_bundle(data, group, tree.node)
+        old = tree.bundles.get(group) or parse_kept_bundle(kept, group)
+        if old is not None:
+            check_bundle_rollback(old, bundle)
+        tree.bundles[group] = bundle
+
+    def _require_tree(self) -> TrustedTree:
+        if self._tree is None:
+            raise RuntimeError("snapshot tree not loaded")
+        return self._tree
+
+    def _check_final_listing(self) -> None:
+        if self._tree is not None:
+            self.check_final_tree()
+        else:
+            self.check_final_snapshot()
+
     # -- targets (5.6) ---------------------------------------------------
 
     def update_targets(self, data: bytes) -> Targets:
         """Accept top-level targets bytes vouched for by the trusted snapshot."""
-        self.check_final_snapshot()
+        self._check_final_listing()
         keys, threshold = _top_level_keys(self.root, Targets.type)
         new = self._verify_targets(data, Targets.type, keys, threshold)
         self._targets = new
@@ -396,7 +484,10 @@ class TrustedSet:
         return new.signed
 
     def role_meta(self, role: str) -> MetaFile | None:
-        """Snapshot's entry for ROLE's metadata file."""
+        """Snapshot's entry for ROLE's metadata file (in tree mode: the node's or its
+        bundle's, which must have been loaded)."""
+        if self._tree is not None:
+            return self._tree.role_meta(role)
         return self._require_snapshot().meta.get(f"{role}.json")
 
     def rotate_entries(self, role: str) -> list[tuple[int, MetaFile]]:
@@ -405,14 +496,17 @@ class TrustedSet:
         Raises RotationError when the numbering has a gap, so that a withheld
         rotate file cannot shorten the chain.
         """
-        snapshot = self._require_snapshot()
-        if self._rotate_index is None or self._rotate_index[0] is not snapshot:
+        listing: Mapping[str, MetaFile] = (
+            self._tree.rotate_meta(role) if self._tree is not None
+            else self._require_snapshot().meta
+        )
+        if self._rotate_index is None or self._rotate_index[0] is not listing:
             index: dict[str, dict[int, MetaFile]] = {}
-            for name, meta in snapshot.meta.items():
+            for name, meta in listing.items():
                 parsed = layout.parse_rotate_file_name(name)
                 if parsed is not None:
                     index.setdefault(parsed[0], {})[parsed[1]] = meta
-            self._rotate_index = (snapshot, index)
+            self._rotate_index = (listing, index)
         entries = self._rotate_index[1].get(role, {})
         if len(entries) > layout.MAX_ROTATIONS:
             # Refused before anything is downloaded: a long chain is a DoS attempt.

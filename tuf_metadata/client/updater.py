@@ -20,6 +20,7 @@ from tuf.api.metadata import Root, Snapshot, TargetFile, Targets, Timestamp
 from tuf_metadata import layout
 from tuf_metadata.client.errors import (
     DownloadError,
+    EndlessDataError,
     EqualVersionError,
     MismatchError,
     NotFoundError,
@@ -32,9 +33,11 @@ from tuf_metadata.client.trusted import (
     Delegation,
     TrustedSet,
     VerifiedRole,
+    check_length_and_hashes,
     delegations_for_path,
 )
 from tuf_metadata.errors import TufError
+from tuf_metadata.snapshot_tree import bundle_file_name, node_file_name
 from tuf_metadata.store import atomic_write
 
 
@@ -49,6 +52,9 @@ class ClientConfig:
     snapshot_max_length: int = 16_000_000
     targets_max_length: int = 5_000_000
     rotate_max_length: int = 64_000
+    snapshot_tree: bool = True  # use the snapshot tree when timestamp pins one
+    tree_node_max_length: int = 1_000_000
+    tree_bundle_max_length: int = 16_000_000
 
 
 @dataclass
@@ -60,6 +66,7 @@ class RefreshReport:
     snapshot_version: int = 0
     targets_version: int = 0
     timestamp_unchanged: bool = False
+    snapshot_tree: bool = False  # snapshot tree mode: no snapshot.json was read
 
 
 @dataclass(frozen=True)
@@ -124,7 +131,10 @@ class Updater:
         report = RefreshReport()
         self._update_root(trusted, report)
         self._update_timestamp(trusted, report)
-        self._update_snapshot(trusted, report)
+        if self.config.snapshot_tree and trusted.tree_ref() is not None:
+            self._update_tree(trusted, report)
+        else:
+            self._update_snapshot(trusted, report)
         self._update_targets(trusted, report)
         return report
 
@@ -146,9 +156,9 @@ class Updater:
         rotated = trusted.rotated_online_roles()
         if Timestamp.type in rotated:
             self.store.delete(Timestamp.type)
+        if rotated:
             self.store.delete(Snapshot.type)
-        elif Snapshot.type in rotated:
-            self.store.delete(Snapshot.type)
+            self.store.delete_tree()
 
     def _update_timestamp(self, trusted: TrustedSet, report: RefreshReport) -> None:
         local = self.store.load(Timestamp.type)
@@ -193,6 +203,69 @@ class Updater:
         self.store.save(Snapshot.type, data)
         report.snapshot_version = meta.version
 
+    # -- snapshot tree (docs/tap16-profile.md): node and bundles, never snapshot.json --
+
+    def _tree_fetch(self, name: str, length: int, cap: int) -> bytes:
+        if length > cap:
+            raise EndlessDataError(f"{self.metadata_url}{name}: listed as {length} bytes, "
+                                   f"more than the cap of {cap} for this file; refused")
+        return self.fetcher.fetch(f"{self.metadata_url}{name}", length)
+
+    def _update_tree(self, trusted: TrustedSet, report: RefreshReport) -> None:
+        report.snapshot_tree = True
+        local = self.store.load_tree("node")
+        if local is not None:
+            try:
+                trusted.update_tree_node(local, from_local_store=True)
+            except TufError:
+                pass  # older, expired or unusable: at most a baseline for rollback
+            else:
+                report.snapshot_version = trusted.tree.node.version if trusted.tree else 0
+                return
+        ref = trusted.tree_ref()
+        assert ref is not None
+        data = self._tree_fetch(node_file_name(ref.version), ref.length,
+                                self.config.tree_node_max_length)
+        trusted.update_tree_node(data)
+        self.store.save_tree("node", data)
+        report.snapshot_version = ref.version
+
+    def _load_bundle_of(self, trusted: TrustedSet, role: str) -> None:
+        """In tree mode, verify the bundle holding ROLE's entries unless it is loaded."""
+        group = trusted.tree_bundle_needed(role)
+        if group is None or trusted.tree is None:
+            return
+        name = f"bundle-{group}"
+        kept = self.store.load_tree(name)
+        if kept is not None:
+            try:
+                trusted.update_tree_bundle(group, kept, None)
+            except TufError:
+                pass  # not the current bundle: fetch it (KEPT is the rollback baseline)
+            else:
+                return
+        ref = trusted.tree.node.bundles[group]
+        data = self._tree_fetch(bundle_file_name(ref.version, group), ref.length,
+                                self.config.tree_bundle_max_length)
+        trusted.update_tree_bundle(group, data, kept)
+        self.store.save_tree(name, data)
+
+    def whole_snapshot(self) -> Snapshot:
+        """Every role's entry (a listing such as `rebuild --since` needs them all): the
+        trusted snapshot, or in tree mode snapshot.json of the trusted version, checked
+        against timestamp (length, sha256), the snapshot keys and that version."""
+        trusted = self.trusted
+        if trusted.snapshot is not None:
+            return trusted.snapshot
+        timestamp = trusted.timestamp
+        if timestamp is None or trusted.tree is None:
+            raise RuntimeError("refresh() has not completed")
+        meta = timestamp.snapshot_meta
+        data = self.fetcher.fetch(f"{self.metadata_url}{meta.version}.snapshot.json",
+                                  meta.length or self.config.snapshot_max_length)
+        check_length_and_hashes(meta, data, "snapshot")
+        return trusted.older_snapshot(data, meta.version)
+
     def _update_targets(self, trusted: TrustedSet, report: RefreshReport) -> None:
         local = self.store.load(Targets.type)
         if local is not None:
@@ -209,6 +282,7 @@ class Updater:
         report.targets_version = trusted.targets.version if trusted.targets else 0
 
     def _fetch_role(self, trusted: TrustedSet, role: str) -> bytes:
+        self._load_bundle_of(trusted, role)
         meta = trusted.role_meta(role)
         if meta is None:
             raise TargetNotFoundError(f"role {role!r} is not listed in snapshot")
@@ -225,6 +299,7 @@ class Updater:
         role, delegator = delegation.role, delegation.delegator
         if trusted.is_verified(delegator, role):
             return trusted.delegated(role)
+        self._load_bundle_of(trusted, role)
         rotate_files, previous = self._rotate_files(trusted, role)
         known = trusted.delegated_bytes(role)
         if known is not None:

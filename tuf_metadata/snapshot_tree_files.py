@@ -1,0 +1,134 @@
+"""The repository side of the snapshot tree (tuf_metadata.snapshot_tree): its files.
+
+When repo.json has `"snapshot_tree": true`, every snapshot version V also gets
+metadata/snapshot-tree/V.node.json (signed by the snapshot keys) and a new
+V.bundle-XX.json for each shard XX whose entries changed since V-1; timestamp.json
+then carries the node's version, length and sha256 (`timestamp_field`).
+
+Cost of a publish: the previous node and the previous bundles of the changed shards
+are read (each checked against the sha256 the previous node lists), and only those
+bundles are re-encoded. When the previous node is missing or does not check out (the
+tree was just turned on, or a crash fell between snapshot V and its node), the tree of
+V is built in full from snapshot V's entries, once.
+
+Files are written in the order a client reads them backwards: bundles, node, then
+(by the caller) timestamp, whose rename is the commit point. Tree files are never
+deleted by the repository, like old snapshot files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from securesystemslib.signer import Signer
+
+from tuf_metadata.canonical import canonical_json
+from tuf_metadata.metadata_reader import MetadataReader
+from tuf_metadata.repo_types import CorruptMetadataError
+from tuf_metadata.snapshot_tree import (
+    CONFIG_KEY,
+    TIMESTAMP_FIELD,
+    FileRef,
+    Node,
+    bundle_file_name,
+    changed_groups,
+    next_tree,
+    node_file_name,
+    parse_bundle,
+    parse_node,
+)
+from tuf_metadata.store import atomic_write, repository_lock, write_once
+
+
+def tree_enabled(files: MetadataReader) -> bool:
+    """Whether the repository publishes the snapshot tree (repo.json)."""
+    return files.config().get(CONFIG_KEY) is True
+
+
+def set_tree_enabled(files: MetadataReader, enabled: bool) -> None:
+    """Record in repo.json whether snapshot versions from the next one on get a tree."""
+    with repository_lock(files.root_dir):
+        config = files.config()
+        config[CONFIG_KEY] = enabled
+        atomic_write(files.config_path, (json.dumps(config, indent=2) + "\n").encode())
+
+
+def _read_node(files: MetadataReader, version: int) -> Node | None:
+    """Our own node of VERSION, or None if it is missing or unreadable (then: full build)."""
+    try:
+        document = json.loads((files.metadata_dir / node_file_name(version)).read_bytes())
+        return parse_node(document["signed"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _read_bundle(files: MetadataReader, group: str, ref: FileRef) -> dict[str, Any] | None:
+    """Bundle GROUP's entries if its file is exactly the one REF pins, else None."""
+    try:
+        data = (files.metadata_dir / bundle_file_name(ref.version, group)).read_bytes()
+        if len(data) != ref.length or hashlib.sha256(data).hexdigest() != ref.sha256:
+            return None
+        return parse_bundle(json.loads(data)).meta
+    except (OSError, ValueError):
+        return None
+
+
+def write_tree(
+    files: MetadataReader, signed: Mapping[str, Any], changes: Mapping[str, Any],
+    whole_meta: Callable[[], Mapping[str, Any]], signers: Sequence[Signer], *,
+    incremental: bool = True,
+) -> FileRef:
+    """Write the tree of snapshot SIGNED (its "meta" ignored), which is snapshot version
+    V-1 plus CHANGES; WHOLE_META gives its entire meta for a full build. Returns the
+    node's reference for timestamp. An existing node of V (a rerun) is kept."""
+    version = int(signed["version"])
+    node_path = files.metadata_dir / node_file_name(version)
+    if node_path.exists():
+        return FileRef.of(version, node_path.read_bytes())
+    previous = _read_node(files, version - 1) if incremental else None
+    old: dict[str, Mapping[str, Any]] = {}
+    if previous is not None:
+        for group in changed_groups(changes) & set(previous.bundles):
+            entries = _read_bundle(files, group, previous.bundles[group])
+            if entries is None:
+                previous = None
+                break
+            old[group] = entries
+    expires, spec_version = str(signed["expires"]), str(signed["spec_version"])
+    if previous is None:
+        update = next_tree(version, expires, spec_version, None, {}, whole_meta())
+    else:
+        update = next_tree(version, expires, spec_version, previous, old, changes)
+    for path, data in update.bundles.items():
+        write_once(files.metadata_dir / path, data, sync_dir=False)
+    payload = canonical_json(update.node_signed)
+    signatures = [signer.sign(payload).to_dict() for signer in signers]
+    node = canonical_json({"signatures": signatures, "signed": update.node_signed})
+    write_once(node_path, node)  # its directory fsync also covers the bundles' names
+    return FileRef.of(version, node)
+
+
+def timestamp_field(files: MetadataReader, snapshot_version: int, snapshot_bytes: bytes,
+                    signers: Sequence[Signer]) -> dict[str, Any]:
+    """The extra signed timestamp field for SNAPSHOT_VERSION ({} when the tree is off).
+
+    The node is normally written with its snapshot; when it is missing (the tree was
+    turned on since, or a crash came between the two) it is built in full here."""
+    if not tree_enabled(files):
+        return {}
+    path = files.metadata_dir / node_file_name(snapshot_version)
+    if path.exists():
+        ref = FileRef.of(snapshot_version, path.read_bytes())
+    else:
+        try:
+            signed = dict(json.loads(snapshot_bytes)["signed"])
+            meta = dict(signed.pop("meta"))
+        except (ValueError, KeyError, TypeError):
+            raise CorruptMetadataError(
+                f"snapshot: version {snapshot_version} does not parse; run repo-tool verify"
+            ) from None
+        ref = write_tree(files, signed, {}, lambda: meta, signers, incremental=False)
+    return {TIMESTAMP_FIELD: ref.to_dict()}
