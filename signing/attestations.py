@@ -18,15 +18,19 @@ import copy
 import json
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from in_toto.models.link import FILENAME_FORMAT, Link
-from in_toto.models.metadata import Metablock
 from securesystemslib.dsse import Envelope
 from securesystemslib.exceptions import UnverifiedSignatureError, VerificationError
 from securesystemslib.signer import Key, Signature, Signer
 
 from signing.errors import SigningError
+
+# in-toto (with attrs and dateutil under it) loads only where a link is made or read:
+# checking a DSSE verdict, as `fetch --require-rebuilders` does, never needs it
+# (bench/results/fetch-rebuilders.md).
+if TYPE_CHECKING:
+    from in_toto.models.link import Link
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1"
@@ -62,6 +66,8 @@ def builder_name(uri: str) -> str:
 
 def link_file_name(step: str, keyid: str) -> str:
     """STEP.KEYID8.link: the name in-toto-verify loads a functionary's link of a step from."""
+    from in_toto.models.link import FILENAME_FORMAT
+
     return str(FILENAME_FORMAT.format(step_name=step, keyid=keyid))
 
 
@@ -74,6 +80,8 @@ def make_link(
     environment: Mapping[str, Any] | None = None,
 ) -> Link:
     """An unsigned in-toto link; materials/products map path -> sha256."""
+    from in_toto.models.link import Link
+
     return Link(
         name=step,
         command=list(command),
@@ -86,6 +94,8 @@ def make_link(
 
 def sign_link(link: Link, signer: Signer) -> dict[str, Any]:
     """The signed link as its JSON document (in-toto Metablock)."""
+    from in_toto.models.metadata import Metablock
+
     metablock = Metablock(signed=link)
     metablock.create_signature(signer)
     return dict(metablock.to_dict())
@@ -93,6 +103,9 @@ def sign_link(link: Link, signer: Signer) -> dict[str, Any]:
 
 def verify_link(document: Mapping[str, Any], key: Key) -> Link:
     """The link of a signed link document, if `key` signed it; AttestationError otherwise."""
+    from in_toto.models.link import Link
+    from in_toto.models.metadata import Metablock
+
     try:
         metablock = Metablock.from_dict(copy.deepcopy(dict(document)))
     except Exception as error:  # in-toto raises several types for malformed input
