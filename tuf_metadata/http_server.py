@@ -3,9 +3,10 @@
 It serves the published folders (metadata/, targets/), the build reports
 (dashboard/, builds/) read-only, /healthz and /metrics, and nothing else of
 the repository (online/, pending/, staging/, repo.json stay private).
-Metadata goes out gzip-compressed to a client that asks for it
-(http_encoding); every answered request is counted for /metrics and written
-as one Common Log Format line to the access log.
+Metadata and JSON targets (attestations, manifests, build info) go out
+gzip-compressed to a client that asks for it (http_encoding); every answered
+request is counted for /metrics and written as one Common Log Format line to
+the access log.
 
 What a client can make it do is bounded: each connection has `request_timeout`
 seconds to deliver a complete request head (idle keep-alive time included,
@@ -62,6 +63,9 @@ _CONTENT_TYPES = {
     ".txt": "text/plain; charset=utf-8", ".log": "text/plain; charset=utf-8",
     ".link": "application/json",
 }
+# Targets that are JSON documents compress like metadata (a rebuilder's attestation to
+# about 40%); images and archives do not, and go out as stored.
+_COMPRESSIBLE_TARGETS = (".json", ".jsonl")
 # Reports show text produced by untrusted builds (logs, diffoscope output): no script runs.
 _REPORT_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
@@ -263,9 +267,10 @@ class _PublishedTreeHandler(BaseHTTPRequestHandler):
     def _file(self, parts: list[str], handle: BinaryIO, with_body: bool) -> None:
         relative = "/".join(parts)
         info = os.fstat(handle.fileno())
-        metadata = parts[0] == "metadata"
+        compressible = parts[0] == "metadata" or (
+            parts[0] == "targets" and parts[-1].endswith(_COMPRESSIBLE_TARGETS))
         body: bytes | None = None
-        if metadata and accepts_gzip(self.headers.get("Accept-Encoding")):
+        if compressible and accepts_gzip(self.headers.get("Accept-Encoding")):
             identity = FileIdentity(info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
             compressed = self.server.gzip.get(relative, identity, handle.read)
             if len(compressed) < info.st_size:
@@ -275,7 +280,7 @@ class _PublishedTreeHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(info.st_size if body is None else len(body)))
         if body is not None:
             self.send_header("Content-Encoding", "gzip")
-        if metadata:
+        if compressible:
             self.send_header("Vary", "Accept-Encoding")
         self.send_header("Last-Modified", formatdate(info.st_mtime, usegmt=True))
         if parts[0] in REPORT_FOLDERS:

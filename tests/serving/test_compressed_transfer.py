@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import http.client
 import http.server
+import json
 import os
 import re
 import threading
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.rebuilder.support import add_rebuilder, confirm, fetch, make_world, served
 from tests.serving.nginx import NGINX, nginx
 from tests.serving.support import Service, published_repo
 from tuf_metadata import layout
@@ -111,6 +113,33 @@ def test_serve_gzips_metadata_once_deterministically_and_sends_targets_as_stored
         assert body == image.read_bytes()
     finally:
         service.stop()
+
+
+def test_json_targets_go_out_compressed_and_the_rebuilder_check_verifies_them_decoded(
+    tmp_path: Path,
+) -> None:
+    """A rebuilder's attestation (a JSON target) is gzipped like metadata, images are not;
+    `fetch --require-rebuilders` decodes it and checks the stored length, hash and DSSE
+    signature (bench/results/fetch-rebuilders.md: the bytes an operator's check costs)."""
+    world = make_world(tmp_path)
+    add_rebuilder(world, "alice")
+    confirm(world, "alice")
+    stored = next((world.fx.repo_dir / "targets").rglob("*.alice.intoto.jsonl"))
+    path = "/" + stored.relative_to(world.fx.repo_dir).as_posix()
+    with served(world) as url:
+        status, headers, body = _request(url, path, {"Accept-Encoding": "gzip"})
+        assert status == 200 and headers["content-encoding"] == "gzip"
+        assert headers["vary"] == "Accept-Encoding"
+        assert len(body) < stored.stat().st_size and gzip.decompress(body) == stored.read_bytes()
+        status, headers, body = _request(url, path)
+        assert "content-encoding" not in headers and body == stored.read_bytes()
+        image = next((world.fx.repo_dir / "targets").rglob("*.hello.hvt"))
+        _, headers, _ = _request(url, "/" + image.relative_to(world.fx.repo_dir).as_posix(),
+                                 {"Accept-Encoding": "gzip"})
+        assert "content-encoding" not in headers
+        result = fetch(world, url, tmp_path / "out", "--require-rebuilders", "1", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["rebuilders"]["confirmed_by"] == ["alice"]
 
 
 def test_our_client_downloads_compressed_metadata_and_verifies_the_decoded_files(
