@@ -13,8 +13,9 @@ Method (stated in the output too):
   a time (concurrency 1). Reported: the makespan, each build's wait in its queue, and the
   lower bound any scheduler has (total work / 50, or the longest build);
 * broker load: the measured Redis commands and bytes per task times 2,000, over the makespan,
-  plus the dispatcher's polling: one MGET of every undecided build's key each 50 ms, costed
-  with the measured time of an MGET of 1,000 keys;
+  plus the dispatcher's reads: one MGET of every undecided build's key per state a worker
+  publishes (2 per task: started, done) and one a second without any, costed with the
+  measured time of an MGET of 1,000 keys;
 * artifact traffic: the measured store bytes per task times 2,000, over the makespan.
 It is a model: it assumes workers as fast as this machine, one build per worker, a store and
 a Redis that are not the bottleneck unless the numbers say so, and no failures.
@@ -30,7 +31,8 @@ from typing import Any
 
 PACKAGES = 1000
 WORKERS = 50
-POLL_SECONDS = 0.05
+POLL_SECONDS = 1.0  # the dispatcher's MGET when no state was published meanwhile
+WAKES_PER_TASK = 2  # STARTED and SUCCESS are published; each wakes one MGET
 
 
 def simulate(service: list[float], workers: int) -> tuple[float, list[float]]:
@@ -68,8 +70,9 @@ def model(measured: dict[str, Any]) -> str:
     commands = sum(measured["redis_commands_per_task"].values()) * tasks
     bytes_in = measured["redis_bytes_in_per_task"] * tasks
     bytes_out = measured["redis_bytes_out_per_task"] * tasks
-    # polling: MGET of the undecided keys every 50 ms; on average half the builds are undecided
-    polls = makespan / POLL_SECONDS
+    # MGETs of the undecided keys (on average half the builds): one per published state, and
+    # one a second; an upper bound, since publications close together share one MGET
+    polls = makespan / POLL_SECONDS + WAKES_PER_TASK * tasks
     mget_busy = polls * measured["mget_ms_per_1000_keys"] * (tasks / 2 / 1000) / 1000
     artifacts = measured["artifact_bytes_per_task"] * tasks
     return f"""## Model: 1,000 packages on 50 workers

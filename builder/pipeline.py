@@ -160,10 +160,12 @@ def input_record(
     deps: Sequence[Package],
     variations: Sequence[Variation],
     control: Conditions = CONTROL,
+    solo5: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Everything the image may depend on, as JSON (its digest is the cache key)."""
+    """Everything the image may depend on, as JSON (its digest is the cache key). `solo5`:
+    solo5_hashes(request) already computed for a tree that cannot change (a frozen copy)."""
     plan = request.plan_for(control.build_dir(request.ident))
-    solo5 = solo5_hashes(request)
+    solo5 = solo5_hashes(request) if solo5 is None else solo5
     return {
         "builder_version": BUILDER_VERSION,
         "target": request.target,

@@ -22,7 +22,7 @@ from celery import Celery
 
 from builder.farm.protocol import TASK_NAME, BuildSpec
 from builder.farm.store import ArtifactStore
-from builder.farm.work import WorkerIdentity, run_task
+from builder.farm.work import FrozenSolo5, WorkerIdentity, frozen_solo5, run_task
 
 QUEUE_PREFIX = "unirepo.worker."
 HOSTNAME_PREFIX = "unirepo@"
@@ -47,7 +47,7 @@ def make_app(broker: str, visibility_timeout: int = DEFAULT_VISIBILITY_TIMEOUT) 
         accept_content=["json"],
         result_accept_content=["json"],
         task_track_started=True,
-        result_extended=True,
+        result_extended=False,  # the dispatcher reads status and result only: smaller states
         result_expires=7 * 86400,
         broker_transport_options=transport,
         result_backend_transport_options=transport,
@@ -73,17 +73,35 @@ def run_worker(
     """Run a Celery worker named unirepo@WORKER_ID on its own queue until it is stopped.
 
     The signer is loaded before the pool forks, so the pool processes sign
-    with it and no passphrase is asked again. A task's build limit is the
-    dispatcher's, capped at `max_build_seconds` (the broker is not trusted to
-    set it).
+    with it and no passphrase is asked again; the Solo5 build inputs are
+    copied once (builder.farm.work.FrozenSolo5) and removed when it stops. A
+    task's build limit is the dispatcher's, capped at `max_build_seconds` (the
+    broker is not trusted to set it).
     """
+    from solo5.recipe import SOLO5_ROOT
+
+    with frozen_solo5(SOLO5_ROOT) as solo5:
+        _serve(broker, store, identity, solo5, concurrency, max_build_seconds,
+               visibility_timeout, loglevel)
+
+
+def _serve(
+    broker: str,
+    store: ArtifactStore,
+    identity: WorkerIdentity,
+    solo5: FrozenSolo5,
+    concurrency: int,
+    max_build_seconds: int,
+    visibility_timeout: int,
+    loglevel: str,
+) -> None:
     app = make_app(broker, visibility_timeout)
 
     def build(spec_document: Any) -> dict[str, Any]:
         spec = BuildSpec.from_json(spec_document)
         if spec.time_limit > max_build_seconds:
             spec = replace(spec, time_limit=max_build_seconds)
-        return run_task(spec, store, identity).to_json()
+        return run_task(spec, store, identity, solo5).to_json()
 
     app.task(
         name=TASK_NAME,

@@ -3,7 +3,9 @@
 `Farm.run(releases)` uploads each release's inputs to the artifact store,
 sends build A and build B of each target to two different live workers
 (round robin; both to the one worker when only one answers), and waits,
-reporting progress. Each result from the broker goes through bind_result:
+reporting progress; it sleeps until the result backend publishes a state change
+of one of its tasks (Redis pub/sub), then reads every undecided result in one
+MGET. Each result from the broker goes through bind_result:
 a refused one (unsigned, a key not configured, another task, forged) is
 logged and its task sent again to another worker (at most MAX_ATTEMPTS
 times). A worker that stops answering pings while it holds tasks is taken
@@ -37,7 +39,12 @@ from builder.status import BuildStatus
 MAX_ATTEMPTS = 3  # sends of one build (first one included) before it is given up
 PING_EVERY = 2.0  # seconds between liveness checks of the workers holding tasks
 MISSED_PINGS = 2  # consecutive unanswered pings that make a worker lost
-POLL_EVERY = 0.05  # one MGET of every undecided build's result per poll
+# The dispatcher sleeps on Redis pub/sub: the result backend publishes every state it stores
+# (STARTED, SUCCESS, FAILURE) on the task's key, and each publication wakes one MGET of every
+# undecided build's result. Without a publication (a write that was not published, such as a
+# forgery, or one missed while reconnecting) the MGET still runs every POLL_EVERY seconds.
+POLL_EVERY = 1.0
+BROKER_CHECK_EVERY = 1.0  # seconds between checks that Redis was not restarted (its run_id)
 
 BROKER_ERRORS = (RedisError, OperationalError, OSError)
 
@@ -128,6 +135,51 @@ class Farm:
         self.wait_seconds = wait_seconds
         self.progress = progress
         self.refused: dict[str, list[str]] = {}
+        self._news: Any = None  # redis-py PubSub on the result keys of the builds sent
+
+    def _subscribe(self, builds: Sequence[Build]) -> None:
+        """Be woken when the backend stores a state of these builds' tasks (best effort: the
+        MGET every POLL_EVERY seconds reads whatever a lost subscription misses)."""
+        backend = self.app.backend
+        keys = [backend.get_key_for_task(b.celery_id) for b in builds if b.celery_id]
+        if not keys:
+            return
+        try:
+            if self._news is None:
+                self._news = backend.client.pubsub(ignore_subscribe_messages=True)
+            self._news.subscribe(*keys)
+        except BROKER_ERRORS:
+            self._drop_news()
+
+    def _drop_news(self) -> None:
+        if self._news is not None:
+            try:
+                self._news.close()
+            except BROKER_ERRORS:
+                pass
+        self._news = None
+
+    def _wait_for_news(self, seconds: float, pending: Sequence[Build]) -> set[bytes]:
+        """Sleep until tasks of ours changed state in the backend, at most `seconds`; the
+        result keys published meanwhile (empty: none, or the subscription was lost)."""
+        end = time.monotonic() + max(0.0, seconds)
+        if self._news is None:
+            self._subscribe(pending)
+        changed: set[bytes] = set()
+        while not changed and (left := end - time.monotonic()) > 0:
+            if self._news is None:
+                time.sleep(left)
+                break
+            try:
+                message = self._news.get_message(timeout=left)
+                while message is not None:  # every state published meanwhile, one MGET
+                    channel = message.get("channel")
+                    changed.add(channel if isinstance(channel, bytes) else str(channel).encode())
+                    message = self._news.get_message(timeout=0)
+            except BROKER_ERRORS:
+                self._drop_news()  # resubscribed on the next wait, once Redis answers
+                break
+        return changed
 
     def live_workers(self, timeout: float = 1.0, among: Sequence[str] = ()) -> list[str]:
         """The workers that answer a ping: those of `among`, or any (up to one per configured
@@ -181,6 +233,7 @@ class Farm:
         )
         build.celery_id = sent.id
         build.sent_at, build.done_at = time.monotonic(), None
+        self._subscribe([build])
         self.progress(f"{build.label}: queued on {worker} (attempt {build.attempts})")
 
     def _resend(self, build: Build, live: list[str], why: str) -> None:
@@ -205,10 +258,16 @@ class Farm:
         self.progress(line)
         return True
 
+    def _key(self, build: Build) -> bytes:
+        key = self.app.backend.get_key_for_task(build.celery_id)
+        return key if isinstance(key, bytes) else str(key).encode()
+
     def _task_states(self, builds: Sequence[Build]) -> list[tuple[str, Any]]:
         """(Celery state, result) of each build's task, in one MGET round trip to Redis."""
+        if not builds:
+            return []
         backend = self.app.backend
-        raws = backend.client.mget([backend.get_key_for_task(b.celery_id) for b in builds])
+        raws = backend.client.mget([self._key(b) for b in builds])
         states: list[tuple[str, Any]] = []
         for raw in raws:
             if raw is None:
@@ -289,7 +348,7 @@ class Farm:
         ]
 
     def wait(self, every: Sequence[Build], workers: list[str]) -> None:
-        """Poll until every build is done, failed or given up; resend what a lost worker or a
+        """Wait until every build is done, failed or given up; resend what a lost worker or a
         restarted broker dropped, refuse (and resend) results that do not bind."""
         missed: dict[str, int] = {}
         next_ping = time.monotonic() + PING_EVERY
@@ -297,6 +356,9 @@ class Farm:
         deadline = time.monotonic() + self.wait_seconds
         live = workers
         broker_run = self._broker_run()
+        next_check = time.monotonic() + BROKER_CHECK_EVERY
+        changed: set[bytes] = set()  # result keys published since the last read
+        next_read_all = 0.0
         while any(b.state in ("queued", "running") for b in every):
             if time.monotonic() > deadline:
                 for b in every:
@@ -304,7 +366,10 @@ class Farm:
                         b.state, b.error = "given up", f"no result within {self.wait_seconds:.0f} s"
                         self.progress(f"{b.label}: {b.error}")
                 break
-            run = self._broker_run()
+            run = broker_run
+            if time.monotonic() >= next_check or self._news is None or not broker_run:
+                run = self._broker_run()
+                next_check = time.monotonic() + BROKER_CHECK_EVERY
             if run is None:
                 self.progress("broker unreachable: waiting for it")
                 time.sleep(PING_EVERY)
@@ -326,6 +391,10 @@ class Farm:
                 continue
             try:
                 pending = [b for b in every if b.state in ("queued", "running")]
+                if time.monotonic() >= next_read_all:
+                    next_read_all = time.monotonic() + POLL_EVERY
+                else:
+                    pending = [b for b in pending if self._key(b) in changed]
                 for b, (state, document) in zip(pending, self._task_states(pending), strict=True):
                     self._poll(b, live, state, document)
             except BROKER_ERRORS as error:
@@ -352,7 +421,10 @@ class Farm:
             if now >= next_summary:
                 next_summary = now + 10.0
                 self.progress(f"progress: {self._summary(every)}")
-            time.sleep(POLL_EVERY)
+            pending = [b for b in every if b.state in ("queued", "running")]
+            if pending:
+                wake = min(next_read_all, next_check, next_ping if holding else 1e18) - now
+                changed = self._wait_for_news(wake, pending)
         self.progress(f"done: {self._summary(every)}")
 
     def probe(

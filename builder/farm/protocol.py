@@ -21,7 +21,9 @@ from typing import Any
 
 from securesystemslib.signer import Key
 
+from builder.errors import BuildError
 from builder.farm.errors import FarmError
+from builder.reference import toolchain_of_buildinfo
 from builder.status import BuildStatus
 from builder.verdict import BuildVerdict, SignedResult, VerdictError, read_verdict
 from signing.attestations import AttestationError, verify_envelope
@@ -142,6 +144,9 @@ class BoundResult:
     log: str | None
     buildinfo: str | None
     seconds: float | None = None  # the worker's own task time, as it reported it (unsigned)
+    # The worker's toolchain as its statement signed it ((path, sha256) pairs); None if absent.
+    toolchain: tuple[tuple[str, str], ...] | None = None
+    signers: frozenset[str] = frozenset()  # keyids of the configured worker keys that signed it
 
 
 def bind_result(spec: BuildSpec, document: Any, worker_keys: Mapping[str, Key]) -> BoundResult:
@@ -150,7 +155,7 @@ def bind_result(spec: BuildSpec, document: Any, worker_keys: Mapping[str, Key]) 
         raise ResultRefused("not a worker result (no DSSE envelope)")
     envelope = document["envelope"]
     try:
-        statement, _signers = verify_envelope(envelope, worker_keys)
+        statement, signers = verify_envelope(envelope, worker_keys)
         verdict = read_verdict(statement)
     except (AttestationError, VerdictError) as error:
         raise ResultRefused(str(error)) from None
@@ -176,10 +181,17 @@ def bind_result(spec: BuildSpec, document: Any, worker_keys: Mapping[str, Key]) 
         raise ResultRefused("the image named beside the verdict is not the signed one")
     log, info = document.get("log"), document.get("buildinfo")
     seconds = document.get("seconds")
+    internal = statement.get("predicate", {}).get("buildDefinition", {}).get("internalParameters")
+    try:
+        toolchain: tuple[tuple[str, str], ...] | None = toolchain_of_buildinfo(internal)
+    except BuildError:
+        toolchain = None
     return BoundResult(
         SignedResult(envelope),
         verdict,
         log if isinstance(log, str) and _SHA256.fullmatch(log) else None,
         info if isinstance(info, str) and _SHA256.fullmatch(info) else None,
         float(seconds) if isinstance(seconds, int | float) and 0 <= seconds < 1e6 else None,
+        toolchain,
+        frozenset(signers),
     )

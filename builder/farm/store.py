@@ -48,7 +48,9 @@ class ArtifactStore:
         digest = sha256_hex(data)
         path = self._path(digest)
         if not (path.is_file() and self._matches(path, digest)):
-            atomic_write(path, data, 0o644)
+            # No directory fsync: a name lost in a crash is a blob missing, which every reader
+            # already handles (refused, the build sent again); the bytes are re-hashed anyway.
+            atomic_write(path, data, 0o644, sync_dir=False)
         return digest
 
     def _matches(self, path: Path, digest: str) -> bool:

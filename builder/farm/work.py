@@ -10,6 +10,12 @@ manifests received, so a task cannot swap one library for another.
 The result is a BUILT or FAILED verdict signed by the worker's key, with the
 worker id as the builder id and the task's nonce as the invocation id; the
 image, the log and the build info go to the store and travel by hash.
+
+The Solo5 build inputs are copied once per worker (FrozenSolo5, as verify_target
+copies them once per double build) and hashed once per pool process: every task
+builds from that private copy, so the signed input hash describes exactly the
+tree built. A change to the Solo5 tree takes a worker restart, as a toolchain
+change does (the toolchain identity is also kept per process).
 """
 
 from __future__ import annotations
@@ -17,23 +23,26 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import tempfile
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from securesystemslib.signer import Signer
 
-from builder.build import run_build
+from builder.build import BuildRequest, run_build
 from builder.buildinfo import BUILDER_VERSION, digest_of
 from builder.farm.errors import FarmError
 from builder.farm.protocol import BuildSpec, WorkerResult
 from builder.farm.store import ArtifactStore
 from builder.limits import Limits
 from builder.manifest import parse_manifest
-from builder.pipeline import build_record, input_record
+from builder.pipeline import SOLO5_BUILD_INPUTS, build_record, input_record, solo5_hashes
 from builder.plan import Package, resolve, solo5_requests, staged_package
 from builder.status import BuildStatus
 from builder.variations import CONTROL, apply, select
@@ -48,6 +57,35 @@ class WorkerIdentity:
 
     signer: Signer
     worker_id: str
+
+
+@dataclass
+class FrozenSolo5:
+    """A private copy of the Solo5 build inputs of `source`, and their hashes once known."""
+
+    source: Path
+    copy: Path
+    hashes: dict[str, str] | None = field(default=None)  # per process, on its first task
+
+    def request_for(self, request: BuildRequest) -> tuple[BuildRequest, dict[str, str] | None]:
+        """`request` building from the copy, with the copy's hashes (None: not this tree)."""
+        if request.solo5_root is None or request.solo5_root.resolve() != self.source:
+            return request, None
+        frozen = replace(request, solo5_root=self.copy)
+        if self.hashes is None:
+            self.hashes = solo5_hashes(frozen)
+        return frozen, self.hashes
+
+
+@contextmanager
+def frozen_solo5(source: Path) -> Iterator[FrozenSolo5]:
+    """Copy the Solo5 build inputs of `source` for the life of a worker."""
+    with tempfile.TemporaryDirectory(prefix="farm-solo5-") as copy:
+        os.chmod(copy, 0o755)  # the sandbox's unprivileged uid reads it
+        for part in SOLO5_BUILD_INPUTS:
+            if (source / part).is_dir():
+                shutil.copytree(source / part, Path(copy) / part, symlinks=False)
+        yield FrozenSolo5(source.resolve(), Path(copy))
 
 
 def _now() -> str:
@@ -72,15 +110,21 @@ def _packages(spec: BuildSpec, store: ArtifactStore) -> tuple[Package, list[Pack
     return package, [supplied[(m.name, m.version)] for m in order]
 
 
-def run_task(spec: BuildSpec, store: ArtifactStore, identity: WorkerIdentity) -> WorkerResult:
+def run_task(
+    spec: BuildSpec,
+    store: ArtifactStore,
+    identity: WorkerIdentity,
+    solo5: FrozenSolo5 | None = None,
+) -> WorkerResult:
     """Build `spec` once in the sandbox and return the signed result (raises FarmError/BuildError
     only when the inputs cannot be had: missing, tampered, or not this release)."""
     started, clock = _now(), time.monotonic()
     package, deps = _packages(spec, store)
     (request,) = solo5_requests(package, deps, [spec.target])
+    request, solo5_inputs = solo5.request_for(request) if solo5 else (request, None)
     variations = select(spec.variations, os.cpu_count() or 1) if spec.variations else ()
     conditions = apply(CONTROL, variations)
-    inputs = input_record(request, package, deps, variations)
+    inputs = input_record(request, package, deps, variations, solo5=solo5_inputs)
     input_id = digest_of(inputs)
     with tempfile.TemporaryDirectory(prefix=f"farm-{spec.build}-") as work:
         outcome = run_build(

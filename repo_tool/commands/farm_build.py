@@ -8,7 +8,6 @@ trusting only the --worker-key keys.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,13 +21,13 @@ from builder.archive import create_archive
 from builder.errors import BuildError
 from builder.farm.blame import FarmBlame, explain, mismatches
 from builder.farm.dispatch import Build, Farm, FarmRelease
-from builder.farm.store import ArtifactStore, StoreError
+from builder.farm.records import keep_builds
+from builder.farm.store import ArtifactStore
 from builder.gate import AuthorRelease, Decision, GatePolicy, Refusal, gate, refused
 from builder.plan import PackageIndex, read_package_tree, resolve, staged_package
 from builder.publication import decision_record
 from builder.status import BuildStatus
 from builder.variations import select
-from fsio import atomic_write
 from repo_tool.commands.settle_release import author_release, settle_release
 from reports.dashboard import row_from_farm, update_dashboard
 
@@ -80,33 +79,6 @@ def _farm_release(
         tuple(deps),
         tuple(sorted(author.images)),
     )
-
-
-def _keep(builds: Sequence[Build], out: Path, store: ArtifactStore) -> dict[str, Path]:
-    """Each build's signed result, build info and log (X.provenance.dsse.json,
-    X.buildinfo.json, X.log for build X), and each built image (by target), under
-    OUT/NAME/VERSION/TARGET/."""
-    images: dict[str, Path] = {}
-    for b in builds:
-        if b.result is None:
-            continue
-        spec = b.spec
-        target_dir = out / spec.package / spec.version / spec.target
-        atomic_write(
-            target_dir / f"{spec.build}.provenance.dsse.json",
-            (json.dumps(dict(b.result.signed.envelope), indent=2, sort_keys=True) + "\n").encode(),
-        )
-        for digest, name in ((b.result.buildinfo, "buildinfo.json"), (b.result.log, "log")):
-            try:
-                if digest:
-                    atomic_write(target_dir / f"{spec.build}.{name}", store.get(digest))
-            except StoreError as error:  # the worker's copy is gone: the report lacks it
-                click.echo(f"farm: {b.label}: {name}: {error}", err=True)
-        if b.image is not None and spec.target not in images:
-            path = target_dir / f"{spec.package}.{spec.target}"
-            atomic_write(path, b.image)
-            images[spec.target] = path
-    return images
 
 
 def _build_record(b: Build) -> dict[str, Any]:
@@ -198,7 +170,8 @@ def farm_build(
         ignored = list(got.refused) if got else []
         ignored += [f"{b.label}: {b.error}" for b in builds if b.error]
         decision = early.get(number) or gate(author, got.signed if got else [], policy)
-        images = _keep(builds, out, farm.store)
+        images = keep_builds(builds, out, farm.store,
+                             lambda line: click.echo(f"farm: {line}", err=True))
         blames = _blame(farm, builds, out, settings.find_culprits)
         decision = settle_release(repo, release, decision, images, report_dir)
         severities.append(decision.refusal)

@@ -34,11 +34,13 @@ from repo_tool.commands.build import (
     _signer,
     _variations,
 )
+from repo_tool.commands.farm_rebuild import farm_options
 from repo_tool.commands.intoto import invocation
 from repo_tool.commands.keys import online_passphrase_options, passphrase_options
 from signing.intoto_layout import REBUILD_STEP
 
 if TYPE_CHECKING:
+    from builder.farm.rebuild import FarmRebuilder
     from tuf_metadata.client.published import PublishedRelease
     from tuf_metadata.client.updater import Updater
 
@@ -109,6 +111,7 @@ def _dependency_source(
 def _rebuild_one(
     updater: Updater, release: PublishedRelease, out: Path, options: BuildOptions,
     variations: Sequence[Variation],
+    farm: FarmRebuilder | None = None,
 ) -> tuple[list[TargetResult], dict[str, Reference]]:
     from builder.rebuild import PublishedInputs, rebuild_release
     from tuf_metadata.client.catalog import source_archive_name
@@ -135,7 +138,7 @@ def _rebuild_one(
             return None
         return inputs_dir / f"{release.package}.{target}"
 
-    results = rebuild_release(
+    results = (farm.rebuild_release if farm is not None else rebuild_release)(
         PublishedInputs(release.package, release.version, manifest, archive, references),
         _dependency_source(updater, inputs_dir), variations, out / "builds", options,
         published_image,
@@ -170,6 +173,7 @@ def _rebuild_one(
 @click.option("--submit", "submit_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Then publish this run's attestations in the repository at this directory "
                    "(Repository.submit_attestations, as `repo-tool rebuilder submit`).")
+@farm_options
 @online_passphrase_options
 @passphrase_options
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
@@ -186,6 +190,7 @@ def rebuild(
     skip: tuple[str, ...],
     no_blame: bool,
     submit_dir: Path | None,
+    farm: FarmRebuilder | None,
     online_passphrase: str | None,
     passphrase_env: str | None,
     passphrase_file: Path | None,
@@ -239,7 +244,8 @@ def rebuild(
         progress(f"[{index}/{len(wanted)}] {release.package} {release.version}: "
                  f"{', '.join(sorted(release.images))}")
         try:
-            results, references = _rebuild_one(updater, release, out_dir, options, variations)
+            results, references = _rebuild_one(updater, release, out_dir, options, variations,
+                                               farm)
         except BuildError as error:
             line = f"{release.package} {release.version}: {str(error).splitlines()[0]}"
             click.echo(f"error: {line}", err=True)
