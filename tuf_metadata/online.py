@@ -23,7 +23,6 @@ from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, Targets, Timest
 from signing.keys import PassphraseSource, load_signer
 from tuf_metadata import layout
 from tuf_metadata.metadata_reader import MetadataReader, SnapshotFile
-from tuf_metadata.rebuilders import rebuilder_context
 from tuf_metadata.repo_policy import check_package_role, check_rebuilder_role
 from tuf_metadata.repo_types import (
     SPEC_VERSION,
@@ -235,6 +234,9 @@ class OnlineServices:
                     accept(role, newest[role])
             except RepositoryError as error:
                 self.log(f"skipped: {error}")
+        # Imported here: rebuilder roles are rare, and every publish imports this module.
+        from tuf_metadata.rebuilders import rebuilder_context
+
         for role in sorted(r for r in newest if layout.rebuilder_of_role(r) is not None):
             name = layout.rebuilder_of_role(role)
             assert name is not None

@@ -22,7 +22,9 @@ files; the next snapshot picks up complete role files that verify against
 their delegator ("orphans") and ignores the rest.
 
 `Repository` is a thin facade with the public API the CLI, the services, the
-builder and the tests use; the work is done by one module per job:
+builder and the tests use; the work is done by one module per job, each imported
+when first used (a cold `repo-tool publish` loads the reader, the online services
+and releases, not the quorum, TAP 8 or rebuilder code, nor in-toto):
 
     metadata_reader.MetadataReader  reading and verifying metadata, with caches
     online.OnlineServices           snapshot and timestamp signing (the commit point)
@@ -37,19 +39,12 @@ builder and the tests use; the work is done by one module per job:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from securesystemslib.signer import Key, Signer
-from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
-
-from signing.keys import PassphraseSource
-from tuf_metadata.key_rotation import KeyRotation
 from tuf_metadata.metadata_reader import MetadataReader, SnapshotFile
 from tuf_metadata.online import OnlineServices
-from tuf_metadata.quorum import QuorumChanges
-from tuf_metadata.rebuilders import RebuilderInfo, Rebuilders
-from tuf_metadata.releases import Releases
 from tuf_metadata.repo_types import (
     CONFIG_NAME,
     DEFAULT_EXPIRY,
@@ -68,6 +63,26 @@ from tuf_metadata.repo_types import (
     StagedRelease,
     StagingError,
 )
+
+if TYPE_CHECKING:
+    from securesystemslib.signer import Key, Signer
+    from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
+
+    from signing.keys import PassphraseSource
+    from tuf_metadata.key_rotation import KeyRotation
+    from tuf_metadata.quorum import QuorumChanges
+    from tuf_metadata.rebuilders import RebuilderInfo, Rebuilders
+    from tuf_metadata.releases import Releases
+
+
+def __getattr__(name: str) -> Any:
+    """RebuilderInfo, re-exported without importing the rebuilder code up front."""
+    if name == "RebuilderInfo":
+        from tuf_metadata.rebuilders import RebuilderInfo
+
+        return RebuilderInfo
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CONFIG_NAME",
@@ -96,15 +111,38 @@ class Repository:
     def __init__(self, root_dir: Path, online_passphrase: PassphraseSource | str | None = None):
         self.files = MetadataReader(root_dir)
         self.online = OnlineServices(self.files, online_passphrase)
-        self.quorum = QuorumChanges(self.files, self.online)
-        self.releases = Releases(self.files, self.online)
-        self.rotation = KeyRotation(self.files, self.online)
-        self.rebuilders = Rebuilders(self.files, self.online, self.quorum, self.rotation)
         self.root_dir = self.files.root_dir
         self.metadata_dir = self.files.metadata_dir
         self.targets_dir = self.files.targets_dir
         self.staging_dir = self.files.staging_dir
         self.pending_dir = self.files.pending_dir
+
+    # The parts beside reading and the online services are made (and their modules
+    # imported) on first use; each is made once and shares FILES and ONLINE.
+
+    @cached_property
+    def quorum(self) -> QuorumChanges:
+        from tuf_metadata.quorum import QuorumChanges
+
+        return QuorumChanges(self.files, self.online)
+
+    @cached_property
+    def releases(self) -> Releases:
+        from tuf_metadata.releases import Releases
+
+        return Releases(self.files, self.online)
+
+    @cached_property
+    def rotation(self) -> KeyRotation:
+        from tuf_metadata.key_rotation import KeyRotation
+
+        return KeyRotation(self.files, self.online)
+
+    @cached_property
+    def rebuilders(self) -> Rebuilders:
+        from tuf_metadata.rebuilders import Rebuilders
+
+        return Rebuilders(self.files, self.online, self.quorum, self.rotation)
 
     @property
     def log(self) -> Callable[[str], None]:

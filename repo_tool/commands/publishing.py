@@ -17,7 +17,6 @@ from repo_tool.commands.repo_options import (
 from repo_tool.errors import RepoToolError
 from tuf_metadata import layout
 from tuf_metadata.errors import TufError
-from tuf_metadata.repo_verify import now_utc, verify_repository
 
 
 def register(group: click.Group) -> None:
@@ -108,6 +107,8 @@ def timestamp(repo_dir: Path, online_passphrase: str | None, as_json: bool) -> N
 @JSON_OPTION
 def verify(repo_dir: Path, no_expiry: bool, as_json: bool) -> None:
     """Verify the published repository: root chain, every role's signatures, every target file."""
+    from tuf_metadata.repo_verify import now_utc, verify_repository
+
     _published(repo_dir)
     summary = verify_repository(repo_dir, None if no_expiry else now_utc())
     data = {

@@ -6,12 +6,21 @@ the builder; `release` (which runs the builder's release checks) not for the HTT
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.cli.test_command_table import probe
+from tests.repository.helpers import init_repo, release
 
 HTTP_SERVICE = {"tuf_metadata.http_server", "tuf_metadata.service", "http.server"}
 BUILDER = {"builder.plan", "builder.build", "builder.sandbox"}
+# What publishing one staged release never uses: the other parts of the repository facade,
+# in-toto (rebuilder attestations), the verifying client, rich, boto3 (`sync --to s3://`).
+NOT_PUBLISHING = ("in_toto", "signing.attestations", "tuf_metadata.quorum",
+                  "tuf_metadata.key_rotation", "tuf_metadata.rebuilders",
+                  "tuf_metadata.repo_verify", "tuf_metadata.client", "tuf.ngclient", "rich",
+                  "boto3", *HTTP_SERVICE, *BUILDER)
 
 
 @pytest.mark.parametrize(("command", "absent"), [
@@ -31,3 +40,15 @@ def test_serve_imports_the_http_server() -> None:
     # The probe above would pass vacuously if these names were wrong.
     _, modules = probe("serve", "--help")
     assert HTTP_SERVICE <= modules
+
+
+def test_publishing_a_release_imports_only_the_publish_path(tmp_path: Path) -> None:
+    fx = init_repo(tmp_path, authors=["hello"])
+    assert release(fx, "hello", "1.0.0", ["hello"]).exit_code == 0
+    output, modules = probe("publish", "--no-build", "--repo", str(fx.repo_dir),
+                            "hello", "1.0.0")
+    assert output == "published hello 1.0.0\n"
+    assert sorted(m for m in modules
+                  if any(m == name or m.startswith(name + ".") for name in NOT_PUBLISHING)) == []
+    # The probe would pass vacuously if the publish had not loaded its own parts.
+    assert {"tuf_metadata.releases", "tuf_metadata.online", "tuf_metadata.repo_policy"} <= modules
