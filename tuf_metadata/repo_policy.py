@@ -23,7 +23,6 @@ from typing import Any
 from securesystemslib.signer import Key, Signature
 from tuf.api.metadata import DelegatedRole, Metadata, Root, TargetFile, Targets
 
-from signing.attestations import AttestationError, verify_envelope
 from signing.threshold import check_threshold, key_material
 from tuf_metadata import layout
 from tuf_metadata.canonical import canonical_json
@@ -308,6 +307,8 @@ def check_attestation(
     its own path, a DSSE envelope (one JSON object) that one of KEYS (the rebuilder's keys in
     force) signed in canonical form (`signing.attestations.verify_envelope`), whose statement
     names exactly PATH's package, version and target. RepositoryError otherwise."""
+    from signing.attestations import AttestationError, verify_envelope  # in-toto: only here
+
     role = layout.rebuilder_role(name)
     package, version, target = check_attestation_path(name, path)
     try:
