@@ -40,6 +40,9 @@ SECTIONS = [
     ("rebuild.md", "Rebuilder: `repo-tool rebuild` of every bundled reproducible image from a "
      "served repository vs the builder's double build of the same set",
      "reported as a ratio (issue #12: both in one run)"),
+    ("fetch-rebuilders.md", "Operator's check: cold `repo-tool fetch --require-rebuilders 2` "
+     "vs plain `fetch` of hello (two real rebuilders' attestations) from the project's server; "
+     "wall, CPU, bytes, requests", "<= 1.3x time, <= 1.5x bytes of plain fetch (issue #12)"),
     ("farm.md", "Build farm: A + varied B in-process vs on 1 and 2 Celery workers (Redis)",
      "overhead <= 100 ms per task against the in-process builder; second worker reported"),
     ("www.md", "Static web serving: www unikernel (spt, hvt) vs nginx with wrk, 5.5 KB and 1 MiB",
