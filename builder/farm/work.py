@@ -25,6 +25,7 @@ import os
 import platform
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -126,7 +127,8 @@ def run_task(
     conditions = apply(CONTROL, variations)
     inputs = input_record(request, package, deps, variations, solo5=solo5_inputs)
     input_id = digest_of(inputs)
-    with tempfile.TemporaryDirectory(prefix=f"farm-{spec.build}-") as work:
+    work = tempfile.mkdtemp(prefix=f"farm-{spec.build}-")
+    try:
         outcome = run_build(
             request,
             conditions,
@@ -135,6 +137,11 @@ def run_task(
             Limits(wall_seconds=float(spec.time_limit)),
         )
         image_hash = store.put(outcome.image.read_bytes()) if outcome.image else None
+    finally:
+        # The build tree goes while the result travels (Celery stores it, acknowledges the
+        # message and fetches the next task): removing it is off the task's critical path.
+        threading.Thread(target=shutil.rmtree, args=(work,), kwargs={"ignore_errors": True},
+                         daemon=True).start()
     if outcome.ok:
         status, reason = BuildStatus.BUILT, f"build {spec.build.upper()} produced the image"
     else:
