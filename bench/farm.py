@@ -59,12 +59,13 @@ class Work:
     releases: list[FarmRelease]
 
 
-def bundled() -> Work:
+def bundled(only: frozenset[str] = frozenset()) -> Work:
     """Every unikernel of packages/ with an hvt target: its build request and farm release."""
     index = load_index(REPO / "packages")
     requests, releases = [], []
     for (name, version), manifest in sorted(index.items()):
-        if manifest.kind == "library" or TARGET not in manifest.targets:
+        if manifest.kind == "library" or TARGET not in manifest.targets or (
+                only and name not in only):
             continue
         package = read_package_tree(manifest, REPO)
         dep_manifests = resolve(manifest, index)
@@ -135,12 +136,15 @@ class Traffic:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--packages", metavar="NAME,...",
+                        help="only these packages (a quick check of the bench itself; the "
+                             "recorded results build every bundled unikernel)")
     parser.add_argument("--skip-parallel", action="store_true",
                         help="leave out the in-process parallel configuration")
     parser.add_argument("--output", type=Path, default=REPO / "bench" / "results" / "farm.md")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-farm-"))
-    work = bundled()
+    work = bundled(frozenset(args.packages.split(",")) if args.packages else frozenset())
     variations = all_variations(os.cpu_count() or 1)
     release_bytes = sum(
         len(r.manifest) + len(r.archive) + sum(len(m) + len(a) for m, a in r.dependencies)

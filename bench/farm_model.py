@@ -13,9 +13,10 @@ Method (stated in the output too):
   a time (concurrency 1). Reported: the makespan, each build's wait in its queue, and the
   lower bound any scheduler has (total work / 50, or the longest build);
 * broker load: the measured Redis commands and bytes per task times 2,000, over the makespan,
-  plus the dispatcher's reads: one MGET of every undecided build's key per state a worker
-  publishes (2 per task: started, done) and one a second without any, costed with the
-  measured time of an MGET of 1,000 keys;
+  plus the dispatcher's reads: a state a worker publishes (2 per task: started, done) wakes
+  an MGET of the keys published (counted in the measured commands per task), and once a
+  second one MGET of every undecided build's key, costed with the measured time of an MGET
+  of 1,000 keys;
 * artifact traffic: the measured store bytes per task times 2,000, over the makespan.
 It is a model: it assumes workers as fast as this machine, one build per worker, a store and
 a Redis that are not the bottleneck unless the numbers say so, and no failures.
@@ -31,8 +32,7 @@ from typing import Any
 
 PACKAGES = 1000
 WORKERS = 50
-POLL_SECONDS = 1.0  # the dispatcher's MGET when no state was published meanwhile
-WAKES_PER_TASK = 2  # STARTED and SUCCESS are published; each wakes one MGET
+POLL_SECONDS = 1.0  # the dispatcher's MGET of every undecided build, once a second
 
 
 def simulate(service: list[float], workers: int) -> tuple[float, list[float]]:
@@ -70,9 +70,8 @@ def model(measured: dict[str, Any]) -> str:
     commands = sum(measured["redis_commands_per_task"].values()) * tasks
     bytes_in = measured["redis_bytes_in_per_task"] * tasks
     bytes_out = measured["redis_bytes_out_per_task"] * tasks
-    # MGETs of the undecided keys (on average half the builds): one per published state, and
-    # one a second; an upper bound, since publications close together share one MGET
-    polls = makespan / POLL_SECONDS + WAKES_PER_TASK * tasks
+    # MGETs of every undecided key (on average half the builds), once a second
+    polls = makespan / POLL_SECONDS
     mget_busy = polls * measured["mget_ms_per_1000_keys"] * (tasks / 2 / 1000) / 1000
     artifacts = measured["artifact_bytes_per_task"] * tasks
     return f"""## Model: 1,000 packages on 50 workers
@@ -93,7 +92,8 @@ A and B of each target round robin to two different workers, each worker one bui
 | Redis commands (measured per task, x 2,000) | {commands:,.0f} ({commands / makespan:.0f}/s) |
 | Redis bytes in / out (measured per task, x 2,000) | {bytes_in / 2**20:.1f} / \
 {bytes_out / 2**20:.1f} MiB |
-| polling at this scale: MGETs, Redis time busy with them | {polls:,.0f}, {mget_busy:.1f} s \
+| reads of every undecided result (once a second): MGETs, Redis time busy with them | \
+{polls:,.0f}, {mget_busy:.1f} s \
 ({100 * mget_busy / makespan:.1f}% of one core) |
 | artifact store traffic | {artifacts / 2**20:,.0f} MiB ({artifacts / makespan / 2**20:.2f} MiB/s) |
 
@@ -101,7 +101,7 @@ Reading: the dispatcher's round robin at send time finishes \
 {100 * (makespan / bound - 1):.0f}% after the best possible schedule (each queue gets \
 {tasks // WORKERS} builds of a similar mix; no work stealing, so a mix of long and short \
 packages would widen the gap). The farm's overhead is {100 * overhead * tasks / total_work:.1f}% \
-of the work; Redis is busy with polling {100 * mget_busy / makespan:.1f}% of one core.
+of the work; Redis is busy with those reads {100 * mget_busy / makespan:.1f}% of one core.
 """
 
 
