@@ -179,6 +179,12 @@ def parse_bundle(document: Any) -> Bundle:
     return Bundle(group, version, dict(meta))
 
 
+def tree_file_names(node_signed: Any) -> list[str]:
+    """The bundle files (paths under metadata/) a node's signed part references."""
+    node = parse_node(node_signed)
+    return [bundle_file_name(ref.version, group) for group, ref in sorted(node.bundles.items())]
+
+
 def encode_bundle(group: str, version: int, meta: Mapping[str, Any]) -> bytes:
     """A bundle file's bytes (canonical JSON; the node pins their sha256)."""
     return canonical_json({"_type": BUNDLE_TYPE, "bundle": group, "meta": dict(meta),

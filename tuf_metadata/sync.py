@@ -23,7 +23,8 @@ refused, never overwritten.
 Deletion (`prune`) keeps every file an unexpired published timestamp may
 lead to. Each run records, in DIR/.unirepo-sync.json, for every file the
 published timestamp references (its snapshot, the role and rotate files that
-snapshot lists, the targets those roles list), the latest expiry of a
+snapshot lists, the targets those roles list, and the snapshot tree's node and bundles when
+timestamp pins one), the latest expiry of a
 timestamp that referenced it. A file is deleted only once no current
 reference remains and that expiry has passed by a grace period (default an
 hour): a client that accepted such a timestamp just before it expired may
@@ -48,6 +49,7 @@ from typing import Any
 from fsio import is_temp_name
 from tuf_metadata.errors import TufError
 from tuf_metadata.hosting import PUBLISHED_FOLDERS, check_published_tree
+from tuf_metadata.snapshot_tree import TIMESTAMP_FIELD, node_file_name, tree_file_names
 from tuf_metadata.store import repository_lock
 from tuf_metadata.sync_destinations import Destination, LocalFolder
 
@@ -199,6 +201,13 @@ def referenced_files(published: Path | Destination) -> tuple[set[str], datetime]
                         ) from None
     snapshot_file = f"metadata/{snapshot_version}.snapshot.json"
     files = {snapshot_file}
+    if TIMESTAMP_FIELD in timestamp:  # the snapshot tree's node and bundles (tap16-profile.md)
+        node_file = f"metadata/{node_file_name(snapshot_version)}"
+        files.add(node_file)
+        try:
+            files.update(f"metadata/{name}" for name in tree_file_names(_signed(tree, node_file)))
+        except ValueError as error:
+            raise SyncError(f"{tree.describe(node_file)}: {error}") from None
     for name, meta in _signed(tree, snapshot_file).get("meta", {}).items():
         version = int(meta["version"])
         if name.startswith("rotate/"):

@@ -356,3 +356,25 @@ def test_node_lost_in_a_crash_is_rebuilt_whole_and_clients_follow(
     changed = {group for group, ref in after.bundles.items() if ref.version == after.version}
     assert changed == {SHARD}
     client.resolve("1.0.2")
+
+
+def test_sync_prunes_tree_files_no_timestamp_references(served: Served, tmp_path: Path
+                                                        ) -> None:
+    from datetime import timedelta
+
+    from tuf_metadata.sync import sync_tree
+
+    destination = tmp_path / "www"
+    sync_tree(served.fx.repo_dir, destination)
+    first_node, _ = served.node()
+    first_bundle = served.bundle_name()
+    served.publish("1.0.1")
+    later = now_utc() + timedelta(days=30)  # past every expiry and the grace
+    report = sync_tree(served.fx.repo_dir, destination, prune=True, now=later)
+    node_name, _ = served.node()
+    assert f"metadata/{first_node}" in report.deleted
+    assert f"metadata/{first_bundle}" in report.deleted  # hello's shard has a new bundle
+    assert (destination / "metadata" / node_name).exists()
+    assert (destination / "metadata" / served.bundle_name()).exists()
+    other = "00" if SHARD != "00" else "01"  # an unchanged bundle is still referenced
+    assert (destination / "metadata" / served.bundle_name(other)).exists()
