@@ -40,9 +40,10 @@ $(STAMP_PY): pyproject.toml | $(STAMP_DEB)
 test: deps venv
 	$(BIN)/pytest tests
 
-# The pure and unit tests (about a minute): no image builds, boots, fuzzers or servers.
+# The pure and unit tests, on every core (under a minute on 2 cores): no image builds, boots,
+# fuzzers, servers or subprocesses; tests/conftest.py holds the rule and fails a test that breaks it.
 test-fast: deps venv
-	$(BIN)/pytest tests -m "not slow" -q
+	$(BIN)/pytest tests -m "not slow" -q -n auto
 
 lint: venv
 	$(BIN)/ruff check .

@@ -13,6 +13,8 @@ from builder.double import NONDETERMINISTIC, double_build
 from builder.variations import select
 from tests.builder.conftest import every_variation
 
+pytestmark = pytest.mark.sandbox  # runs builds in the bubblewrap sandbox
+
 
 @dataclass(frozen=True)
 class _Plan:

@@ -14,6 +14,7 @@ from tests.builder.conftest import PACKAGES, REPO, Built
 from tests.repository.helpers import run
 
 
+@pytest.mark.sandbox
 def test_build_package_prints_the_hashes_an_author_signs(built: Built, tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run(
@@ -65,6 +66,7 @@ def test_build_package_prints_the_hashes_an_author_signs(built: Built, tmp_path:
     assert f"hello.spt sha256={only['sha256']} length={only['size']}" in text.output
 
 
+@pytest.mark.sandbox
 def test_build_package_fails_with_one_line_on_an_unreproducible_package(
     built: Built, tmp_path: Path
 ) -> None:
@@ -129,6 +131,7 @@ def archive_of_hello() -> bytes:
     return archive_from_tree(REPO, manifest.sources, manifest.source_date_epoch)
 
 
+@pytest.mark.sandbox
 def test_a_compile_failure_exits_4_with_the_log_path_and_the_compilers_last_lines(
     tmp_path: Path,
 ) -> None:

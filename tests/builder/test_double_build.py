@@ -24,6 +24,8 @@ from signing.attestations import AttestationError, verify_link, verify_statement
 from solo5.recipe import image_plan, run_plan
 from tests.builder.conftest import PACKAGES, REPO, UNREPRODUCIBLE, Built, every_variation
 
+pytestmark = pytest.mark.sandbox  # runs builds in the bubblewrap sandbox
+
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 

@@ -15,6 +15,8 @@ import shutil
 import tarfile
 from pathlib import Path
 
+import pytest
+
 from builder.archive import archive_from_tree
 from builder.build import sha256_file
 from builder.plan import load_index, prefix_map_flags
@@ -22,6 +24,8 @@ from signing.keys import INSECURE, load_signer
 from solo5.recipe import image_plan, run_plan
 from tests.builder.conftest import PACKAGES, REPO, Built
 from tests.repository.helpers import init_repo, run
+
+pytestmark = pytest.mark.sandbox  # runs builds in the bubblewrap sandbox
 
 
 def stage(fixture, name: str, archive: bytes, images: dict[str, Path], work: Path) -> None:  # type: ignore[no-untyped-def]

@@ -26,6 +26,7 @@ class Plan:
     tools: tuple[str, ...] = ("gcc",)
 
 
+@pytest.mark.sandbox
 def test_a_source_including_dev_zero_is_a_failed_build_on_the_memory_limit(
     tmp_path: Path,
 ) -> None:
@@ -65,6 +66,7 @@ def sandboxed(tmp_path: Path, script: str, limits: Limits) -> SandboxResult:
     )
 
 
+@pytest.mark.sandbox
 @pytest.mark.parametrize(
     ("script", "limits", "reason"),
     [
@@ -98,6 +100,7 @@ def test_each_limit_stops_the_build_and_is_named(
     assert len(result.output) <= 2 * MIB
 
 
+@pytest.mark.sandbox
 def test_sandboxed_processes_run_as_an_unprivileged_host_uid(tmp_path: Path) -> None:
     """What the build writes is owned by the sandbox uid on the host; host root is unmapped."""
     result = sandboxed(tmp_path, "id -u; stat -c %u /usr; echo x > made-inside", Limits())
@@ -116,6 +119,7 @@ def test_limit_reason_names_nothing_for_an_ordinary_failure() -> None:
     )
 
 
+@pytest.mark.sandbox
 def test_tools_on_untrusted_images_see_none_of_the_builders_environment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -145,6 +149,7 @@ def test_tools_on_untrusted_images_see_none_of_the_builders_environment(
     assert image.read_bytes() == b"guest"
 
 
+@pytest.mark.sandbox
 def test_sandboxed_diffoscope_still_writes_its_reports(tmp_path: Path) -> None:
     a, b = tmp_path / "a.bin", tmp_path / "b.bin"
     a.write_bytes(b"built in 2025\n" * 4)

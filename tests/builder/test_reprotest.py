@@ -20,6 +20,8 @@ import pytest
 from builder.plan import load_index
 from tests.builder.conftest import PACKAGES, REPO, Built
 
+pytestmark = pytest.mark.sandbox  # runs builds in the bubblewrap sandbox
+
 # PyPI reprotest 0.7.33 calls importlib.resources.files() with no argument, which
 # only Python >= 3.12 accepts; on 3.11 give it its own package as the anchor.
 RUN_REPROTEST = (

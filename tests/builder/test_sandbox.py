@@ -11,11 +11,15 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from builder.archive import SourceFile
 from builder.build import BuildRequest, run_build
 from builder.sandbox import run_sandboxed
 from builder.variations import CONTROL, apply, select
 from tests.builder.conftest import every_variation
+
+pytestmark = pytest.mark.sandbox  # runs builds in the bubblewrap sandbox
 
 PROBE = (
     "printf 'host=%s\\n' \"$(hostname)\"; printf 'domain=%s\\n' \"$(domainname)\"; "

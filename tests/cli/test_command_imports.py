@@ -13,6 +13,8 @@ import pytest
 from tests.cli.test_command_table import probe
 from tests.repository.helpers import init_repo, release
 
+pytestmark = pytest.mark.slow  # each test starts repo-tool cold in a new interpreter
+
 HTTP_SERVICE = {"tuf_metadata.http_server", "tuf_metadata.service", "http.server"}
 BUILDER = {"builder.plan", "builder.build", "builder.sandbox"}
 # What publishing one staged release never uses: the other parts of the repository facade,

@@ -100,6 +100,7 @@ def test_unknown_command_is_a_usage_error() -> None:
     assert "No such command 'no-such-command'" in result.output
 
 
+@pytest.mark.slow  # starts repo-tool cold in a new interpreter
 def test_help_lists_every_command_without_importing_any_area() -> None:
     output, modules = probe("--help")
     # Help rows wrap, also after a hyphen ("in-" / "toto"): compare without white space.
@@ -110,6 +111,7 @@ def test_help_lists_every_command_without_importing_any_area() -> None:
     assert heavy_in(modules) == []
 
 
+@pytest.mark.slow  # starts repo-tool cold in a new interpreter
 @pytest.mark.parametrize(("command", "area"), [("run", "image"), ("fetch", "fetch")])
 def test_run_and_fetch_start_with_only_their_own_area(command: str, area: str) -> None:
     output, modules = probe(command, "--help")
@@ -118,6 +120,7 @@ def test_run_and_fetch_start_with_only_their_own_area(command: str, area: str) -
     assert heavy_in(modules) == []
 
 
+@pytest.mark.slow  # starts repo-tool cold in a new interpreter
 def test_completion_of_command_names_imports_no_area() -> None:
     env = {**os.environ, "_REPO_TOOL_COMPLETE": "bash_complete",
            "COMP_WORDS": "repo-tool si", "COMP_CWORD": "1"}

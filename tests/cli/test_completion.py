@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each test starts the installed repo-tool
+
 REPO_TOOL = str(Path(sys.executable).parent / "repo-tool")
 
 

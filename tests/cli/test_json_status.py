@@ -15,6 +15,8 @@ import pytest
 from tests.repository.helpers import init_repo
 from tests.solo5.support import build_unikernel
 
+pytestmark = pytest.mark.slow  # runs the installed repo-tool: a guest, a server, the signer
+
 REPO_TOOL = str(Path(sys.executable).parent / "repo-tool")
 
 

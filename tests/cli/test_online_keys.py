@@ -189,6 +189,7 @@ class Cut(Exception):
     """The simulated crash."""
 
 
+@pytest.mark.slow  # a crash loop: a new repository for every step cut
 def test_an_online_key_change_cut_at_any_step_is_finished_by_signing_again(
         tmp_path: Path) -> None:
     cut_at = 1

@@ -36,6 +36,7 @@ def served(
         yield repo, metadata_url, targets_url, log, metadata_dir
 
 
+@pytest.mark.slow  # starts the installed tuf-conformance-client
 def test_init_copies_root_without_network(repo: RepositorySimulator, tmp_path: Path) -> None:
     root_file = tmp_path / "root.json"
     root_file.write_bytes(repo.root_bytes)
@@ -101,6 +102,7 @@ def test_refused_refresh_exits_1_and_keeps_metadata(
     assert files_in(metadata_dir)["snapshot.json"] == before["snapshot.json"]
 
 
+@pytest.mark.slow  # starts the installed tuf-conformance-client
 def test_usage_errors_exit_1_not_2(tmp_path: Path) -> None:
     assert run("refresh").returncode == 1
     assert run("--metadata-dir", tmp_path, "explode").returncode == 1

@@ -120,6 +120,7 @@ def test_create_exclusive_never_replaces_or_follows(tmp_path: Path, planted: str
     assert not [p for p in tmp_path.iterdir() if fsio.is_temp_name(p.name)]
 
 
+@pytest.mark.slow  # a child interpreter under a file size limit
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path) -> None:
     """A write that fails half-way (file size limit: EFBIG, like a full disk) changes nothing."""
     dest = tmp_path / "snapshot.json"

@@ -9,7 +9,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from signing.attestations import link_file_name
+
+pytestmark = pytest.mark.slow  # each test starts a new interpreter importing the project
 
 
 def loaded_after(statement: str) -> list[str]:

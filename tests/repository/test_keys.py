@@ -162,6 +162,7 @@ def test_short_online_passphrase_is_refused_at_init(tmp_path: Path) -> None:
     assert not list((tmp_path / "repo").rglob("*.key"))
 
 
+@pytest.mark.slow  # production scrypt cost: seconds per key
 def test_production_cost_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(key_encryption, "NEW_KEY_COST", key_encryption.PRODUCTION_COST)
     made = run(["key", "generate", str(tmp_path / "k.key"), "--passphrase-env", "PW"],

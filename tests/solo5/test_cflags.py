@@ -39,6 +39,7 @@ def test_a_malformed_flags_file_is_refused(text: str) -> None:
         read_common_cflags(text)
 
 
+@pytest.mark.slow  # runs the compiler
 def test_every_image_compile_uses_the_flags() -> None:
     plan = image_plan("hvt", "app", ["main.c"], [], [])
     compiles = [command for command in plan.commands if "-c" in command]
@@ -48,6 +49,7 @@ def test_every_image_compile_uses_the_flags() -> None:
         assert command[start:start + len(C_COMMON_FLAGS)] == C_COMMON_FLAGS
 
 
+@pytest.mark.slow  # runs the compiler
 @pytest.mark.parametrize(("folder", "targets"), [
     ("solo5", ["OUT=/nonexistent/out", "/nonexistent/out/solo5-spt",
                "/nonexistent/out/solo5-hvt", "/nonexistent/out/solo5-hvt-debug"]),
@@ -65,6 +67,7 @@ def test_makefiles_compile_with_the_flags(folder: str, targets: list[str]) -> No
     assert all(joined in line for line in calls), [c for c in calls if joined not in c]
 
 
+@pytest.mark.slow  # runs the compiler
 def test_a_warning_fails_an_image_build(tmp_path: Path) -> None:
     """-Werror with the stricter flags: a shadowed name stops the build."""
     (tmp_path / "main.c").write_text(

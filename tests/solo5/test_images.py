@@ -73,6 +73,7 @@ def test_inspect_cli_text_and_json(images: Images) -> None:
     assert sum(s["memsz"] for s in doc["segments"]) > 0
 
 
+@pytest.mark.slow  # starts the installed repo-tool
 def test_inspect_refuses_non_images(tmp_path: Path) -> None:
     with pytest.raises(ImageError, match="not an ELF file"):
         parse_image(b"\0" * 100)

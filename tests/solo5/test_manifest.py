@@ -86,6 +86,7 @@ def test_note_layout_matches_the_reference() -> None:
     assert struct.unpack_from("<I", two, 8 + 208 + 68) == (1,)
 
 
+@pytest.mark.slow  # runs the compiler
 def test_generated_c_compiles_to_the_same_note(tmp_path: Path) -> None:
     devices = [Device("service", "NET_BASIC"), Device("storage", "BLOCK_BASIC")]
     (tmp_path / "main.c").write_text(

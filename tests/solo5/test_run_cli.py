@@ -61,6 +61,7 @@ def test_only_arguments_after_the_separator_reach_the_guest(built: dict[str, Pat
     assert "Command line is: 'y'" in options_after_image.stdout
 
 
+@pytest.mark.slow  # starts the installed repo-tool
 def test_usage_shows_the_separator() -> None:
     result = repo_tool("run", "--help")
     assert result.returncode == 0

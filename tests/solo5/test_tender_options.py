@@ -42,6 +42,7 @@ def refused(result: subprocess.CompletedProcess[str], target: str, message: str)
     assert result.stdout == ""
 
 
+@pytest.mark.slow  # builds and starts the tenders
 @pytest.mark.parametrize("target", TARGETS)
 def test_version(target: str) -> None:
     result = tender(target, "--version")

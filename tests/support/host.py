@@ -30,3 +30,15 @@ def netadmin_unavailable_reason() -> str | None:
         return f"cannot create a network namespace (CAP_NET_ADMIN): {made.stderr.strip()}"
     subprocess.run(["ip", "netns", "del", probe], capture_output=True)
     return None
+
+
+@functools.cache
+def sandbox_unavailable_reason() -> str | None:
+    from builder.sandbox import missing_programs
+
+    missing = missing_programs()
+    if os.geteuid() != 0:
+        missing.insert(0, "root")
+    if missing:
+        return f"the build sandbox needs {', '.join(missing)}"
+    return None

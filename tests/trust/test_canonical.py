@@ -100,6 +100,9 @@ def _inject(rng: random.Random, bad: Any) -> Any:
 class Opaque:
     """An object json.dumps and canonical JSON both have no form for."""
 
+    def __repr__(self) -> str:  # the same test id in every process (pytest-xdist compares them)
+        return "Opaque()"
+
 
 REFUSED = [
     1.5, 0.0, -2.5e300, float("nan"), float("inf"), float("-inf"), 1e16,
