@@ -30,7 +30,12 @@ from tuf_metadata.repo_types import (
     sha256_hex,
     utc_now,
 )
-from tuf_metadata.rotate import RotationError, sign_rotate, verify_rotate_step
+from tuf_metadata.rotate import (
+    RotationError,
+    sign_rotate,
+    superseded_rotations,
+    verify_rotate_step,
+)
 from tuf_metadata.store import atomic_write, crash_point, repository_lock, write_once
 
 RoleCheck = Callable[[Metadata[Targets], dict[str, Key], int], None]
@@ -101,6 +106,7 @@ class KeyRotation:
         state = RoleKeyState(
             context.delegation_keys, context.delegation.threshold, context.keys,
             context.threshold, chain, last.version if chain and last else None,
+            superseded_rotations(role, context.delegation.unrecognized_fields),
         )
         plan = plan_rotation(role, state, new_keys, threshold, revoke, replace_last)
         number, payload = plan.number, plan.payload

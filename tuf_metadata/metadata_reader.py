@@ -45,6 +45,7 @@ from tuf_metadata.repo_types import (
 from tuf_metadata.rotate import (
     RoleRevokedError,
     RotationError,
+    superseded_rotations,
     verify_rotation_chain,
 )
 from tuf_metadata.snapshot_index import INDEX_NAME, IndexedMeta, SnapshotIndex, index_of_file
@@ -377,7 +378,8 @@ class MetadataReader:
         keys = delegated_keys(delegations.keys, delegation.keyids)
         try:
             return verify_rotation_chain(
-                role, keys, delegation.threshold, self.rotate_chain(snapshot, role)
+                role, keys, delegation.threshold, self.rotate_chain(snapshot, role),
+                superseded=superseded_rotations(role, delegation.unrecognized_fields),
             )
         except RoleRevokedError as error:
             raise RepositoryError(str(error)) from None

@@ -18,15 +18,22 @@ from pathlib import Path
 from typing import Any, cast
 
 from securesystemslib.signer import Key, Signer
-from tuf.api.metadata import DelegatedRole, Delegations, Metadata, MetaFile, Root, Targets
+from tuf.api.metadata import (
+    DelegatedRole,
+    Delegations,
+    Metadata,
+    MetaFile,
+    Root,
+    Snapshot,
+    Targets,
+)
 
 from signing.threshold import check_threshold
 from tuf_metadata import layout
 from tuf_metadata.metadata_reader import MetadataReader
 from tuf_metadata.online import OnlineServices
 from tuf_metadata.online_keys import finish_online_keys, prepare_online_keys
-from tuf_metadata.removal import check_name_reusable
-from tuf_metadata.repo_policy import check_key_set, signing_requirements
+from tuf_metadata.repo_policy import check_key_set, check_redelegation, signing_requirements
 from tuf_metadata.repo_types import (
     DEFAULT_EXPIRY,
     CorruptMetadataError,
@@ -39,13 +46,20 @@ from tuf_metadata.repo_types import (
     metadata_bytes,
     utc_now,
 )
+from tuf_metadata.rotate import SUPERSEDED_FIELD
 from tuf_metadata.store import atomic_write, crash_point, repository_lock, write_once
+from tuf_metadata.superseding import check_delegator_change, delegation_of
 from tuf_metadata.trust import signed_payload
 
 
 def signed_by(md: Metadata[Any], key: Key) -> bool:
     """True if MD carries a valid signature by KEY."""
     return check_threshold(signed_payload(md), md.signatures, {key.keyid: key}, 1).satisfied
+
+
+def proposed_delegators(change: PendingChange) -> dict[str, Targets]:
+    """The targets-type documents of CHANGE by role (a package role's shard among them)."""
+    return {role: md.signed for role, md in change.documents if isinstance(md.signed, Targets)}
 
 
 class QuorumChanges:
@@ -201,10 +215,11 @@ class QuorumChanges:
 
     def pending_status(self, change: PendingChange) -> list[DocumentStatus]:
         current_root, new_root, new_targets = self.post_change_roles(change)
+        shards = proposed_delegators(change)
         statuses = []
         for role, md in change.documents:
             needed = []
-            for need in signing_requirements(role, current_root, new_root, new_targets):
+            for need in signing_requirements(role, current_root, new_root, new_targets, shards):
                 needed.append((need.label, need.met_by(md), need.threshold))
             statuses.append(DocumentStatus(role, md.signed.version, needed))
         return statuses
@@ -218,11 +233,13 @@ class QuorumChanges:
         with repository_lock(self.files.root_dir):
             change = self.pending_change(change_id)
             current_root, new_root, new_targets = self.post_change_roles(change)
+            shards = proposed_delegators(change)
             added = False
             for signer in signers:
                 used = False
                 for role, md in change.documents:
-                    for need in signing_requirements(role, current_root, new_root, new_targets):
+                    for need in signing_requirements(role, current_root, new_root, new_targets,
+                                                     shards):
                         if signer.public_key.keyid in need.keys:
                             used = True
                             # Keep a valid earlier signature: documents a crashed commit
@@ -277,6 +294,7 @@ class QuorumChanges:
         else:
             root = self.files.load_root().signed
             snapshot = self.files.load_snapshot(root).signed
+            self.check_delegators(change, root, snapshot)
             for role, md in change.documents:
                 if role == "root":
                     expected = self.files.root_version() + 1
@@ -317,6 +335,26 @@ class QuorumChanges:
             if online_keys_change:
                 finish_online_keys(self.files, self.online, cast(Root, new_root.signed))
         (self.files.pending_dir / f"{change.change_id}.json").unlink(missing_ok=True)
+
+    def check_delegators(self, change: PendingChange, root: Root, snapshot: Snapshot) -> None:
+        """Refuse the change if a targets or shard document in it supersedes rotate files it
+        may not (superseding.check_delegator_change), checked against the published chain."""
+        targets = self.files.load_targets(root, snapshot).signed
+        for role, md in change.documents:
+            if role == "root" or not isinstance(md.signed, Targets):
+                continue
+            if layout.package_of_role(role) is not None:
+                if md.signed.targets or md.signed.delegations is not None:
+                    raise QuorumError(f"{role}: a quorum change publishes a package role only "
+                                      "empty (the first version of a new delegation)")
+                continue
+            if role == "targets":
+                current: Targets | None = targets
+            elif self.files.role_version(snapshot, role):
+                current = self.files.load_shard(targets, snapshot, role).signed
+            else:
+                current = None
+            check_delegator_change(self.files, snapshot, current, md.signed)
 
     def propose_maintainers(
         self, description: str, keys: Sequence[Key], threshold: int
@@ -388,27 +426,43 @@ class QuorumChanges:
             shard_md = self.files.load_shard(targets, snapshot, shard_name)
             shard = Targets.from_dict(shard_md.signed.to_dict())
             assert shard.delegations is not None and shard.delegations.roles is not None
-            if role in shard.delegations.roles:
-                raise RepositoryError(f"{role}: package {package!r} is already delegated (a "
-                                      "revoked one too: see `repo-tool package list`)")
-            check_name_reusable(package, self.files.role_version(snapshot, role),
-                                layout.rotate_file_name(role, 1) in snapshot.meta)
-            for change in self.pending_changes():
-                if any(r == shard_name for r, _ in change.documents):
-                    raise RepositoryError(
-                        f"{shard_name}: pending change {change.change_id} already changes this "
-                        "shard; sign or withdraw it first"
-                    )
+            # A revoked or removed name is delegated again past its history: the new
+            # delegation supersedes the old rotate chain, and the role's next version (empty,
+            # signed by the new authors) replaces the one the old authors signed.
+            chain = self.files.rotate_chain(snapshot, role)
+            check_redelegation(role, delegation_of(shard, role), chain)
+            self.check_shard_unchanged(shard_name)
             for key in authors:
                 shard.delegations.keys[key.keyid] = key
             shard.delegations.roles[role] = DelegatedRole(
                 name=role, keyids=sorted(ids), threshold=threshold, terminating=True,
                 paths=layout.package_paths(package),
+                unrecognized_fields={SUPERSEDED_FIELD: len(chain)} if chain else None,
             )
+            used = {keyid for other in shard.delegations.roles.values() for keyid in other.keyids}
+            shard.delegations.keys = {keyid: key for keyid, key in shard.delegations.keys.items()
+                                      if keyid in used}
             shard.version += 1
-            shard.expires = utc_now() + self.files.expiry().for_role("targets")
-            description = f"delegate package {package}"
-            return self.write_pending(description, [(shard_name, Metadata(shard))])
+            expires = utc_now() + self.files.expiry().for_role("targets")
+            shard.expires = expires
+            check_delegator_change(self.files, snapshot, shard_md.signed, shard)
+            documents: list[tuple[str, Metadata[Any]]] = [(shard_name, Metadata(shard))]
+            published = self.files.role_version(snapshot, role)
+            if published:
+                documents.append((role, Metadata(Targets(version=published + 1, expires=expires,
+                                                         targets={}))))
+                return self.write_pending(f"delegate package {package} again", documents)
+            return self.write_pending(f"delegate package {package}", documents)
+
+    def check_shard_unchanged(self, shard_name: str) -> None:
+        """Refuse a second pending change of one shard: committing one would make the
+        other's version stale."""
+        for change in self.pending_changes():
+            if any(r == shard_name for r, _ in change.documents):
+                raise RepositoryError(
+                    f"{shard_name}: pending change {change.change_id} already changes this "
+                    "shard; sign or withdraw it first"
+                )
 
     def withdraw_pending(self, change_id: str) -> None:
         with repository_lock(self.files.root_dir):

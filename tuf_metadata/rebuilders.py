@@ -47,7 +47,12 @@ from tuf_metadata.repo_types import (
     metadata_bytes,
     utc_now,
 )
-from tuf_metadata.rotate import RoleRevokedError, RotationError, verify_rotation_chain
+from tuf_metadata.rotate import (
+    RoleRevokedError,
+    RotationError,
+    superseded_rotations,
+    verify_rotation_chain,
+)
 from tuf_metadata.store import atomic_write, crash_point, fsync_dir, repository_lock, write_once
 from tuf_metadata.trust import delegated_keys
 
@@ -97,7 +102,8 @@ def rebuilder_context(
     delegation_keys = delegated_keys(targets.delegations.keys, delegation.keyids)
     try:
         keys, threshold = verify_rotation_chain(
-            role, delegation_keys, delegation.threshold, files.rotate_chain(snapshot, role)
+            role, delegation_keys, delegation.threshold, files.rotate_chain(snapshot, role),
+            superseded=superseded_rotations(role, delegation.unrecognized_fields),
         )
     except RoleRevokedError as error:
         raise RepositoryError(str(error)) from None

@@ -8,7 +8,9 @@ targets/ because older snapshots still reach them.
 
 `propose_package_removal` (t maintainers): the next version of the package's shard no
 longer delegates the package role, as a pending change. Once committed, no client
-reaches the package any more, and `package add` may delegate the name again.
+reaches the package any more. `package add` may delegate the name again later: its
+published history stays listed in snapshot, so the new delegation supersedes the old
+rotate chain and starts at the role's next version (quorum.propose_package).
 """
 
 from __future__ import annotations
@@ -45,21 +47,6 @@ def without_version(package: str, version: str,
         raise StagingError(f"{layout.package_role(package)}: version {version} is not "
                            "published (see `repo-tool package list`)")
     return kept
-
-
-def check_name_reusable(package: str, published_role_version: int, rotations: bool) -> None:
-    """Refuse delegating PACKAGE again after its earlier role published metadata (pure).
-
-    The snapshot keeps listing every role file and rotate file ever published (TUF 5.5.5:
-    clients refuse a snapshot that drops an entry), and that history, signed by the earlier
-    authors, cannot be verified under a new delegation of the same role name.
-    """
-    if published_role_version or rotations:
-        role = layout.package_role(package)
-        raise RepositoryError(
-            f"{role}: package {package!r} was delegated before and published metadata under "
-            "this name, which a new delegation cannot take over; delegate it under a new name"
-        )
 
 
 def yank_release(files: MetadataReader, online: OnlineServices, package: str, version: str,

@@ -33,8 +33,14 @@ from tuf_metadata.repo_types import (
     RepositoryError,
     StagingError,
 )
-from tuf_metadata.rotate import RotateFile, RotationError, verify_rotation_chain
-from tuf_metadata.trust import delegated_keys, signed_payload
+from tuf_metadata.rotate import (
+    RoleRevokedError,
+    RotateFile,
+    RotationError,
+    parse_rotate_file,
+    verify_rotation_chain,
+)
+from tuf_metadata.trust import delegated_keys, role_keys, signed_payload
 
 
 def check_key_set(role: str, what: str, keys: Sequence[Key], threshold: int) -> None:
@@ -111,15 +117,29 @@ class Requirement:
 
 
 def signing_requirements(
-    role: str, current_root: Root | None, new_root: Root, new_targets: Targets | None
+    role: str, current_root: Root | None, new_root: Root, new_targets: Targets | None,
+    proposed_shards: Mapping[str, Targets] | None = None,
 ) -> list[Requirement]:
     """Who must sign ROLE's document in a change from CURRENT_ROOT (None at init) to
     NEW_ROOT / NEW_TARGETS: each requirement must reach its threshold.
 
     Root N+1 needs root N's root keys and its own (spec 5.3.4). Targets is published
     before the new root, so it needs root N's targets threshold as well as the new
-    root's. A shard needs the (new) targets role's delegation to it.
+    root's. A shard needs the (new) targets role's delegation to it. A package role (the
+    first version under a re-delegation) needs the authors its shard in the same change,
+    PROPOSED_SHARDS, delegates it to.
     """
+    package = layout.package_of_role(role)
+    if package is not None:
+        shard_name = layout.shard_role(package)
+        shard = (proposed_shards or {}).get(shard_name)
+        assigned = role_keys(shard, role) if shard is not None else None
+        if assigned is None:
+            raise QuorumError(
+                f"{role}: a quorum change publishes a package role only with the {shard_name} "
+                "version that delegates it"
+            )
+        return [Requirement("new author keys", assigned.keys, assigned.threshold)]
     def of_root(label: str, root: Root, name: str) -> Requirement:
         spec = root.roles[name]
         return Requirement(label, delegated_keys(root.keys, spec.keyids), spec.threshold)
@@ -168,6 +188,8 @@ class RoleKeyState:
     chain: Sequence[bytes]
     last_meta_version: int | None
     """Snapshot entry version of the last rotate file (None without rotate files)."""
+    superseded: int = 0
+    """Rotate files the delegation supersedes (`rotate.superseded_rotations`)."""
 
 
 def plan_rotation(
@@ -189,9 +211,15 @@ def plan_rotation(
                 f"{role}: only the last rotate file can be replaced, by a revocation"
             )
         number = len(state.chain)
+        if number <= state.superseded:
+            raise RepositoryError(
+                f"{role}: rotate file {number} is superseded by the delegation (the "
+                "maintainers folded it); revoke with the keys in force instead"
+            )
         try:
             keys, current_threshold = verify_rotation_chain(
-                role, state.delegation_keys, state.delegation_threshold, state.chain[:-1]
+                role, state.delegation_keys, state.delegation_threshold, state.chain[:-1],
+                superseded=state.superseded,
             )
         except RotationError as error:
             raise CorruptMetadataError(f"{role}: rotate chain check: {error}") from None
@@ -207,6 +235,112 @@ def plan_rotation(
         check_key_set(role, "new", new_keys, threshold)
         payload = RotateFile(number, role, {key.keyid: key for key in new_keys}, threshold)
     return RotationPlan(number, meta_version, payload, keys, current_threshold)
+
+
+@dataclass(frozen=True)
+class DelegatedKeys:
+    """What a delegation says must sign a role: keys, threshold, and how many of the role's
+    rotate files it supersedes (`rotate.superseded_rotations`)."""
+
+    keys: Mapping[str, Key]
+    threshold: int
+    superseded: int
+
+
+def chain_key_material(chain: Sequence[bytes]) -> set[bytes]:
+    """Every key any rotate file of CHAIN names (format-checked, signatures not needed:
+    used to keep keys of an earlier delegation out of a new one)."""
+    found: set[bytes] = set()
+    for data in chain:
+        try:
+            found |= {key_material(key) for key in parse_rotate_file(data).payload.keys.values()}
+        except RotationError as error:
+            raise CorruptMetadataError(f"rotate chain: {error}") from None
+    return found
+
+
+def check_redelegation(role: str, before: DelegatedKeys | None, chain: Sequence[bytes]) -> None:
+    """Delegating ROLE anew is refused while BEFORE (its delegation now, None if none)
+    delegates it and its rotate chain CHAIN does not end in a revocation."""
+    if before is None:
+        return
+    try:
+        verify_rotation_chain(role, before.keys, before.threshold, chain,
+                              superseded=before.superseded)
+    except RoleRevokedError:
+        return
+    except RotationError as error:
+        raise CorruptMetadataError(f"{role}: rotate chain check: {error}") from None
+    raise RepositoryError(
+        f"{role}: the package is already delegated and not revoked (see `repo-tool package "
+        "list`); its authors rotate their keys themselves (`repo-tool rotate`)"
+    )
+
+
+def check_superseding(
+    role: str, before: DelegatedKeys | None, after: DelegatedKeys, chain: Sequence[bytes],
+) -> None:
+    """A new delegation AFTER of ROLE (replacing BEFORE, None if the delegator does not
+    delegate ROLE now) that supersedes more of ROLE's rotate files CHAIN (as snapshot lists
+    them) must be one of:
+
+    - a fold: AFTER names exactly the keys and threshold in force after rotate file
+      AFTER.superseded, walked from BEFORE (so only the authors' own rotations move keys);
+    - a re-delegation of a revoked role (the superseded files end in the null key) or of a
+      role no longer delegated: every rotate file superseded, and none of AFTER's keys is a
+      key of BEFORE or of any rotate file (nothing the earlier keys sign verifies again).
+
+    Superseded files are never un-superseded; a delegation that supersedes as many as
+    BEFORE is not a change of the chain and passes.
+    """
+    previous = before.superseded if before is not None else 0
+    if after.superseded == previous:
+        return
+    if after.superseded < previous:
+        raise RepositoryError(
+            f"{role}: the delegation would supersede {after.superseded} rotate files, fewer "
+            f"than the {previous} it supersedes now"
+        )
+    if after.superseded > len(chain):
+        raise RepositoryError(
+            f"{role}: the delegation supersedes {after.superseded} rotate files, but snapshot "
+            f"lists {len(chain)}"
+        )
+    revoked = before is None
+    if before is not None:
+        try:
+            keys, threshold = verify_rotation_chain(
+                role, before.keys, before.threshold, chain[:after.superseded],
+                superseded=previous,
+            )
+        except RoleRevokedError:
+            revoked = True
+        except RotationError as error:
+            raise CorruptMetadataError(f"{role}: rotate chain check: {error}") from None
+    if revoked:
+        if after.superseded != len(chain):
+            raise RepositoryError(
+                f"{role}: a new delegation of a revoked or removed role must supersede all "
+                f"{len(chain)} of its rotate files"
+            )
+        earlier = chain_key_material(chain)
+        if before is not None:
+            earlier |= {key_material(key) for key in before.keys.values()}
+        reused = sorted(keyid for keyid, key in after.keys.items()
+                        if key_material(key) in earlier)
+        if reused:
+            raise RepositoryError(
+                f"{role}: key {reused[0][:16]} signed for the role's earlier delegation; a new "
+                "delegation needs new author keys"
+            )
+        return
+    named = {key_material(key) for key in after.keys.values()}
+    if named != {key_material(key) for key in keys.values()} or after.threshold != threshold:
+        raise RepositoryError(
+            f"{role}: the delegation names keys or a threshold other than those in force after "
+            f"rotate file {after.superseded} (threshold {threshold} of keys "
+            f"{', '.join(sorted(k[:16] for k in keys))}); a fold takes exactly the chain's keys"
+        )
 
 
 def withdrawal_payload(package: str, version: str, release_sha256: str) -> bytes:

@@ -30,8 +30,10 @@ from tuf_metadata.hosting import check_published_tree
 from tuf_metadata.rotate import (
     RoleRevokedError,
     RotationError,
+    superseded_rotations,
     verify_rotation_chain,
 )
+from tuf_metadata.snapshot_tree_files import audit_tree
 from tuf_metadata.trust import check_role, delegated_keys, role_keys, signed_payload
 
 
@@ -193,6 +195,9 @@ def verify_repository(
     _check_signed("snapshot", root, snapshot, "root's snapshot keys", cache)
     _check_fresh("snapshot", snapshot, now)
     snap: Snapshot = snapshot.signed
+    tree_problem = audit_tree(metadata_dir, root, timestamp.signed, snap_bytes)
+    if tree_problem is not None:
+        raise VerificationFailure(f"snapshot tree: {tree_problem}")
 
     def load_role(role: str) -> Metadata[Any]:
         meta = snap.meta.get(f"{role}.json")
@@ -225,8 +230,7 @@ def verify_repository(
         rebuilder = layout.rebuilder_of_role(shard_name)
         if rebuilder is not None:
             keys, threshold, revoked_role = _role_keys_in_force(
-                metadata_dir, snap, shard_name, top, shard_delegation.keyids,
-                shard_delegation.threshold,
+                metadata_dir, snap, shard_name, top, shard_delegation,
             )
             if revoked_role:
                 revoked.append(shard_name)
@@ -260,8 +264,7 @@ def verify_repository(
                         f"{pkg_name}: delegated paths {pattern} lie outside {shard_name}'s paths"
                     )
             keys, threshold, revoked_role = _role_keys_in_force(
-                metadata_dir, snap, pkg_name, shard_targets, pkg_delegation.keyids,
-                pkg_delegation.threshold,
+                metadata_dir, snap, pkg_name, shard_targets, pkg_delegation,
             )
             if revoked_role:
                 revoked.append(pkg_name)
@@ -295,15 +298,19 @@ def verify_repository(
 
 
 def _role_keys_in_force(
-    metadata_dir: Path, snap: Snapshot, role: str, delegator: Targets, keyids: list[str],
-    threshold: int,
+    metadata_dir: Path, snap: Snapshot, role: str, delegator: Targets, delegation: DelegatedRole,
 ) -> tuple[dict[str, Key], int, bool]:
-    """(keys, threshold, revoked) of a delegated role after its TAP 8 rotate chain."""
+    """(keys, threshold, revoked) of a delegated role after its TAP 8 rotate chain (from the
+    rotate file after those its delegation supersedes)."""
     assert delegator.delegations is not None
-    keys = delegated_keys(delegator.delegations.keys, keyids)
+    keys = delegated_keys(delegator.delegations.keys, delegation.keyids)
+    threshold = delegation.threshold
     chain = _rotate_chain(metadata_dir, snap, role)
     try:
-        keys, threshold = verify_rotation_chain(role, keys, threshold, chain)
+        keys, threshold = verify_rotation_chain(
+            role, keys, threshold, chain,
+            superseded=superseded_rotations(role, delegation.unrecognized_fields),
+        )
     except RoleRevokedError:
         return {}, threshold, True
     except RotationError as error:

@@ -13,7 +13,12 @@ Profile (our POUF, pinned with the repository side):
   sha256); it is served at `rotate/VERSION.ROLE.rotate.N.json`, VERSION being
   the version snapshot lists for it;
 - at most layout.MAX_ROTATIONS rotate files per role; only delegated targets
-  roles rotate. The file names are layout.rotate_file_name / rotate_file_path.
+  roles rotate. The file names are layout.rotate_file_name / rotate_file_path;
+- a delegation may supersede the first S rotate files of its role (the delegated
+  role's extra field SUPERSEDED_FIELD = S): the maintainers folded that chain into
+  the delegation's keys, or re-delegated a revoked role to new keys. The chain
+  then starts at rotate file S+1, from the delegation's keys; files 1..S stay
+  listed (snapshot never drops an entry) but no longer decide anything.
 
 Everything here takes bytes or values and returns values: no I/O.
 """
@@ -35,6 +40,10 @@ from tuf_metadata.errors import TufError
 
 ROTATE_TYPE = "rotate"
 
+SUPERSEDED_FIELD = "x-unirepo-superseded-rotations"
+"""Extra field of a delegated role: how many of its first rotate files the delegation's keys
+supersede (absent: 0). python-tuf keeps it in `unrecognized_fields`; ngclient ignores it."""
+
 
 class RotationError(TufError):
     """A rotate file or chain is malformed, out of order or wrongly signed."""
@@ -47,6 +56,20 @@ class RoleRevokedError(RotationError):
 def compute_keyid(key: Key) -> str:
     """Hex SHA-256 of the canonical JSON of the public key (spec 4.2)."""
     return hashlib.sha256(canonical_json(key.to_dict())).hexdigest()
+
+
+def superseded_rotations(role: str, fields: Mapping[str, Any]) -> int:
+    """How many rotate files of ROLE its delegation supersedes, from the delegated role's
+    extra FIELDS (python-tuf's `unrecognized_fields`); RotationError if malformed."""
+    value = fields.get(SUPERSEDED_FIELD, 0)
+    if not isinstance(value, int) or isinstance(value, bool) or not (
+        0 <= value <= layout.MAX_ROTATIONS
+    ):
+        raise RotationError(
+            f"delegation of role {role!r}: {SUPERSEDED_FIELD} {value!r} is not a number "
+            f"of rotate files from 0 to {layout.MAX_ROTATIONS}"
+        )
+    return value
 
 
 @dataclass(frozen=True)
@@ -193,8 +216,9 @@ def verify_rotation_chain(
     delegation_threshold: int,
     files: Sequence[bytes],
     previously_trusted: Sequence[bytes | None] = (),
+    superseded: int = 0,
 ) -> tuple[dict[str, Key], int]:
-    """Walk ROLE's rotate files 1..N from the delegation's keys.
+    """Walk ROLE's rotate files SUPERSEDED+1..N from the delegation's keys.
 
     FILES[i] must be rotate file i+1. Returns the keys and threshold that must
     sign the role's metadata. Raises RotationError on a wrong role, a gap or
@@ -206,15 +230,25 @@ def verify_rotation_chain(
     i+1 the client verified before. Rotate files are immutable except for
     replacement by a revocation (TAP 20), so a file that differs from it is a
     fork unless it is a valid rotation to the null key.
+
+    SUPERSEDED (`superseded_rotations` of the delegation) files at the start are
+    the history the delegation replaced: skipped, but they must be listed (a
+    delegation naming more than the chain holds is refused).
     """
     if len(files) > layout.MAX_ROTATIONS:
         raise RotationError(
             f"role {role!r} has {len(files)} rotate files, more than the cap of "
             f"{layout.MAX_ROTATIONS}"
         )
+    if superseded > len(files):
+        raise RotationError(
+            f"the delegation of role {role!r} supersedes {superseded} rotate files, but "
+            f"{len(files)} are listed"
+        )
     keys: dict[str, Key] = dict(delegation_keys)
     threshold = delegation_threshold
-    for index, data in enumerate(files):
+    for index in range(superseded, len(files)):
+        data = files[index]
         number = index + 1
         payload = verify_rotate_step(role, number, keys, threshold, data)
         earlier = previously_trusted[index] if index < len(previously_trusted) else None

@@ -23,6 +23,7 @@ from signing.keys import load_public_key
 from tuf_metadata import layout
 from tuf_metadata.package_summary import package_summaries
 from tuf_metadata.removal import propose_package_removal
+from tuf_metadata.superseding import propose_fold
 
 
 def register(group: click.Group) -> None:
@@ -32,7 +33,7 @@ def register(group: click.Group) -> None:
 
 @click.group()
 def package() -> None:
-    """Delegate packages to their authors, list or remove them."""
+    """Delegate packages to their authors, list, remove them or fold their rotations."""
 
 
 @package.command("add")
@@ -51,15 +52,23 @@ def package_add(
 ) -> None:
     """Propose delegating package NAME (terminating, paths XX/NAME/*/*) to its authors.
 
-    Takes effect when t maintainers signed the pending change it prints.
+    Takes effect when t maintainers signed the pending change it prints. A revoked or
+    removed NAME is delegated again this way, to new author keys only: the change also
+    holds the package role's next version (empty), which the new authors sign as well
+    (`repo-tool sign ID --key AUTHOR-KEY`), so no metadata the earlier keys signed is
+    accepted again and role versions keep increasing.
     """
     change = open_repo(repo_dir).propose_package(
         name, [load_public_key(path) for path in authors], threshold
     )
-    emit(as_json, {"id": change.change_id, "role": layout.package_role(name),
-                    "shard": layout.shard_role(name)},
-          f"pending change {change.change_id}: delegate {layout.package_role(name)} in "
-          f"{layout.shard_role(name)}; sign it with `repo-tool sign {change.change_id} --key ...`")
+    role = layout.package_role(name)
+    again = any(document_role == role for document_role, _ in change.documents)
+    emit(as_json, {"id": change.change_id, "role": role, "shard": layout.shard_role(name),
+                   "redelegation": again},
+         f"pending change {change.change_id}: {change.description} ({role} in "
+         f"{layout.shard_role(name)}); sign it with `repo-tool sign {change.change_id} "
+         "--key ...`" + ("; the new authors sign it too (the role's first version)"
+                         if again else ""))
 
 
 @package.command("remove")
@@ -74,6 +83,35 @@ def package_remove(repo_dir: Path, name: str, as_json: bool) -> None:
     emit(as_json, {"id": change.change_id, "role": layout.package_role(name),
                    "shard": layout.shard_role(name)},
          f"pending change {change.change_id}: remove {layout.package_role(name)} from "
+         f"{layout.shard_role(name)}; sign it with `repo-tool sign {change.change_id} --key ...`")
+
+
+@package.command("fold-rotations")
+@REPO_OPTION
+@click.argument("name")
+@click.option("--pubkey", "expected", multiple=True, type=PUBLIC_KEY_FILE,
+              help="Public key file of a key the chain must end in (repeatable): the keys you "
+              "confirmed with the authors; the fold is refused if the chain ends elsewhere.")
+@click.option("--threshold", "-t", type=int, default=None,
+              help="With --pubkey: the threshold the chain must end in.")
+@JSON_OPTION
+def package_fold_rotations(repo_dir: Path, name: str, expected: tuple[Path, ...],
+                           threshold: int | None, as_json: bool) -> None:
+    """Propose folding package NAME's TAP 8 rotations into its delegation.
+
+    The next shard version delegates the package role to the keys in force at the end of
+    its rotate chain (so clients that ignore rotate files, like python-tuf's ngclient,
+    verify it again) and records that the chain now starts after those rotate files.
+    Takes effect when t maintainers signed the pending change it prints.
+    """
+    if threshold is not None and not expected:
+        raise click.UsageError("--threshold needs the --pubkey keys it is a threshold of")
+    repo = open_repo(repo_dir)
+    change = propose_fold(repo.files, repo.quorum, name,
+                          [load_public_key(path) for path in expected], threshold)
+    emit(as_json, {"id": change.change_id, "role": layout.package_role(name),
+                   "shard": layout.shard_role(name)},
+         f"pending change {change.change_id}: {change.description} in "
          f"{layout.shard_role(name)}; sign it with `repo-tool sign {change.change_id} --key ...`")
 
 

@@ -179,7 +179,8 @@ def pending(repo_dir: Path, change_id: str | None, withdraw: bool, as_json: bool
 @click.argument("change_id")
 @click.option("--key", "keys", multiple=True, required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Maintainer private key to sign with (repeatable).")
+              help="Maintainer private key to sign with (repeatable); for a package delegated "
+              "again, the new authors sign its first role version with theirs.")
 @passphrase_options
 @ONLINE_OPTION
 @JSON_OPTION

@@ -58,6 +58,7 @@ from tuf_metadata.client.tree import (
 )
 from tuf_metadata.rotate import (
     RotationError,
+    superseded_rotations,
     verify_rotation_chain,
 )
 from tuf_metadata.snapshot_tree import FileRef, Node, group_of_role
@@ -77,6 +78,8 @@ class Delegation:
     keys: Mapping[str, Key]
     threshold: int
     terminating: bool
+    superseded: int = 0
+    """Rotate files of the role this delegation supersedes: its chain starts after them."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,7 @@ def delegations_for_path(delegator: str, targets: Targets, path: str) -> Iterato
                     delegated_keys(delegations.keys, role.keyids),
                     role.threshold,
                     role.terminating,
+                    superseded_rotations(role.name, role.unrecognized_fields),
                 )
     elif delegations.succinct_roles is not None:
         succinct: SuccinctRoles = delegations.succinct_roles
@@ -208,6 +212,7 @@ def find_delegation(delegator: str, targets: Targets, role: str) -> Delegation |
             delegated_keys(delegations.keys, found.keyids),
             found.threshold,
             found.terminating,
+            superseded_rotations(role, found.unrecognized_fields),
         )
     succinct = delegations.succinct_roles
     if succinct is not None and succinct.is_delegated_role(role):
@@ -574,7 +579,8 @@ class TrustedSet:
         for (number, meta), rotate_data in zip(entries, rotate_files, strict=True):
             check_length_and_hashes(meta, rotate_data, layout.rotate_file_name(role, number))
         keys, threshold = verify_rotation_chain(
-            role, delegation.keys, delegation.threshold, rotate_files, previous_rotate_files
+            role, delegation.keys, delegation.threshold, rotate_files, previous_rotate_files,
+            delegation.superseded,
         )
         new = self._verify_targets(data, role, keys, threshold)
         self._delegated[role] = (new, data)

@@ -1,0 +1,68 @@
+"""A repository's metadata/ and targets/ served on loopback, and the two clients that read
+it: ours (`repo-tool fetch`) and python-tuf's ngclient."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tuf.ngclient.updater import Updater
+
+from tests.repository.helpers import Fixture, run
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextmanager
+def serving(fx: Fixture, public: Path) -> Iterator[str]:
+    """Serve FX's metadata/ and targets/ (only those) from PUBLIC; yields the base URL."""
+    public.mkdir(parents=True)
+    for folder in ("metadata", "targets"):
+        (public / folder).symlink_to(fx.repo_dir / folder)
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(public)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def fetch(fx: Fixture, url: str, client: str, *args: str) -> tuple[int, str]:
+    """`repo-tool fetch hello` by our client; CLIENT names its metadata folder (kept)."""
+    work = fx.work.parent
+    result = run(["fetch", "hello", "--url", url, "--root",
+                  str(fx.repo_dir / "metadata" / "1.root.json"), "-o", str(work / f"{client}-out"),
+                  "--metadata-dir", str(work / f"{client}-md"), *args])
+    return result.exit_code, result.output
+
+
+def ngclient(fx: Fixture, url: str, directory: Path) -> Updater:
+    """python-tuf's client, refreshed; the first in DIRECTORY trusts root 1, later ones what
+    the earlier ones stored."""
+    (directory / "metadata").mkdir(parents=True, exist_ok=True)
+    (directory / "targets").mkdir(exist_ok=True)
+    first = not (directory / "metadata" / "root.json").exists()
+    updater = Updater(str(directory / "metadata"), f"{url}/metadata/", str(directory / "targets"),
+                      f"{url}/targets/",
+                      bootstrap=(fx.repo_dir / "metadata" / "1.root.json").read_bytes()
+                      if first else None)
+    updater.refresh()
+    return updater
+
+
+def ng_download(updater: Updater, path: str) -> bytes:
+    """Target PATH as ngclient verifies and downloads it (AssertionError if not listed)."""
+    info = updater.get_targetinfo(path)
+    assert info is not None, f"ngclient: {path} is not listed"
+    return Path(updater.download_target(info)).read_bytes()
