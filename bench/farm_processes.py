@@ -74,13 +74,18 @@ def start_redis(directory: Path, port: int | None = None) -> Redis:
 def start_worker(
     broker: str, key: Path, store: Path, worker_id: str, log: Path, concurrency: int = 1
 ) -> subprocess.Popen[bytes]:
-    """`repo-tool worker` (plaintext test key), returned once Celery says it is ready."""
+    """`repo-tool worker` (plaintext test key), returned once Celery says it is ready. Its
+    temporary files (Solo5 copy, build trees) go beside its log: a worker stopped with SIGKILL
+    cannot remove them itself."""
+    scratch = log.parent / f"{worker_id}.tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
     process = subprocess.Popen(
         [REPO_TOOL, "worker", "--broker", broker, "--key", str(key), "--insecure-plaintext",
          "--store", str(store), "--worker-id", worker_id, "--concurrency", str(concurrency)],
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        env={**os.environ, "TMPDIR": str(scratch)},
     )
     deadline = time.monotonic() + 60
     while f"unirepo@{worker_id} ready." not in log.read_text(errors="replace"):
