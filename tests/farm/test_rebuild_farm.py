@@ -17,6 +17,8 @@ import pytest
 from bench.farm_processes import REPO_TOOL
 from builder.archive import archive_from_tree
 from builder.plan import load_index
+from builder.status import BuildStatus
+from builder.verdict import read_verdict
 from signing.attestations import verify_envelope
 from signing.keys import generate_key, load_public_key, write_key_pair
 from tests.client.simulator import RepositorySimulator, new_signer, serve_http
@@ -105,6 +107,9 @@ def test_rebuild_on_two_workers_confirms_the_published_image(
     assert target["sha256"] == target["published_sha256"] == published.image_sha256
     statement = attested(published, out)
     assert statement["subject"][0]["digest"]["sha256"] == published.image_sha256
+    # what an operator's rule reads: the rebuilder confirms the image (its key, its role)
+    verdict = read_verdict(statement)
+    assert verdict.status == BuildStatus.REPRODUCIBLE and verdict.builder_id == "rebuilder-alice"
     records = farm_records(statement)
     # build A and build B ran on different workers, each named, with the key that signed
     assert {records["a"]["worker"], records["b"]["worker"]} == {"w1", "w2"}
