@@ -449,8 +449,10 @@ class QuorumChanges:
             documents: list[tuple[str, Metadata[Any]]] = [(shard_name, Metadata(shard))]
             published = self.files.role_version(snapshot, role)
             if published:
-                documents.append((role, Metadata(Targets(version=published + 1, expires=expires,
-                                                         targets={}))))
+                # Listed first, so the commit writes it before the shard: a crash between the
+                # two leaves a role no delegation verifies yet, which no snapshot picks up.
+                documents.insert(0, (role, Metadata(Targets(version=published + 1,
+                                                            expires=expires, targets={}))))
                 return self.write_pending(f"delegate package {package} again", documents)
             return self.write_pending(f"delegate package {package}", documents)
 

@@ -21,6 +21,7 @@ from tests.repository.loopback import fetch, ng_download, ngclient, serving
 from tuf_metadata import layout
 from tuf_metadata.repo_types import metadata_bytes
 from tuf_metadata.repo_verify import now_utc, verify_repository
+from tuf_metadata.store import set_crash_hook
 
 
 @pytest.fixture
@@ -168,4 +169,48 @@ def test_an_active_package_is_not_delegated_again(tmp_path: Path) -> None:
     again = run(["package", "add", "hello", "--repo", str(fx.repo_dir), "--pubkey",
                  str(pub(fx.keys["hello2"]))])
     assert again.exit_code == 1 and "already delegated and not revoked" in again.output
+    assert not list((fx.repo_dir / "pending").iterdir())
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.mark.parametrize("label", ["commit:pkg-hello", f"commit:{layout.shard_role('hello')}"])
+def test_a_redelegation_cut_by_a_crash_leaves_a_verifiable_repository(
+        tmp_path: Path, label: str) -> None:
+    """The role's first version is written before the shard: after a crash at either step,
+    the signing service's next snapshot lists both or neither, and signing again finishes."""
+    fx = init_repo(tmp_path, authors=["hello"])
+    fx.keys.update(make_keys(tmp_path / "keys", ["hello2"]))
+    repo = str(fx.repo_dir)
+    assert release(fx, "hello", "1.0.0", ["hello"]).exit_code == 0
+    publish(fx)
+    old_version = role_version(fx)
+    assert run(["rotate", "hello", "--repo", repo, "--revoke", "--insecure-plaintext",
+                "--sign-with", str(fx.keys["hello"])]).exit_code == 0
+    added = json.loads(run(["package", "add", "hello", "--repo", repo, "--pubkey",
+                            str(pub(fx.keys["hello2"])), "--json"]).output)
+    assert sign(fx, str(added["id"]), "hello2", "m0")["committed"] is False
+
+    def crash(reached: str) -> None:
+        if reached == label:
+            raise Crash(reached)
+
+    set_crash_hook(crash)
+    try:
+        with pytest.raises(Crash):
+            run(["sign", str(added["id"]), "--repo", repo, "--insecure-plaintext",
+                 "--key", str(fx.keys["m1"])])
+    finally:
+        set_crash_hook(None)
+    fx.repo.refresh_snapshot()  # what the signing service does next
+    summary = verify_repository(fx.repo_dir, now_utc())
+    assert summary.revoked == (("pkg-hello",) if label == "commit:pkg-hello" else ())
+    assert role_version(fx) == old_version + (0 if label == "commit:pkg-hello" else 1)
+    finished = run(["sign", str(added["id"]), "--repo", repo, "--insecure-plaintext",
+                    "--key", str(fx.keys["m1"])])
+    assert finished.exit_code == 0, finished.output
+    assert role_version(fx) == old_version + 1
+    assert verify_repository(fx.repo_dir, now_utc()).revoked == ()
     assert not list((fx.repo_dir / "pending").iterdir())
