@@ -185,6 +185,22 @@ def tree_file_names(node_signed: Any) -> list[str]:
     return [bundle_file_name(ref.version, group) for group, ref in sorted(node.bundles.items())]
 
 
+def tree_mismatch(node: Node, bundles: Mapping[str, Bundle], snapshot_meta: Mapping[str, Any]
+                  ) -> str | None:
+    """Why NODE and its BUNDLES do not list exactly SNAPSHOT_META (None: they do)."""
+    listed = dict(node.top)
+    for group in node.bundles:
+        bundle = bundles[group]
+        if bundle.group != group or bundle.version != node.bundles[group].version:
+            return f"bundle {group} is not the one the node lists"
+        listed.update(bundle.meta)
+    for name in sorted(set(listed) | set(snapshot_meta)):
+        if listed.get(name) != snapshot_meta.get(name):
+            return (f"{name} is {listed.get(name)} in the tree but {snapshot_meta.get(name)} "
+                    f"in snapshot")
+    return None
+
+
 def encode_bundle(group: str, version: int, meta: Mapping[str, Any]) -> bytes:
     """A bundle file's bytes (canonical JSON; the node pins their sha256)."""
     return canonical_json({"_type": BUNDLE_TYPE, "bundle": group, "meta": dict(meta),

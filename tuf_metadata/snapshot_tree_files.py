@@ -21,9 +21,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
-from securesystemslib.signer import Signer
+from securesystemslib.signer import Signature, Signer
+from tuf.api.metadata import Root, Timestamp
 
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.metadata_reader import MetadataReader
@@ -39,8 +41,10 @@ from tuf_metadata.snapshot_tree import (
     node_file_name,
     parse_bundle,
     parse_node,
+    tree_mismatch,
 )
 from tuf_metadata.store import atomic_write, repository_lock, write_once
+from tuf_metadata.trust import check_role
 
 
 def tree_enabled(files: MetadataReader) -> bool:
@@ -109,6 +113,44 @@ def write_tree(
     node = canonical_json({"signatures": signatures, "signed": update.node_signed})
     write_once(node_path, node)  # its directory fsync also covers the bundles' names
     return FileRef.of(version, node)
+
+
+def audit_tree(metadata_dir: Path, root: Root, timestamp: Timestamp, snapshot_bytes: bytes
+               ) -> str | None:
+    """What is wrong with the tree TIMESTAMP pins (None: nothing, or no tree): the node must
+    match timestamp's length and sha256 and be signed by ROOT's snapshot keys, every bundle
+    must match the node, and together they must list exactly snapshot's entries. The
+    auditor's check of TAP 16, made by `repo-tool verify` on every published version."""
+    value = timestamp.unrecognized_fields.get(TIMESTAMP_FIELD)
+    if value is None:
+        return None
+    try:
+        ref = FileRef.from_dict(value, f"timestamp's {TIMESTAMP_FIELD}")
+        name = node_file_name(ref.version)
+        data = (metadata_dir / name).read_bytes()
+        if FileRef.of(ref.version, data) != ref:
+            return f"{name} does not match timestamp's length and sha256"
+        document = json.loads(data)
+        node = parse_node(document["signed"])
+        signatures = {}
+        for entry in document["signatures"]:
+            signature = Signature.from_dict(dict(entry))
+            signatures[signature.keyid] = signature
+        if not check_role(root, "snapshot", canonical_json(document["signed"]),
+                          signatures).satisfied:
+            return f"{name} is not signed by a threshold of root's snapshot keys"
+        bundles = {}
+        for group, bundle_ref in node.bundles.items():
+            bundle_name = bundle_file_name(bundle_ref.version, group)
+            bundle_data = (metadata_dir / bundle_name).read_bytes()
+            if FileRef.of(bundle_ref.version, bundle_data) != bundle_ref:
+                return f"{bundle_name} does not match the length and sha256 {name} lists"
+            bundles[group] = parse_bundle(json.loads(bundle_data))
+        snapshot_meta = json.loads(snapshot_bytes)["signed"]["meta"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        return f"unreadable ({error})"
+    mismatch = tree_mismatch(node, bundles, snapshot_meta)
+    return None if mismatch is None else f"{name}: {mismatch}"
 
 
 def timestamp_field(files: MetadataReader, snapshot_version: int, snapshot_bytes: bytes,

@@ -210,33 +210,37 @@ def _online_signer(served: Served, role: str):  # type: ignore[no-untyped-def]
     return served.fx.repo.online.online_signer(role)
 
 
-def forge_tree(served: Served, mutate: Callable[[dict[str, dict[str, object]]], None]) -> None:
+def forge_tree(served: Served, mutate: Callable[[dict[str, dict[str, object]]], None], *,
+               metadata: Path | None = None, bump: bool = True) -> None:
     """What a holder of both online keys could serve: hello's bundle with MUTATE applied,
-    a node pinning it, and a timestamp pinning that node (one version up)."""
-    _, signed = served.node()
-    node = parse_node(signed)
-    ref = node.bundles[SHARD]
-    bundle = parse_bundle(json.loads(served.metadata(bundle_file_name(ref.version, SHARD))
+    a node pinning it (one snapshot version up if BUMP) and a timestamp pinning that node,
+    written into METADATA (default: the served folder)."""
+    folder = metadata or served.public / "metadata"
+    timestamp = Metadata[Timestamp].from_bytes((folder / "timestamp.json").read_bytes())
+    current = int(timestamp.signed.unrecognized_fields[TIMESTAMP_FIELD]["version"])
+    signed = json.loads((folder / node_file_name(current)).read_bytes())["signed"]
+    ref = parse_node(signed).bundles[SHARD]
+    bundle = parse_bundle(json.loads((folder / bundle_file_name(ref.version, SHARD))
                                      .read_bytes()))
     meta = dict(bundle.meta)
     mutate(meta)
-    version = node.version + 1
+    version = current + 1 if bump else current
     data = encode_bundle(SHARD, version, meta)
-    served.metadata(bundle_file_name(version, SHARD)).write_bytes(data)
-    bundles = dict(signed["bundles"])  # type: ignore[call-overload]
+    (folder / bundle_file_name(version, SHARD)).write_bytes(data)
+    bundles = dict(signed["bundles"])
     bundles[SHARD] = FileRef.of(version, data).to_dict()
     new_signed = {**signed, "version": version, "bundles": bundles}
     signature = _online_signer(served, "snapshot").sign(canonical_json(new_signed))
     node_data = canonical_json({"signatures": [signature.to_dict()], "signed": new_signed})
-    served.metadata(node_file_name(version)).write_bytes(node_data)
-    timestamp = Metadata[Timestamp].from_bytes(served.metadata("timestamp.json").read_bytes())
+    (folder / node_file_name(version)).write_bytes(node_data)
     timestamp.signed.version += 1
-    timestamp.signed.snapshot_meta = MetaFile(version=version)
+    if bump:
+        timestamp.signed.snapshot_meta = MetaFile(version=version)
     timestamp.signed.unrecognized_fields[TIMESTAMP_FIELD] = FileRef.of(version, node_data
                                                                        ).to_dict()
     timestamp.signatures.clear()
     timestamp.sign(_online_signer(served, "timestamp"))
-    served.metadata("timestamp.json").write_bytes(timestamp.to_bytes())
+    (folder / "timestamp.json").write_bytes(timestamp.to_bytes())
 
 
 def _refused(client: Client, version: str, error: type[ClientError], names: str) -> None:
@@ -378,3 +382,19 @@ def test_sync_prunes_tree_files_no_timestamp_references(served: Served, tmp_path
     assert (destination / "metadata" / served.bundle_name()).exists()
     other = "00" if SHARD != "00" else "01"  # an unchanged bundle is still referenced
     assert (destination / "metadata" / served.bundle_name(other)).exists()
+
+
+def test_verify_refuses_a_signed_tree_that_differs_from_snapshot(served: Served) -> None:
+    """`repo-tool verify` is the auditor: the tree must list exactly snapshot's entries."""
+    from tuf_metadata.repo_verify import VerificationFailure
+
+    def bump(meta: dict[str, dict[str, object]]) -> None:
+        entry = meta[f"pkg-{HELLO}.json"]
+        entry["version"] = int(entry["version"]) + 1  # type: ignore[call-overload]
+
+    forge_tree(served, bump, metadata=served.fx.repo_dir / "metadata", bump=False)
+    with pytest.raises(VerificationFailure,
+                       match=rf"snapshot tree: .*pkg-{HELLO}.json is .* in the tree but"):
+        verify_repository(served.fx.repo_dir, now_utc())
+    result = run(["verify", "--repo", str(served.fx.repo_dir)])
+    assert result.exit_code != 0 and "snapshot tree" in result.output
