@@ -214,7 +214,8 @@ def plan_rotation(
         if number <= state.superseded:
             raise RepositoryError(
                 f"{role}: rotate file {number} is superseded by the delegation (the "
-                "maintainers folded it); revoke with the keys in force instead"
+                "maintainers folded it or delegated the role again); revoke with the keys in "
+                "force instead"
             )
         try:
             keys, current_threshold = verify_rotation_chain(

@@ -33,7 +33,7 @@ def register(group: click.Group) -> None:
 
 @click.group()
 def package() -> None:
-    """Delegate packages to their authors, list, remove them or fold their rotations."""
+    """Delegate packages to their authors, list or remove them."""
 
 
 @package.command("add")
