@@ -37,23 +37,18 @@ RANDOM_TRIALS = 210
 PACKAGES = ("alpha", "beta", "gamma")
 
 
-def run_and_kill(operation: Callable[[], object], delay: float | None,
-                 crash_label: str | None = None) -> bool:
-    """Run operation in a forked child; SIGKILL it after delay seconds, or make it die
-    (os._exit) at crash point crash_label. Returns True if the child was cut short."""
+def run_and_kill(operation: Callable[[], object], crash_label: str) -> bool:
+    """Run operation in a forked child and make it die (os._exit) at crash point crash_label.
+    Returns True if the child was cut short."""
     pid = os.fork()
     if pid == 0:  # child
         status = 0
         try:
-            if crash_label is not None:
-                set_crash_hook(lambda label: os._exit(99) if label == crash_label else None)
+            set_crash_hook(lambda label: os._exit(99) if label == crash_label else None)
             operation()
         except BaseException:
             status = 1
         os._exit(status)
-    if delay is not None:
-        time.sleep(delay)
-        os.kill(pid, signal.SIGKILL)
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
         return True
@@ -218,7 +213,7 @@ def test_crash_at_every_step_boundary_leaves_a_verifying_repository(workload: Wo
             if kind == "delegate":
                 change_doc = workload.repo.pending_changes()[-1].documents[0][0]
                 label = f"commit:{change_doc}" if label.startswith("commit:") else label
-            assert run_and_kill(operation, None, label), f"{kind} never reached {label}"
+            assert run_and_kill(operation, label), f"{kind} never reached {label}"
             workload.verify()
             recover()
             workload.verify()
@@ -377,7 +372,7 @@ def test_crash_during_a_maintainer_change_verifies_under_both_roots(
     old_root = (fx.repo_dir / "metadata" / "1.root.json").read_bytes()
 
     assert run_and_kill(lambda: Repository(fx.repo_dir).sign_pending(change.change_id, signers),
-                        None, label)
+                        label)
     new_root = proposed_root_bytes(repo, change.change_id, 2)
     old_view = verify_repository(fx.repo_dir, trusted_root=old_root)
     committed = label in ("timestamp", "commit:root")
@@ -408,8 +403,7 @@ def test_release_published_between_the_commit_point_and_the_new_root(tmp_path: P
     old, new = fx.signer("m0"), generate_key()
     change = repo.propose_maintainers("replace m0", [new.public_key], 1)
     assert run_and_kill(
-        lambda: Repository(fx.repo_dir).sign_pending(change.change_id, [old, new]),
-        None, "timestamp",
+        lambda: Repository(fx.repo_dir).sign_pending(change.change_id, [old, new]), "timestamp",
     )
     files = make_release_files(fx.work, "alpha", "1")
     staged = repo.stage_release("alpha", "1", files["manifest"], files["source"],
@@ -459,8 +453,7 @@ def test_rerun_commit_with_randomised_signatures(tmp_path: Path) -> None:
     added = repo.propose_package("echo", [author.public_key], 1)
     shard = layout.shard_role("echo")
     assert run_and_kill(
-        lambda: Repository(repo_dir).sign_pending(added.change_id, maintainers),
-        None, f"commit:{shard}",
+        lambda: Repository(repo_dir).sign_pending(added.change_id, maintainers), f"commit:{shard}",
     )
     verify_repository(repo_dir)
     # The crashed child's signatures were saved before the commit began; re-running commits.
@@ -486,7 +479,7 @@ def test_crashed_key_ceremony_publishes_nothing_until_signed_again(tmp_path: Pat
             {role: Path("online") / f"{role}.key" for role in online}, "insecure",
         )
         sign = partial(Repository(repo_dir).sign_pending, change.change_id, [maintainer])
-        assert run_and_kill(sign, None, label)
+        assert run_and_kill(sign, label)
         if label == "commit:root":
             verify_repository(repo_dir)
         else:

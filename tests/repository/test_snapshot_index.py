@@ -192,7 +192,7 @@ def test_crash_around_the_index_write(tmp_path: Path, label: str) -> None:
     fx = init_repo(tmp_path, maintainers=1, threshold=1, authors=list(PACKAGES))
     rng = random.Random(10)
     publish(fx, rng, 1)
-    assert run_and_kill(lambda: publish(fx, rng, 2), None, label)
+    assert run_and_kill(lambda: publish(fx, rng, 2), label)
     verify_repository(fx.repo_dir)
     index = SnapshotIndex.from_json((fx.repo_dir / INDEX_NAME).read_bytes())
     version, data = newest_snapshot(fx.repo_dir)
@@ -211,7 +211,7 @@ def test_only_a_writer_that_did_not_finish_makes_the_next_one_sweep(tmp_path: Pa
     publish(fx, rng, 1)
     clean = fx.repo_dir / ".clean"
     assert clean.exists()
-    assert run_and_kill(lambda: publish(fx, rng, 2), None, "snapshot")
+    assert run_and_kill(lambda: publish(fx, rng, 2), "snapshot")
     assert not clean.exists()
     leftover = fx.repo_dir / "metadata" / f".9.snapshot.json.{'0' * 16}{TEMP_SUFFIX}"
     leftover.write_bytes(b"half a file")
