@@ -58,6 +58,7 @@ bench: deps venv
 	$(BIN)/python -m bench.repo_publish --packages 1000 10000 --publishes 10 > bench/results/repository.json
 	$(BIN)/python -m bench.client --sizes 1000 10000 --repeat 5 --write
 	$(BIN)/python -m bench.transfer --sizes 1000 10000 --repeat 5 --write
+	$(BIN)/python -m bench.tree_client --packages 10000 100000 --repeat 3 --write
 	$(BIN)/python -m bench.startup --runs 30 --output bench/results/startup.md
 	$(BIN)/python -m bench.build --package hello --target hvt --repeat 9 --write
 	$(BIN)/python -m bench.net_throughput --output bench/results/net.md

@@ -29,6 +29,10 @@ SECTIONS = [
     ("transfer.md", "Bytes on the wire: our client with gzip from `serve` vs ngclient "
      "(which asks for no coding)", "<= 0.1x ngclient's bytes with gzip alone at 1M packages "
      "(issue 18.2; measured at 1,000 and 10,000)"),
+    ("tree.md", "Snapshot tree (TAP 16 profile): a fresh and an up-to-date client in tree mode vs "
+     "ours reading snapshot.json (gzip) vs ngclient, 10,000 and 100,000 packages",
+     "issue 18.3: fresh client bytes <= 0.01x ngclient's at 1M (1M not run; sizes computed in "
+     "docs/tap16-profile.md)"),
     ("startup.md", "repo-tool start-up, cold processes: run/fetch/--help vs python -c pass "
      "and vs importing every command", "<= 150 ms for run and fetch"),
     ("build.md", "Builder: verified double build vs one plain build vs reprotest; blame",

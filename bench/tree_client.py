@@ -102,7 +102,8 @@ def run_size(packages: int, repeat: int, tmp: Path) -> tuple[Results, float, lis
     with serve(root) as (base, server):
         for round_number in range(repeat):
             for name, make in CLIENTS.items():
-                fresh, up_to_date = make(base, root_bytes, tmp / f"{name}-{round_number}",
+                fresh, up_to_date = make(base, root_bytes,
+                                         tmp / f"{packages}-{name}-{round_number}",
                                          target)
                 results[name]["fresh"].append(measure(server, fresh))
                 results[name]["up-to-date"].append(measure(server, up_to_date))
