@@ -158,6 +158,9 @@ def parse_node(signed: Any) -> Node:
         if not isinstance(group, str) or not _GROUP.fullmatch(group):
             raise ValueError(f"bundle name {group!r} is not a shard prefix")
         refs[group] = FileRef.from_dict(value, f"bundle {group}")
+        if refs[group].version > version:  # written by a snapshot after this one: forged
+            raise ValueError(f"bundle {group} version {refs[group].version} is above the "
+                             f"node's {version}")
     return Node(version, expires, dict(top), refs)
 
 

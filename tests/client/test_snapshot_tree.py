@@ -339,6 +339,13 @@ def test_entries_outside_their_bundle_are_refused() -> None:
         parse_bundle(json.loads(data))
     assert group_of(f"rotate/pkg-{HELLO}.rotate.1.json") == SHARD
     assert group_of("targets.json") is None
+    ahead = {"_type": "snapshot-tree", "version": 4, "expires": "2030-01-01T00:00:00Z",
+             "top": {}, "bundles": {SHARD: FileRef.of(5, data).to_dict()}}
+    with pytest.raises(ValueError, match=f"bundle {SHARD} version 5 is above the node's 4"):
+        parse_node(ahead)
+    misplaced = {**ahead, "bundles": {}, "top": {f"pkg-{HELLO}.json": {"version": 1}}}
+    with pytest.raises(ValueError, match=f"belongs in bundle {SHARD}"):
+        parse_node(misplaced)
 
 
 def test_node_lost_in_a_crash_is_rebuilt_whole_and_clients_follow(
@@ -398,3 +405,22 @@ def test_verify_refuses_a_signed_tree_that_differs_from_snapshot(served: Served)
         verify_repository(served.fx.repo_dir, now_utc())
     result = run(["verify", "--repo", str(served.fx.repo_dir)])
     assert result.exit_code != 0 and "snapshot tree" in result.output
+
+
+def test_rebuild_since_lists_changes_in_tree_mode(served: Served, client: Client) -> None:
+    """`rebuild --since N` needs every role's entry: in tree mode the client reads the
+    current snapshot.json for it, checked against timestamp, and only then."""
+    from tuf_metadata.client.published import changed_since
+
+    before = parse_node(served.node()[1]).version
+    served.publish("1.0.1")
+    updater = client.resolve("1.0.1")
+    assert updater.trusted.snapshot is None  # the tree was enough to fetch
+    assert changed_since(updater, before) == {HELLO}
+    snapshot = served.metadata(f"{before + 1}.snapshot.json")
+    data = bytearray(snapshot.read_bytes())
+    digit = data.index(b'"sig":"') + 7
+    data[digit] = ord("0") if data[digit] != ord("0") else ord("1")  # same length, other bytes
+    snapshot.write_bytes(bytes(data))
+    with pytest.raises(MismatchError, match="snapshot"):
+        changed_since(client.resolve("1.0.1"), before)
