@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -222,6 +223,7 @@ def main() -> None:
         for process in workers:
             stop_group(process)
         stop_group(redis.process)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def finish(
