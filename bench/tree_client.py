@@ -11,7 +11,11 @@ HTTP server on loopback (bench/transfer.py), three clients interleaved in every 
 - ngclient: python-tuf's ngclient (reads snapshot.json; asks for no content coding).
 Phases: fresh (a new client refreshes and downloads one image) and up-to-date (the
 same client's metadata, a new refresh). Bytes are response body bytes counted by the
-server; times are min / median of --repeat. --write records bench/results/tree.md.
+server; times are min / median of --repeat.
+Then the publish side: --repeat snapshots, each listing a new version of one package role
+(as a release does), with the tree on: the whole snapshot + tree + timestamp write, and
+the tree's part of it (tuf_metadata.snapshot_tree_files.write_tree).
+--write records bench/results/tree.md.
 """
 
 from __future__ import annotations
@@ -23,18 +27,25 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+from tuf.api.metadata import Metadata, MetaFile, Targets
 from tuf.ngclient.updater import Updater as NgUpdater
 
-from bench.scale import DOWNLOADED, build
+from bench.scale import DOWNLOADED, SERIALIZER, build, package_name
 from bench.transfer import Phases, Sample, measure, serve
+from signing.keys import KeyFileSigner
 from tuf_metadata import layout
+from tuf_metadata import online as online_services
 from tuf_metadata.client.fetcher import HttpFetcher
 from tuf_metadata.client.store import MetadataStore
 from tuf_metadata.client.updater import ClientConfig, Updater
+from tuf_metadata.repository import Repository
 from tuf_metadata.snapshot_tree_files import set_tree_enabled
+from tuf_metadata.store import repository_lock
 
 RESULTS = Path(__file__).parent / "results" / "tree.md"
+_PATCHED = "write_tree"  # the publish path's call, timed in publish_costs
 
 
 def ours(base: str, root: bytes, work: Path, target_path: str, tree: bool) -> Phases:
@@ -88,9 +99,44 @@ CLIENTS = {
 Results = dict[str, dict[str, list[Sample]]]
 
 
-def run_size(packages: int, repeat: int, tmp: Path) -> tuple[Results, float, list[float]]:
+def publish_costs(repo: Repository, authors: dict[str, KeyFileSigner], rounds: int
+                  ) -> tuple[list[float], list[float]]:
+    """Seconds of each snapshot + tree + timestamp listing one new package role version, and
+    of write_tree within it."""
+    tree_seconds: list[float] = []
+    # The publish path calls write_tree through tuf_metadata.online; time it there.
+    original = getattr(online_services, _PATCHED)
+
+    def timed_write_tree(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            tree_seconds.append(time.perf_counter() - started)
+
+    totals = []
+    setattr(online_services, _PATCHED, timed_write_tree)
+    try:
+        for number in range(1, rounds + 1):
+            name = package_name(number)
+            role = layout.package_role(name)
+            expires = repo.load_root().signed.expires
+            md = Metadata(Targets(version=2, expires=expires))
+            md.sign(authors[name])
+            (repo.metadata_dir / f"2.{role}.json").write_bytes(md.to_bytes(SERIALIZER))
+            started = time.perf_counter()
+            with repository_lock(repo.root_dir):
+                repo.online.new_snapshot_and_timestamp({f"{role}.json": MetaFile(version=2)})
+            totals.append(time.perf_counter() - started)
+    finally:
+        setattr(online_services, _PATCHED, original)
+    return totals, tree_seconds
+
+
+def run_size(packages: int, repeat: int, tmp: Path
+             ) -> tuple[Results, float, list[float], tuple[list[float], list[float]]]:
     root = tmp / f"repo-{packages}"
-    repo, _ = build(root, packages)
+    repo, authors = build(root, packages)
     started = time.perf_counter()
     set_tree_enabled(repo.files, True)
     repo.resign_snapshot()
@@ -107,8 +153,9 @@ def run_size(packages: int, repeat: int, tmp: Path) -> tuple[Results, float, lis
                                          target)
                 results[name]["fresh"].append(measure(server, fresh))
                 results[name]["up-to-date"].append(measure(server, up_to_date))
+    publish = publish_costs(repo, authors, repeat)
     load.append(os.getloadavg()[0])
-    return results, full_tree, load
+    return results, full_tree, load, publish
 
 
 def _cell(samples: list[Sample]) -> str:
@@ -117,13 +164,30 @@ def _cell(samples: list[Sample]) -> str:
             f"{samples[0].bytes:,} B")
 
 
-def table(rows: list[tuple[int, Results, float, list[float]]]) -> str:
+Row = tuple[int, Results, float, list[float], tuple[list[float], list[float]]]
+
+
+def _ms(values: list[float]) -> str:
+    return f"{min(values) * 1000:.1f} / {statistics.median(values) * 1000:.1f}"
+
+
+def publish_table(rows: list[Row]) -> str:
+    lines = ["| packages | snapshot + tree + timestamp (min / median ms) "
+             "| of which write_tree (min / median ms) | tree share (median) |",
+             "|---|---|---|---|"]
+    for packages, _, _, _, (totals, trees) in rows:
+        share = statistics.median(trees) / statistics.median(totals)
+        lines.append(f"| {packages:,} | {_ms(totals)} | {_ms(trees)} | {share:.2f} |")
+    return "\n".join(lines)
+
+
+def table(rows: list[Row]) -> str:
     lines = [
         "| packages | phase | ours-tree | ours (snapshot.json, gzip) | ngclient "
         "| bytes tree / ngclient | bytes tree / ours gzip | load (1 min) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for packages, results, _, load in rows:
+    for packages, results, _, load, _ in rows:
         for phase in ("fresh", "up-to-date"):
             tree, gzip, theirs = (results[name][phase] for name in CLIENTS)
             lines.append(
@@ -143,11 +207,11 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as temporary:
         for packages in args.packages:
-            results, full_tree, load = run_size(packages, args.repeat, Path(temporary))
-            rows.append((packages, results, full_tree, load))
-    text = table(rows)
+            rows.append((packages, *run_size(packages, args.repeat, Path(temporary))))
+    text = table(rows) + "\n\nPublish side (tree on), one package role changed per snapshot:\n\n"
+    text += publish_table(rows)
     print(text)
-    for packages, _, full_tree, _ in rows:
+    for packages, _, full_tree, _, _ in rows:
         print(f"{packages:,} packages: turning the tree on (full build + snapshot) took "
               f"{full_tree:.1f} s")
     if args.write:
