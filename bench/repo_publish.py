@@ -12,11 +12,23 @@ timed), then measures, interleaved A B A B in one run:
 - B, peer: `python -m bench.peer_publish R NAME VERSION`, one cold process doing
   the same publish with python-tuf's Metadata API (bench/peer_publish.py says
   what it does). Same staged release shape, same repository, same work: verify
-  root/timestamp/snapshot/targets/shard and the staged role, check and copy
-  the files, write the role, a new snapshot and a new timestamp. Each side publishes into
+  root/timestamp/targets/shard and the staged role, check and copy the files,
+  write the role, a new snapshot and a new timestamp. Each side publishes into
   its own copy of the fixture, so each builds on the snapshots it wrote itself. Ours also
   takes the writer lock and writes every file atomically with fsync; the peer
-  writes plainly (this favours the peer).
+  writes plainly (this favours the peer);
+- A0 and B0, where the time goes: ours' start-up, `repo-tool publish --no-build
+  --repo R` with nothing staged (imports, opening the repository, listing
+  staging), and the peer's imports, `python -c "import bench.peer_publish"`;
+  and two floors: `python -c pass` and `python -c "import signing,
+  tuf.api.metadata"`, what any publish built on python-tuf's Metadata API
+  (securesystemslib and cryptography under it) imports at least.
+
+Every child is a fresh process of the same interpreter and site, started from the
+repository's directory, with bytecode caching on (CHILD_ENV) and after one untimed
+round of both publishes, so neither side compiles source in a timed run, as an
+installed package would not; each sample records wall time and the child's own CPU
+time (user + system), which waiting for a core on a loaded machine does not inflate.
 
 Also reported: which metadata files each publish writes; the bytes a fresh
 client downloads to verify one package (root, timestamp, snapshot, targets,
@@ -157,13 +169,43 @@ def flat_targets_bytes(repo: Repository, packages: int) -> int:
     return len(md.to_bytes(SERIALIZER))
 
 
-def cold_publish(command: list[str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed: {done.stderr.strip()}")
-    return elapsed
+REPO = Path(__file__).resolve().parents[1]
+# PYTHONDONTWRITEBYTECODE (set in some shells and CI) would make every child compile each
+# module edited since its .pyc was written: tens of ms that a user's installation never pays.
+CHILD_ENV = {name: value for name, value in os.environ.items()
+             if name != "PYTHONDONTWRITEBYTECODE"}
+
+
+def cold_process(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system) of one fresh child process."""
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, cwd=REPO,
+                                 env=CHILD_ENV)
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            raise SystemExit(f"{' '.join(command)} failed: {errors.read().decode().strip()}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
+STARTUP_LABELS = {
+    "ours0": "ours (publish, nothing staged)",
+    "peer0": "peer (import bench.peer_publish)",
+    "python": "python -c pass",
+    "python_tuf": "import signing, tuf.api.metadata",
+}
+
+
+def summary_ms(samples: list[float]) -> dict[str, float]:
+    return {"min": round(min(samples) * 1000, 1),
+            "median": round(statistics.median(samples) * 1000, 1)}
+
+
+def ratio(mine: list[float], peer: list[float]) -> dict[str, float]:
+    return {"min": round(min(mine) / min(peer), 3),
+            "median": round(statistics.median(mine) / statistics.median(peer), 3)}
 
 
 def bench_size(packages: int, publishes: int, tmp: Path) -> dict[str, object]:
@@ -179,25 +221,44 @@ def bench_size(packages: int, publishes: int, tmp: Path) -> dict[str, object]:
     rng = random.Random(packages)
     names = sorted(authors)
     repo_tool = str(Path(sys.executable).with_name("repo-tool"))
+    startup = {
+        "ours0": [repo_tool, "publish", "--no-build", "--repo", str(root)],
+        "peer0": [sys.executable, "-c", "import bench.peer_publish"],
+        "python": [sys.executable, "-c", "pass"],
+        "python_tuf": [sys.executable, "-c", "import signing, tuf.api.metadata"],
+    }
 
-    ours: list[float] = []
-    peer: list[float] = []
+    # wall and CPU seconds per configuration: a publish, and start-up alone
+    wall: dict[str, list[float]] = {k: [] for k in ("ours", "peer", *startup)}
+    cpu: dict[str, list[float]] = {k: [] for k in wall}
     written: list[str] = []
     loads = [os.getloadavg()[0]]
-    for i in range(publishes):
-        for side in ("ours", "peer"):  # interleaved: A B A B
+    for i in range(-1, publishes):  # round -1: untimed, writes both sides' bytecode caches
+        for side in ("ours", "peer"):  # interleaved: A B A0 B0 A B ...
             name = rng.choice(names)
-            version = f"2.{i}.{side}"
+            version = f"2.{i + 1}.{side}"
             stage(repos[side], tmp / "work", name, version, authors[name])
             before = set(os.listdir(repo.metadata_dir))
             if side == "ours":
-                ours.append(cold_publish([repo_tool, "publish", "--no-build", "--repo", str(root),
-                                          name, version]))
+                command = [repo_tool, "publish", "--no-build", "--repo", str(root), name,
+                           version]
+            else:
+                command = [sys.executable, "-m", "bench.peer_publish", str(peer_root), name,
+                           version]
+            seconds, used = cold_process(command)
+            if i < 0:
+                continue
+            wall[side].append(seconds)
+            cpu[side].append(used)
+            if side == "ours":
                 written = [n.replace(name, "NAME") for n in
                            sorted(set(os.listdir(repo.metadata_dir)) - before)]
-            else:
-                peer.append(cold_publish([sys.executable, "-m", "bench.peer_publish",
-                                          str(peer_root), name, version]))
+        for label, command in startup.items():
+            seconds, used = cold_process(command)
+            if i < 0:
+                continue
+            wall[label].append(seconds)
+            cpu[label].append(used)
         loads.append(os.getloadavg()[0])
 
     sizes = client_bytes(repo, rng.choice(names))
@@ -209,14 +270,14 @@ def bench_size(packages: int, publishes: int, tmp: Path) -> dict[str, object]:
         "packages": packages,
         "fixture_build_seconds": round(build_seconds, 1),
         "publishes_per_side": publishes,
-        "cold_publish_ms_ours": {"min": round(min(ours) * 1000, 1),
-                                 "median": round(statistics.median(ours) * 1000, 1)},
-        "cold_publish_ms_peer_python_tuf": {"min": round(min(peer) * 1000, 1),
-                                            "median": round(statistics.median(peer) * 1000, 1)},
-        "ratio_ours_to_peer": {
-            "min": round(min(ours) / min(peer), 2),
-            "median": round(statistics.median(ours) / statistics.median(peer), 2),
-        },
+        "cold_publish_wall_ms": {"ours": summary_ms(wall["ours"]),
+                                 "peer_python_tuf": summary_ms(wall["peer"])},
+        "cold_publish_cpu_ms": {"ours": summary_ms(cpu["ours"]),
+                                "peer_python_tuf": summary_ms(cpu["peer"])},
+        "ratio_ours_to_peer_wall": ratio(wall["ours"], wall["peer"]),
+        "ratio_ours_to_peer_cpu": ratio(cpu["ours"], cpu["peer"]),
+        "startup_only_cpu_ms": {STARTUP_LABELS[k]: summary_ms(cpu[k]) for k in startup},
+        "startup_only_wall_ms": {STARTUP_LABELS[k]: summary_ms(wall[k]) for k in startup},
         "load_average_1min": {"min": round(min(loads), 2), "max": round(max(loads), 2)},
         "files_written_per_publish": [*written, "timestamp.json (replaced)"],
         "client_download_bytes": sizes,

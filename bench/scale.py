@@ -15,7 +15,8 @@ Measured, interleaved A B A B, each a cold process as a user runs it:
 - publish: `repo-tool publish --no-build` (ours) vs bench/peer_publish.py
   (python-tuf's Metadata API), each of a freshly staged release of a random
   package, each side into its own copy of the fixture (so ours builds on snapshots
-  it wrote, with their index); wall time, CPU time and peak RSS;
+  it wrote, with their index), after one untimed round with bytecode caching on
+  (bench.repo_publish.CHILD_ENV); wall time, CPU time and peak RSS;
 - client, against `serve`'s HTTP server on loopback (bench/transfer.py's
   clients): a fresh client's refresh + one image download, and the same
   client's refresh when up to date, for ours with gzip, ours without, and
@@ -43,7 +44,7 @@ from pathlib import Path
 from tuf.api.metadata import DelegatedRole, Delegations, Metadata, MetaFile, TargetFile, Targets
 from tuf.api.serialization.json import JSONSerializer
 
-from bench.repo_publish import stage
+from bench.repo_publish import CHILD_ENV, stage
 from bench.transfer import CLIENTS, Sample, measure, serve
 from signing.keys import INSECURE, KeyFileSigner, generate_key, write_key_pair
 from tuf_metadata import layout
@@ -128,7 +129,8 @@ def run_measured(command: list[str]) -> tuple[float, float, int]:
     with tempfile.NamedTemporaryFile() as report:
         started = time.perf_counter()
         child = subprocess.Popen(["/usr/bin/time", "-f", "%M", "-o", report.name, *command],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                 env=CHILD_ENV)
         _, status, usage = os.wait4(child.pid, 0)
         elapsed = time.perf_counter() - started
         child.returncode = os.waitstatus_to_exitcode(status)
@@ -157,10 +159,10 @@ def bench_publish(root: Path, repo: Repository, authors: dict[str, KeyFileSigner
     results: dict[str, dict[str, list[float]]] = {
         side: {"seconds": [], "cpu_seconds": [], "rss_kib": []} for side in ("ours", "python-tuf")
     }
-    for round_number in range(publishes):
+    for round_number in range(-1, publishes):  # round -1 untimed: bytecode caches written
         for side in ("ours", "python-tuf"):  # interleaved: A B A B
             name = rng.choice(names)
-            version = f"2.{round_number}.{'0' if side == 'ours' else '1'}"
+            version = f"2.{round_number + 1}.{'0' if side == 'ours' else '1'}"
             stage(repos[side], work, name, version, authors[name])
             command = (
                 [repo_tool, "publish", "--no-build", "--repo", str(root), name, version]
@@ -168,6 +170,8 @@ def bench_publish(root: Path, repo: Repository, authors: dict[str, KeyFileSigner
                 else [sys.executable, "-m", "bench.peer_publish", str(roots[side]), name, version]
             )
             seconds, cpu, rss = run_measured(command)
+            if round_number < 0:
+                continue
             results[side]["seconds"].append(seconds)
             results[side]["cpu_seconds"].append(cpu)
             results[side]["rss_kib"].append(rss)

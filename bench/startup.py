@@ -29,6 +29,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 GOAL_MS = 150.0
+# With PYTHONDONTWRITEBYTECODE set (some shells and CI), the untimed warm-up would not write
+# the .pyc files, and every timed run would compile each module edited since: an installed
+# package never pays that.
+CHILD_ENV = {name: value for name, value in os.environ.items()
+             if name != "PYTHONDONTWRITEBYTECODE"}
 
 EAGER = (
     "from repo_tool.cli import cli, load_area\n"
@@ -88,12 +93,13 @@ def run_once(argv: Sequence[str]) -> tuple[float, float]:
     """Wall ms from spawn to exit, and the child's own CPU ms (user + system)."""
     start = time.perf_counter()
     child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             cwd=REPO)
+                             cwd=REPO, env=CHILD_ENV)
     _, status, usage = os.wait4(child.pid, 0)
     wall = (time.perf_counter() - start) * 1000
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
-        failed = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=REPO)
+        failed = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=REPO,
+                                env=CHILD_ENV)
         raise SystemExit(f"{' '.join(argv)}: exit {child.returncode}: {failed.stderr.strip()}")
     return wall, (usage.ru_utime + usage.ru_stime) * 1000
 
@@ -117,7 +123,8 @@ def top_imports(argv: Sequence[str], count: int, repeat: int) -> list[tuple[str,
     best: dict[str, float] = {}
     for _ in range(repeat):
         result = subprocess.run([str(BIN / "python"), "-X", "importtime", *argv],
-                                capture_output=True, text=True, check=True, cwd=REPO)
+                                capture_output=True, text=True, check=True, cwd=REPO,
+                                env=CHILD_ENV)
         for line in result.stderr.splitlines():
             if not line.startswith("import time:") or "|" not in line:
                 continue
@@ -142,7 +149,9 @@ def render(timings: Sequence[Timing], runs: int, load_before: tuple[float, ...],
         f"{' '.join(f'{x:.2f}' for x in load_after)} after).",
         "",
         "Every sample is a fresh process timed from spawn to exit, configurations interleaved "
-        "round by round, after one untimed warm-up each. The floor is `python -c pass` with the "
+        "round by round, after one untimed warm-up each (with bytecode caching on: "
+        "`PYTHONDONTWRITEBYTECODE` is removed from the children's environment, so no timed run "
+        "compiles source). The floor is `python -c pass` with the "
         "same venv interpreter. Commands are loaded lazily: the top-level group reads names and "
         "short help from the table in `repo_tool/commands/__init__.py` and imports only the "
         "module of the command invoked. \"eager\" imports every command area first, as start-up "
