@@ -12,6 +12,7 @@ HTTP server on loopback (bench/transfer.py), three clients interleaved in every 
 Phases: fresh (a new client refreshes and downloads one image) and up-to-date (the
 same client's metadata, a new refresh). Bytes are response body bytes counted by the
 server; times are min / median of --repeat.
+Peak RSS of one fresh client per mode, each in a child process (/usr/bin/time).
 Then the publish side: --repeat snapshots, each listing a new version of one package role
 (as a release does), with the tree on: the whole snapshot + tree + timestamp write, and
 the tree's part of it (tuf_metadata.snapshot_tree_files.write_tree).
@@ -23,6 +24,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -133,8 +136,23 @@ def publish_costs(repo: Repository, authors: dict[str, KeyFileSigner], rounds: i
     return totals, tree_seconds
 
 
+def peak_rss_kib(command: list[str]) -> int:
+    """Peak RSS of COMMAND, reported by /usr/bin/time, which forks it (a process forked from
+    this benchmark's own large one would report this process's pages as its peak)."""
+    with tempfile.NamedTemporaryFile() as report:
+        subprocess.run(["/usr/bin/time", "-f", "%M", "-o", report.name, *command], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return int(Path(report.name).read_text().split()[-1])
+
+
+def client_once(name: str, base: str, work: Path, target: str, root_file: Path) -> None:
+    fresh, _ = CLIENTS[name](base, root_file.read_bytes(), work, target)
+    fresh()
+
+
 def run_size(packages: int, repeat: int, tmp: Path
-             ) -> tuple[Results, float, list[float], tuple[list[float], list[float]]]:
+             ) -> tuple[Results, float, list[float], tuple[list[float], list[float]],
+                        dict[str, int]]:
     root = tmp / f"repo-{packages}"
     repo, authors = build(root, packages)
     started = time.perf_counter()
@@ -153,9 +171,14 @@ def run_size(packages: int, repeat: int, tmp: Path
                                          target)
                 results[name]["fresh"].append(measure(server, fresh))
                 results[name]["up-to-date"].append(measure(server, up_to_date))
+        root_file = root / "metadata" / "1.root.json"
+        memory = {name: peak_rss_kib([sys.executable, "-m", "bench.tree_client", "--client-once",
+                                      name, base, str(tmp / f"{packages}-mem-{name}"), target,
+                                      str(root_file)])
+                  for name in CLIENTS}
     publish = publish_costs(repo, authors, repeat)
     load.append(os.getloadavg()[0])
-    return results, full_tree, load, publish
+    return results, full_tree, load, publish, memory
 
 
 def _cell(samples: list[Sample]) -> str:
@@ -164,7 +187,7 @@ def _cell(samples: list[Sample]) -> str:
             f"{samples[0].bytes:,} B")
 
 
-Row = tuple[int, Results, float, list[float], tuple[list[float], list[float]]]
+Row = tuple[int, Results, float, list[float], tuple[list[float], list[float]], dict[str, int]]
 
 
 def _ms(values: list[float]) -> str:
@@ -175,7 +198,7 @@ def publish_table(rows: list[Row]) -> str:
     lines = ["| packages | snapshot + tree + timestamp (min / median ms) "
              "| of which write_tree (min / median ms) | tree share (median) |",
              "|---|---|---|---|"]
-    for packages, _, _, _, (totals, trees) in rows:
+    for packages, _, _, _, (totals, trees), _ in rows:
         share = statistics.median(trees) / statistics.median(totals)
         lines.append(f"| {packages:,} | {_ms(totals)} | {_ms(trees)} | {share:.2f} |")
     return "\n".join(lines)
@@ -187,7 +210,7 @@ def table(rows: list[Row]) -> str:
         "| bytes tree / ngclient | bytes tree / ours gzip | load (1 min) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for packages, results, _, load, _ in rows:
+    for packages, results, _, load, _, memory in rows:
         for phase in ("fresh", "up-to-date"):
             tree, gzip, theirs = (results[name][phase] for name in CLIENTS)
             lines.append(
@@ -195,6 +218,8 @@ def table(rows: list[Row]) -> str:
                 f"| {tree[0].bytes / theirs[0].bytes:.3f} | {tree[0].bytes / gzip[0].bytes:.3f} "
                 f"| {load[0]:.1f}-{load[1]:.1f} |"
             )
+        lines.append(f"| {packages:,} | peak RSS, fresh (MiB) | "
+                     + " | ".join(f"{memory[name] / 1024:.0f}" for name in CLIENTS) + " | | | |")
     return "\n".join(lines)
 
 
@@ -203,7 +228,13 @@ def main() -> None:
     parser.add_argument("--packages", type=int, nargs="+", default=[10000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--client-once", nargs=5, metavar=("CLIENT", "URL", "WORK", "TARGET",
+                                                          "ROOT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.client_once:
+        name, base, work, target, root_file = args.client_once
+        client_once(name, base, Path(work), target, Path(root_file))
+        return
     rows = []
     with tempfile.TemporaryDirectory() as temporary:
         for packages in args.packages:
@@ -211,7 +242,7 @@ def main() -> None:
     text = table(rows) + "\n\nPublish side (tree on), one package role changed per snapshot:\n\n"
     text += publish_table(rows)
     print(text)
-    for packages, _, full_tree, _, _ in rows:
+    for packages, _, full_tree, _, _, _ in rows:
         print(f"{packages:,} packages: turning the tree on (full build + snapshot) took "
               f"{full_tree:.1f} s")
     if args.write:
