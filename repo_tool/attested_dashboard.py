@@ -17,6 +17,7 @@ from reports.dashboard import INDEX_JSON, update_attestations
 from reports.errors import ReportError
 from tuf_metadata.errors import TufError
 
+
 def refresh_attestations(repo_dir: Path) -> str | None:
     """Update the published folder's dashboard/ (if the builder keeps one there) from the
     verified attestations.

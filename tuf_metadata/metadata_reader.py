@@ -33,6 +33,7 @@ from tuf.api.serialization import DeserializationError
 from signing.threshold import check_threshold
 from tuf_metadata import layout
 from tuf_metadata.canonical import canonical_json
+from tuf_metadata.repo_paths import RepositoryPaths, repository_paths
 from tuf_metadata.repo_types import (
     CONFIG_NAME,
     CorruptMetadataError,
@@ -42,7 +43,6 @@ from tuf_metadata.repo_types import (
     RepositoryError,
     sha256_hex,
 )
-from tuf_metadata.repo_paths import RepositoryPaths, repository_paths
 from tuf_metadata.rotate import (
     RoleRevokedError,
     RotationError,

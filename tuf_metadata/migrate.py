@@ -70,7 +70,14 @@ def migrate_layout(root: Path) -> MigrationReport:
             raise NotInitialisedError(f"{root} is not a repository (no {CONFIG_NAME})")
         current = paths_from_config(root, config)
         if not current.root_layout:
-            return _finish(current, MigrationReport(current.published, already=True))
+            # Already migrated; a crash after the commit may have left step 3 to do.
+            report = MigrationReport(current.published)
+            report.already = not _finish(current)
+            return report
+        for folder in MOVED_FOLDERS:
+            if (root / folder).is_symlink():
+                raise MigrationError(f"{root / folder}: a symbolic link; replace it with the "
+                                     f"folder it points to, then migrate")
         target = separate_layout(root)
         _clear_interrupted(target)
         report = MigrationReport(target.published)
@@ -79,6 +86,7 @@ def migrate_layout(root: Path) -> MigrationReport:
         marker.touch()
         fsync_dir(target.published)
         fsync_dir(root)
+        crash_point("migrate: started")
         for folder in MOVED_FOLDERS:
             if (root / folder).is_dir():
                 report.linked_files += _link_tree(root / folder, target.published / folder)
@@ -87,7 +95,8 @@ def migrate_layout(root: Path) -> MigrationReport:
         config[PUBLISHED_DIR_KEY] = target.published.name
         atomic_write(current.config, (json.dumps(config, indent=2) + "\n").encode())
         crash_point("migrate: committed")
-        return _finish(target, report)
+        _finish(target)
+        return report
 
 
 def _clear_interrupted(target: RepositoryPaths) -> None:
@@ -103,13 +112,13 @@ def _clear_interrupted(target: RepositoryPaths) -> None:
     fsync_dir(target.root)
 
 
-def _finish(paths: RepositoryPaths, report: MigrationReport) -> MigrationReport:
+def _finish(paths: RepositoryPaths) -> bool:
     """Step 3: delete the old published folders in REPO (every file is in the published
     folder since the commit), then the marker. Without the marker there is nothing to finish
-    (and a folder in REPO is not a leftover of ours)."""
+    (and a folder in REPO is not a leftover of ours): returns False."""
     marker = paths.published / MARKER_NAME
     if not marker.is_file():
-        return report
+        return False
     for folder in MOVED_FOLDERS:
         old = paths.root / folder
         if old.is_dir() and not old.is_symlink():
@@ -118,7 +127,7 @@ def _finish(paths: RepositoryPaths, report: MigrationReport) -> MigrationReport:
             crash_point(f"migrate: removed {folder}")
     marker.unlink()
     fsync_dir(paths.published)
-    return report
+    return True
 
 
 def _link_tree(source: Path, destination: Path) -> int:

@@ -96,6 +96,8 @@ def migrate(repo_dir: Path, as_json: bool) -> None:
             "linked_files": report.linked_files, "already_migrated": report.already}
     if report.already:
         text = f"already migrated: the published folder is {report.published}"
+    elif not report.moved:
+        text = f"finished an interrupted migration: the published folder is {report.published}"
     else:
         text = (f"moved {', '.join(report.moved) or 'nothing'} into {report.published} "
                 f"({report.linked_files} files); serve or sync that folder only")

@@ -16,6 +16,7 @@ from signing.keys import load_public_key
 from tests.cli.helpers import User, hello_repository, isolated_user, served
 from tests.client.simulator import RepositorySimulator, new_signer
 from tests.repository.helpers import init_repo, make_release_files, pub, run
+from tests.support.published import metadata_dir
 from tuf_metadata import layout
 
 
@@ -175,7 +176,7 @@ def test_discovery_on_a_repository_made_by_repo_tool(tmp_path: Path, user: User)
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        root = fx.repo_dir / "metadata" / "1.root.json"
+        root = metadata_dir(fx.repo_dir) / "1.root.json"
         assert user.run("remote", "add", "demo", url, "--root", str(root))[0] == 0
         assert user.run("search", "hell") == (0, "hello\t1.0.0\t1 version\n", "")
         code, out, err = user.run("show", "hello", "--json")

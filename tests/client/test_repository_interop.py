@@ -18,6 +18,7 @@ import pytest
 
 from tests.client.conftest import files_in
 from tests.repository.helpers import Fixture, init_repo, make_keys, pub, release, run
+from tests.support.published import metadata_dir
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def fetch(fx: Fixture, url: str, *extra: str) -> tuple[int, str]:
-    root = fx.repo_dir / "metadata" / "1.root.json"
+    root = metadata_dir(fx.repo_dir) / "1.root.json"
     work = fx.work.parent
     result = run(
         [

@@ -22,6 +22,7 @@ import pytest
 from tests.rebuilder.support import add_rebuilder, confirm, fetch, make_world, served
 from tests.serving.nginx import NGINX, nginx
 from tests.serving.support import Service, published_repo
+from tests.support.published import metadata_dir, targets_dir
 from tuf_metadata import layout
 from tuf_metadata.client.errors import DownloadError, EndlessDataError
 from tuf_metadata.client.fetcher import HttpFetcher
@@ -80,7 +81,7 @@ def test_serve_gzips_metadata_once_deterministically_and_sends_targets_as_stored
     service = Service(["serve", "--repo", str(fx.repo_dir), "--port", "0"])
     try:
         url = service.url()
-        stored = (fx.repo_dir / "metadata" / "1.root.json").read_bytes()
+        stored = (metadata_dir(fx.repo_dir) / "1.root.json").read_bytes()
         before = _compressions(url)
         asked = {"Accept-Encoding": "gzip"}
         status, headers, first = _request(url, "/metadata/1.root.json", asked)
@@ -97,7 +98,7 @@ def test_serve_gzips_metadata_once_deterministically_and_sends_targets_as_stored
         assert _compressions(url) == before + 1  # cached, not recompressed per request
 
         # A new modification time is a new file version: compressed again.
-        os.utime(fx.repo_dir / "metadata" / "1.root.json", (1_000_000, 1_000_000))
+        os.utime(metadata_dir(fx.repo_dir) / "1.root.json", (1_000_000, 1_000_000))
         assert gzip.decompress(_request(url, "/metadata/1.root.json", asked)[2]) == stored
         assert _compressions(url) == before + 2
 
@@ -106,7 +107,7 @@ def test_serve_gzips_metadata_once_deterministically_and_sends_targets_as_stored
             assert status == 200 and "content-encoding" not in headers and body == stored
             assert headers["vary"] == "Accept-Encoding"
 
-        image = next((fx.repo_dir / "targets").rglob("*.hello.hvt"))
+        image = next(targets_dir(fx.repo_dir).rglob("*.hello.hvt"))
         path = "/" + image.relative_to(fx.repo_dir).as_posix()
         status, headers, body = _request(url, path, asked)
         assert status == 200 and "content-encoding" not in headers
@@ -149,7 +150,7 @@ def test_our_client_downloads_compressed_metadata_and_verifies_the_decoded_files
     service = Service(["serve", "--repo", str(fx.repo_dir), "--port", "0"])
     try:
         base = service.url().rstrip("/")
-        root = (fx.repo_dir / "metadata" / "1.root.json").read_bytes()
+        root = (metadata_dir(fx.repo_dir) / "1.root.json").read_bytes()
         updater, fetcher, _ = _client(tmp_path, root, base)
         updater.refresh()
         # Snapshot and role lengths in the signed metadata are the stored sizes, larger
@@ -207,7 +208,7 @@ def _only(name: str, change: Callable[[bytes], tuple[dict[str, str], bytes]]) ->
 
 def _refresh_refused(tmp_path: Path, rewrite: Rewrite) -> tuple[DownloadError, list[str]]:
     fx = published_repo(tmp_path)
-    root = (fx.repo_dir / "metadata" / "1.root.json").read_bytes()
+    root = (metadata_dir(fx.repo_dir) / "1.root.json").read_bytes()
     with hostile_server(fx.repo_dir, rewrite) as base:
         updater, _, store_dir = _client(tmp_path, root, base)
         with pytest.raises(DownloadError) as refused:
