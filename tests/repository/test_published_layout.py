@@ -199,6 +199,7 @@ def test_migrate_refuses_a_public_folder_it_did_not_make(tmp_path: Path) -> None
     assert _published_files(fx.repo_dir) == before
 
 
+@pytest.mark.slow  # kills a writer mid-way at each step
 @pytest.mark.parametrize("label", MIGRATE_POINTS)
 def test_a_crash_at_any_step_of_migrate_leaves_a_repository_that_opens(
     tmp_path: Path, label: str,
