@@ -64,6 +64,9 @@ def test_nginx_serves_the_published_folder_in_place_while_sign_service_signs(
     service = Service(["sign-service", "--repo", str(fx.repo_dir), "--interval", "0.2"])
     try:
         with nginx(tmp_path / "nginx", [public]) as (url,):
+            # The 6 s timestamp may have expired while the fixture was made: fetch once the
+            # service signed (it re-signs at half the lifetime, so within about 3 s).
+            service.wait_for(r"signed timestamp version", 15)
             first = _timestamp_version(_fetch(fx, url, tmp_path / "out-1"))
             service.wait_for(rf"signed timestamp version {first + 1}\b", 15)
             # A new client, after the re-signing, gets the new timestamp from the same folder.
