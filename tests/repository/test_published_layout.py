@@ -80,8 +80,7 @@ def test_a_new_repository_publishes_nothing_private_through_every_kind_of_change
     config = json.loads((repo / "repo.json").read_text())
     assert config[PUBLISHED_DIR_KEY] == "public"
     assert published_dir(repo) == repo / "public"
-    assert sorted(p.name for p in (repo / "online").iterdir()) == ["snapshot.key",
-                                                                   "timestamp.key"]
+    assert {"snapshot.key", "timestamp.key"} <= {p.name for p in (repo / "online").iterdir()}
     _assert_clean(repo)
 
     assert release(fx, "hello", "1.0.0", ["hello"]).exit_code == 0  # staged: not published
