@@ -23,7 +23,7 @@ from tuf.ngclient.updater import Updater
 
 from signing.keys import INSECURE, generate_key, load_signer
 from tests.repository.helpers import Fixture, init_repo, release, run
-from tests.support.published import metadata_dir
+from tests.support.published import metadata_dir, published_dir
 from tuf_metadata.online_keys import incoming_roles
 from tuf_metadata.repo_types import QuorumError, metadata_bytes, utc_now
 from tuf_metadata.repo_verify import now_utc, verify_repository
@@ -42,10 +42,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Fixture, str]]:
     fx = init_repo(tmp_path, authors=["hello"])
     assert release(fx, "hello", "1.0.0", ["hello"], ("hvt",)).exit_code == 0
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
-    public = tmp_path / "public"
-    public.mkdir()
-    for folder in ("metadata", "targets"):
-        (public / folder).symlink_to(fx.repo_dir / folder)
+    public = published_dir(fx.repo_dir)  # metadata/ and targets/, nothing private
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(public)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -75,11 +75,11 @@ def served(tmp_path: Path) -> Iterator[tuple[Fixture, Server]]:
 
 def updater(tmp_path: Path, fx: Fixture, url: str) -> Updater:
     """An ngclient Updater trusting the repository's first root, as shipped out of band."""
-    metadata_dir = tmp_path / "client" / "metadata"
-    metadata_dir.mkdir(parents=True, exist_ok=True)
+    client_metadata = tmp_path / "client" / "metadata"
+    client_metadata.mkdir(parents=True, exist_ok=True)
     (tmp_path / "client" / "targets").mkdir(exist_ok=True)
     return Updater(
-        str(metadata_dir), url + "metadata/", str(tmp_path / "client" / "targets"),
+        str(client_metadata), url + "metadata/", str(tmp_path / "client" / "targets"),
         url + "targets/", bootstrap=(metadata_dir(fx.repo_dir) / "1.root.json").read_bytes(),
     )
 
