@@ -22,7 +22,7 @@ import pytest
 from tests.rebuilder.support import add_rebuilder, confirm, fetch, make_world, served
 from tests.serving.nginx import NGINX, nginx
 from tests.serving.support import Service, published_repo
-from tests.support.published import metadata_dir, targets_dir
+from tests.support.published import metadata_dir, published_dir, targets_dir
 from tuf_metadata import layout
 from tuf_metadata.client.errors import DownloadError, EndlessDataError
 from tuf_metadata.client.fetcher import HttpFetcher
@@ -108,7 +108,7 @@ def test_serve_gzips_metadata_once_deterministically_and_sends_targets_as_stored
             assert headers["vary"] == "Accept-Encoding"
 
         image = next(targets_dir(fx.repo_dir).rglob("*.hello.hvt"))
-        path = "/" + image.relative_to(fx.repo_dir).as_posix()
+        path = "/" + image.relative_to(published_dir(fx.repo_dir)).as_posix()
         status, headers, body = _request(url, path, asked)
         assert status == 200 and "content-encoding" not in headers
         assert body == image.read_bytes()
@@ -209,7 +209,7 @@ def _only(name: str, change: Callable[[bytes], tuple[dict[str, str], bytes]]) ->
 def _refresh_refused(tmp_path: Path, rewrite: Rewrite) -> tuple[DownloadError, list[str]]:
     fx = published_repo(tmp_path)
     root = (metadata_dir(fx.repo_dir) / "1.root.json").read_bytes()
-    with hostile_server(fx.repo_dir, rewrite) as base:
+    with hostile_server(published_dir(fx.repo_dir), rewrite) as base:
         updater, _, store_dir = _client(tmp_path, root, base)
         with pytest.raises(DownloadError) as refused:
             updater.refresh()

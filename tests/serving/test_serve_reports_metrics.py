@@ -22,7 +22,7 @@ from builder.status import BuildStatus
 from reports.dashboard import row_from_result, update_dashboard
 from tests.repository.helpers import Fixture, run
 from tests.serving.support import Service, published_repo
-from tests.support.published import builds_dir, dashboard_dir, metadata_dir
+from tests.support.published import builds_dir, dashboard_dir, metadata_dir, published_dir
 from tuf_metadata.serve_metrics import common_log_line
 
 pytestmark = pytest.mark.slow  # starts servers or signs whole repositories
@@ -98,7 +98,7 @@ def test_dashboard_and_reports_are_served_and_their_links_resolve(tmp_path: Path
             path = urllib.parse.urlsplit(urllib.parse.urljoin("/dashboard/", href)).path
             status, headers, body = _request(url, path)
             assert status == 200, path
-            assert body == (fx.repo_dir / path.lstrip("/")).read_bytes()
+            assert body == (published_dir(fx.repo_dir) / path.lstrip("/")).read_bytes()
         status, headers, _ = _request(url, "/builds/hello/1.0/hvt/a.log")
         assert status == 200 and headers["content-type"] == "text/plain; charset=utf-8"
         # Read-only: nothing but GET and HEAD.
