@@ -21,7 +21,7 @@ from builder.sandbox import missing_programs
 from repo_tool.cli import cli
 from tests.rebuilder.support import World, add_rebuilder, fetch, served
 from tests.repository.helpers import init_repo, make_keys, run
-from tests.support.published import targets_dir
+from tests.support.published import metadata_dir, targets_dir
 from tuf_metadata import layout
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,7 +65,7 @@ def test_a_remote_rebuilder_confirms_a_release_and_the_operator_requires_it(
         refused = fetch(world, url, tmp_path / "before", "--require-rebuilders", "1")
         assert refused.exit_code != 0  # nobody confirmed it yet
         rebuilt = CliRunner().invoke(cli, [
-            "rebuild", "--repo-url", url, "--root", str(fx.repo_dir / "metadata/1.root.json"),
+            "rebuild", "--repo-url", url, "--root", str(metadata_dir(fx.repo_dir) / "1.root.json"),
             "--key", str(fx.keys["alice"]), "--insecure-plaintext", "--name", "alice",
             "--out", str(tmp_path / "rebuild-out"), "--submit", str(fx.repo_dir), "--json",
         ])
