@@ -38,7 +38,7 @@ from signing.keys import (
 )
 from tests.rebuilder.support import World, served
 from tests.repository.helpers import init_repo
-from tests.support.published import targets_dir
+from tests.support.published import metadata_dir, targets_dir
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / ".venv" / "bin"
@@ -102,7 +102,7 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
     assert decision["decision"] == "published", decision
     with served(World(fixture)) as url:
         rebuilt = repo_tool("rebuild", "--repo-url", url, "--root",
-                            fixture.repo_dir / "metadata" / "1.root.json", "--key",
+                            metadata_dir(fixture.repo_dir) / "1.root.json", "--key",
                             root / "rebuilder.key", "--insecure-plaintext", "--name", REBUILDER,
                             "--package", "hello", "--out", root / "rebuilder", "--no-blame",
                             "--json")

@@ -125,8 +125,8 @@ def test_json_targets_go_out_compressed_and_the_rebuilder_check_verifies_them_de
     world = make_world(tmp_path)
     add_rebuilder(world, "alice")
     confirm(world, "alice")
-    stored = next((world.fx.repo_dir / "targets").rglob("*.alice.intoto.jsonl"))
-    path = "/" + stored.relative_to(world.fx.repo_dir).as_posix()
+    stored = next(targets_dir(world.fx.repo_dir).rglob("*.alice.intoto.jsonl"))
+    path = "/" + stored.relative_to(published_dir(world.fx.repo_dir)).as_posix()
     with served(world) as url:
         status, headers, body = _request(url, path, {"Accept-Encoding": "gzip"})
         assert status == 200 and headers["content-encoding"] == "gzip"
@@ -134,9 +134,9 @@ def test_json_targets_go_out_compressed_and_the_rebuilder_check_verifies_them_de
         assert len(body) < stored.stat().st_size and gzip.decompress(body) == stored.read_bytes()
         status, headers, body = _request(url, path)
         assert "content-encoding" not in headers and body == stored.read_bytes()
-        image = next((world.fx.repo_dir / "targets").rglob("*.hello.hvt"))
-        _, headers, _ = _request(url, "/" + image.relative_to(world.fx.repo_dir).as_posix(),
-                                 {"Accept-Encoding": "gzip"})
+        image = next(targets_dir(world.fx.repo_dir).rglob("*.hello.hvt"))
+        image_path = "/" + image.relative_to(published_dir(world.fx.repo_dir)).as_posix()
+        _, headers, _ = _request(url, image_path, {"Accept-Encoding": "gzip"})
         assert "content-encoding" not in headers
         result = fetch(world, url, tmp_path / "out", "--require-rebuilders", "1", "--json")
     assert result.exit_code == 0, result.output
