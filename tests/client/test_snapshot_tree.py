@@ -401,7 +401,7 @@ def test_verify_refuses_a_signed_tree_that_differs_from_snapshot(served: Served)
         entry = meta[f"pkg-{HELLO}.json"]
         entry["version"] = int(entry["version"]) + 1  # type: ignore[call-overload]
 
-    forge_tree(served, bump, metadata=served.fx.repo_dir / "metadata", bump=False)
+    forge_tree(served, bump, metadata=metadata_dir(served.fx.repo_dir), bump=False)
     with pytest.raises(VerificationFailure,
                        match=rf"snapshot tree: .*pkg-{HELLO}.json is .* in the tree but"):
         verify_repository(served.fx.repo_dir, now_utc())
