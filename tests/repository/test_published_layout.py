@@ -206,7 +206,7 @@ def test_a_crash_at_any_step_of_migrate_leaves_a_repository_that_opens(
     fx = _old_layout_repo(tmp_path)
     repo = fx.repo_dir
     before = _published_files(repo)
-    assert run_and_kill(lambda: migrate_layout(repo), None, label), f"never reached {label}"
+    assert run_and_kill(lambda: migrate_layout(repo), label), f"never reached {label}"
 
     # It opens, verifies and serves the same files, from whichever folder repo.json names.
     committed = MIGRATE_POINTS.index(label) >= MIGRATE_POINTS.index("migrate: committed")
