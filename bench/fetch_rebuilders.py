@@ -46,6 +46,7 @@ from click.testing import Result
 from tests.rebuilder.support import World, add_rebuilder
 from tests.repository.helpers import init_repo, make_keys, run
 from tuf_metadata.http_server import HttpLimits, PublishedTreeServer
+from tuf_metadata.repo_paths import repository_paths
 
 REPO = Path(__file__).resolve().parents[1]
 TOOL = REPO / ".venv" / "bin" / "repo-tool"
@@ -116,7 +117,7 @@ def rebuild_and_submit(world: World, url: str, name: str, out: Path) -> None:
 
 
 def root_file(world: World) -> Path:
-    return world.fx.repo_dir / "metadata" / "1.root.json"
+    return repository_paths(world.fx.repo_dir).metadata / "1.root.json"
 
 
 class AccessLog(io.StringIO):
@@ -129,8 +130,8 @@ class AccessLog(io.StringIO):
 @contextmanager
 def serving(world: World) -> Iterator[tuple[str, PublishedTreeServer, AccessLog]]:
     log = AccessLog()
-    server = PublishedTreeServer(("127.0.0.1", 0), world.fx.repo_dir, HttpLimits(),
-                                 access_log=log)
+    server = PublishedTreeServer(("127.0.0.1", 0), repository_paths(world.fx.repo_dir).published,
+                                 HttpLimits(), access_log=log)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

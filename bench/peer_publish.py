@@ -34,6 +34,7 @@ from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, Targets, Timest
 from tuf.api.serialization.json import JSONSerializer
 
 from tuf_metadata import layout
+from tuf_metadata.repo_paths import repository_paths
 
 SERIALIZER = JSONSerializer(compact=True)
 
@@ -53,7 +54,7 @@ def online_signer(repo: Path, role: str) -> CryptoSigner:
 
 
 def publish(repo: Path, name: str, version: str) -> None:
-    metadata = repo / "metadata"
+    metadata = repository_paths(repo).metadata
     root = newest_root(metadata)
     timestamp = Metadata[Timestamp].from_file(str(metadata / "timestamp.json"))
     root.verify_delegate(Timestamp.type, timestamp)
@@ -91,7 +92,8 @@ def publish(repo: Path, name: str, version: str) -> None:
         data = local.read_bytes()
         target.verify_length_and_hashes(data)
         directory, base = path.rsplit("/", 1)
-        destination = repo / "targets" / directory / f"{hashlib.sha256(data).hexdigest()}.{base}"
+        destination = (repository_paths(repo).targets / directory
+                       / f"{hashlib.sha256(data).hexdigest()}.{base}")
         destination.parent.mkdir(parents=True, exist_ok=True)
         if not destination.exists():
             shutil.copyfile(local, destination)

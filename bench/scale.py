@@ -48,6 +48,7 @@ from bench.repo_publish import CHILD_ENV, stage
 from bench.transfer import CLIENTS, Sample, measure, serve
 from signing.keys import INSECURE, KeyFileSigner, generate_key, write_key_pair
 from tuf_metadata import layout
+from tuf_metadata.repo_paths import repository_paths
 from tuf_metadata.repository import Repository
 from tuf_metadata.store import repository_lock
 
@@ -197,7 +198,7 @@ def client_once(name: str, base: str, work: Path, target: str) -> None:
 
 
 def bench_clients(root: Path, repeat: int, work: Path) -> dict[str, object]:
-    root_bytes = (root / "metadata" / "1.root.json").read_bytes()
+    root_bytes = (repository_paths(root).metadata / "1.root.json").read_bytes()
     target = layout.target_path(DOWNLOADED, "1.0.0", f"{DOWNLOADED}.hvt")
     samples: dict[str, dict[str, list[Sample]]] = {
         name: {"fresh": [], "up-to-date": []} for name in CLIENTS
@@ -219,7 +220,8 @@ def bench_size(packages: int, publishes: int, repeat: int, tmp: Path) -> dict[st
     built = time.perf_counter() - started
     print(f"{packages:,} packages: fixture built in {built:.0f} s", file=sys.stderr)
     snapshot_bytes = max(
-        (p for p in (root / "metadata").iterdir() if p.name.endswith(".snapshot.json")),
+        (p for p in repository_paths(root).metadata.iterdir()
+         if p.name.endswith(".snapshot.json")),
         key=lambda p: int(p.name.split(".")[0]),
     ).stat().st_size
     load = [os.getloadavg()[0]]

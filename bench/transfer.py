@@ -38,6 +38,7 @@ from tuf_metadata.client.fetcher import HttpFetcher
 from tuf_metadata.client.store import MetadataStore
 from tuf_metadata.client.updater import Updater
 from tuf_metadata.http_server import HttpLimits, PublishedTreeServer
+from tuf_metadata.repo_paths import repository_paths
 
 RESULTS = Path(__file__).parent / "results" / "transfer.md"
 Phases = tuple[Callable[[], None], Callable[[], None]]
@@ -45,7 +46,9 @@ Phases = tuple[Callable[[], None], Callable[[], None]]
 
 @contextmanager
 def serve(directory: Path) -> Iterator[tuple[str, PublishedTreeServer]]:
-    server = PublishedTreeServer(("127.0.0.1", 0), directory, HttpLimits())
+    """Serve the published folder of the repository (or bare published tree) at directory."""
+    server = PublishedTreeServer(("127.0.0.1", 0), repository_paths(directory).published,
+                                 HttpLimits())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

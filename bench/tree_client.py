@@ -43,6 +43,7 @@ from tuf_metadata import online as online_services
 from tuf_metadata.client.fetcher import HttpFetcher
 from tuf_metadata.client.store import MetadataStore
 from tuf_metadata.client.updater import ClientConfig, Updater
+from tuf_metadata.repo_paths import repository_paths
 from tuf_metadata.repository import Repository
 from tuf_metadata.snapshot_tree_files import set_tree_enabled
 from tuf_metadata.store import repository_lock
@@ -159,7 +160,7 @@ def run_size(packages: int, repeat: int, tmp: Path
     set_tree_enabled(repo.files, True)
     repo.resign_snapshot()
     full_tree = time.perf_counter() - started
-    root_bytes = (root / "metadata" / "1.root.json").read_bytes()
+    root_bytes = (repository_paths(root).metadata / "1.root.json").read_bytes()
     target = layout.target_path(DOWNLOADED, "1.0.0", f"{DOWNLOADED}.hvt")
     results: Results = {name: {"fresh": [], "up-to-date": []} for name in CLIENTS}
     load = [os.getloadavg()[0]]
@@ -171,7 +172,7 @@ def run_size(packages: int, repeat: int, tmp: Path
                                          target)
                 results[name]["fresh"].append(measure(server, fresh))
                 results[name]["up-to-date"].append(measure(server, up_to_date))
-        root_file = root / "metadata" / "1.root.json"
+        root_file = repository_paths(root).metadata / "1.root.json"
         memory = {name: peak_rss_kib([sys.executable, "-m", "bench.tree_client", "--client-once",
                                       name, base, str(tmp / f"{packages}-mem-{name}"), target,
                                       str(root_file)])

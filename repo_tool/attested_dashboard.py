@@ -17,19 +17,19 @@ from reports.dashboard import INDEX_JSON, update_attestations
 from reports.errors import ReportError
 from tuf_metadata.errors import TufError
 
-DASHBOARD_FOLDER = "dashboard"  # REPO/dashboard, where `repo-tool build` keeps it
-
 
 def refresh_attestations(repo_dir: Path) -> str | None:
-    """Update REPO/dashboard (if the builder keeps one there) from the verified attestations.
+    """Update the published folder's dashboard/ (if the builder keeps one there) from the
+    verified attestations.
 
     Returns None, or one warning line when the dashboard could not be updated (the
     attestations themselves are published either way).
     """
     from repo_tool.commands.rebuilder import confirmations
+    from tuf_metadata.repo_paths import repository_paths
     from tuf_metadata.repo_verify import now_utc, verify_repository
 
-    dashboard = repo_dir / DASHBOARD_FOLDER
+    dashboard = repository_paths(repo_dir).dashboard
     if not (dashboard / INDEX_JSON).is_file():
         return None
     try:

@@ -51,6 +51,7 @@ from repo_tool.demo import (
 from signing.keys import load_public_key
 from solo5.launcher import run_image
 from tests.support.host import kvm_unavailable_reason, netadmin_unavailable_reason
+from tests.support.published import builds_dir, dashboard_dir, metadata_dir, targets_dir
 from tuf_metadata import layout
 from tuf_metadata.repo_verify import now_utc, verify_repository
 from tuf_metadata.repository import Repository
@@ -101,7 +102,7 @@ def test_step1_2_keys_and_quorum(demo_run: tuple[Path, dict[str, Any]]) -> None:
     assert (keys / "INSECURE-DEMO-KEYS.txt").is_file()
     maintainers = sorted(keys.glob("insecure-demo-maintainer-*.pub.json"))
     assert len(maintainers) == 3
-    root = json.loads((workdir / "repo" / "metadata" / "1.root.json").read_text())["signed"]
+    root = json.loads((metadata_dir(workdir / "repo") / "1.root.json").read_text())["signed"]
     assert root["roles"]["root"]["threshold"] == 2
     assert sorted(root["roles"]["root"]["keyids"]) == sorted(
         load_public_key(path).keyid for path in maintainers)
@@ -135,7 +136,7 @@ def test_step3_4_published_hashes_are_the_author_signed_ones(
         path = layout.target_path("hello", "1.0.0", f"hello.{target}")
         assert published.signed.targets[path].hashes["sha256"] == signed
         # The bytes served under the consistent-snapshot name are the signed ones.
-        served = list((repo_dir / "targets" / path).parent.glob(f"*.hello.{target}"))
+        served = list((targets_dir(repo_dir) / path).parent.glob(f"*.hello.{target}"))
         assert served and all(hashlib.sha256(f.read_bytes()).hexdigest() == signed
                               for f in served)
 
@@ -261,7 +262,7 @@ def test_step7_rebuilders_confirm_hello_and_a_liar_is_refused(
         assert image["confirmed_by"] == ["alice", "bob"]
         assert image["disagreed"] == (["mallory"] if target == "hvt" else [])
     # Each honest rebuilder built A under its own build path and user, not the builder's.
-    builder_a = json.loads((repo_dir / "builds" / "hello" / "1.0.0" / "hvt" /
+    builder_a = json.loads((builds_dir(repo_dir) / "hello" / "1.0.0" / "hvt" /
                             "buildinfo.json").read_text())["builds"][0]
     assert builder_a["build_path"].startswith("/build/") and builder_a["uid"] == 1000
     for name in ("alice", "bob"):
@@ -272,7 +273,7 @@ def test_step7_rebuilders_confirm_hello_and_a_liar_is_refused(
         # The file the rebuilder wrote is the one the repository serves.
         path = layout.attestation_path("hello", "1.0.0", "hvt", name)
         folder, file_name = path.rsplit("/", 1)
-        (stored,) = (repo_dir / "targets" / folder).glob(f"*.{file_name}")
+        (stored,) = (targets_dir(repo_dir) / folder).glob(f"*.{file_name}")
         assert stored.read_bytes() == (workdir / "rebuilders" / name / path).read_bytes()
     # Mallory's is a real, well-signed attestation of another hash.
     lie = workdir / "rebuilders" / "mallory" / layout.attestation_path(
@@ -291,7 +292,7 @@ def test_step7_rebuilders_confirm_hello_and_a_liar_is_refused(
     with serving(repo_dir, tmp_path) as url:
         refused = subprocess.run(
             [str(REPO_TOOL), "fetch", "hello", "--version", "1.0.0", "--url", url, "--root",
-             str(repo_dir / "metadata" / "1.root.json"), "-o", str(tmp_path / "images"),
+             str(metadata_dir(repo_dir) / "1.root.json"), "-o", str(tmp_path / "images"),
              "--metadata-dir", str(tmp_path / "tuf"), "--require-rebuilders", "2"],
             capture_output=True, text=True, timeout=60, check=False)
     assert refused.returncode == 1
@@ -300,13 +301,13 @@ def test_step7_rebuilders_confirm_hello_and_a_liar_is_refused(
     assert "disagreed: mallory: reproducible, but built sha256" in refused.stderr
     assert not (tmp_path / "images" / "hello.hvt").exists()
     # The dashboard's "reproduced by" says the same.
-    rows = json.loads((repo_dir / "dashboard" / "index.json").read_text())["rows"]
+    rows = json.loads((dashboard_dir(repo_dir) / "index.json").read_text())["rows"]
     row = next(r for r in rows if (r["package"], r["version"], r["target"]) ==
                ("hello", "1.0.0", "hvt"))
     assert row["rebuilders"] == {"sha256": hvt["sha256"], "confirmed_by": ["alice", "bob"],
                                  "disagreed": ["mallory"]}
     assert ">alice, bob; disagreed: mallory</td>" in (
-        repo_dir / "dashboard" / "index.html").read_text()
+        dashboard_dir(repo_dir) / "index.html").read_text()
 
 
 def test_step8_rotated_key_verifies_for_a_fresh_client(
@@ -318,7 +319,7 @@ def test_step8_rotated_key_verifies_for_a_fresh_client(
     assert checks["release signed by the rotated-out key"]["status"] == "ok"
     assert "not an author key" in checks["release signed by the rotated-out key"]["detail"]
     repo_dir = workdir / "repo"
-    assert (repo_dir / "metadata" / "rotate" / "1.pkg-hello.rotate.1.json").is_file()
+    assert (metadata_dir(repo_dir) / "rotate" / "1.pkg-hello.rotate.1.json").is_file()
     rotated = load_public_key(next((workdir / "keys").glob("*-rotated.pub.json"))).keyid
     # A fresh client, given only root v1, follows the rotation and gets the new release.
     log = (tmp_path / "serve.log").open("wb")
@@ -336,7 +337,7 @@ def test_step8_rotated_key_verifies_for_a_fresh_client(
         assert url, (tmp_path / "serve.log").read_text()
         fetched = subprocess.run(
             [str(REPO_TOOL), "fetch", "hello", "--target", "spt", "--url", url, "--root",
-             str(repo_dir / "metadata" / "1.root.json"), "-o", str(tmp_path / "images"),
+             str(metadata_dir(repo_dir) / "1.root.json"), "-o", str(tmp_path / "images"),
              "--metadata-dir", str(tmp_path / "tuf"), "--json"],
             capture_output=True, text=True, timeout=60, check=False)
     finally:

@@ -1,9 +1,11 @@
 """What may be published, and how: the public folders, cache rules and the published-tree check.
 
-Clients may see exactly two folders of a repository, metadata/ and targets/
-(and `serve` also shows the build reports, dashboard/ and builds/);
-everything else (online/ holds the online private keys, pending/ and
-staging/ unpublished changes, repo.json the configuration) is private. The
+Clients may see exactly two folders of a repository's published folder
+(tuf_metadata.repo_paths), metadata/ and targets/ (and `serve` also shows the
+build reports, dashboard/ and builds/); everything else (online/ holds the
+online private keys, pending/ and staging/ unpublished changes, repo.json the
+configuration) is private and lives outside the published folder, except in a
+repository still in the old root layout, which `verify` warns about. The
 published tree must hold no symlink (a link to online/timestamp.key would
 hand out the key through any server that follows links) and no private key.
 One rule, used by `serve`, `sync` and `verify`.
@@ -16,12 +18,20 @@ import re
 from pathlib import Path
 
 from tuf_metadata.errors import TufError
+from tuf_metadata.repo_paths import (
+    BUILDS,
+    DASHBOARD,
+    METADATA,
+    PRIVATE_NAMES,
+    TARGETS,
+    RepositoryPaths,
+)
+from tuf_metadata.repo_types import CONFIG_NAME
 
-PUBLISHED_FOLDERS = ("metadata", "targets")
-# Written by `repo-tool build` under the repository: public reports, served read-only by `serve`
-# (never synced: they are not TUF data and clients never need them).
-REPORT_FOLDERS = ("dashboard", "builds")
-PRIVATE_NAMES = ("online", "pending", "staging", "repo.json", ".lock")
+PUBLISHED_FOLDERS = (METADATA, TARGETS)
+# Written by `repo-tool build` into the published folder: public reports, served read-only by
+# `serve` (never synced: they are not TUF data and clients never need them).
+REPORT_FOLDERS = (DASHBOARD, BUILDS)
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 _VERSIONED_METADATA = re.compile(r"metadata/(rotate/)?[0-9]+\.[^/]+\.json")
@@ -104,3 +114,24 @@ def check_published_tree(tree: Path) -> None:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise PublishedTreeError(f"published tree: {problems[0]}{more}")
 
+
+
+def private_files_in_published(paths: RepositoryPaths) -> list[str]:
+    """The private files and folders (online/, pending/, staging/, repo.json) that sit in
+    the published folder: in a root-layout repository, its own; elsewhere, a copy by mistake."""
+    return [name for name in PRIVATE_NAMES if (paths.published / name).exists()]
+
+
+def layout_warning(paths: RepositoryPaths) -> str | None:
+    """One line when private files sit under the published folder, naming the fix."""
+    found = private_files_in_published(paths)
+    if not found:
+        return None
+    names = ", ".join(f"{name}/" if (paths.published / name).is_dir() else name
+                      for name in found)
+    if paths.root_layout and (paths.root / CONFIG_NAME).is_file():
+        fix = (f"run `repo-tool migrate --repo {paths.root}` to move the published tree into "
+               f"a folder of its own")
+    else:
+        fix = "move them out of it"
+    return f"warning: {paths.published}: private files ({names}) sit in the published folder; {fix}"

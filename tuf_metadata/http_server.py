@@ -1,8 +1,10 @@
 """The HTTP server of `repo-tool serve`: metadata/, targets/ and the build reports, bounded.
 
-It serves the published folders (metadata/, targets/), the build reports
-(dashboard/, builds/) read-only, /healthz and /metrics, and nothing else of
-the repository (online/, pending/, staging/, repo.json stay private).
+It serves the published folder's metadata/ and targets/ (the server's root is
+that folder, tuf_metadata.repo_paths), the build reports (dashboard/,
+builds/) read-only, /healthz and /metrics, and nothing else (online/,
+pending/, staging/ and repo.json are outside it, and in an old root-layout
+repository are still never served).
 Metadata and JSON targets (attestations, manifests, build info) go out
 gzip-compressed to a client that asks for it (http_encoding); every answered
 request is counted for /metrics and written as one Common Log Format line to

@@ -33,6 +33,7 @@ from tuf.api.serialization import DeserializationError
 from signing.threshold import check_threshold
 from tuf_metadata import layout
 from tuf_metadata.canonical import canonical_json
+from tuf_metadata.repo_paths import RepositoryPaths, repository_paths
 from tuf_metadata.repo_types import (
     CONFIG_NAME,
     CorruptMetadataError,
@@ -133,10 +134,7 @@ class MetadataReader:
 
     def __init__(self, root_dir: Path):
         self.root_dir = Path(root_dir)
-        self.metadata_dir = self.root_dir / "metadata"
-        self.targets_dir = self.root_dir / "targets"
-        self.staging_dir = self.root_dir / "staging"
-        self.pending_dir = self.root_dir / "pending"
+        self.paths = repository_paths(self.root_dir)
         # Versioned metadata files never change once written (consistent snapshots), so a
         # parsed file is reused while its inode, size and mtime are unchanged; a signature
         # check is reused for the same (file object, delegator object) pair.
@@ -145,8 +143,31 @@ class MetadataReader:
         self._snapshots: dict[int, SnapshotFile] = {}
 
     @property
+    def metadata_dir(self) -> Path:
+        return self.paths.metadata
+
+    @property
+    def targets_dir(self) -> Path:
+        return self.paths.targets
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.paths.staging
+
+    @property
+    def pending_dir(self) -> Path:
+        return self.paths.pending
+
+    def use_paths(self, paths: RepositoryPaths) -> None:
+        """Read and write at PATHS from now on (after `init` or `migrate` chose the layout)."""
+        self.paths = paths
+        self._parsed.clear()
+        self._verified.clear()
+        self._snapshots.clear()
+
+    @property
     def config_path(self) -> Path:
-        return self.root_dir / CONFIG_NAME
+        return self.paths.config
 
     def config(self) -> dict[str, Any]:
         try:

@@ -26,6 +26,7 @@ from tuf.api.metadata import Metadata, Root
 from signing.keys import PassphraseSource, generate_key, load_signer, write_key_pair
 from tuf_metadata.metadata_reader import MetadataReader
 from tuf_metadata.online import OnlineServices
+from tuf_metadata.repo_paths import ONLINE
 from tuf_metadata.repo_types import PendingChange, QuorumError, utc_now
 from tuf_metadata.store import atomic_write, repository_lock
 
@@ -39,7 +40,7 @@ DESCRIPTION = "replace the online snapshot and timestamp keys"
 
 def key_file(role: str, root_version: int) -> Path:
     """The online key file of ROLE introduced by root ROOT_VERSION, relative to the repo."""
-    return Path("online") / f"{role}.{root_version}.key"
+    return Path(ONLINE) / f"{role}.{root_version}.key"
 
 
 def incoming_roles(held: dict[str, str], new_root: Root) -> list[str]:

@@ -33,6 +33,7 @@ from tuf_metadata import layout
 from tuf_metadata.metadata_reader import MetadataReader
 from tuf_metadata.online import OnlineServices
 from tuf_metadata.online_keys import finish_online_keys, prepare_online_keys
+from tuf_metadata.repo_paths import PUBLISHED_DIR_KEY, separate_layout
 from tuf_metadata.repo_policy import check_key_set, check_redelegation, signing_requirements
 from tuf_metadata.repo_types import (
     DEFAULT_EXPIRY,
@@ -93,9 +94,13 @@ class QuorumChanges:
         ids = [key.keyid for key in maintainers]
         self.files.root_dir.mkdir(parents=True, exist_ok=True)
         files = self.files
+        # The published tree gets a folder of its own: serving or syncing it never exposes
+        # online/, pending/, staging/ or repo.json (tuf_metadata.repo_paths).
+        files.use_paths(separate_layout(files.root_dir))
         for sub in (files.metadata_dir, files.targets_dir, files.staging_dir, files.pending_dir):
-            sub.mkdir(exist_ok=True)
+            sub.mkdir(parents=True, exist_ok=True)
         config = {
+            PUBLISHED_DIR_KEY: files.paths.published.name,
             "expiry_days": {
                 "root": expiry.root, "targets": expiry.targets,
                 "snapshot": expiry.snapshot, "timestamp": expiry.timestamp,

@@ -27,6 +27,7 @@ from signing.threshold import check_threshold
 from tuf_metadata import layout
 from tuf_metadata.errors import TufError
 from tuf_metadata.hosting import check_published_tree
+from tuf_metadata.repo_paths import repository_paths
 from tuf_metadata.rotate import (
     RoleRevokedError,
     RotationError,
@@ -141,15 +142,17 @@ def verify_repository(
     root_dir: Path, now: datetime | None = None, cache: SignatureCache | None = None,
     trusted_root: bytes | None = None,
 ) -> VerifySummary:
-    """Verify the published repository under root_dir; raise VerificationFailure on any problem.
+    """Verify the published tree of the repository (or synced copy) at root_dir
+    (tuf_metadata.repo_paths); raise VerificationFailure on any problem.
 
     now=None skips expiry checks (crash tests); pass the current time to include them.
     trusted_root: the root a client already holds (spec 5.2), as bytes; the walk starts
     from it instead of from 1.root.json.
     """
-    metadata_dir = Path(root_dir) / "metadata"
-    targets_dir = Path(root_dir) / "targets"
-    check_published_tree(Path(root_dir))  # no symlink or private key where clients read
+    paths = repository_paths(Path(root_dir))
+    metadata_dir = paths.metadata
+    targets_dir = paths.targets
+    check_published_tree(paths.published)  # no symlink or private key where clients read
 
     # Root chain (spec 5.3): N+1 signed by a threshold of N's root keys and of its own.
     if trusted_root is None:

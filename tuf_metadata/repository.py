@@ -1,15 +1,21 @@
 """The repository side: key ceremony, quorum changes, staging, publish, TAP 8, snapshot/timestamp.
 
-Directory of a repository (``root_dir``)::
+Directory of a repository (``root_dir``; paths from tuf_metadata.repo_paths)::
 
-    repo.json              expiry policy, online key files, their passphrase source
+    repo.json              expiry policy, online key files, their passphrase source,
+                           the published folder's name ("published_dir")
     online/                online snapshot and timestamp private keys
-    metadata/              published, served as-is: N.root.json, V.ROLE.json,
-                           timestamp.json, rotate/V.ROLE.rotate.N.json
-    targets/XX/NAME/VER/   published target files, named SHA256.FILENAME
     staging/NAME/VER/      author-signed releases waiting for the builder
     pending/ID.json        proposed root/targets/shard changes collecting signatures
     .lock                  writer lock (flock)
+    public/                the published folder, the only one served or synced:
+      metadata/            N.root.json, V.ROLE.json, timestamp.json,
+                           rotate/V.ROLE.rotate.N.json, served as-is
+      targets/XX/NAME/VER/ target files, named SHA256.FILENAME
+      dashboard/, builds/  build reports (`repo-tool build`)
+
+A repository created before the published folder existed keeps metadata/ and
+targets/ in root_dir itself until `repo-tool migrate` (tuf_metadata.migrate).
 
 Every write is atomic and made under the lock, in an order that keeps the
 published repository verifiable at every instant: target files, then the
@@ -45,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from tuf_metadata.metadata_reader import MetadataReader, SnapshotFile
 from tuf_metadata.online import OnlineServices
+from tuf_metadata.repo_paths import RepositoryPaths, repository_paths
 from tuf_metadata.repo_types import (
     CONFIG_NAME,
     DEFAULT_EXPIRY,
@@ -70,6 +77,7 @@ if TYPE_CHECKING:
 
     from signing.keys import PassphraseSource
     from tuf_metadata.key_rotation import KeyRotation
+    from tuf_metadata.migrate import MigrationReport
     from tuf_metadata.quorum import QuorumChanges
     from tuf_metadata.rebuilders import RebuilderInfo, Rebuilders
     from tuf_metadata.releases import Releases
@@ -112,10 +120,32 @@ class Repository:
         self.files = MetadataReader(root_dir)
         self.online = OnlineServices(self.files, online_passphrase)
         self.root_dir = self.files.root_dir
-        self.metadata_dir = self.files.metadata_dir
-        self.targets_dir = self.files.targets_dir
-        self.staging_dir = self.files.staging_dir
-        self.pending_dir = self.files.pending_dir
+
+    @property
+    def paths(self) -> RepositoryPaths:
+        """Where this repository's files are (tuf_metadata.repo_paths)."""
+        return self.files.paths
+
+    @property
+    def published_dir(self) -> Path:
+        """The folder clients may see: metadata/, targets/ and the build reports."""
+        return self.files.paths.published
+
+    @property
+    def metadata_dir(self) -> Path:
+        return self.files.metadata_dir
+
+    @property
+    def targets_dir(self) -> Path:
+        return self.files.targets_dir
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.files.staging_dir
+
+    @property
+    def pending_dir(self) -> Path:
+        return self.files.pending_dir
 
     # The parts beside reading and the online services are made (and their modules
     # imported) on first use; each is made once and shares FILES and ONLINE.
@@ -397,3 +427,14 @@ class Repository:
     def resign_timestamp(self) -> int:
         """Re-sign timestamp for the newest snapshot on disk."""
         return self.online.resign_timestamp()
+
+    # -- layout (migrate) -----------------------------------------------------------------
+
+    def migrate_layout(self) -> MigrationReport:
+        """Move a root-layout repository's published tree into a folder of its own
+        (tuf_metadata.migrate); this object then reads and writes there."""
+        from tuf_metadata.migrate import migrate_layout
+
+        report = migrate_layout(self.root_dir)
+        self.files.use_paths(repository_paths(self.root_dir))
+        return report

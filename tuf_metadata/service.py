@@ -120,7 +120,7 @@ class TopLevelReader:
 
     def read(self) -> TopLevelState:
         repository = self.repository
-        info = os.stat(Path(repository.root_dir) / "metadata" / "timestamp.json")
+        info = os.stat(repository.metadata_dir / "timestamp.json")
         key = (info.st_dev, info.st_ino, info.st_mtime_ns, repository.root_version())
         if self._state is not None and key == self._key:
             return self._state
@@ -248,7 +248,7 @@ class RepositoryService:
         self.repository = repository
         self.scheduler = SigningScheduler(repository, policy or SchedulePolicy())
         self.httpd = PublishedTreeServer(
-            (host, port), Path(repository.root_dir), limits or HttpLimits(), self._health,
+            (host, port), repository.published_dir, limits or HttpLimits(), self._health,
             reports=True, signing=self.scheduler.values, access_log=access_log,
         )
         self._stop = threading.Event()
@@ -282,7 +282,7 @@ class RepositoryService:
             thread.start()
             self._threads.append(thread)
         host, port = self.address
-        LOG.info("serving %s on http://%s:%d/", self.repository.root_dir, host, port)
+        LOG.info("serving %s on http://%s:%d/", self.repository.published_dir, host, port)
 
     def stop(self) -> None:
         self._stop.set()

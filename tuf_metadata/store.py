@@ -77,8 +77,8 @@ def repository_lock(root: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterat
                     ) from None
                 time.sleep(0.01)
         # Every writer holds this lock, so any temporary file present now is from a crash.
-        # Listing metadata/ costs O(roles) (a second at 1,000,000 packages), so it is done
-        # only when the previous writer did not finish: CLEAN_NAME exists only between
+        # Listing the metadata folder costs O(roles) (a second at 1,000,000 packages), so it is
+        # done only when the previous writer did not finish: CLEAN_NAME exists only between
         # writers. Its removal is made durable before this writer creates any file, so after
         # a crash or a power loss a temporary file can exist only without it.
         clean = root / CLEAN_NAME
@@ -86,7 +86,10 @@ def repository_lock(root: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterat
             clean.unlink()
             fsync_dir(root)
         else:
-            for directory in (root, root / "metadata"):
+            # Imported here: the client uses this module's atomic_write, not the layout.
+            from tuf_metadata.repo_paths import repository_paths
+
+            for directory in (root, repository_paths(root).metadata):
                 sweep_temp_files(directory, min_age=0)
         try:
             yield

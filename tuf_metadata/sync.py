@@ -1,4 +1,4 @@
-"""`repo-tool sync --to DEST`: publish metadata/ and targets/ (only) where clients read them.
+"""`repo-tool sync --to DEST`: publish the published folder's metadata/ and targets/ (only).
 
 DEST is a folder a web server serves or an S3-compatible bucket
 (tuf_metadata.sync_destinations); this module decides what is copied, in
@@ -49,6 +49,7 @@ from typing import Any
 from fsio import is_temp_name
 from tuf_metadata.errors import TufError
 from tuf_metadata.hosting import PUBLISHED_FOLDERS, check_published_tree
+from tuf_metadata.repo_paths import METADATA, repository_paths
 from tuf_metadata.snapshot_tree import TIMESTAMP_FIELD, node_file_name, tree_file_names
 from tuf_metadata.store import repository_lock
 from tuf_metadata.sync_destinations import Destination, LocalFolder
@@ -67,8 +68,10 @@ class SyncError(TufError):
 
 @dataclass(frozen=True)
 class SyncPlan:
-    """Relative paths to copy, in order, and the timestamp bytes that commit them."""
+    """Relative paths (under `tree`, the published folder) to copy, in order, and the
+    timestamp bytes that commit them."""
 
+    tree: Path
     targets: tuple[str, ...]
     roles: tuple[str, ...]
     snapshots: tuple[str, ...]
@@ -103,23 +106,26 @@ def _files(top: Path) -> list[str]:
 
 def plan_sync(source: Path) -> SyncPlan:
     """What to publish from the repository at source, as one consistent state."""
-    check_published_tree(source)
+    paths = repository_paths(source)
+    tree = paths.published
+    check_published_tree(tree)
     with repository_lock(source):
         try:
-            timestamp = (source / TIMESTAMP).read_bytes()
+            timestamp = (tree / TIMESTAMP).read_bytes()
         except FileNotFoundError:
-            raise SyncError(f"{source}: no metadata/timestamp.json; nothing is published "
+            raise SyncError(f"{tree}: no metadata/timestamp.json; nothing is published "
                             f"yet") from None
-        roots = [name for name in os.listdir(source / "metadata") if _ROOT.fullmatch(name)]
-    metadata = _files(source / "metadata")
+        roots = [name for name in os.listdir(paths.metadata) if _ROOT.fullmatch(name)]
+    metadata = _files(paths.metadata)
     roles = [path for path in metadata
              if path != TIMESTAMP and not _ROOT.fullmatch(Path(path).name)
              and not _SNAPSHOT.fullmatch(Path(path).name)]
     return SyncPlan(
-        targets=tuple(_files(source / "targets")),
+        tree=tree,
+        targets=tuple(_files(paths.targets)),
         roles=tuple(roles),
         snapshots=tuple(p for p in metadata if _SNAPSHOT.fullmatch(Path(p).name)
-                        and Path(p).parent.name == "metadata"),
+                        and Path(p).parent.name == METADATA),
         timestamp=timestamp,
         roots=tuple(f"metadata/{name}"
                     for name in sorted(roots, key=lambda name: int(name.split(".")[0]))),
@@ -258,14 +264,15 @@ def sync_tree(source: Path, published: Path | Destination,
               log: Callable[[str], None] = lambda message: None, *, prune: bool = False,
               now: datetime | None = None,
               prune_grace: timedelta = DEFAULT_PRUNE_GRACE) -> SyncReport:
-    """Publish source's metadata/ and targets/ into the destination in the consistent order."""
+    """Publish the metadata/ and targets/ of source's published folder (tuf_metadata.repo_paths)
+    into the destination in the consistent order."""
     destination = _as_destination(published)
     check_destination(source, destination)
     plan = plan_sync(source)
     report = SyncReport()
     for stage in (plan.targets, plan.roles, plan.snapshots):
         for relative in stage:
-            if _copy_immutable(source, destination, relative):
+            if _copy_immutable(plan.tree, destination, relative):
                 report.copied.append(relative)
             else:
                 report.unchanged += 1
@@ -283,7 +290,7 @@ def sync_tree(source: Path, published: Path | Destination,
         report.timestamp_written = True
         log("published timestamp.json")
     for relative in plan.roots:
-        if _copy_immutable(source, destination, relative):
+        if _copy_immutable(plan.tree, destination, relative):
             report.copied.append(relative)
             destination.settle([relative])
         else:

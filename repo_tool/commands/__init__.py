@@ -50,6 +50,8 @@ COMMANDS: dict[str, CommandEntry] = {
     "key": _E("keys", "Generate, export and list signing keys (ed25519, ecdsa-p256, rsa-pss)."),
     "maintainers": _E("quorum", "Propose a new maintainer set and threshold (adds/removes "
                       "maintainers, rotates root)."),
+    "migrate": _E("hosting", "Move an old repository's metadata/ and targets/ into "
+                  "REPO/public/, apart from its keys."),
     "online-keys": _E("quorum", "Replace the online snapshot/timestamp keys (a root change t "
                       "maintainers sign)."),
     "package": _E("packages", "Delegate packages to their authors, list or remove them."),

@@ -383,13 +383,13 @@ def _with_progress(options: BuildOptions, step: Callable[[str], None]) -> BuildO
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Build outputs and reports [default: REPO/builds].",
+    help="Build outputs and reports [default: REPO/public/builds].",
 )
 @click.option(
     "--dashboard",
     "dashboard_dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Dashboard directory [default: REPO/dashboard].",
+    help="Dashboard directory [default: REPO/public/dashboard].",
 )
 @click.option(
     "--cache",
@@ -453,12 +453,16 @@ def build(
     status 0 if everything staged was published (or nothing was staged), 3 if
     a release was refused, 4 if a build failed (its log is shown).
     """
+    from tuf_metadata.repo_paths import repository_paths
     from tuf_metadata.repository import Repository
 
+    # The reports are public: they go into the published folder, next to metadata/.
+    published = repository_paths(repo_dir)
     if broker is not None:
-        _farm(repo_dir, tree, index_dir, out_dir, broker, worker_keys, require_workers,
-              store_dir, only, skip, build_time_limit, farm_wait, visibility_timeout,
-              online_passphrase, as_json, not no_blame, dashboard_dir or repo_dir / "dashboard")
+        _farm(repo_dir, tree, index_dir, out_dir or published.builds, broker, worker_keys,
+              require_workers, store_dir, only, skip, build_time_limit, farm_wait,
+              visibility_timeout, online_passphrase, as_json, not no_blame,
+              dashboard_dir or published.dashboard)
         return
     if worker_keys:
         raise click.UsageError("--worker-key needs --broker")
@@ -469,8 +473,8 @@ def build(
         raise BuildError("the publish gate needs the builder key (--key): it signs every verdict "
                          "and trusts only verdicts signed by it")
     repo = Repository(repo_dir, online_passphrase)
-    out = out_dir or repo_dir / "builds"
-    dashboard = dashboard_dir or repo_dir / "dashboard"
+    out = out_dir or published.builds
+    dashboard = dashboard_dir or published.dashboard
     variations = _variations(only, skip)
     options = BuildOptions(
         cache_dir=cache_dir or repo_dir / "build-cache",
@@ -634,7 +638,7 @@ def _farm(
     repo_dir: Path,
     tree: Path,
     index_dir: Path | None,
-    out_dir: Path | None,
+    out_dir: Path,
     broker: str,
     worker_keys: tuple[Path, ...],
     require_workers: int,
@@ -676,7 +680,7 @@ def _farm(
     )
     decisions, severities = farm_build(
         repo, settings, _index(packages_dir, console), packages_dir, tree,
-        out_dir or repo_dir / "builds",
+        out_dir,
     )
     if as_json:
         click.echo(json.dumps({"decisions": decisions}, indent=2))

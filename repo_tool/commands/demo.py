@@ -68,6 +68,7 @@ from repo_tool.demo import (
 )
 from repo_tool.errors import TOOLKIT_ERRORS
 from solo5.launcher import tender_command
+from tuf_metadata.repo_paths import repository_paths
 from tuf_metadata.repository import Repository
 
 TOTAL_STEPS = 9
@@ -467,7 +468,7 @@ class Demo:
         operator = self.workdir / "operator"
         operator.mkdir()
         # Out of band: the operator is given the first root once, and trusts nothing else.
-        shutil.copyfile(self.workdir / "repo" / "metadata" / "1.root.json",
+        shutil.copyfile(repository_paths(self.workdir / "repo").metadata / "1.root.json",
                         operator / "root.json")
         self.console.print("operator trusts operator/root.json (copied out of band)")
         for target in ("spt", "hvt"):
@@ -674,7 +675,7 @@ class Demo:
     # -- the summary ------------------------------------------------------------
 
     def summary(self) -> dict[str, Any]:
-        dashboard = self.workdir / "repo" / "dashboard" / "index.html"
+        dashboard = repository_paths(self.workdir / "repo").dashboard / "index.html"
         found = problems(self.outcomes, self.checks)
         return {
             "workdir": str(self.workdir),

@@ -29,6 +29,7 @@ from repo_tool.demo import FETCHED_PACKAGE, MAINTAINER_THRESHOLD, DemoError, sho
 from signing.attestations import builder_uri
 from signing.keys import INSECURE, load_signer
 from tuf_metadata import layout
+from tuf_metadata.repo_paths import repository_paths
 
 if TYPE_CHECKING:
     from repo_tool.commands.demo import Demo
@@ -197,7 +198,8 @@ def step_rebuilders(demo: Demo) -> None:
 def dashboard_row(demo: Demo, version: str) -> None:
     """What the dashboard's "reproduced by" shows for the attested image."""
     what = f"dashboard: {FETCHED_PACKAGE} {version} {ATTESTED_TARGET} reproduced by"
-    document = json.loads((demo.workdir / "repo" / "dashboard" / "index.json").read_text())
+    dashboard = repository_paths(demo.workdir / "repo").dashboard
+    document = json.loads((dashboard / "index.json").read_text())
     row = next((r for r in document["rows"] if (r["package"], r["version"], r["target"])
                 == (FETCHED_PACKAGE, version, ATTESTED_TARGET)), None)
     attested = (row or {}).get("rebuilders")

@@ -1,5 +1,6 @@
 """`repo-tool sync`: publish a repository's metadata/ and targets/ into a folder a static
-web server serves; `--prune` options shared with `sign-service --sync-to`."""
+web server serves; `--prune` options shared with `sign-service --sync-to`. `repo-tool
+migrate`: give an old repository's published tree a folder of its own."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ def s3_endpoint_option(function: F) -> F:
 
 def register(group: click.Group) -> None:
     group.add_command(sync)
+    group.add_command(migrate)
 
 
 @click.command()
@@ -74,3 +76,29 @@ def sync(repo_dir: Path, destination_spec: str, s3_endpoint: str | None, prune: 
                + (", timestamp.json updated" if report.timestamp_written else "")
                + (f", {len(report.deleted)} expired files pruned" if report.deleted else "")
                + f" to {destination.describe()}")
+
+
+@click.command()
+@REPO_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def migrate(repo_dir: Path, as_json: bool) -> None:
+    """Move an old repository's metadata/ and targets/ into REPO/public/, apart from its keys.
+
+    Repositories created before the published folder existed keep metadata/,
+    targets/, dashboard/ and builds/ next to online/ (private keys), pending/,
+    staging/ and repo.json. This hard-links them into REPO/public/, records it
+    in repo.json (the commit point) and deletes the old folders. A crash at any
+    point leaves a repository that opens; run migrate again to finish. Stop
+    serve and sign-service first, then serve REPO/public/.
+    """
+    report = open_repo(repo_dir).migrate_layout()
+    data = {"published": str(report.published), "moved": report.moved,
+            "linked_files": report.linked_files, "already_migrated": report.already}
+    if report.already:
+        text = f"already migrated: the published folder is {report.published}"
+    elif not report.moved:
+        text = f"finished an interrupted migration: the published folder is {report.published}"
+    else:
+        text = (f"moved {', '.join(report.moved) or 'nothing'} into {report.published} "
+                f"({report.linked_files} files); serve or sync that folder only")
+    click.echo(json.dumps(data, indent=2) if as_json else text)

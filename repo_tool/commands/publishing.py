@@ -17,6 +17,7 @@ from repo_tool.commands.repo_options import (
 from repo_tool.errors import RepoToolError
 from tuf_metadata import layout
 from tuf_metadata.errors import TufError
+from tuf_metadata.repo_paths import repository_paths
 
 
 def register(group: click.Group) -> None:
@@ -26,10 +27,11 @@ def register(group: click.Group) -> None:
 
 def _published(repo_dir: Path) -> None:
     """Refuse a folder with nothing published, saying why, before `verify` looks for roots."""
-    metadata = repo_dir / "metadata"
+    paths = repository_paths(repo_dir)
+    metadata = paths.metadata
     if metadata.is_dir() and any(metadata.iterdir()):
         return  # a published repository, or a damaged one: verify says what is wrong
-    if (repo_dir / "repo.json").is_file():
+    if paths.config.is_file():
         raise RepoToolError(f"{repo_dir}: nothing is published yet (no metadata/1.root.json); "
                             "the key ceremony waits for maintainer signatures: see "
                             f"`repo-tool pending --repo {repo_dir}`")
@@ -107,14 +109,21 @@ def timestamp(repo_dir: Path, online_passphrase: str | None, as_json: bool) -> N
 @JSON_OPTION
 def verify(repo_dir: Path, no_expiry: bool, as_json: bool) -> None:
     """Verify the published repository: root chain, every role's signatures, every target file."""
+    from tuf_metadata.hosting import layout_warning
     from tuf_metadata.repo_verify import now_utc, verify_repository
 
     _published(repo_dir)
+    # Private files served next to the metadata are the operator's layout, not a signature
+    # problem: one line on stderr, the exit status stays verification's.
+    warning = layout_warning(repository_paths(repo_dir))
+    if warning:
+        click.echo(warning, err=True)
     summary = verify_repository(repo_dir, None if no_expiry else now_utc())
-    data = {
+    data: dict[str, object] = {
         "root": summary.root_version, "snapshot": summary.snapshot_version,
         "timestamp": summary.timestamp_version, "roles": summary.roles,
         "targets": summary.targets, "revoked": list(summary.revoked),
+        "warnings": [warning] if warning else [],
     }
     from repo_tool.commands.rebuilder import confirmations, confirmations_text
 

@@ -111,7 +111,9 @@ def init(
     Generates the online snapshot and timestamp keys under REPO/online/ and
     proposes root, targets (delegating to 256 shard roles) and the shards as
     pending change; it is published when t maintainers signed it (here with
-    --key, or later with `repo-tool sign ID --key ...`).
+    --key, or later with `repo-tool sign ID --key ...`). The published tree is
+    REPO/public/ (metadata/, targets/), the only folder to serve or sync; keys,
+    pending/, staging/ and repo.json stay outside it.
 
     Example: repo-tool init --repo repo --pubkey a.pub.json --pubkey b.pub.json
     --pubkey c.pub.json -t 2 --online-passphrase-env ONLINE_PW
@@ -131,14 +133,14 @@ def init(
     repo = Repository(repo_dir)
     repo.check_ceremony(maintainers, threshold)
     passphrase = PassphraseSource.parse(online_spec).read("online keys")
-    online_dir = repo_dir / "online"
+    online_dir = repo.paths.online
     online_dir.mkdir(parents=True, exist_ok=True)
     online: dict[str, Path] = {}
     public = {}
     for role in ("snapshot", "timestamp"):
         signer = generate_key()
         write_key_pair(signer, online_dir / f"{role}.key", passphrase)
-        online[role] = Path("online") / f"{role}.key"
+        online[role] = online_dir.relative_to(repo.root_dir) / f"{role}.key"
         public[role] = signer.public_key
     change = repo.init(
         maintainers, threshold, public["snapshot"], public["timestamp"], online,

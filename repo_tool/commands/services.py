@@ -63,7 +63,8 @@ def serve(
 ) -> None:
     """Run the snapshot/timestamp service and serve the repository over HTTP.
 
-    Serves metadata/ and targets/ (metadata gzip-compressed to clients that
+    Serves the published folder's metadata/ and targets/ (REPO/public/, or
+    REPO itself before `migrate`; metadata gzip-compressed to clients that
     ask), the build dashboard and reports (dashboard/, builds/) read-only,
     health at /healthz and Prometheus metrics at /metrics; never online/,
     pending/, staging/ or repo.json. Makes a new snapshot when any targets

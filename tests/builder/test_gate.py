@@ -24,6 +24,7 @@ from signing.keys import INSECURE, load_signer
 from solo5.recipe import image_plan, run_plan
 from tests.builder.conftest import PACKAGES, REPO, Built
 from tests.repository.helpers import init_repo, run
+from tests.support.published import targets_dir
 
 pytestmark = pytest.mark.sandbox  # runs builds in the bubblewrap sandbox
 
@@ -150,7 +151,7 @@ def test_gate_publishes_only_exact_author_matching_images(built: Built, tmp_path
     kept = {s.package: repo.rejection(s) for s in repo.staged_releases(include_rejected=True)}
     assert set(kept) == {"unrepro_date", "test_time", "test_abort"}
     assert all(r and r["state"] == "rejected" and "\n" not in r["reason"] for r in kept.values())
-    published = {p.name.split(".", 1)[1]: p for p in (fixture.repo_dir / "targets").rglob("*.hvt")}
+    published = {p.name.split(".", 1)[1]: p for p in targets_dir(fixture.repo_dir).rglob("*.hvt")}
     assert sha256_file(published["hello.hvt"]) == built.results[("hello", "hvt")].sha256
     assert "unrepro_date.hvt" not in published and "test_time.hvt" not in published
 

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 from repo_tool.cli import cli
 from tests.cli.helpers import hello_repository, isolated_user, served
 from tests.repository.helpers import Fixture, init_repo, make_keys, pub
+from tests.support.published import metadata_dir
 from tuf_metadata import layout
 from tuf_metadata.repository import Repository
 
@@ -123,7 +124,7 @@ def test_rotate_takes_the_new_public_keys_and_threshold(spelling: list[str], war
         env={"ONLINE_PW": ONLINE_PW})
     assert status == 0, stderr
     assert sorted(stderr.splitlines(keepends=True)) == sorted(warned.splitlines(keepends=True))
-    rotate_file = fx.repo_dir / "metadata" / json.loads(stdout)["file"]
+    rotate_file = metadata_dir(fx.repo_dir) / json.loads(stdout)["file"]
     rotated = json.loads(next(rotate_file.parent.glob(f"*.{rotate_file.name}")).read_text())
     assert (len(rotated["signed"]["keys"]), rotated["signed"]["threshold"]) == (2, 2)
 

@@ -16,6 +16,7 @@ from signing.keys import load_public_key
 from tests.cli.helpers import User, hello_repository, isolated_user, served
 from tests.client.simulator import RepositorySimulator, new_signer
 from tests.repository.helpers import init_repo, make_release_files, pub, run
+from tests.support.published import metadata_dir, published_dir
 from tuf_metadata import layout
 
 
@@ -165,17 +166,14 @@ def test_discovery_on_a_repository_made_by_repo_tool(tmp_path: Path, user: User)
             "--key", str(fx.keys["hello"])]
     assert run(args).exit_code == 0
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
-    public = tmp_path / "public"
-    public.mkdir()
-    for folder in ("metadata", "targets"):
-        (public / folder).symlink_to(fx.repo_dir / folder)
+    public = published_dir(fx.repo_dir)  # metadata/ and targets/, nothing private
     handler = functools.partial(_QuietHandler, directory=str(public))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        root = fx.repo_dir / "metadata" / "1.root.json"
+        root = metadata_dir(fx.repo_dir) / "1.root.json"
         assert user.run("remote", "add", "demo", url, "--root", str(root))[0] == 0
         assert user.run("search", "hell") == (0, "hello\t1.0.0\t1 version\n", "")
         code, out, err = user.run("show", "hello", "--json")

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.repository.helpers import Fixture, init_repo, make_keys, pub, release, run
+from tests.support.published import metadata_dir
 
 REPO_TOOL = str(Path(sys.executable).with_name("repo-tool"))
 PACKAGES = ("alpha", "beta", "gamma", "delta")
@@ -107,7 +108,7 @@ def test_ctrl_c_during_a_maintainer_change(repo: Fixture, tmp_path: Path, label:
     result = run(sign_args(repo, change_id, new_key))
     assert result.exit_code == 0, result.output
     assert "committed and published" in result.stdout
-    assert (repo.repo_dir / "metadata" / "2.root.json").is_file()
+    assert (metadata_dir(repo.repo_dir) / "2.root.json").is_file()
     verify(repo.repo_dir)
 
 
@@ -130,7 +131,7 @@ def test_ctrl_c_to_the_installed_command_mid_commit(repo: Fixture) -> None:
     """The unmodified command, signalled as soon as its first new metadata file appears:
     the commit of 258 roles (each written and fsynced) has begun and is far from done."""
     change_id, new_key = propose_new_maintainer(repo)
-    metadata = repo.repo_dir / "metadata"
+    metadata = metadata_dir(repo.repo_dir)
     before = set(os.listdir(metadata))
     process = start([REPO_TOOL, *sign_args(repo, change_id, new_key)])
     deadline = time.monotonic() + 120

@@ -18,6 +18,7 @@ from tests.repository.helpers import (
     run,
     tree_digest,
 )
+from tests.support.published import metadata_dir
 
 
 def invoke(*args: str) -> tuple[int, str, str]:
@@ -88,7 +89,7 @@ def test_verify_before_the_ceremony_is_signed_points_at_pending(tmp_path: Path) 
 def test_a_damaged_repository_is_still_named_as_such(published: Fixture) -> None:
     """Only an empty folder is 'not a repository': a published one missing its first root
     is reported by verify's own check."""
-    (published.repo_dir / "metadata" / "1.root.json").unlink()
+    (metadata_dir(published.repo_dir) / "1.root.json").unlink()
     status, _, stderr = invoke("verify", "--repo", str(published.repo_dir))
     assert status == 1
     assert stderr == "error: root: 1.root.json is missing\n"

@@ -23,6 +23,7 @@ from tuf.ngclient.updater import Updater
 
 from signing.keys import INSECURE, generate_key, load_signer
 from tests.repository.helpers import Fixture, init_repo, release, run
+from tests.support.published import metadata_dir, published_dir
 from tuf_metadata.online_keys import incoming_roles
 from tuf_metadata.repo_types import QuorumError, metadata_bytes, utc_now
 from tuf_metadata.repo_verify import now_utc, verify_repository
@@ -41,10 +42,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Fixture, str]]:
     fx = init_repo(tmp_path, authors=["hello"])
     assert release(fx, "hello", "1.0.0", ["hello"], ("hvt",)).exit_code == 0
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
-    public = tmp_path / "public"
-    public.mkdir()
-    for folder in ("metadata", "targets"):
-        (public / folder).symlink_to(fx.repo_dir / folder)
+    public = published_dir(fx.repo_dir)  # metadata/ and targets/, nothing private
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(public)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -60,7 +58,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Fixture, str]]:
 def fetch(fx: Fixture, url: str, client: str) -> tuple[int, str]:
     work = fx.work.parent
     result = run(["fetch", "hello", "--url", url, "--root",
-                  str(fx.repo_dir / "metadata" / "1.root.json"), "-o", str(work / f"{client}-out"),
+                  str(metadata_dir(fx.repo_dir) / "1.root.json"), "-o", str(work / f"{client}-out"),
                   "--metadata-dir", str(work / f"{client}-md")])
     return result.exit_code, result.output
 
@@ -73,7 +71,7 @@ def ngclient(fx: Fixture, url: str, directory: Path) -> Updater:
     first = not (directory / "metadata" / "root.json").exists()
     return Updater(str(directory / "metadata"), f"{url}/metadata/", str(directory / "targets"),
                    f"{url}/targets/",
-                   bootstrap=(fx.repo_dir / "metadata" / "1.root.json").read_bytes() if first
+                   bootstrap=(metadata_dir(fx.repo_dir) / "1.root.json").read_bytes() if first
                    else None)
 
 
@@ -101,13 +99,13 @@ def test_clients_follow_online_key_rotation_and_refuse_the_old_key(
 
     rotate_online_keys(fx)
 
-    root2 = json.loads((repo / "metadata" / "2.root.json").read_bytes())["signed"]
+    root2 = json.loads((metadata_dir(repo) / "2.root.json").read_bytes())["signed"]
     new_keyid = root2["roles"]["timestamp"]["keyids"][0]
     assert new_keyid != old_keyid
     assert json.loads((repo / "repo.json").read_bytes())["online_keys"] == {
         "snapshot": "online/snapshot.2.key", "timestamp": "online/timestamp.2.key"}
     assert not (repo / "online" / "timestamp.key").exists()  # the replaced key is gone
-    timestamp = json.loads((repo / "metadata" / "timestamp.json").read_bytes())
+    timestamp = json.loads((metadata_dir(repo) / "timestamp.json").read_bytes())
     assert [s["keyid"] for s in timestamp["signatures"]] == [new_keyid]
     assert verify_repository(repo, now_utc()).root_version == 2
     # Signing goes on with the new keys.
@@ -121,12 +119,12 @@ def test_clients_follow_online_key_rotation_and_refuse_the_old_key(
     assert ng_root["signed"]["version"] == 2
 
     # The thief signs a newer timestamp with the old key: every client refuses it.
-    forged = Metadata[Timestamp].from_bytes((repo / "metadata" / "timestamp.json").read_bytes())
+    forged = Metadata[Timestamp].from_bytes((metadata_dir(repo) / "timestamp.json").read_bytes())
     forged.signed.version += 10
     forged.signed.expires = utc_now() + timedelta(days=1)
     forged.signatures.clear()
     forged.sign(load_signer(stolen, INSECURE))
-    (repo / "metadata" / "timestamp.json").write_bytes(metadata_bytes(forged))
+    (metadata_dir(repo) / "timestamp.json").write_bytes(metadata_bytes(forged))
     for client in ("early", "fresh"):
         code, output = fetch(fx, url, client)
         assert code == 1, output
@@ -143,12 +141,12 @@ def test_a_root_change_naming_online_keys_the_repository_lacks_is_refused(
     change_id = json.loads(run(["online-keys", "rotate", "--repo", str(fx.repo_dir),
                                 "--json"]).output)["id"]
     (fx.repo_dir / "online" / "timestamp.2.key").unlink()
-    before = sorted(p.name for p in (fx.repo_dir / "metadata").iterdir())
+    before = sorted(p.name for p in metadata_dir(fx.repo_dir).iterdir())
     result = run(["sign", change_id, "--repo", str(fx.repo_dir), "--insecure-plaintext",
                   "--key", str(fx.keys["m0"]), "--key", str(fx.keys["m1"])])
     assert result.exit_code == 1
     assert "does not hold" in result.output and "online-keys rotate" in result.output
-    assert sorted(p.name for p in (fx.repo_dir / "metadata").iterdir()) == before
+    assert sorted(p.name for p in metadata_dir(fx.repo_dir).iterdir()) == before
 
 
 def test_a_second_root_change_while_one_is_pending_is_refused(
@@ -162,7 +160,7 @@ def test_a_second_root_change_while_one_is_pending_is_refused(
 def test_versions_pushed_up_with_a_stolen_key_do_not_block_clients_after_rotation(
         served: tuple[Fixture, str], tmp_path: Path) -> None:
     fx, url = served
-    timestamp_file = fx.repo_dir / "metadata" / "timestamp.json"
+    timestamp_file = metadata_dir(fx.repo_dir) / "timestamp.json"
     genuine = timestamp_file.read_bytes()
     # The thief, still holding the valid key, shows a client timestamp version +1000.
     forged = Metadata[Timestamp].from_bytes(genuine)
@@ -228,8 +226,8 @@ def test_an_online_key_change_cut_at_any_step_is_finished_by_signing_again(
         assert "retired_online_keys" not in config, steps
         assert sorted(p.name for p in (repo / "online").glob("*.key")) == [
             "snapshot.2.key", "timestamp.2.key"], steps
-        root2 = json.loads((repo / "metadata" / "2.root.json").read_bytes())["signed"]
-        timestamp = json.loads((repo / "metadata" / "timestamp.json").read_bytes())
+        root2 = json.loads((metadata_dir(repo) / "2.root.json").read_bytes())["signed"]
+        timestamp = json.loads((metadata_dir(repo) / "timestamp.json").read_bytes())
         assert [s["keyid"] for s in timestamp["signatures"]] == root2["roles"]["timestamp"][
             "keyids"], steps
         assert verify_repository(repo, now_utc()).root_version == 2
@@ -262,8 +260,8 @@ def test_a_running_signer_switches_to_the_new_keys_at_its_next_signing(
     old = service_view.online_signer("timestamp").public_key.keyid
     rotate_online_keys(fx)
     service_view.resign_timestamp()
-    timestamp = json.loads((fx.repo_dir / "metadata" / "timestamp.json").read_bytes())
-    root2 = json.loads((fx.repo_dir / "metadata" / "2.root.json").read_bytes())["signed"]
+    timestamp = json.loads((metadata_dir(fx.repo_dir) / "timestamp.json").read_bytes())
+    root2 = json.loads((metadata_dir(fx.repo_dir) / "2.root.json").read_bytes())["signed"]
     assert [s["keyid"] for s in timestamp["signatures"]] == root2["roles"]["timestamp"]["keyids"]
     assert old not in root2["roles"]["timestamp"]["keyids"]
     assert verify_repository(fx.repo_dir, now_utc()).timestamp_version == (

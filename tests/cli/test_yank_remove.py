@@ -9,13 +9,14 @@ from pathlib import Path
 
 from tests.cli.test_online_keys import served  # noqa: F401  (the pytest fixture)
 from tests.repository.helpers import Fixture, delegate, pub, release, run, tree_digest
+from tests.support.published import metadata_dir
 from tuf_metadata.repo_verify import now_utc, verify_repository
 
 
 def fetch(fx: Fixture, url: str, *extra: str) -> tuple[int, str]:
     work = fx.work.parent
     result = run(["fetch", "hello", "--url", url, "--root",
-                  str(fx.repo_dir / "metadata" / "1.root.json"), "-o", str(work / "out"),
+                  str(metadata_dir(fx.repo_dir) / "1.root.json"), "-o", str(work / "out"),
                   "--metadata-dir", str(work / "client-md"), *extra])
     return result.exit_code, result.output
 
@@ -28,14 +29,14 @@ def test_a_yanked_release_is_no_longer_offered(served: tuple[Fixture, str]) -> N
     code, output = fetch(fx, url)
     assert code == 0 and "verified hello 1.1.0" in output, output
 
-    before = tree_digest(fx.repo_dir / "metadata")
+    before = tree_digest(metadata_dir(fx.repo_dir))
     wrong = run(["release", "yank", "hello", "1.1.0", "--repo", repo, "--insecure-plaintext",
                  "--key", str(fx.keys["m0"])])
     assert wrong.exit_code == 1 and "0 of 1 required author signatures valid" in wrong.output
     missing = run(["release", "yank", "hello", "9.9.9", "--repo", repo, "--insecure-plaintext",
                    "--key", str(fx.keys["hello"])])
     assert missing.exit_code == 1 and "version 9.9.9 is not published" in missing.output
-    assert tree_digest(fx.repo_dir / "metadata") == before  # refusals write nothing
+    assert tree_digest(metadata_dir(fx.repo_dir)) == before  # refusals write nothing
 
     yanked = run(["release", "yank", "hello", "1.1.0", "--repo", repo, "--insecure-plaintext",
                   "--key", str(fx.keys["hello"]), "--json"])

@@ -18,6 +18,7 @@ import pytest
 
 from tests.client.conftest import files_in
 from tests.repository.helpers import Fixture, init_repo, make_keys, pub, release, run
+from tests.support.published import metadata_dir, published_dir
 
 
 @pytest.fixture
@@ -26,11 +27,8 @@ def published(tmp_path: Path) -> Iterator[tuple[Fixture, str]]:
     fx.keys.update(make_keys(tmp_path / "keys", ["carol"]))
     assert release(fx, "hello", "1.0.0", ["hello"], ("hvt", "spt")).exit_code == 0
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
-    # Serve only what a repository publishes: metadata/ and targets/.
-    public = tmp_path / "public"
-    public.mkdir()
-    for folder in ("metadata", "targets"):
-        (public / folder).symlink_to(fx.repo_dir / folder)
+    # Serve only what a repository publishes: its published folder (metadata/, targets/).
+    public = published_dir(fx.repo_dir)
     handler = functools.partial(_QuietHandler, directory=str(public))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -49,7 +47,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 def fetch(fx: Fixture, url: str, *extra: str) -> tuple[int, str]:
-    root = fx.repo_dir / "metadata" / "1.root.json"
+    root = metadata_dir(fx.repo_dir) / "1.root.json"
     work = fx.work.parent
     result = run(
         [

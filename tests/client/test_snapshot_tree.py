@@ -23,6 +23,7 @@ from tuf.ngclient.updater import Updater as NgUpdater
 
 from tests.client.conftest import files_in
 from tests.repository.helpers import Fixture, init_repo, release, run
+from tests.support.published import metadata_dir, published_dir
 from tuf_metadata import layout
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.client.errors import (
@@ -78,7 +79,8 @@ class Served:
 
     def sync(self) -> None:
         for folder in ("metadata", "targets"):
-            shutil.copytree(self.fx.repo_dir / folder, self.public / folder, dirs_exist_ok=True)
+            shutil.copytree(published_dir(self.fx.repo_dir) / folder, self.public / folder,
+                            dirs_exist_ok=True)
 
     def metadata(self, name: str) -> Path:
         return self.public / "metadata" / name
@@ -122,7 +124,7 @@ class Client:
         self.served = served
         self.store = MetadataStore(directory)
         directory.mkdir(parents=True)
-        self.store.save("root", (served.fx.repo_dir / "metadata" / "1.root.json").read_bytes())
+        self.store.save("root", (metadata_dir(served.fx.repo_dir) / "1.root.json").read_bytes())
         self.config = config
         self.directory = directory
 
@@ -180,7 +182,7 @@ def test_ngclient_reads_the_same_repository_through_snapshot_json(
 def test_tree_lists_exactly_the_snapshot_entries_and_a_publish_rewrites_one_bundle(
     served: Served,
 ) -> None:
-    metadata = served.fx.repo_dir / "metadata"
+    metadata = metadata_dir(served.fx.repo_dir)
     before = {path.name for path in (metadata / "snapshot-tree").iterdir()}
     served.publish("1.0.1")
     after = {path.name for path in (metadata / "snapshot-tree").iterdir()}
@@ -352,7 +354,7 @@ def test_node_lost_in_a_crash_is_rebuilt_whole_and_clients_follow(
     served: Served, client: Client
 ) -> None:
     served.publish("1.0.1")
-    metadata = served.fx.repo_dir / "metadata"
+    metadata = metadata_dir(served.fx.repo_dir)
     node_name, _ = served.node()
     # A crash after snapshot V and before its node: the next timestamp rebuilds the tree.
     (metadata / node_name).unlink()
@@ -399,7 +401,7 @@ def test_verify_refuses_a_signed_tree_that_differs_from_snapshot(served: Served)
         entry = meta[f"pkg-{HELLO}.json"]
         entry["version"] = int(entry["version"]) + 1  # type: ignore[call-overload]
 
-    forge_tree(served, bump, metadata=served.fx.repo_dir / "metadata", bump=False)
+    forge_tree(served, bump, metadata=metadata_dir(served.fx.repo_dir), bump=False)
     with pytest.raises(VerificationFailure,
                        match=rf"snapshot tree: .*pkg-{HELLO}.json is .* in the tree but"):
         verify_repository(served.fx.repo_dir, now_utc())

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from tests.farm.conftest import Farm, build_argv, restart_redis, staged_repo
+from tests.support.published import builds_dir, dashboard_dir
 
 pytestmark = pytest.mark.slow
 
@@ -59,22 +60,22 @@ def test_releases_built_across_two_workers_and_gated(
     assert "differ from the author's" in by_package["test_time"]["reason"]
     staged = {r.package for r in fixture.repo.staged_releases(include_rejected=True)}
     assert staged == {"test_time"}
-    published = fixture.repo_dir / "builds" / "hello" / "1.0.0" / "hvt"
+    published = builds_dir(fixture.repo_dir) / "hello" / "1.0.0" / "hvt"
     assert (published / "a.provenance.dsse.json").is_file()
     assert (published / "b.provenance.dsse.json").is_file()
     # progress per build on stderr while waiting
     assert "queued on w1" in stderr and "queued on w2" in stderr
     assert "running on" in stderr and "done: w1:" in stderr
     # the dashboard names who built A and B, how long each waited and built
-    rows = json.loads((fixture.repo_dir / "dashboard" / "index.json").read_text())["rows"]
+    rows = json.loads((dashboard_dir(fixture.repo_dir) / "index.json").read_text())["rows"]
     hello = next(r for r in rows if r["package"] == "hello")
     assert hello["status"] == "reproducible" and hello["decision"] == "published"
     assert {hello["farm"]["a"]["worker"], hello["farm"]["b"]["worker"]} == {"w1", "w2"}
     for build in hello["farm"].values():
         assert 0 <= build["queue_seconds"] < 240 and 0 < build["build_seconds"] < 240
     assert hello["reproduced_by"] == ["farm"]
-    assert (fixture.repo_dir / "dashboard" / hello["buildinfo"]).is_file()
-    html = (fixture.repo_dir / "dashboard" / "index.html").read_text()
+    assert (dashboard_dir(fixture.repo_dir) / hello["buildinfo"]).is_file()
+    html = (dashboard_dir(fixture.repo_dir) / "index.html").read_text()
     assert "built on" in html and "queued" in html
 
 
@@ -386,11 +387,11 @@ def test_unreproducible_farm_build_is_blamed_with_probes_on_workers(
     assert blame["probes"][f"control-again on {worker_a}"] == next(
         b["sha256"] for b in decision["builds"] if b["build"] == "a")
     assert "A and B differ; blamed on: build_path" in stderr
-    target_dir = fixture.repo_dir / "builds" / "host_probe" / "1.0.0" / "hvt"
+    target_dir = builds_dir(fixture.repo_dir) / "host_probe" / "1.0.0" / "hvt"
     if shutil.which("diffoscope"):
         assert set(blame["diffoscope"]) == {"html", "text", "json"}
         assert (target_dir / "host_probe-1.0.0.hvt.diffoscope.txt").is_file()
-    rows = json.loads((fixture.repo_dir / "dashboard" / "index.json").read_text())["rows"]
+    rows = json.loads((dashboard_dir(fixture.repo_dir) / "index.json").read_text())["rows"]
     (row,) = rows
     assert row["status"] == "unreproducible" and row["culprits"] == ["build_path"]
     assert row["decision"] == "rejected" and row["farm"]["a"]["worker"] == worker_a

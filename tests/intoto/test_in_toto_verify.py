@@ -38,6 +38,7 @@ from signing.keys import (
 )
 from tests.rebuilder.support import World, served
 from tests.repository.helpers import init_repo
+from tests.support.published import metadata_dir, targets_dir
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / ".venv" / "bin"
@@ -101,7 +102,7 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
     assert decision["decision"] == "published", decision
     with served(World(fixture)) as url:
         rebuilt = repo_tool("rebuild", "--repo-url", url, "--root",
-                            fixture.repo_dir / "metadata" / "1.root.json", "--key",
+                            metadata_dir(fixture.repo_dir) / "1.root.json", "--key",
                             root / "rebuilder.key", "--insecure-plaintext", "--name", REBUILDER,
                             "--package", "hello", "--out", root / "rebuilder", "--no-blame",
                             "--json")
@@ -130,7 +131,7 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
 
 def published_image(repo_dir: Path) -> Path:
     """The image the repository publishes as a TUF target (what a client downloads)."""
-    published = [p for p in (repo_dir / "targets").rglob(f"*{IMAGE}") if p.is_file()]
+    published = [p for p in targets_dir(repo_dir).rglob(f"*{IMAGE}") if p.is_file()]
     assert published, f"no published {IMAGE} under {repo_dir / 'targets'}"
     return published[0]
 

@@ -24,6 +24,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.published import (
+    dashboard_dir,
+    metadata_dir,
+    private_files_under,
+    published_dir,
+)
+
 SERVE_START_SECONDS = 60
 
 CHECKOUT = Path(__file__).resolve().parents[2]
@@ -233,7 +240,10 @@ def test_readme_walkthrough_runs_top_to_bottom(tmp_path: Path) -> None:
     finally:
         walkthrough.stop_server()
     # What the walkthrough promises, beyond exit statuses:
-    assert (tmp_path / "repo" / "metadata" / "2.root.json").is_file(), "the maintainer change"
+    assert (metadata_dir(tmp_path / "repo") / "2.root.json").is_file(), "the maintainer change"
     assert (tmp_path / "images" / "hello.spt").is_file()
-    assert (tmp_path / "repo" / "dashboard" / "index.html").is_file()
+    assert (dashboard_dir(tmp_path / "repo") / "index.html").is_file()
+    # What `serve` served and what an operator points nginx at holds nothing private.
+    assert published_dir(tmp_path / "repo") == tmp_path / "repo" / "public"
+    assert private_files_under(published_dir(tmp_path / "repo")) == []
     assert len(walkthrough.change_ids) == 3, walkthrough.change_ids

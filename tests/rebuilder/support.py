@@ -23,6 +23,7 @@ from builder.verdict import BuildVerdict, sign_verdict, verdict_statement
 from repo_tool.cli import cli
 from signing.keys import INSECURE, load_signer
 from tests.repository.helpers import Fixture, init_repo, make_keys, pub, release, run
+from tests.support.published import metadata_dir, published_dir
 from tuf_metadata import layout
 from tuf_metadata.http_server import HttpLimits, PublishedTreeServer
 from tuf_metadata.repo_types import metadata_bytes, utc_now
@@ -157,7 +158,7 @@ def plant_role(world: World, name: str, targets: dict[str, bytes], signer: str,
 @contextmanager
 def served(world: World) -> Iterator[str]:
     """The repository's published tree over loopback HTTP (the project's own server)."""
-    server = PublishedTreeServer(("127.0.0.1", 0), world.fx.repo_dir, HttpLimits())
+    server = PublishedTreeServer(("127.0.0.1", 0), published_dir(world.fx.repo_dir), HttpLimits())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -171,7 +172,7 @@ def served(world: World) -> Iterator[str]:
 def fetch(world: World, url: str, out: Path, *extra: str) -> Result:
     """`repo-tool fetch hello` through the verifying client into OUT."""
     args = ["fetch", PACKAGE, "--url", url, "--root",
-            str(world.fx.repo_dir / "metadata" / "1.root.json"), "-o", str(out),
+            str(metadata_dir(world.fx.repo_dir) / "1.root.json"), "-o", str(out),
             "--metadata-dir", str(out.parent / f"{out.name}-md"), *extra]
     return CliRunner().invoke(cli, args)
 

@@ -21,6 +21,7 @@ from builder.sandbox import missing_programs
 from repo_tool.cli import cli
 from tests.rebuilder.support import World, add_rebuilder, fetch, served
 from tests.repository.helpers import init_repo, make_keys, run
+from tests.support.published import metadata_dir, targets_dir
 from tuf_metadata import layout
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,7 +65,7 @@ def test_a_remote_rebuilder_confirms_a_release_and_the_operator_requires_it(
         refused = fetch(world, url, tmp_path / "before", "--require-rebuilders", "1")
         assert refused.exit_code != 0  # nobody confirmed it yet
         rebuilt = CliRunner().invoke(cli, [
-            "rebuild", "--repo-url", url, "--root", str(fx.repo_dir / "metadata/1.root.json"),
+            "rebuild", "--repo-url", url, "--root", str(metadata_dir(fx.repo_dir) / "1.root.json"),
             "--key", str(fx.keys["alice"]), "--insecure-plaintext", "--name", "alice",
             "--out", str(tmp_path / "rebuild-out"), "--submit", str(fx.repo_dir), "--json",
         ])
@@ -80,7 +81,7 @@ def test_a_remote_rebuilder_confirms_a_release_and_the_operator_requires_it(
         path = layout.attestation_path("hello", "1.0.0", "hvt", "alice")
         written = (tmp_path / "rebuild-out" / path).read_bytes()
         folder, name = path.rsplit("/", 1)
-        (stored,) = (fx.repo_dir / "targets" / folder).glob(f"*.{name}")
+        (stored,) = (targets_dir(fx.repo_dir) / folder).glob(f"*.{name}")
         assert stored.read_bytes() == written
         accepted = fetch(world, url, tmp_path / "after", "--require-rebuilders", "1")
         assert accepted.exit_code == 0, accepted.output

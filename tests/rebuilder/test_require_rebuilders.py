@@ -28,6 +28,7 @@ from tests.rebuilder.support import (
     tree,
 )
 from tests.repository.helpers import pub, run
+from tests.support.published import targets_dir
 
 TOP_LEVEL = ("root.json", "timestamp.json", "snapshot.json", "targets.json")
 
@@ -78,8 +79,8 @@ def test_k_distinct_rebuilders_confirm_and_the_image_is_written(
                   "2 required rebuilders (alice, bob); no attestation from: mallory",
     }
     assert (tmp_path / "out" / "hello.hvt").read_bytes() == tree(
-        world.fx.repo_dir / "targets")[next(
-            p for p in tree(world.fx.repo_dir / "targets") if p.endswith(".hello.hvt"))]
+        targets_dir(world.fx.repo_dir))[next(
+            p for p in tree(targets_dir(world.fx.repo_dir)) if p.endswith(".hello.hvt"))]
     text = fetch(world, url, tmp_path / "text", "--require-rebuilders", "1", "--rebuilder",
                  "bob")
     assert text.exit_code == 0 and "rebuilders: hello 1.0.0 hvt" in text.output

@@ -19,6 +19,7 @@ from tests.rebuilder.support import (
     submit,
 )
 from tests.repository.helpers import pub, run, tree_digest
+from tests.support.published import metadata_dir
 from tuf_metadata.repo_types import utc_now
 from tuf_metadata.repo_verify import verify_repository
 
@@ -45,12 +46,12 @@ def listed(world: World) -> list[dict[str, object]]:
 
 def test_one_maintainer_alone_cannot_add_a_rebuilder(world: World) -> None:
     change = propose(world, "alice")
-    before = tree_digest(world.fx.repo_dir / "metadata")
+    before = tree_digest(metadata_dir(world.fx.repo_dir))
     one = run(["sign", change, "--repo", str(world.fx.repo_dir), "--insecure-plaintext",
                "--key", str(world.key_file("m0")), "--json"])
     assert one.exit_code == 0, one.output
     assert json.loads(one.output)["committed"] is False
-    assert tree_digest(world.fx.repo_dir / "metadata") == before  # nothing published
+    assert tree_digest(metadata_dir(world.fx.repo_dir)) == before  # nothing published
     assert listed(world) == []
     # Nor can the rebuilder (or any key that is not a maintainer's) add its signature.
     stranger = run(["sign", change, "--repo", str(world.fx.repo_dir), "--insecure-plaintext",

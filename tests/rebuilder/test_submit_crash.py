@@ -9,6 +9,7 @@ import pytest
 
 from tests.rebuilder.support import add_rebuilder, attestation, envelope, make_world
 from tests.repository.helpers import tree_digest
+from tests.support.published import targets_dir
 from tuf_metadata.repo_types import utc_now
 from tuf_metadata.repo_verify import verify_repository
 from tuf_metadata.store import set_crash_hook
@@ -41,6 +42,6 @@ def test_a_submission_cut_at_any_step_verifies_and_completes(tmp_path: Path, poi
     assert [(a.rebuilder, a.envelope) for a in summary.attestations] == [
         ("alice", data[attestation("alice")])]
     # Re-submitting the same file publishes a new role version with the same targets.
-    before = tree_digest(world.fx.repo_dir / "targets")
+    before = tree_digest(targets_dir(world.fx.repo_dir))
     world.repo.submit_attestations("alice", data, [world.signer("alice")])
-    assert tree_digest(world.fx.repo_dir / "targets") == before
+    assert tree_digest(targets_dir(world.fx.repo_dir)) == before

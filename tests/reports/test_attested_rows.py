@@ -24,6 +24,7 @@ from tests.rebuilder.support import (
     submit,
 )
 from tests.repository.helpers import run
+from tests.support.published import builds_dir, dashboard_dir, targets_dir
 
 
 def builder_row(world: World, target: str) -> dict[str, Any]:
@@ -32,9 +33,9 @@ def builder_row(world: World, target: str) -> dict[str, Any]:
     builds = [{"target": target, "build": label, "worker": "w1", "attempts": 1,
                "status": "built", "sha256": sha256, "reason": "", "seconds": 1.0}
               for label in ("a", "b")]
-    report_dir = world.fx.repo_dir / "builds" / "hello" / "1.0.0" / target
+    report_dir = builds_dir(world.fx.repo_dir) / "hello" / "1.0.0" / target
     report_dir.mkdir(parents=True, exist_ok=True)
-    return row_from_farm("hello", "1.0.0", target, builds, world.fx.repo_dir / "dashboard",
+    return row_from_farm("hello", "1.0.0", target, builds, dashboard_dir(world.fx.repo_dir),
                          target_dir=report_dir, variations=[], author_sha256=sha256,
                          decision="published")
 
@@ -44,13 +45,13 @@ def world(tmp_path: Path) -> World:
     world = make_world(tmp_path)
     for name in ("alice", "bob", "mallory"):
         add_rebuilder(world, name)
-    update_dashboard(world.fx.repo_dir / "dashboard",
+    update_dashboard(dashboard_dir(world.fx.repo_dir),
                      [builder_row(world, "hvt"), builder_row(world, "spt")])
     return world
 
 
 def rows(world: World) -> dict[str, dict[str, Any]]:
-    return {r["target"]: r for r in load_rows(world.fx.repo_dir / "dashboard")}
+    return {r["target"]: r for r in load_rows(dashboard_dir(world.fx.repo_dir))}
 
 
 def test_submitted_attestations_fill_reproduced_by(world: World) -> None:
@@ -61,10 +62,10 @@ def test_submitted_attestations_fill_reproduced_by(world: World) -> None:
     assert hvt["rebuilders"] == {"sha256": world.image_sha256("hvt"),
                                  "confirmed_by": ["alice", "bob"], "disagreed": []}
     assert spt["rebuilders"]["confirmed_by"] == []  # nobody attested the spt image
-    page = (world.fx.repo_dir / "dashboard" / "index.html").read_text()
+    page = (dashboard_dir(world.fx.repo_dir) / "index.html").read_text()
     assert "<th>reproduced by</th>" in page and ">alice, bob</td>" in page
     # The builder rewriting its row keeps what the rebuilders said about the image.
-    update_dashboard(world.fx.repo_dir / "dashboard", [builder_row(world, "hvt")])
+    update_dashboard(dashboard_dir(world.fx.repo_dir), [builder_row(world, "hvt")])
     assert rows(world)["hvt"]["rebuilders"]["confirmed_by"] == ["alice", "bob"]
 
 
@@ -74,22 +75,22 @@ def test_a_lying_rebuilder_shows_as_disagreeing(world: World) -> None:
     assert submit(world, "mallory", {attestation("mallory"): lie}).exit_code == 0
     assert rows(world)["hvt"]["rebuilders"]["confirmed_by"] == ["alice"]
     assert rows(world)["hvt"]["rebuilders"]["disagreed"] == ["mallory"]
-    page = (world.fx.repo_dir / "dashboard" / "index.html").read_text()
+    page = (dashboard_dir(world.fx.repo_dir) / "index.html").read_text()
     assert 'class="disagreed">alice; disagreed: mallory</td>' in page
 
 
 def test_an_attestation_altered_after_publication_is_not_shown(world: World) -> None:
     confirm(world, "alice")
-    before = (world.fx.repo_dir / "dashboard" / "index.json").read_bytes()
+    before = (dashboard_dir(world.fx.repo_dir) / "index.json").read_bytes()
     # Someone with write access to the folder swaps bob's positive attestation in, unsigned
     # by the repository: the stored file no longer matches alice's role, verify refuses.
     folder, name = attestation("alice").rsplit("/", 1)
-    (stored,) = (world.fx.repo_dir / "targets" / folder).glob(f"*.{name}")
+    (stored,) = (targets_dir(world.fx.repo_dir) / folder).glob(f"*.{name}")
     stored.write_bytes(envelope(world.signer("bob"), world.image_sha256(),
                                 size=world.image_length()))
     warning = refresh_attestations(world.fx.repo_dir)
     assert warning is not None and warning.startswith("dashboard not updated: ")
-    assert (world.fx.repo_dir / "dashboard" / "index.json").read_bytes() == before
+    assert (dashboard_dir(world.fx.repo_dir) / "index.json").read_bytes() == before
 
 
 def test_a_removed_rebuilder_no_longer_counts(world: World) -> None:
@@ -109,4 +110,4 @@ def test_no_dashboard_no_refresh(tmp_path: Path) -> None:
     world = make_world(tmp_path)
     add_rebuilder(world, "alice")
     confirm(world, "alice")
-    assert not (world.fx.repo_dir / "dashboard").exists()
+    assert not dashboard_dir(world.fx.repo_dir).exists()

@@ -13,6 +13,7 @@ from pathlib import Path
 from tuf.ngclient.updater import Updater
 
 from tests.repository.helpers import Fixture, run
+from tests.support.published import metadata_dir, published_dir
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -21,11 +22,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serving(fx: Fixture, public: Path) -> Iterator[str]:
-    """Serve FX's metadata/ and targets/ (only those) from PUBLIC; yields the base URL."""
-    public.mkdir(parents=True)
-    for folder in ("metadata", "targets"):
-        (public / folder).symlink_to(fx.repo_dir / folder)
+def serving(fx: Fixture) -> Iterator[str]:
+    """Serve FX's published folder (metadata/, targets/, nothing private); yields the base URL."""
+    public = published_dir(fx.repo_dir)
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(public)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -42,7 +41,7 @@ def fetch(fx: Fixture, url: str, client: str, *args: str) -> tuple[int, str]:
     """`repo-tool fetch hello` by our client; CLIENT names its metadata folder (kept)."""
     work = fx.work.parent
     result = run(["fetch", "hello", "--url", url, "--root",
-                  str(fx.repo_dir / "metadata" / "1.root.json"), "-o", str(work / f"{client}-out"),
+                  str(metadata_dir(fx.repo_dir) / "1.root.json"), "-o", str(work / f"{client}-out"),
                   "--metadata-dir", str(work / f"{client}-md"), *args])
     return result.exit_code, result.output
 
@@ -55,7 +54,7 @@ def ngclient(fx: Fixture, url: str, directory: Path) -> Updater:
     first = not (directory / "metadata" / "root.json").exists()
     updater = Updater(str(directory / "metadata"), f"{url}/metadata/", str(directory / "targets"),
                       f"{url}/targets/",
-                      bootstrap=(fx.repo_dir / "metadata" / "1.root.json").read_bytes()
+                      bootstrap=(metadata_dir(fx.repo_dir) / "1.root.json").read_bytes()
                       if first else None)
     updater.refresh()
     return updater

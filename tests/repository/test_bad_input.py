@@ -21,6 +21,7 @@ from tests.repository.helpers import (
     run,
     tree_digest,
 )
+from tests.support.published import metadata_dir
 from tuf_metadata import layout
 from tuf_metadata.errors import TufError
 from tuf_metadata.repo_verify import SignatureCache, VerificationFailure, verify_repository
@@ -151,7 +152,7 @@ def test_tampered_rotate_file_on_disk_is_detected(fx: Fixture) -> None:
     assert run(["rotate", "alice", "--repo", str(fx.repo_dir), "--insecure-plaintext",
                 "--pubkey", str(pub(fx.keys["mallory"])), "--sign-with", str(fx.keys["alice"]),
                 "--new-signer", str(fx.keys["mallory"])]).exit_code == 0
-    rotate_file = fx.repo_dir / "metadata" / "rotate" / "1.pkg-alice.rotate.1.json"
+    rotate_file = metadata_dir(fx.repo_dir) / "rotate" / "1.pkg-alice.rotate.1.json"
     doc = json.loads(rotate_file.read_text())
     doc["signed"]["threshold"] = 1  # same value, different bytes: hash must still catch it
     rotate_file.write_text(json.dumps(doc, indent=4))
@@ -175,9 +176,9 @@ def test_tampered_rotate_file_on_disk_is_detected(fx: Fixture) -> None:
 def test_corrupt_metadata_on_disk(fx: Fixture, victim: str, damage: str, message: str) -> None:
     shard = layout.shard_role("alice")
     path = {
-        "shard": fx.repo_dir / "metadata" / f"2.{shard}.json",
-        "targets": fx.repo_dir / "metadata" / "1.targets.json",
-        "timestamp": fx.repo_dir / "metadata" / "timestamp.json",
+        "shard": metadata_dir(fx.repo_dir) / f"2.{shard}.json",
+        "targets": metadata_dir(fx.repo_dir) / "1.targets.json",
+        "timestamp": metadata_dir(fx.repo_dir) / "timestamp.json",
     }[victim]
     if damage == "truncate":
         path.write_bytes(path.read_bytes()[:40])
@@ -226,7 +227,7 @@ def test_signature_cache_does_not_hide_tampering(fx: Fixture) -> None:
     cache: SignatureCache = {}
     verify_repository(fx.repo_dir, cache=cache)
     assert cache
-    path = fx.repo_dir / "metadata" / f"2.{layout.shard_role('alice')}.json"
+    path = metadata_dir(fx.repo_dir) / f"2.{layout.shard_role('alice')}.json"
     md = Metadata.from_bytes(path.read_bytes())
     md.signed.expires = md.signed.expires.replace(year=2099)
     path.write_bytes(md.to_bytes())

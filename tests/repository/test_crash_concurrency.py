@@ -27,6 +27,7 @@ from tests.repository.helpers import (
     pub,
     tree_digest,
 )
+from tests.support.published import metadata_dir
 from tuf_metadata import layout
 from tuf_metadata.repo_verify import SignatureCache, VerificationFailure, verify_repository
 from tuf_metadata.repository import QuorumError, Repository
@@ -64,14 +65,14 @@ MAINTAINER_CHANGE_POINTS = [
 def published_root_bytes(repo_dir: Path) -> list[bytes]:
     """1.root.json .. N.root.json."""
     roots: list[bytes] = []
-    while (path := repo_dir / "metadata" / f"{len(roots) + 1}.root.json").exists():
+    while (path := metadata_dir(repo_dir) / f"{len(roots) + 1}.root.json").exists():
         roots.append(path.read_bytes())
     return roots
 
 
 def listed_version(repo_dir: Path, role: str) -> int:
     """The version of ROLE in the snapshot that timestamp.json lists (what clients see)."""
-    metadata = repo_dir / "metadata"
+    metadata = metadata_dir(repo_dir)
     timestamp = json.loads((metadata / "timestamp.json").read_bytes())
     snapshot_version = timestamp["signed"]["meta"]["snapshot.json"]["version"]
     snapshot = json.loads((metadata / f"{snapshot_version}.snapshot.json").read_bytes())
@@ -369,7 +370,7 @@ def test_crash_during_a_maintainer_change_verifies_under_both_roots(
     new_set = [load_public_key(pub(fx.keys[m])) for m in ("m1", "m2", "m3")]
     change = repo.propose_maintainers("drop m0, add m3", new_set, 2)
     signers = [fx.signer("m0"), fx.signer("m1"), load_signer(fx.keys["m3"], INSECURE)]
-    old_root = (fx.repo_dir / "metadata" / "1.root.json").read_bytes()
+    old_root = (metadata_dir(fx.repo_dir) / "1.root.json").read_bytes()
 
     assert run_and_kill(lambda: Repository(fx.repo_dir).sign_pending(change.change_id, signers),
                         label)
@@ -412,7 +413,7 @@ def test_release_published_between_the_commit_point_and_the_new_root(tmp_path: P
     assert verify_repository(fx.repo_dir).root_version == 1
     assert repo.sign_pending(change.change_id, [old])[1]  # the old key alone: same requirements
     assert listed_version(fx.repo_dir, "pkg-alpha") == 1
-    new_root = (fx.repo_dir / "metadata" / "2.root.json").read_bytes()
+    new_root = (metadata_dir(fx.repo_dir) / "2.root.json").read_bytes()
     summary = verify_repository(fx.repo_dir, trusted_root=new_root)
     assert summary.root_version == 2 and summary.targets == 3
 
@@ -427,10 +428,10 @@ def test_a_root_change_may_not_replace_the_online_keys(tmp_path: Path) -> None:
     root.revoke_key(root.roles["timestamp"].keyids[0], "timestamp")
     root.add_key(other, "timestamp")
     edited = repo._write_pending(change.description, change.documents)
-    before = tree_digest(fx.repo_dir / "metadata")
+    before = tree_digest(metadata_dir(fx.repo_dir))
     with pytest.raises(QuorumError, match="root: version 2 changes the timestamp keys"):
         repo.sign_pending(edited.change_id, [fx.signer("m0")])
-    assert tree_digest(fx.repo_dir / "metadata") == before
+    assert tree_digest(metadata_dir(fx.repo_dir)) == before
 
 
 def test_rerun_commit_with_randomised_signatures(tmp_path: Path) -> None:

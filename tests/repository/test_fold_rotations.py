@@ -18,6 +18,7 @@ from tuf.api.exceptions import UnsignedMetadataError
 from signing.keys import load_public_key
 from tests.repository.helpers import Fixture, init_repo, make_keys, pub, release, run, tree_digest
 from tests.repository.loopback import fetch, ng_download, ngclient, serving
+from tests.support.published import metadata_dir
 from tuf_metadata import layout
 from tuf_metadata.repo_verify import now_utc, verify_repository
 from tuf_metadata.rotate import SUPERSEDED_FIELD
@@ -30,7 +31,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Fixture, str]]:
     fx.keys.update(make_keys(tmp_path / "t" / "keys", ["hello2", "hello3", "other"]))
     assert release(fx, "hello", "1.0.0", ["hello"]).exit_code == 0
     publish(fx)
-    with serving(fx, tmp_path / "public") as url:
+    with serving(fx) as url:
         yield fx, url
 
 
@@ -59,12 +60,12 @@ def sign(fx: Fixture, change_id: str, *signers: str) -> dict[str, object]:
 
 
 def hello_delegation(fx: Fixture) -> dict[str, object]:
-    snapshot = json.loads((fx.repo_dir / "metadata" / "timestamp.json").read_bytes())
+    snapshot = json.loads((metadata_dir(fx.repo_dir) / "timestamp.json").read_bytes())
     snap_version = snapshot["signed"]["meta"]["snapshot.json"]["version"]
-    meta = json.loads((fx.repo_dir / "metadata" / f"{snap_version}.snapshot.json").read_bytes())
+    meta = json.loads((metadata_dir(fx.repo_dir) / f"{snap_version}.snapshot.json").read_bytes())
     shard = layout.shard_role("hello")
     version = meta["signed"]["meta"][f"{shard}.json"]["version"]
-    signed = json.loads((fx.repo_dir / "metadata" / f"{version}.{shard}.json").read_bytes())
+    signed = json.loads((metadata_dir(fx.repo_dir) / f"{version}.{shard}.json").read_bytes())
     return next(dict(role) for role in signed["signed"]["delegations"]["roles"]
                 if role["name"] == "pkg-hello")
 
@@ -107,9 +108,9 @@ def test_fold_lets_ngclient_read_a_rotated_package_and_our_client_keeps_followin
     assert proposed.exit_code == 0, proposed.output
     change_id = str(json.loads(proposed.output)["id"])
     # t-1 maintainers change nothing: ngclient still refuses, the shard is unchanged.
-    metadata = tree_digest(fx.repo_dir / "metadata")
+    metadata = tree_digest(metadata_dir(fx.repo_dir))
     assert sign(fx, change_id, "m0")["committed"] is False
-    assert tree_digest(fx.repo_dir / "metadata") == metadata
+    assert tree_digest(metadata_dir(fx.repo_dir)) == metadata
     with pytest.raises(UnsignedMetadataError):
         ngclient(fx, url, tmp_path / "ng-t-1").get_targetinfo(path_1_1)
     assert sign(fx, change_id, "m1")["committed"] is True
@@ -177,13 +178,13 @@ def test_a_pending_fold_edited_to_name_other_keys_is_refused_at_commit(
     role = next(r for r in delegations["roles"] if r["name"] == "pkg-hello")
     role["keyids"] = [thief.keyid]
     path.write_text(json.dumps(change))
-    metadata = tree_digest(fx.repo_dir / "metadata")
+    metadata = tree_digest(metadata_dir(fx.repo_dir))
     result = run(["sign", change_id, "--repo", str(fx.repo_dir), "--insecure-plaintext",
                   "--key", str(fx.keys["m0"]), "--key", str(fx.keys["m1"])])
     assert result.exit_code == 1, result.output
     assert "names keys or a threshold other than those in force after rotate file 1" in (
         result.output)
-    assert tree_digest(fx.repo_dir / "metadata") == metadata
+    assert tree_digest(metadata_dir(fx.repo_dir)) == metadata
     assert hello_delegation(fx)["keyids"] == [keyid(fx, "hello")]
 
 

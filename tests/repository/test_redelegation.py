@@ -18,6 +18,7 @@ from tuf.api.metadata import Metadata, Targets
 from signing.keys import INSECURE, load_public_key, load_signer
 from tests.repository.helpers import Fixture, init_repo, make_keys, pub, release, run, tree_digest
 from tests.repository.loopback import fetch, ng_download, ngclient, serving
+from tests.support.published import metadata_dir
 from tuf_metadata import layout
 from tuf_metadata.repo_types import metadata_bytes
 from tuf_metadata.repo_verify import now_utc, verify_repository
@@ -31,7 +32,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Fixture, str]]:
     fx.keys.update(make_keys(tmp_path / "t" / "keys", ["hello2"]))
     assert release(fx, "hello", "1.0.0", ["hello"]).exit_code == 0
     publish(fx)
-    with serving(fx, tmp_path / "public") as url:
+    with serving(fx) as url:
         yield fx, url
 
 
@@ -42,9 +43,9 @@ def publish(fx: Fixture) -> None:
 
 def listed(fx: Fixture) -> dict[str, dict[str, object]]:
     """Snapshot meta of the snapshot timestamp points to."""
-    timestamp = json.loads((fx.repo_dir / "metadata" / "timestamp.json").read_bytes())
+    timestamp = json.loads((metadata_dir(fx.repo_dir) / "timestamp.json").read_bytes())
     version = timestamp["signed"]["meta"]["snapshot.json"]["version"]
-    snapshot = json.loads((fx.repo_dir / "metadata" / f"{version}.snapshot.json").read_bytes())
+    snapshot = json.loads((metadata_dir(fx.repo_dir) / f"{version}.snapshot.json").read_bytes())
     return dict(snapshot["signed"]["meta"])
 
 
@@ -70,7 +71,7 @@ def test_a_revoked_package_is_delegated_again_to_new_author_keys(
     assert fetch(fx, url, "ours")[0] == 0  # both clients hold the old role
     ngclient(fx, url, tmp_path / "ng-old")
     old_version = role_version(fx)
-    old_role = (fx.repo_dir / "metadata" / f"{old_version}.pkg-hello.json").read_bytes()
+    old_role = (metadata_dir(fx.repo_dir) / f"{old_version}.pkg-hello.json").read_bytes()
 
     revoked = run(["rotate", "hello", "--repo", repo, "--revoke", "--insecure-plaintext",
                    "--sign-with", str(fx.keys["hello"])])
@@ -88,12 +89,12 @@ def test_a_revoked_package_is_delegated_again_to_new_author_keys(
     change_id = str(json.loads(added.output)["id"])
 
     # t maintainers are not enough: the new authors sign the role's next version too.
-    metadata = tree_digest(fx.repo_dir / "metadata")
+    metadata = tree_digest(metadata_dir(fx.repo_dir))
     assert sign(fx, change_id, "m0", "m1")["committed"] is False
     (status,) = json.loads(run(["pending", change_id, "--repo", repo, "--json"]).output)
     needs = {doc["role"]: doc["signatures"] for doc in status["documents"]}
     assert needs["pkg-hello"] == [{"keys": "new author keys", "valid": 0, "threshold": 1}]
-    assert tree_digest(fx.repo_dir / "metadata") == metadata
+    assert tree_digest(metadata_dir(fx.repo_dir)) == metadata
     assert sign(fx, change_id, "hello2")["committed"] is True
 
     # The role goes on at its next version, empty, and the old history stays listed.
@@ -124,7 +125,7 @@ def test_a_revoked_package_is_delegated_again_to_new_author_keys(
     # A mirror serving what the revoked key signed, in place of the current role, is refused:
     # the old role file as it was, and a copy re-numbered and re-signed by the revoked key.
     current = role_version(fx)
-    served_file = fx.repo_dir / "metadata" / f"{current}.pkg-hello.json"
+    served_file = metadata_dir(fx.repo_dir) / f"{current}.pkg-hello.json"
     genuine = served_file.read_bytes()
     forged = Metadata[Targets].from_bytes(old_role)
     forged.signed.version = current

@@ -18,6 +18,7 @@ import pytest
 from tuf.ngclient.updater import Updater
 
 from tests.repository.helpers import Fixture, init_repo, make_release_files, release, run
+from tests.support.published import metadata_dir
 from tuf_metadata import layout
 from tuf_metadata.repo_verify import now_utc, verify_repository
 from tuf_metadata.store import set_crash_hook
@@ -74,12 +75,12 @@ def served(tmp_path: Path) -> Iterator[tuple[Fixture, Server]]:
 
 def updater(tmp_path: Path, fx: Fixture, url: str) -> Updater:
     """An ngclient Updater trusting the repository's first root, as shipped out of band."""
-    metadata_dir = tmp_path / "client" / "metadata"
-    metadata_dir.mkdir(parents=True, exist_ok=True)
+    client_metadata = tmp_path / "client" / "metadata"
+    client_metadata.mkdir(parents=True, exist_ok=True)
     (tmp_path / "client" / "targets").mkdir(exist_ok=True)
     return Updater(
-        str(metadata_dir), url + "metadata/", str(tmp_path / "client" / "targets"),
-        url + "targets/", bootstrap=(fx.repo_dir / "metadata" / "1.root.json").read_bytes(),
+        str(client_metadata), url + "metadata/", str(tmp_path / "client" / "targets"),
+        url + "targets/", bootstrap=(metadata_dir(fx.repo_dir) / "1.root.json").read_bytes(),
     )
 
 
@@ -128,7 +129,7 @@ def test_ngclient_downloads_from_serve_and_service_keeps_signing(
     assert fresh.get_targetinfo(layout.target_path("hello", "2.0.0", "hello.hvt")) is not None
 
     # The timestamp is re-signed at half its lifetime, without any change.
-    first = json.loads((fx.repo_dir / "metadata" / "timestamp.json").read_text())["signed"]
+    first = json.loads((metadata_dir(fx.repo_dir) / "timestamp.json").read_text())["signed"]
     server.read_log_until(rf"signed timestamp version {first['version'] + 1}\b", 10)
     verify_repository(fx.repo_dir, now_utc())
 

@@ -13,6 +13,7 @@ import pytest
 from fsio.write import TEMP_SUFFIX, is_temp_name
 from tests.repository.helpers import Fixture, init_repo, make_release_files
 from tests.repository.test_crash_concurrency import run_and_kill
+from tests.support.published import metadata_dir
 from tuf_metadata import layout, snapshot_index
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.repo_types import CorruptMetadataError
@@ -116,7 +117,7 @@ def publish(fx: Fixture, rng: random.Random, version: int) -> None:
 
 
 def newest_snapshot(repo_dir: Path) -> tuple[int, bytes]:
-    metadata = repo_dir / "metadata"
+    metadata = metadata_dir(repo_dir)
     versions = [int(p.name.split(".")[0]) for p in metadata.glob("*.snapshot.json")]
     version = max(versions)
     return version, (metadata / f"{version}.snapshot.json").read_bytes()
@@ -213,7 +214,7 @@ def test_only_a_writer_that_did_not_finish_makes_the_next_one_sweep(tmp_path: Pa
     assert clean.exists()
     assert run_and_kill(lambda: publish(fx, rng, 2), "snapshot")
     assert not clean.exists()
-    leftover = fx.repo_dir / "metadata" / f".9.snapshot.json.{'0' * 16}{TEMP_SUFFIX}"
+    leftover = metadata_dir(fx.repo_dir) / f".9.snapshot.json.{'0' * 16}{TEMP_SUFFIX}"
     leftover.write_bytes(b"half a file")
     assert is_temp_name(leftover.name)
     publish(fx, rng, 3)

@@ -16,6 +16,7 @@ from tests.repository.helpers import (
     run,
     tree_digest,
 )
+from tests.support.published import metadata_dir, targets_dir
 from tuf_metadata import layout
 from tuf_metadata.errors import TufError
 from tuf_metadata.repo_verify import now_utc, verify_repository
@@ -31,7 +32,7 @@ def test_key_ceremony_needs_threshold_before_anything_is_published(tmp_path: Pat
     assert result.exit_code == 0, result.output
     change_id = json.loads(result.output)["id"]
     assert b"ENCRYPTED" in (repo / "online" / "snapshot.key").read_bytes()
-    assert not list((repo / "metadata").iterdir())
+    assert not list(metadata_dir(repo).iterdir())
 
     listed = json.loads(run(["pending", "--repo", str(repo), "--json"]).output)
     assert [c["id"] for c in listed] == [change_id]
@@ -40,17 +41,17 @@ def test_key_ceremony_needs_threshold_before_anything_is_published(tmp_path: Pat
     one = run(["sign", change_id, "--repo", str(repo), "--key", str(keys["m0"]),
                "--insecure-plaintext", "--json"], env=env)
     assert one.exit_code == 0 and json.loads(one.output)["committed"] is False
-    assert not list((repo / "metadata").iterdir())  # t-1 signatures change nothing
+    assert not list(metadata_dir(repo).iterdir())  # t-1 signatures change nothing
 
     two = run(["sign", change_id, "--repo", str(repo), "--key", str(keys["m2"]),
                "--insecure-plaintext", "--json"], env=env)
     assert two.exit_code == 0 and json.loads(two.output)["committed"] is True
     summary = verify_repository(repo, now_utc())
     assert (summary.root_version, summary.roles) == (1, 257)
-    root = json.loads((repo / "metadata" / "1.root.json").read_text())["signed"]
+    root = json.loads((metadata_dir(repo) / "1.root.json").read_text())["signed"]
     assert root["consistent_snapshot"] is True
     assert root["roles"]["root"]["threshold"] == 2 and len(root["roles"]["root"]["keyids"]) == 3
-    targets = json.loads((repo / "metadata" / "1.targets.json").read_text())["signed"]
+    targets = json.loads((metadata_dir(repo) / "1.targets.json").read_text())["signed"]
     shard = targets["delegations"]["roles"][0]
     assert shard["terminating"] is True and shard["paths"] == ["00/*/*/*"]
     assert run(["pending", "--repo", str(repo)]).output.strip() == "no pending changes"
@@ -67,10 +68,10 @@ def test_delegate_release_publish_rotate_revoke(tmp_path: Path) -> None:
                  "--pubkey", str(pub(fx.keys["bob"])), "-t", "2", "--json"])
     assert added.exit_code == 0, added.output
     change_id = json.loads(added.output)["id"]
-    before = tree_digest(fx.repo_dir / "metadata")
+    before = tree_digest(metadata_dir(fx.repo_dir))
     assert run(["sign", change_id, "--repo", repo, "--key", str(fx.keys["m1"]),
                 "--insecure-plaintext"]).exit_code == 0
-    assert tree_digest(fx.repo_dir / "metadata") == before
+    assert tree_digest(metadata_dir(fx.repo_dir)) == before
     done = run(["sign", change_id, "--repo", repo, "--key", str(fx.keys["m2"]),
                 "--insecure-plaintext", "--json"])
     assert json.loads(done.output)["committed"] is True
@@ -91,7 +92,7 @@ def test_delegate_release_publish_rotate_revoke(tmp_path: Path) -> None:
     summary = verify_repository(fx.repo_dir, now_utc())
     assert summary.targets == 4  # manifest, source archive, hvt and spt images
     shard = layout.shard_of("hello")
-    served = sorted(p.name.split(".", 1)[1] for p in (fx.repo_dir / "targets" / shard / "hello"
+    served = sorted(p.name.split(".", 1)[1] for p in (targets_dir(fx.repo_dir) / shard / "hello"
                                                       / "1.0.0").iterdir())
     assert served == ["hello-1.0.0.tar.gz", "hello.hvt", "hello.spt", "manifest.json"]
 
@@ -102,7 +103,7 @@ def test_delegate_release_publish_rotate_revoke(tmp_path: Path) -> None:
                    "--insecure-plaintext", "--json"])
     assert rotated.exit_code == 0, rotated.output
     assert json.loads(rotated.output)["file"] == "rotate/pkg-hello.rotate.1.json"
-    assert [p.name for p in (fx.repo_dir / "metadata" / "rotate").iterdir()] == [
+    assert [p.name for p in (metadata_dir(fx.repo_dir) / "rotate").iterdir()] == [
         "1.pkg-hello.rotate.1.json"
     ]
     verify_repository(fx.repo_dir, now_utc())
@@ -138,12 +139,12 @@ def test_maintainer_change_rotates_root_per_chain_rules(tmp_path: Path) -> None:
     proposed = run(["maintainers", "--repo", str(fx.repo_dir), "-t", "2", "--json", *key_args])
     assert proposed.exit_code == 0, proposed.output
     change_id = json.loads(proposed.output)["id"]
-    before = tree_digest(fx.repo_dir / "metadata")
+    before = tree_digest(metadata_dir(fx.repo_dir))
     # m0 (old only) and m3 (new only): neither old nor new root threshold is met.
     partial = run(["sign", change_id, "--repo", str(fx.repo_dir), "--insecure-plaintext",
                    "--key", str(fx.keys["m0"]), "--key", str(fx.keys["m3"]), "--json"])
     assert json.loads(partial.output)["committed"] is False
-    assert tree_digest(fx.repo_dir / "metadata") == before
+    assert tree_digest(metadata_dir(fx.repo_dir)) == before
     status = json.loads(run(["pending", change_id, "--repo", str(fx.repo_dir), "--json"]).output)
     root_doc = status[0]["documents"][0]
     assert root_doc["role"] == "root"
@@ -177,7 +178,7 @@ def test_revocation_replacing_the_last_rotate_file(tmp_path: Path) -> None:
     assert json.loads(done.output)["rotate"] == 1
     snapshot = fx.repo.load_snapshot(fx.repo.load_root().signed).signed
     assert snapshot.meta["rotate/pkg-alice.rotate.1.json"].version == 2
-    assert (fx.repo_dir / "metadata" / "rotate" / "2.pkg-alice.rotate.1.json").exists()
+    assert (metadata_dir(fx.repo_dir) / "rotate" / "2.pkg-alice.rotate.1.json").exists()
     assert verify_repository(fx.repo_dir, now_utc()).revoked == ("pkg-alice",)
 
 
@@ -198,13 +199,13 @@ def test_withdraw_a_pending_change(tmp_path: Path) -> None:
     added = run(["package", "add", "extra", "--repo", str(fx.repo_dir), "--pubkey",
                  str(pub(fx.keys["alice"])), "--json"])
     change_id = json.loads(added.output)["id"]
-    before = tree_digest(fx.repo_dir / "metadata")
+    before = tree_digest(metadata_dir(fx.repo_dir))
     assert run(["pending", change_id, "--withdraw", "--repo", str(fx.repo_dir)]).exit_code == 0
     assert json.loads(run(["pending", "--repo", str(fx.repo_dir), "--json"]).output) == []
     gone = run(["sign", change_id, "--repo", str(fx.repo_dir), "--insecure-plaintext",
                 "--key", str(fx.keys["m0"])])
     assert gone.exit_code == 1 and "does not exist" in gone.output
-    assert tree_digest(fx.repo_dir / "metadata") == before
+    assert tree_digest(metadata_dir(fx.repo_dir)) == before
 
 
 def test_bad_ceremony_writes_nothing(tmp_path: Path) -> None:
@@ -224,7 +225,7 @@ def test_rotate_replaces_an_unlisted_leftover_rotate_file(tmp_path: Path) -> Non
     """A crashed rotation can leave rotate file N unlisted; the next rotation must not be
     blocked by it (randomised signatures, e.g. rsa-pss, would not reproduce its bytes)."""
     fx = init_repo(tmp_path, authors=["alice"])
-    leftover = fx.repo_dir / "metadata" / "rotate" / "1.pkg-alice.rotate.1.json"
+    leftover = metadata_dir(fx.repo_dir) / "rotate" / "1.pkg-alice.rotate.1.json"
     leftover.parent.mkdir(exist_ok=True)
     leftover.write_text('{"signed": {}, "signatures": []}')
     verify_repository(fx.repo_dir, now_utc())  # unlisted: not part of the repository

@@ -22,6 +22,7 @@ import pytest
 from tests.rebuilder.support import add_rebuilder, confirm, fetch, make_world, served
 from tests.serving.nginx import NGINX, nginx
 from tests.serving.support import Service, published_repo
+from tests.support.published import metadata_dir, published_dir, targets_dir
 from tuf_metadata import layout
 from tuf_metadata.client.errors import DownloadError, EndlessDataError
 from tuf_metadata.client.fetcher import HttpFetcher
@@ -80,7 +81,7 @@ def test_serve_gzips_metadata_once_deterministically_and_sends_targets_as_stored
     service = Service(["serve", "--repo", str(fx.repo_dir), "--port", "0"])
     try:
         url = service.url()
-        stored = (fx.repo_dir / "metadata" / "1.root.json").read_bytes()
+        stored = (metadata_dir(fx.repo_dir) / "1.root.json").read_bytes()
         before = _compressions(url)
         asked = {"Accept-Encoding": "gzip"}
         status, headers, first = _request(url, "/metadata/1.root.json", asked)
@@ -97,7 +98,7 @@ def test_serve_gzips_metadata_once_deterministically_and_sends_targets_as_stored
         assert _compressions(url) == before + 1  # cached, not recompressed per request
 
         # A new modification time is a new file version: compressed again.
-        os.utime(fx.repo_dir / "metadata" / "1.root.json", (1_000_000, 1_000_000))
+        os.utime(metadata_dir(fx.repo_dir) / "1.root.json", (1_000_000, 1_000_000))
         assert gzip.decompress(_request(url, "/metadata/1.root.json", asked)[2]) == stored
         assert _compressions(url) == before + 2
 
@@ -106,8 +107,8 @@ def test_serve_gzips_metadata_once_deterministically_and_sends_targets_as_stored
             assert status == 200 and "content-encoding" not in headers and body == stored
             assert headers["vary"] == "Accept-Encoding"
 
-        image = next((fx.repo_dir / "targets").rglob("*.hello.hvt"))
-        path = "/" + image.relative_to(fx.repo_dir).as_posix()
+        image = next(targets_dir(fx.repo_dir).rglob("*.hello.hvt"))
+        path = "/" + image.relative_to(published_dir(fx.repo_dir)).as_posix()
         status, headers, body = _request(url, path, asked)
         assert status == 200 and "content-encoding" not in headers
         assert body == image.read_bytes()
@@ -124,8 +125,8 @@ def test_json_targets_go_out_compressed_and_the_rebuilder_check_verifies_them_de
     world = make_world(tmp_path)
     add_rebuilder(world, "alice")
     confirm(world, "alice")
-    stored = next((world.fx.repo_dir / "targets").rglob("*.alice.intoto.jsonl"))
-    path = "/" + stored.relative_to(world.fx.repo_dir).as_posix()
+    stored = next(targets_dir(world.fx.repo_dir).rglob("*.alice.intoto.jsonl"))
+    path = "/" + stored.relative_to(published_dir(world.fx.repo_dir)).as_posix()
     with served(world) as url:
         status, headers, body = _request(url, path, {"Accept-Encoding": "gzip"})
         assert status == 200 and headers["content-encoding"] == "gzip"
@@ -133,9 +134,9 @@ def test_json_targets_go_out_compressed_and_the_rebuilder_check_verifies_them_de
         assert len(body) < stored.stat().st_size and gzip.decompress(body) == stored.read_bytes()
         status, headers, body = _request(url, path)
         assert "content-encoding" not in headers and body == stored.read_bytes()
-        image = next((world.fx.repo_dir / "targets").rglob("*.hello.hvt"))
-        _, headers, _ = _request(url, "/" + image.relative_to(world.fx.repo_dir).as_posix(),
-                                 {"Accept-Encoding": "gzip"})
+        image = next(targets_dir(world.fx.repo_dir).rglob("*.hello.hvt"))
+        image_path = "/" + image.relative_to(published_dir(world.fx.repo_dir)).as_posix()
+        _, headers, _ = _request(url, image_path, {"Accept-Encoding": "gzip"})
         assert "content-encoding" not in headers
         result = fetch(world, url, tmp_path / "out", "--require-rebuilders", "1", "--json")
     assert result.exit_code == 0, result.output
@@ -149,7 +150,7 @@ def test_our_client_downloads_compressed_metadata_and_verifies_the_decoded_files
     service = Service(["serve", "--repo", str(fx.repo_dir), "--port", "0"])
     try:
         base = service.url().rstrip("/")
-        root = (fx.repo_dir / "metadata" / "1.root.json").read_bytes()
+        root = (metadata_dir(fx.repo_dir) / "1.root.json").read_bytes()
         updater, fetcher, _ = _client(tmp_path, root, base)
         updater.refresh()
         # Snapshot and role lengths in the signed metadata are the stored sizes, larger
@@ -207,8 +208,8 @@ def _only(name: str, change: Callable[[bytes], tuple[dict[str, str], bytes]]) ->
 
 def _refresh_refused(tmp_path: Path, rewrite: Rewrite) -> tuple[DownloadError, list[str]]:
     fx = published_repo(tmp_path)
-    root = (fx.repo_dir / "metadata" / "1.root.json").read_bytes()
-    with hostile_server(fx.repo_dir, rewrite) as base:
+    root = (metadata_dir(fx.repo_dir) / "1.root.json").read_bytes()
+    with hostile_server(published_dir(fx.repo_dir), rewrite) as base:
         updater, _, store_dir = _client(tmp_path, root, base)
         with pytest.raises(DownloadError) as refused:
             updater.refresh()

@@ -10,6 +10,7 @@ import pytest
 from tests.repository.helpers import run
 from tests.serving.nginx import free_port
 from tests.serving.support import Service, published_repo
+from tests.support.published import metadata_dir
 
 pytestmark = pytest.mark.slow  # starts servers or signs whole repositories
 
@@ -20,7 +21,7 @@ def test_fetch_uses_the_next_mirror_when_the_first_is_down(tmp_path: Path) -> No
     try:
         url = service.url().rstrip("/")
         down = f"http://127.0.0.1:{free_port()}"
-        common = ["--root", str(fx.repo_dir / "metadata" / "1.root.json"),
+        common = ["--root", str(metadata_dir(fx.repo_dir) / "1.root.json"),
                   "-o", str(tmp_path / "out"), "--metadata-dir", str(tmp_path / "md")]
         result = run(["fetch", "hello", "--url", down, "--mirror", url, "--json", *common])
         assert result.exit_code == 0, result.output

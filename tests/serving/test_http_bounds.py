@@ -19,6 +19,7 @@ import pytest
 
 from tests.repository.helpers import run
 from tests.serving.support import Service, get, published_repo
+from tests.support.published import metadata_dir, targets_dir
 
 pytestmark = pytest.mark.slow  # starts servers or signs whole repositories
 
@@ -137,8 +138,8 @@ def test_symlinks_in_published_folders_are_not_followed_and_verify_reports_them(
     config = json.loads((fx.repo_dir / "repo.json").read_text())
     key = fx.repo_dir / config["online_keys"]["timestamp"]
     assert b"PRIVATE KEY" in key.read_bytes()
-    (fx.repo_dir / "metadata" / "leak.json").symlink_to(key)
-    (fx.repo_dir / "targets" / "leak").symlink_to(key.parent)
+    (metadata_dir(fx.repo_dir) / "leak.json").symlink_to(key)
+    (targets_dir(fx.repo_dir) / "leak").symlink_to(key.parent)
     service = _serve(fx.repo_dir)
     try:
         url = service.url()
@@ -160,7 +161,7 @@ def test_a_private_key_copied_into_targets_fails_verify(tmp_path: Path) -> None:
     fx = published_repo(tmp_path)
     config = json.loads((fx.repo_dir / "repo.json").read_text())
     key = fx.repo_dir / config["online_keys"]["snapshot"]
-    (fx.repo_dir / "targets" / "snapshot.key").write_bytes(key.read_bytes())
+    (targets_dir(fx.repo_dir) / "snapshot.key").write_bytes(key.read_bytes())
     result = run(["verify", "--repo", str(fx.repo_dir)])
     assert result.exit_code == 1
     assert "targets/snapshot.key: a private key in a published folder" in result.output

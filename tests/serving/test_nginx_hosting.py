@@ -22,6 +22,7 @@ import pytest
 from tests.repository.helpers import make_keys, pub, run
 from tests.serving.nginx import NGINX, free_port, nginx
 from tests.serving.support import Service, get, published_repo
+from tests.support.published import metadata_dir
 from tuf_metadata.client.errors import ExpiredError
 from tuf_metadata.client.fetcher import FetchLimits, HttpFetcher
 from tuf_metadata.client.mirrors import MirrorsFailedError, fetch_image_from_mirrors
@@ -49,7 +50,7 @@ def test_nginx_mirrors_while_sign_service_resigns_and_a_key_rotates(tmp_path: Pa
     fx = published_repo(tmp_path, TIMESTAMP_DAYS)
     public_a, public_b = tmp_path / "public-a", tmp_path / "public-b"
     sync_tree(fx.repo_dir, public_b)  # mirror B: a copy that will go stale
-    root = (fx.repo_dir / "metadata" / "1.root.json").read_bytes()
+    root = (metadata_dir(fx.repo_dir) / "1.root.json").read_bytes()
     image = (fx.work / "hello-1.0.0.hvt").read_bytes()
     service = Service(["sign-service", "--repo", str(fx.repo_dir), "--interval", "0.2",
                        "--sync-to", str(public_a), "--prune", "--prune-grace", "2"])

@@ -22,6 +22,7 @@ from builder.status import BuildStatus
 from reports.dashboard import row_from_result, update_dashboard
 from tests.repository.helpers import Fixture, run
 from tests.serving.support import Service, published_repo
+from tests.support.published import builds_dir, dashboard_dir, metadata_dir, published_dir
 from tuf_metadata.serve_metrics import common_log_line
 
 pytestmark = pytest.mark.slow  # starts servers or signs whole repositories
@@ -45,7 +46,7 @@ def _request(url: str, path: str, method: str = "GET") -> tuple[int, dict[str, s
 
 def _write_reports(fx: Fixture) -> None:
     """What `repo-tool build` leaves under the repository for an unreproducible hello."""
-    out = fx.repo_dir / "builds" / "hello" / "1.0" / "hvt"
+    out = builds_dir(fx.repo_dir) / "hello" / "1.0" / "hvt"
     out.mkdir(parents=True)
     (out / "a.log").write_text("cc -c hello.c\n")
     (out / "b.log").write_text("cc -c hello.c\n")
@@ -58,7 +59,7 @@ def _write_reports(fx: Fixture) -> None:
         diffoscope={"html": str(out / "hello.hvt.diffoscope.html")},
     )
     (out / "result.json").write_text(json.dumps(result.to_json()))
-    board = fx.repo_dir / "dashboard"
+    board = dashboard_dir(fx.repo_dir)
     update_dashboard(board, [row_from_result(result.to_json(), board)])
 
 
@@ -79,7 +80,7 @@ def test_dashboard_and_reports_are_served_and_their_links_resolve(tmp_path: Path
         url = service.url()
         status, headers, page = _request(url, "/dashboard/")
         assert status == 200 and headers["content-type"] == "text/html; charset=utf-8"
-        assert page == (fx.repo_dir / "dashboard" / "index.html").read_bytes()
+        assert page == (dashboard_dir(fx.repo_dir) / "index.html").read_bytes()
         assert headers["x-content-type-options"] == "nosniff"
         assert "default-src 'none'" in headers["content-security-policy"]
         for path in ("/", "/dashboard"):
@@ -97,7 +98,7 @@ def test_dashboard_and_reports_are_served_and_their_links_resolve(tmp_path: Path
             path = urllib.parse.urlsplit(urllib.parse.urljoin("/dashboard/", href)).path
             status, headers, body = _request(url, path)
             assert status == 200, path
-            assert body == (fx.repo_dir / path.lstrip("/")).read_bytes()
+            assert body == (published_dir(fx.repo_dir) / path.lstrip("/")).read_bytes()
         status, headers, _ = _request(url, "/builds/hello/1.0/hvt/a.log")
         assert status == 200 and headers["content-type"] == "text/plain; charset=utf-8"
         # Read-only: nothing but GET and HEAD.
@@ -118,9 +119,9 @@ def test_private_paths_and_symlinks_out_of_the_report_folders_are_refused(
     (repo / "pending").mkdir(exist_ok=True)
     (repo / "pending" / "change.json").write_text("{}")
     key = next(p for p in (repo / "online").iterdir() if p.is_file())
-    os.symlink(key, repo / "dashboard" / "key.html")
-    os.symlink(repo / "online", repo / "builds" / "keys")
-    (repo / "builds" / ".hidden").write_text("tmp")
+    os.symlink(key, dashboard_dir(repo) / "key.html")
+    os.symlink(repo / "online", builds_dir(repo) / "keys")
+    (builds_dir(repo) / ".hidden").write_text("tmp")
     service = Service(["serve", "--repo", str(repo), "--port", "0"])
     try:
         url = service.url()
@@ -155,7 +156,7 @@ def test_metrics_parse_and_report_requests_bytes_signing_and_expiry(tmp_path: Pa
     service = Service(["serve", "--repo", str(fx.repo_dir), "--port", "0", "--interval", "1"])
     try:
         url = service.url()
-        timestamp = json.loads((fx.repo_dir / "metadata" / "timestamp.json").read_text())
+        timestamp = json.loads((metadata_dir(fx.repo_dir) / "timestamp.json").read_text())
         for _ in range(3):
             assert _request(url, "/metadata/timestamp.json")[0] == 200
         for _ in range(2):
@@ -164,11 +165,11 @@ def test_metrics_parse_and_report_requests_bytes_signing_and_expiry(tmp_path: Pa
         requests = metrics["unirepo_http_requests_total"]
         assert requests[(("code", "200"),)] >= 3 and requests[(("code", "404"),)] == 2
         assert metrics["unirepo_http_response_body_bytes_total"][()] >= 3 * len(
-            (fx.repo_dir / "metadata" / "timestamp.json").read_bytes())
+            (metadata_dir(fx.repo_dir) / "timestamp.json").read_bytes())
         now = time.time()
         signed = metrics["unirepo_signing_last_success_timestamp_seconds"][()]
         assert signed == pytest.approx(
-            (fx.repo_dir / "metadata" / "timestamp.json").stat().st_mtime, abs=1)
+            (metadata_dir(fx.repo_dir) / "timestamp.json").stat().st_mtime, abs=1)
         assert 0 <= metrics["unirepo_signing_age_seconds"][()] <= now - signed + 1
         assert metrics["unirepo_signing_consecutive_failures"][()] == 0
         assert metrics["unirepo_signing_healthy"][()] == 1
@@ -187,10 +188,10 @@ def test_metrics_parse_and_report_requests_bytes_signing_and_expiry(tmp_path: Pa
             time.sleep(0.3)
         signed_again = _families(url)["unirepo_signing_last_success_timestamp_seconds"][()]
         assert signed_again == pytest.approx(
-            (fx.repo_dir / "metadata" / "timestamp.json").stat().st_mtime, abs=1)
+            (metadata_dir(fx.repo_dir) / "timestamp.json").stat().st_mtime, abs=1)
 
         # Failing rounds show up (the published state cannot be read), and recovery too.
-        timestamp_file = fx.repo_dir / "metadata" / "timestamp.json"
+        timestamp_file = metadata_dir(fx.repo_dir) / "timestamp.json"
         aside = tmp_path / "timestamp.json"
         timestamp_file.rename(aside)
         deadline = time.monotonic() + 20
@@ -216,7 +217,7 @@ def test_access_log_has_one_common_log_format_line_per_request(
                        "--access-log", "-" if to_stderr else str(log)])
     try:
         url = service.url()
-        size = len((fx.repo_dir / "metadata" / "1.root.json").read_bytes())
+        size = len((metadata_dir(fx.repo_dir) / "1.root.json").read_bytes())
         assert _request(url, "/metadata/1.root.json")[0] == 200
         assert _request(url, "/metadata/1.root.json", "HEAD")[0] == 200
         assert _request(url, '/nothing"here\\')[0] == 404

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.serving.support import Service, health, published_repo
+from tests.support.published import metadata_dir
 from tuf_metadata.repo_verify import verify_repository
 from tuf_metadata.service import SchedulePolicy, retry_delay
 
@@ -159,7 +160,7 @@ def test_healthz_turns_503_while_rounds_fail_and_200_after(tmp_path: Path) -> No
         url = service.url()
         report = _poll_health(url, 200, 10)
         assert report["consecutive_failures"] == 0 and report["last_error"] is None
-        timestamp = fx.repo_dir / "metadata" / "timestamp.json"
+        timestamp = metadata_dir(fx.repo_dir) / "timestamp.json"
         aside = tmp_path / "timestamp.json"
         timestamp.rename(aside)  # every round now fails reading the published state
         try:

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 import fsio
-from tests.repository.helpers import Fixture, make_keys, pub, release, run
+from tests.repository.helpers import Fixture, make_keys, pub, release, run, tree_digest
 from tests.serving.support import published_repo
+from tests.support.published import published_dir, targets_dir
 from tuf_metadata import sync_destinations
 from tuf_metadata.repo_verify import now_utc, verify_repository
 from tuf_metadata.sync import STATE_NAME, SyncError, referenced_files, sync_tree
@@ -134,11 +135,14 @@ def test_sync_interrupted_after_any_write_leaves_a_verifying_tree(
 
 def test_destination_overlapping_the_repository_is_refused(tmp_path: Path) -> None:
     fx = published_repo(tmp_path)
-    for destination in (fx.repo_dir, fx.repo_dir / "public", fx.repo_dir.parent):
+    before = tree_digest(fx.repo_dir)
+    for destination in (fx.repo_dir, fx.repo_dir / "site", published_dir(fx.repo_dir),
+                        fx.repo_dir.parent):
         result = run(["sync", "--repo", str(fx.repo_dir), "--to", str(destination)])
         assert result.exit_code == 1
         assert "error:" in result.output and "repository" in result.output
-    assert not (fx.repo_dir / "public").exists()
+    assert not (fx.repo_dir / "site").exists()
+    assert tree_digest(fx.repo_dir) == before
 
 
 def test_private_files_in_the_published_folder_are_warned_about(tmp_path: Path) -> None:
@@ -152,7 +156,7 @@ def test_private_files_in_the_published_folder_are_warned_about(tmp_path: Path) 
 
 def test_symlink_in_source_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     fx = published_repo(tmp_path)
-    (fx.repo_dir / "targets" / "leak").symlink_to(fx.repo_dir / "online")
+    (targets_dir(fx.repo_dir) / "leak").symlink_to(fx.repo_dir / "online")
     result = run(["sync", "--repo", str(fx.repo_dir), "--to", str(tmp_path / "public")])
     assert result.exit_code == 1 and "targets/leak: symbolic link" in result.output
     assert not (tmp_path / "public").exists()

@@ -26,6 +26,7 @@ import pytest
 from tests.repository.helpers import release, run
 from tests.serving.nginx import free_port
 from tests.serving.support import Service, published_repo
+from tests.support.published import metadata_dir
 from tuf_metadata.client.fetcher import HttpFetcher
 from tuf_metadata.client.mirrors import fetch_image_from_mirrors
 from tuf_metadata.client.store import MetadataStore
@@ -107,7 +108,7 @@ def test_sync_to_s3_serves_a_verifying_client(tmp_path: Path, s3_endpoint: str) 
     # A fresh client that trusts only 1.root.json fetches through the bucket's HTTP URL.
     store = MetadataStore(tmp_path / "client")
     store.directory.mkdir(parents=True)
-    store.save("root", (fx.repo_dir / "metadata" / "1.root.json").read_bytes())
+    store.save("root", (metadata_dir(fx.repo_dir) / "1.root.json").read_bytes())
     out = tmp_path / "out"
     fetched, _ = fetch_image_from_mirrors(store, HttpFetcher(), [f"{s3_endpoint}/repo/stable"],
                                           "hello", out, version="1.0.0")
