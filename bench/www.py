@@ -127,8 +127,12 @@ http {{
         yield
     finally:
         if proc is not None:
-            proc.kill()
-            proc.wait()
+            proc.terminate()  # not SIGKILL: the master then stops its worker, not orphans it
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         subprocess.run(["ip", "netns", "del", server], capture_output=True)
 
 

@@ -103,6 +103,16 @@ DIFFERENT = {
 }
 
 
+def stop_nginx(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, not SIGKILL: the master then stops its worker, which SIGKILL would orphan."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def serve_with_nginx(ns: TapNamespace, root: Path, site: Path) -> subprocess.Popen[bytes]:
     docroot = root / "docroot"
     docroot.mkdir()
@@ -143,7 +153,7 @@ http {{
         if up.returncode == 0:
             return proc
         time.sleep(0.1)
-    proc.kill()
+    stop_nginx(proc)
     raise AssertionError(f"nginx did not start: {(root / 'error.log').read_text()}")
 
 
@@ -209,5 +219,4 @@ def test_same_answers_as_nginx(tmp_path: Path) -> None:
                 {name: (ours_status, theirs_status)
                  for name, (_, ours_status, theirs_status) in DIFFERENT.items()}
         finally:
-            nginx.kill()
-            nginx.wait(timeout=10)
+            stop_nginx(nginx)
