@@ -49,7 +49,11 @@ from tuf_metadata.repo_types import (
 )
 from tuf_metadata.rotate import SUPERSEDED_FIELD
 from tuf_metadata.store import atomic_write, crash_point, repository_lock, write_once
-from tuf_metadata.superseding import check_delegator_change, delegation_of
+from tuf_metadata.superseding import (
+    check_delegator_change,
+    delegation_of,
+    next_shard_version,
+)
 from tuf_metadata.trust import signed_payload
 
 
@@ -444,12 +448,7 @@ class QuorumChanges:
                 paths=layout.package_paths(package),
                 unrecognized_fields={SUPERSEDED_FIELD: len(chain)} if chain else None,
             )
-            used = {keyid for other in shard.delegations.roles.values() for keyid in other.keyids}
-            shard.delegations.keys = {keyid: key for keyid, key in shard.delegations.keys.items()
-                                      if keyid in used}
-            shard.version += 1
-            expires = utc_now() + self.files.expiry().for_role("targets")
-            shard.expires = expires
+            expires = next_shard_version(self.files, shard)
             check_delegator_change(self.files, snapshot, shard_md.signed, shard)
             documents: list[tuple[str, Metadata[Any]]] = [(shard_name, Metadata(shard))]
             published = self.files.role_version(snapshot, role)

@@ -33,6 +33,7 @@ from tuf_metadata.repo_types import (
     utc_now,
 )
 from tuf_metadata.store import repository_lock, write_once
+from tuf_metadata.superseding import next_shard_version
 
 if TYPE_CHECKING:
     from tuf_metadata.quorum import QuorumChanges
@@ -92,14 +93,7 @@ def propose_package_removal(files: MetadataReader, quorum: QuorumChanges,
         if shard.delegations is None or shard.delegations.roles is None or (
                 role not in shard.delegations.roles):
             raise RepositoryError(f"{role}: package {package!r} is not delegated")
-        for change in quorum.pending_changes():
-            if any(r == shard_name for r, _ in change.documents):
-                raise RepositoryError(f"{shard_name}: pending change {change.change_id} already "
-                                      "changes this shard; sign or withdraw it first")
+        quorum.check_shard_unchanged(shard_name)
         del shard.delegations.roles[role]
-        used = {keyid for other in shard.delegations.roles.values() for keyid in other.keyids}
-        shard.delegations.keys = {keyid: key for keyid, key in shard.delegations.keys.items()
-                                  if keyid in used}
-        shard.version += 1
-        shard.expires = utc_now() + files.expiry().for_role("targets")
+        next_shard_version(files, shard)
         return quorum.write_pending(f"remove package {package}", [(shard_name, Metadata(shard))])

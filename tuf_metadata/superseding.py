@@ -18,6 +18,7 @@ chain could have changed meanwhile): `repo_policy.check_superseding` decides.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from securesystemslib.signer import Key
@@ -56,6 +57,18 @@ def delegation_of(delegator: Targets, role: str) -> DelegatedKeys | None:
                          delegated.threshold, superseded)
 
 
+def next_shard_version(files: MetadataReader, shard: Targets) -> datetime:
+    """Make SHARD (edited in place by a quorum change) its own next version: keys no
+    delegation uses any more dropped, the version bumped, a fresh expiry (returned)."""
+    assert shard.delegations is not None and shard.delegations.roles is not None
+    used = {keyid for other in shard.delegations.roles.values() for keyid in other.keyids}
+    shard.delegations.keys = {keyid: key for keyid, key in shard.delegations.keys.items()
+                              if keyid in used}
+    shard.version += 1
+    shard.expires = utc_now() + files.expiry().for_role("targets")
+    return shard.expires
+
+
 def check_delegator_change(files: MetadataReader, snapshot: Snapshot, current: Targets | None,
                            proposed: Targets) -> None:
     """Refuse PROPOSED (the next version of a delegator, CURRENT its published one) if a
@@ -88,7 +101,8 @@ def propose_fold(files: MetadataReader, quorum: QuorumChanges, package: str,
         root = files.load_root().signed
         snapshot = files.load_snapshot(root).signed
         targets = files.load_targets(root, snapshot).signed
-        shard = Targets.from_dict(files.load_shard(targets, snapshot, shard_name).signed.to_dict())
+        shard_md = files.load_shard(targets, snapshot, shard_name)
+        shard = Targets.from_dict(shard_md.signed.to_dict())
         before = delegation_of(shard, role)
         if before is None:
             raise RepositoryError(f"{role}: package {package!r} is not delegated")
@@ -123,12 +137,7 @@ def propose_fold(files: MetadataReader, quorum: QuorumChanges, package: str,
         delegated.threshold = threshold
         delegated.unrecognized_fields[SUPERSEDED_FIELD] = len(chain)
         shard.delegations.keys.update(keys)
-        used = {keyid for other in shard.delegations.roles.values() for keyid in other.keyids}
-        shard.delegations.keys = {keyid: key for keyid, key in shard.delegations.keys.items()
-                                  if keyid in used}
-        shard.version += 1
-        shard.expires = utc_now() + files.expiry().for_role("targets")
-        check_delegator_change(files, snapshot, files.load_shard(targets, snapshot,
-                                                                 shard_name).signed, shard)
+        next_shard_version(files, shard)
+        check_delegator_change(files, snapshot, shard_md.signed, shard)
         return quorum.write_pending(f"fold {len(chain)} rotations of package {package}",
                                     [(shard_name, Metadata(shard))])
