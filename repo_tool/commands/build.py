@@ -655,14 +655,10 @@ def _farm(
 ) -> None:
     """`build --broker`: the gate over results signed by farm workers (see farm_build)."""
     from repo_tool.commands.farm_build import FarmSettings, failed_builds, farm_build
+    from repo_tool.commands.farm_rebuild import check_broker_options
     from tuf_metadata.repository import Repository
 
-    if not worker_keys:
-        raise click.UsageError("--broker needs at least one --worker-key: only results signed "
-                               "by a configured worker key count")
-    if not broker.startswith(("redis://", "rediss://", "redis+socket://")):
-        raise click.BadParameter("a redis://, rediss:// or redis+socket:// URL",
-                                 param_hint="--broker")
+    check_broker_options(broker, worker_keys)
     repo = Repository(repo_dir, online_passphrase)
     console = Console(stderr=True)
     packages_dir = index_dir or tree / "packages"

@@ -78,6 +78,17 @@ def farm_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return with_farm
 
 
+def check_broker_options(broker: str, worker_keys: tuple[Path, ...]) -> None:
+    """UsageError unless BROKER is a Redis URL and at least one worker key is configured
+    (`build --broker` and `rebuild --broker` alike)."""
+    if not worker_keys:
+        raise click.UsageError("--broker needs at least one --worker-key: only results signed "
+                               "by a configured worker key count")
+    if not broker.startswith(BROKER_SCHEMES):
+        raise click.BadParameter("a redis://, rediss:// or redis+socket:// URL",
+                                 param_hint="--broker")
+
+
 def farm_rebuilder(
     broker: str,
     worker_keys: tuple[Path, ...],
@@ -91,12 +102,7 @@ def farm_rebuilder(
     from builder.farm.rebuild import FarmRebuilder
     from signing.keys import load_public_key
 
-    if not worker_keys:
-        raise click.UsageError("--broker needs at least one --worker-key: only results signed "
-                               "by a configured worker key count")
-    if not broker.startswith(BROKER_SCHEMES):
-        raise click.BadParameter("a redis://, rediss:// or redis+socket:// URL",
-                                 param_hint="--broker")
+    check_broker_options(broker, worker_keys)
     keys = {}
     for path in worker_keys:
         key = load_public_key(path)
