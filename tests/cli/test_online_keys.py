@@ -7,11 +7,8 @@ anyone accepts.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import shutil
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +20,7 @@ from tuf.ngclient.updater import Updater
 
 from signing.keys import INSECURE, generate_key, load_signer
 from tests.repository.helpers import Fixture, init_repo, release, run
+from tests.support.http_thread import serving_folder
 from tests.support.published import metadata_dir, published_dir
 from tuf_metadata.online_keys import incoming_roles
 from tuf_metadata.repo_types import QuorumError, metadata_bytes, utc_now
@@ -31,28 +29,14 @@ from tuf_metadata.repository import Repository
 from tuf_metadata.store import set_crash_hook
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Fixture, str]]:
     """A repository with hello 1.0.0 published, its metadata/ and targets/ on loopback."""
     fx = init_repo(tmp_path, authors=["hello"])
     assert release(fx, "hello", "1.0.0", ["hello"], ("hvt",)).exit_code == 0
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
-    public = published_dir(fx.repo_dir)  # metadata/ and targets/, nothing private
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(public)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fx, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving_folder(published_dir(fx.repo_dir)) as url:  # metadata/, targets/, no secret
+        yield fx, url
 
 
 def fetch(fx: Fixture, url: str, client: str) -> tuple[int, str]:

@@ -7,10 +7,7 @@ the role once it is revoked.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +15,7 @@ import pytest
 
 from tests.client.conftest import files_in
 from tests.repository.helpers import Fixture, init_repo, make_keys, pub, release, run
+from tests.support.http_thread import serving_folder
 from tests.support.published import metadata_dir, published_dir
 
 
@@ -28,22 +26,10 @@ def published(tmp_path: Path) -> Iterator[tuple[Fixture, str]]:
     assert release(fx, "hello", "1.0.0", ["hello"], ("hvt", "spt")).exit_code == 0
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
     # Serve only what a repository publishes: its published folder (metadata/, targets/).
-    public = published_dir(fx.repo_dir)
-    handler = functools.partial(_QuietHandler, directory=str(public))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield fx, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving_folder(published_dir(fx.repo_dir)) as url:
+        yield fx, url
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 def fetch(fx: Fixture, url: str, *extra: str) -> tuple[int, str]:

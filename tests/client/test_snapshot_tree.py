@@ -12,7 +12,6 @@ import functools
 import http.server
 import json
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from tuf.ngclient.updater import Updater as NgUpdater
 
 from tests.client.conftest import files_in
 from tests.repository.helpers import Fixture, init_repo, release, run
+from tests.support.http_thread import running
 from tests.support.published import metadata_dir, published_dir
 from tuf_metadata import layout
 from tuf_metadata.canonical import canonical_json
@@ -107,16 +107,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
     handler = type("Handler", (_LoggingHandler,), {"requests": state.requests})
     server = http.server.ThreadingHTTPServer(
         ("127.0.0.1", 0), functools.partial(handler, directory=str(public)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    state.publish("1.0.0")
-    try:
+    with running(server) as state.url:
+        state.publish("1.0.0")
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 class Client:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from builder.verdict import BuildVerdict, sign_verdict, verdict_statement
 from repo_tool.cli import cli
 from signing.keys import INSECURE, load_signer
 from tests.repository.helpers import Fixture, init_repo, make_keys, pub, release, run
+from tests.support.http_thread import running
 from tests.support.published import metadata_dir, published_dir
 from tuf_metadata import layout
 from tuf_metadata.http_server import HttpLimits, PublishedTreeServer
@@ -159,14 +159,8 @@ def plant_role(world: World, name: str, targets: dict[str, bytes], signer: str,
 def served(world: World) -> Iterator[str]:
     """The repository's published tree over loopback HTTP (the project's own server)."""
     server = PublishedTreeServer(("127.0.0.1", 0), published_dir(world.fx.repo_dir), HttpLimits())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with running(server) as url:
+        yield url
 
 
 def fetch(world: World, url: str, out: Path, *extra: str) -> Result:

@@ -3,9 +3,6 @@ it: ours (`repo-tool fetch`) and python-tuf's ngclient."""
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,28 +10,15 @@ from pathlib import Path
 from tuf.ngclient.updater import Updater
 
 from tests.repository.helpers import Fixture, run
+from tests.support.http_thread import serving_folder
 from tests.support.published import metadata_dir, published_dir
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @contextmanager
 def serving(fx: Fixture) -> Iterator[str]:
     """Serve FX's published folder (metadata/, targets/, nothing private); yields the base URL."""
-    public = published_dir(fx.repo_dir)
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(public)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving_folder(published_dir(fx.repo_dir)) as url:
+        yield url
 
 
 def fetch(fx: Fixture, url: str, client: str, *args: str) -> tuple[int, str]:

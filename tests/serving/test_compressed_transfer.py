@@ -10,7 +10,6 @@ import http.server
 import json
 import os
 import re
-import threading
 import urllib.parse
 import zlib
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ import pytest
 from tests.rebuilder.support import add_rebuilder, confirm, fetch, make_world, served
 from tests.serving.nginx import NGINX, nginx
 from tests.serving.support import Service, published_repo
+from tests.support.http_thread import running
 from tests.support.published import metadata_dir, published_dir, targets_dir
 from tuf_metadata import layout
 from tuf_metadata.client.errors import DownloadError, EndlessDataError
@@ -190,14 +190,8 @@ def hostile_server(directory: Path, rewrite: Rewrite) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with running(http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as url:
+        yield url
 
 
 def _only(name: str, change: Callable[[bytes], tuple[dict[str, str], bytes]]) -> Rewrite:
