@@ -181,6 +181,12 @@ def check_gate(outcome: PackageOutcome) -> str | None:
     return None
 
 
+def last_line(text: str) -> str:
+    """The last non-blank line of a command's output, for a one-line report."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "no output"
+
+
 def short(digest: str | None) -> str:
     return digest[:10] if digest else "-"
 

@@ -14,14 +14,12 @@ import contextlib
 import json
 import os
 import re
-import select
 import shlex
 import shutil
 import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -36,29 +34,22 @@ from builder.build import run_build
 from builder.plan import load_index, read_package_tree, resolve, solo5_requests
 from builder.variations import CONTROL
 from repo_tool.commands.demo_rebuilders import step_rebuilders
+from repo_tool.commands.demo_services import dns, ping, www
 from repo_tool.demo import (
-    DNS_ANSWER,
-    DNS_PACKAGE,
-    DNS_QUESTION,
-    DNS_ZONE,
-    DNS_ZONE_FILE,
     FETCHED_PACKAGE,
     GREETING,
-    GUEST_ADDRESS,
-    HOST_ADDRESS,
     MAINTAINER_THRESHOLD,
     MAINTAINERS,
     MARKER_NAME,
     MARKER_TEXT,
-    PING_PACKAGE,
     ROTATED_PACKAGE,
-    WWW_PACKAGE,
     Author,
     BundledPackage,
     Check,
     DemoError,
     PackageOutcome,
     assign_authors,
+    last_line,
     next_version,
     package_rows,
     problems,
@@ -67,7 +58,6 @@ from repo_tool.demo import (
     workdir_action,
 )
 from repo_tool.errors import TOOLKIT_ERRORS
-from solo5.launcher import tender_command
 from tuf_metadata.repo_paths import repository_paths
 from tuf_metadata.repository import Repository
 
@@ -75,9 +65,6 @@ TOTAL_STEPS = 9
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 COMMAND_TIMEOUT = 600.0  # seconds; the longest is a builder run over every package
 SERVER_START_TIMEOUT = 20.0
-GUEST_TIMEOUT = 30.0
-PING_COUNT = 3
-WWW_PAGE = "<!doctype html><title>unirepo</title><p>served by www from a ustar archive</p>\n"
 STEP_ERRORS: tuple[type[Exception], ...] = (*TOOLKIT_ERRORS, OSError)
 
 
@@ -99,25 +86,6 @@ def _kvm_missing() -> str | None:
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return "/dev/kvm is not readable and writable"
     return None
-
-
-def _netns_missing() -> str | None:
-    if shutil.which("ip") is None or shutil.which("ping") is None:
-        return "ip or ping is not installed"
-    if not os.path.exists("/dev/net/tun"):
-        return "/dev/net/tun does not exist"
-    probe = f"demoprobe{uuid.uuid4().hex[:6]}"
-    made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True,
-                          check=False)
-    if made.returncode != 0:
-        return f"cannot create a network namespace: {made.stderr.strip()}"
-    subprocess.run(["ip", "netns", "del", probe], capture_output=True, check=False)
-    return None
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else "no output"
 
 
 class Demo:
@@ -157,7 +125,7 @@ class Demo:
             raise DemoError(f"`{show or argv[0]}` did not finish within {timeout:.0f} s") from None
         if check and result.returncode != 0:
             raise DemoError(f"`{show or shlex.join(argv)}` failed: "
-                            f"{_last_line(result.stderr or result.stdout)}")
+                            f"{last_line(result.stderr or result.stdout)}")
         return result
 
     def repo_tool(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -169,7 +137,7 @@ class Demo:
             return json.loads(result.stdout)
         except ValueError:
             raise DemoError(f"`repo-tool {args[0]}` printed no JSON: "
-                            f"{_last_line(result.stdout)}") from None
+                            f"{last_line(result.stdout)}") from None
 
     @contextlib.contextmanager
     def step(self, number: int, title: str, description: str) -> Iterator[None]:
@@ -281,7 +249,7 @@ class Demo:
             built = json.loads(result.stdout)
         except ValueError:
             raise DemoError(f"build-package {package.name} printed no JSON: "
-                            f"{_last_line(result.stderr)}") from None
+                            f"{last_line(result.stderr)}") from None
         images = {r["target"]: r["image"] for r in built["results"] if r.get("image")}
         if package.fixture:
             self.console.print(f"{package.name}: the author's double build differs "
@@ -304,7 +272,7 @@ class Demo:
             outcome = run_build(request, CONTROL, out / "work", request.target)
             if not outcome.ok or outcome.image is None:
                 raise DemoError(f"{package.name}.{request.target}: the author's build failed: "
-                                f"{_last_line(outcome.log)}")
+                                f"{last_line(outcome.log)}")
             image = out / f"{package.name}.{request.target}"
             shutil.copyfile(outcome.image, image)
             images[request.target] = str(image.relative_to(self.workdir))
@@ -374,7 +342,7 @@ class Demo:
         # Exit 3: some release was refused, as the fixtures are by design; 4 or 1 is a failure.
         if result.returncode not in (0, 3):
             raise DemoError(f"`repo-tool build` failed (exit {result.returncode}): "
-                            f"{_last_line(result.stderr or result.stdout)}")
+                            f"{last_line(result.stderr or result.stdout)}")
         self.apply_build_report(json.loads(result.stdout))
         verified = self.repo_tool("verify", "--repo", "repo")
         self.console.print(verified.stdout.strip(), highlight=False)
@@ -424,7 +392,7 @@ class Demo:
                 break
             if self.server.poll() is not None:
                 raise DemoError(f"repo-tool serve exited: "
-                                f"{_last_line(log_path.read_text(errors='replace'))}")
+                                f"{last_line(log_path.read_text(errors='replace'))}")
             time.sleep(0.1)
         else:
             raise DemoError(f"repo-tool serve did not listen within {SERVER_START_TIMEOUT:.0f} s")
@@ -461,7 +429,7 @@ class Demo:
         if result.returncode == 0 and GREETING in result.stdout:
             self.check(what, "ok", f"printed {GREETING!r}, exit status 0")
         else:
-            detail = _last_line(result.stderr or result.stdout)
+            detail = last_line(result.stderr or result.stdout)
             self.check(what, "failed", f"exit status {result.returncode}: {detail}")
 
     def step_operator(self) -> None:
@@ -483,149 +451,9 @@ class Demo:
                                f"v{info['abi_version']}, devices: {devices}, "
                                f"{len(info['segments'])} loadable segments", highlight=False)
             self.boot(fetched["written_to"], target, fetched["version"])
-        self.ping()
-        self.www()
-        self.dns()
-
-    def ping(self) -> None:
-        what = "boot ping on spt on a tap in a namespace, ping it"
-        image = self.network_image(what, PING_PACKAGE, "ping")
-        if image is None:
-            return
-        inside = self.tap_namespace()
-        if not self.start_guest(what, inside, image, "ping: ready", blocks={},
-                                args=[f"--ipv4={GUEST_ADDRESS}/24"]):
-            return
-        result = self.run([*inside, "ping", "-c", str(PING_COUNT), "-i", "0.2", "-W", "3",
-                           GUEST_ADDRESS], check=False, timeout=60)
-        received = f"{PING_COUNT} packets transmitted, {PING_COUNT} received"
-        if received in result.stdout:
-            rtt = _last_line(result.stdout)
-            self.check(what, "ok", f"{PING_COUNT}/{PING_COUNT} echo replies from "
-                       f"{GUEST_ADDRESS}; {rtt}")
-        else:
-            self.check(what, "failed", _last_line(result.stdout or result.stderr))
-
-    def www(self) -> None:
-        what = "boot www on spt with a site archive, fetch a page with curl"
-        image = self.network_image(what, WWW_PACKAGE, "curl")
-        if image is None:
-            return
-        # The operator's site, packed as docs/www.md tells them.
-        public = self.workdir / "operator" / "public"
-        public.mkdir()
-        (public / "index.html").write_text(WWW_PAGE)
-        self.run(["tar", "--format=ustar", "-cf", "operator/site.tar", "-C", "operator/public",
-                  "."])
-        inside = self.tap_namespace()
-        if not self.start_guest(what, inside, image, "www: ready",
-                                blocks={"site": self.workdir / "operator" / "site.tar"},
-                                args=[f"--ipv4={GUEST_ADDRESS}/24", "--access-log"]):
-            return
-        result = self.run([*inside, "curl", "-sS", "-i", "--max-time", "10",
-                           f"http://{GUEST_ADDRESS}/"], check=False, timeout=30)
-        # text mode: curl's CRLFs arrive as newlines
-        status = result.stdout.splitlines()[0] if result.stdout else ""
-        if result.returncode == 0 and status == "HTTP/1.1 200 OK" and \
-                result.stdout.endswith(WWW_PAGE):
-            self.check(what, "ok", f"{status}, {len(WWW_PAGE)} bytes of index.html from "
-                       "operator/site.tar")
-        else:
-            self.check(what, "failed", _last_line(result.stderr or result.stdout))
-
-    def dns(self) -> None:
-        what = "boot dns on spt with a zone archive, query it with dig"
-        image = self.network_image(what, DNS_PACKAGE, "dig")
-        if image is None:
-            return
-        # The operator's zones, one <zone>.zone file each, packed as docs/dns.md tells them.
-        zones = self.workdir / "operator" / "zones"
-        zones.mkdir()
-        (zones / DNS_ZONE_FILE).write_text(DNS_ZONE)
-        self.run(["tar", "--format=ustar", "-cf", "operator/zones.tar", "-C", "operator/zones",
-                  DNS_ZONE_FILE])
-        inside = self.tap_namespace()
-        if not self.start_guest(what, inside, image, "dns: ready",
-                                blocks={"zones": self.workdir / "operator" / "zones.tar"},
-                                args=[f"--ipv4={GUEST_ADDRESS}/24"]):
-            return
-        question = " ".join(DNS_QUESTION)
-        result = self.run([*inside, "dig", f"@{GUEST_ADDRESS}", "+short", "+tries=2",
-                           "+time=3", *DNS_QUESTION], check=False, timeout=60)
-        if result.returncode == 0 and result.stdout.split() == [DNS_ANSWER]:
-            self.check(what, "ok", f"{question} -> {DNS_ANSWER} from {GUEST_ADDRESS}")
-        else:
-            answer = _last_line(result.stdout or result.stderr)
-            self.check(what, "failed", f"dig {question}: {answer}")
-
-    def network_image(self, what: str, package: str, client: str) -> Path | None:
-        """The spt image of `package`, fetched through the verifying client, for a step
-        that talks to it with `client` on a tap in a namespace; None (and the check
-        recorded) when the step cannot run."""
-        missing = _netns_missing() or (
-            None if shutil.which(client) else f"{client} is not installed")
-        if missing:
-            self.check(what, "skipped", missing)
-            return None
-        released = next((o for o in self.outcomes if o.name == package), None)
-        if released is None:
-            self.check(what, "skipped", f"the package index has no {package}")
-            return None
-        if released.decision != "published":
-            self.check(what, "failed", f"{package} was not published: {released.reason}")
-            return None
-        fetched = self.fetch("spt", "first release", package)
-        return self.workdir / str(fetched["written_to"])
-
-    def tap_namespace(self) -> list[str]:
-        """A new namespace with tap0 at HOST_ADDRESS (deleted at cleanup);
-        the argv prefix that runs a command inside it."""
-        namespace = f"demo{uuid.uuid4().hex[:8]}"
-        self.run(["ip", "netns", "add", namespace])
-        self.cleanups.append(("netns", namespace))
-        inside = ["ip", "netns", "exec", namespace]
-        for argv in (["ip", "link", "set", "lo", "up"],
-                     ["ip", "tuntap", "add", "tap0", "mode", "tap"],
-                     ["ip", "addr", "add", f"{HOST_ADDRESS}/24", "dev", "tap0"],
-                     ["ip", "link", "set", "tap0", "up"]):
-            self.run([*inside, *argv])
-        return inside
-
-    def start_guest(self, what: str, inside: list[str], image: Path, ready: str,
-                    blocks: dict[str, Path], args: list[str]) -> bool:
-        """Boot `image` on tap0 in the namespace (stopped at cleanup) and wait for its
-        console to say `ready`; False (and the check recorded) when it never does."""
-        argv = tender_command(image, nets={"service": "tap0"},
-                              blocks={name: str(path) for name, path in blocks.items()},
-                              args=args)
-        self.console.print(f"[dim]$ {shlex.join([*inside, *argv])} &[/]", highlight=False,
-                           soft_wrap=True)
-        guest = subprocess.Popen([*inside, *argv], stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
-        self.cleanups.append(("process", guest))
-        console = self.read_until(guest, ready, GUEST_TIMEOUT)
-        if ready not in console:
-            self.check(what, "failed", f"the guest never said {ready!r}: {_last_line(console)}")
-            return False
-        return True
-
-    @staticmethod
-    def read_until(proc: subprocess.Popen[bytes], text: str, timeout: float) -> str:
-        assert proc.stdout is not None
-        seen = b""
-        deadline = time.monotonic() + timeout
-        while text.encode() not in seen:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            readable, _, _ = select.select([proc.stdout], [], [], left)
-            if not readable:
-                break
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            seen += chunk
-        return seen.decode(errors="replace")
+        ping(self)
+        www(self)
+        dns(self)
 
     def step_rotate(self) -> None:
         author = self.author_of[ROTATED_PACKAGE]
@@ -653,7 +481,7 @@ class Demo:
         refused = self.sign_release(release, old_key, check=False)
         if refused.returncode == 0:
             raise DemoError("the rotated-out key could still sign a release")
-        reason = _last_line(refused.stderr or refused.stdout).removeprefix("error: ")
+        reason = last_line(refused.stderr or refused.stdout).removeprefix("error: ")
         self.check("release signed by the rotated-out key", "ok", f"refused: {reason}")
         self.record_release(package, self.sign_release(release, self.key(new_name)))
         self.step_build()
