@@ -1,6 +1,7 @@
 """Benchmark at scale: one cold publish and a client's refresh, 10,000 to 1,000,000 packages.
 
-    .venv/bin/python -m bench.scale [--packages 10000 100000] [--publishes 5] [--repeat 3] [--write]
+    .venv/bin/python -m bench.scale [--packages 10000 100000] [--publishes 5] [--repeat 3]
+                                    [--fixture-dir DIR] [--write]
 
 Fixture (built once per size, its time reported but not measured): the pinned
 layout (targets -> 256 shard roles -> one role per package), 3 maintainers
@@ -10,6 +11,12 @@ role files are written directly (no pending change per package) and snapshot
 and timestamp are signed once by the repository's online services. Only the
 target files of the package the clients download exist on disk (a publish never
 reads other packages' files; `repo-tool verify` is not run on this fixture).
+The author keys are kept beside the repository (repo-N.author-keys, raw ed25519
+private keys in package order) and read one at a time when a run signs with one.
+--fixture-dir DIR builds each size's fixture once into DIR/repo-N and keeps it
+(DIR/repo-N.built marks it complete); later runs, and bench/tree_client.py's
+--fixture-dir, copy it instead of building it again (at 1,000,000 packages the
+build takes a quarter of an hour). Every run works on its own copy.
 
 Measured, interleaved A B A B, each a cold process as a user runs it:
 - publish: `repo-tool publish --no-build` (ours) vs bench/peer_publish.py
@@ -38,9 +45,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from securesystemslib.signer import Key, SSlibKey
 from tuf.api.metadata import DelegatedRole, Delegations, Metadata, MetaFile, TargetFile, Targets
 from tuf.api.serialization.json import JSONSerializer
 
@@ -56,14 +66,45 @@ RESULTS = Path(__file__).parent / "results" / "scale.md"
 SERIALIZER = JSONSerializer(compact=True)
 DOWNLOADED = "pkg0000000"  # the package whose files exist and which the clients fetch
 IMAGE = os.urandom(64 * 1024)
+KEY_BYTES = 32  # a raw ed25519 private key
 
 
 def package_name(number: int) -> str:
     return f"pkg{number:07d}"
 
 
-def build(root: Path, packages: int) -> tuple[Repository, dict[str, KeyFileSigner]]:
-    """The fixture; returns the repository and the author keys of the packages."""
+class AuthorKeys(Mapping[str, KeyFileSigner]):
+    """The packages' author keys, read one by one from the fixture's key file (the raw
+    32-byte ed25519 private keys in package order): a million signers in memory would cost
+    this process gigabytes and loading them all a minute, and a run signs with a few."""
+
+    def __init__(self, path: Path, packages: int) -> None:
+        self.path = path
+        self.packages = packages
+
+    def __getitem__(self, name: str) -> KeyFileSigner:
+        number = int(name.removeprefix("pkg"))
+        if name != package_name(number) or not 0 <= number < self.packages:
+            raise KeyError(name)
+        with self.path.open("rb") as keys:
+            keys.seek(number * KEY_BYTES)
+            private = Ed25519PrivateKey.from_private_bytes(keys.read(KEY_BYTES))
+        return KeyFileSigner(private, SSlibKey.from_crypto(private.public_key()))
+
+    def __iter__(self) -> Iterator[str]:
+        return (package_name(number) for number in range(self.packages))
+
+    def __len__(self) -> int:
+        return self.packages
+
+
+def author_keys_path(root: Path) -> Path:
+    return root.with_name(root.name + ".author-keys")
+
+
+def build(root: Path, packages: int) -> tuple[Repository, AuthorKeys]:
+    """The fixture; returns the repository and the author keys of the packages (kept in
+    author_keys_path(root), beside the repository)."""
     maintainers = [generate_key() for _ in range(3)]
     online = root / "online"
     online.mkdir(parents=True)
@@ -78,34 +119,39 @@ def build(root: Path, packages: int) -> tuple[Repository, dict[str, KeyFileSigne
     )
     repo.sign_pending(change.change_id, maintainers[:2])
     expires = repo.load_root().signed.expires
-    authors: dict[str, KeyFileSigner] = {}
-    by_shard: dict[str, list[str]] = {}
+    by_shard: dict[str, list[tuple[str, Key]]] = {}
     updates: dict[str, MetaFile] = {}
-    for number in range(packages):
-        name = package_name(number)
-        authors[name] = author = generate_key()
-        by_shard.setdefault(layout.shard_of(name), []).append(name)
-        targets = {}
-        for filename in ("manifest.json", f"{name}-1.0.0.tar.gz", f"{name}.hvt", f"{name}.spt"):
-            path = layout.target_path(name, "1.0.0", filename)
-            data = IMAGE if filename.endswith(".hvt") else path.encode()
-            targets[path] = TargetFile.from_data(path, data, ["sha256"])
-            if name == DOWNLOADED:
-                directory, base = path.rsplit("/", 1)
-                (repo.targets_dir / directory).mkdir(parents=True, exist_ok=True)
-                (repo.targets_dir / directory / f"{targets[path].hashes['sha256']}.{base}"
-                 ).write_bytes(data)
-        md = Metadata(Targets(version=1, expires=expires, targets=targets))
-        md.sign(author)
-        role = layout.package_role(name)
-        (repo.metadata_dir / f"1.{role}.json").write_bytes(md.to_bytes(SERIALIZER))
-        updates[f"{role}.json"] = MetaFile(version=1)
+    # Every package's image has the same bytes: hash them once.
+    image = TargetFile.from_data("image", IMAGE, ["sha256"])
+    with author_keys_path(root).open("wb") as key_file:
+        for number in range(packages):
+            name = package_name(number)
+            author = generate_key()
+            assert isinstance(author.private_key, Ed25519PrivateKey)
+            key_file.write(author.private_key.private_bytes_raw())
+            by_shard.setdefault(layout.shard_of(name), []).append((name, author.public_key))
+            targets = {}
+            for filename in ("manifest.json", f"{name}-1.0.0.tar.gz", f"{name}.hvt",
+                             f"{name}.spt"):
+                path = layout.target_path(name, "1.0.0", filename)
+                data = IMAGE if filename.endswith(".hvt") else path.encode()
+                targets[path] = (TargetFile(image.length, image.hashes, path)
+                                 if data is IMAGE else TargetFile.from_data(path, data, ["sha256"]))
+                if name == DOWNLOADED:
+                    directory, base = path.rsplit("/", 1)
+                    (repo.targets_dir / directory).mkdir(parents=True, exist_ok=True)
+                    (repo.targets_dir / directory / f"{targets[path].hashes['sha256']}.{base}"
+                     ).write_bytes(data)
+            md = Metadata(Targets(version=1, expires=expires, targets=targets))
+            md.sign(author)
+            role = layout.package_role(name)
+            (repo.metadata_dir / f"1.{role}.json").write_bytes(md.to_bytes(SERIALIZER))
+            updates[f"{role}.json"] = MetaFile(version=1)
     for prefix, members in by_shard.items():
         shard = Targets(version=2, expires=expires)
         shard.delegations = Delegations(keys={}, roles={})
         assert shard.delegations.roles is not None
-        for name in members:
-            key = authors[name].public_key
+        for name, key in members:
             shard.delegations.keys[key.keyid] = key
             role = layout.package_role(name)
             shard.delegations.roles[role] = DelegatedRole(
@@ -119,7 +165,38 @@ def build(root: Path, packages: int) -> tuple[Repository, dict[str, KeyFileSigne
         updates[f"{shard_name}.json"] = MetaFile(version=2)
     with repository_lock(root):
         repo.online.new_snapshot_and_timestamp(updates)
-    return repo, authors
+    return repo, AuthorKeys(author_keys_path(root), packages)
+
+
+def copy_repository(source: Path, destination: Path) -> None:
+    """A copy of a fixture repository and its author keys (cp: a million files copy in a
+    fraction of shutil.copytree's time)."""
+    subprocess.run(["cp", "-a", str(source), str(destination)], check=True)
+    shutil.copyfile(author_keys_path(source), author_keys_path(destination))
+
+
+def fixture(packages: int, tmp: Path, fixture_dir: Path | None
+            ) -> tuple[Repository, AuthorKeys, float]:
+    """A fresh fixture of PACKAGES at tmp/repo-N and the seconds its build took.
+
+    With fixture_dir, the fixture is built once into fixture_dir/repo-N (kept, and marked
+    complete by fixture_dir/repo-N.built, which holds the build's seconds) and every run,
+    of this benchmark or of bench/tree_client.py, works on its own copy of it."""
+    root = tmp / f"repo-{packages}"
+    if fixture_dir is None:
+        started = time.perf_counter()
+        repo, authors = build(root, packages)
+        return repo, authors, time.perf_counter() - started
+    kept = fixture_dir / f"repo-{packages}"
+    marker = kept.with_name(kept.name + ".built")
+    if not marker.exists():
+        shutil.rmtree(kept, ignore_errors=True)  # an interrupted build
+        started = time.perf_counter()
+        build(kept, packages)
+        marker.write_text(f"{time.perf_counter() - started:.1f}\n")
+    copy_repository(kept, root)
+    return (Repository(root, INSECURE), AuthorKeys(author_keys_path(root), packages),
+            float(marker.read_text()))
 
 
 def run_measured(command: list[str]) -> tuple[float, float, int]:
@@ -146,14 +223,14 @@ def summary(values: list[float]) -> dict[str, float]:
     return {"min": min(values), "median": statistics.median(values)}
 
 
-def bench_publish(root: Path, repo: Repository, authors: dict[str, KeyFileSigner],
+def bench_publish(root: Path, repo: Repository, authors: Mapping[str, KeyFileSigner],
                   publishes: int, work: Path) -> dict[str, dict[str, list[float]]]:
     rng = random.Random(len(authors))
     names = sorted(authors)
     # Each side publishes into its own copy: a snapshot written by the other side would not
     # be one ours wrote (no snapshot index), so ours would re-read it whole every time.
     peer_root = root.with_name(root.name + "-peer")
-    shutil.copytree(root, peer_root, symlinks=True)
+    copy_repository(root, peer_root)
     roots = {"ours": root, "python-tuf": peer_root}
     repos = {"ours": repo, "python-tuf": Repository(peer_root, INSECURE)}
     repo_tool = str(Path(sys.executable).with_name("repo-tool"))
@@ -213,11 +290,10 @@ def bench_clients(root: Path, repeat: int, work: Path) -> dict[str, object]:
     return {"samples": samples, "rss_kib": memory}
 
 
-def bench_size(packages: int, publishes: int, repeat: int, tmp: Path) -> dict[str, object]:
-    root = tmp / f"repo-{packages}"
-    started = time.perf_counter()
-    repo, authors = build(root, packages)
-    built = time.perf_counter() - started
+def bench_size(packages: int, publishes: int, repeat: int, tmp: Path,
+               fixture_dir: Path | None) -> dict[str, object]:
+    repo, authors, built = fixture(packages, tmp, fixture_dir)
+    root = repo.root_dir
     print(f"{packages:,} packages: fixture built in {built:.0f} s", file=sys.stderr)
     snapshot_bytes = max(
         (p for p in repository_paths(root).metadata.iterdir()
@@ -306,6 +382,10 @@ def main() -> None:
     parser.add_argument("--publishes", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--write", action="store_true", help=f"record results in {RESULTS}")
+    parser.add_argument("--fixture-dir", type=Path, metavar="DIR",
+                        help="build each size's fixture once into DIR and keep it (reused by "
+                             "later runs and by bench.tree_client --fixture-dir); every run "
+                             "works on its own copy")
     parser.add_argument("--client-once", nargs=4, metavar=("CLIENT", "URL", "WORK", "TARGET"),
                         help=argparse.SUPPRESS)  # a child of client_memory
     args = parser.parse_args()
@@ -315,7 +395,8 @@ def main() -> None:
         return
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     with tempfile.TemporaryDirectory() as tmp:
-        results = [bench_size(n, args.publishes, args.repeat, Path(tmp)) for n in args.packages]
+        results = [bench_size(n, args.publishes, args.repeat, Path(tmp), args.fixture_dir)
+                   for n in args.packages]
     rendered = render(results)
     print(rendered)
     if args.write:

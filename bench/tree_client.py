@@ -1,11 +1,13 @@
 """A fresh client's bytes with the snapshot tree (docs/tap16-profile.md) vs snapshot.json.
 
-    .venv/bin/python -m bench.tree_client --packages 10000 [--repeat 3] [--write]
+    .venv/bin/python -m bench.tree_client --packages 10000 [--repeat 3] [--fixture-dir DIR]
+                                          [--write]
 
 Fixture (not timed): bench/scale.py's repository of N packages (real keys and
-signatures), then `snapshot --tree` (the full tree, built once). Served by `serve`'s
-HTTP server on loopback (bench/transfer.py), three clients interleaved in every round
-(A B C, A B C, ...) on the same files:
+signatures), then `snapshot --tree` (the full tree, built once). With --fixture-dir
+DIR, a copy of bench.scale's kept fixture DIR/repo-N (built there first if absent).
+Served by `serve`'s HTTP server on loopback (bench/transfer.py), three clients
+interleaved in every round (A B C, A B C, ...) on the same files:
 - ours-tree: our client in tree mode (node + one bundle, never snapshot.json), gzip;
 - ours: our client told not to use the tree (ClientConfig.snapshot_tree=False), gzip;
 - ngclient: python-tuf's ngclient (reads snapshot.json; asks for no content coding).
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,7 @@ from typing import Any
 from tuf.api.metadata import Metadata, MetaFile, Targets
 from tuf.ngclient.updater import Updater as NgUpdater
 
-from bench.scale import DOWNLOADED, SERIALIZER, build, package_name
+from bench.scale import DOWNLOADED, SERIALIZER, fixture, package_name
 from bench.transfer import Phases, Sample, measure, serve
 from signing.keys import KeyFileSigner
 from tuf_metadata import layout
@@ -103,7 +106,7 @@ CLIENTS = {
 Results = dict[str, dict[str, list[Sample]]]
 
 
-def publish_costs(repo: Repository, authors: dict[str, KeyFileSigner], rounds: int
+def publish_costs(repo: Repository, authors: Mapping[str, KeyFileSigner], rounds: int
                   ) -> tuple[list[float], list[float]]:
     """Seconds of each snapshot + tree + timestamp listing one new package role version, and
     of write_tree within it."""
@@ -151,11 +154,11 @@ def client_once(name: str, base: str, work: Path, target: str, root_file: Path) 
     fresh()
 
 
-def run_size(packages: int, repeat: int, tmp: Path
+def run_size(packages: int, repeat: int, tmp: Path, fixture_dir: Path | None
              ) -> tuple[Results, float, list[float], tuple[list[float], list[float]],
                         dict[str, int]]:
-    root = tmp / f"repo-{packages}"
-    repo, authors = build(root, packages)
+    repo, authors, _ = fixture(packages, tmp, fixture_dir)
+    root = repo.root_dir
     started = time.perf_counter()
     set_tree_enabled(repo.files, True)
     repo.resign_snapshot()
@@ -229,6 +232,9 @@ def main() -> None:
     parser.add_argument("--packages", type=int, nargs="+", default=[10000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--fixture-dir", type=Path, metavar="DIR",
+                        help="use (or build once and keep) the fixture of bench.scale "
+                             "--fixture-dir DIR; this run works on its own copy")
     parser.add_argument("--client-once", nargs=5, metavar=("CLIENT", "URL", "WORK", "TARGET",
                                                           "ROOT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -239,7 +245,8 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as temporary:
         for packages in args.packages:
-            rows.append((packages, *run_size(packages, args.repeat, Path(temporary))))
+            rows.append((packages, *run_size(packages, args.repeat, Path(temporary),
+                                             args.fixture_dir)))
     text = table(rows) + "\n\nPublish side (tree on), one package role changed per snapshot:\n\n"
     text += publish_table(rows)
     print(text)
