@@ -36,8 +36,8 @@ _E = CommandEntry
 COMMANDS: dict[str, CommandEntry] = {
     "build": _E("build", "Publish gate: build every staged release twice; publish only exact, "
                 "author-matching images."),
-    "build-package": _E("build", "Build package MANIFEST twice (B varied), compare bit for bit, "
-                        "report."),
+    "build-package": _E("build_package", "Build package MANIFEST twice (B varied), compare bit "
+                        "for bit, report."),
     "demo": _E("demo", "The whole pipeline on a local repository, every role in turn, nothing "
                "off this machine."),
     "fetch": _E("fetch", "Fetch package NAME's image or source archive through TUF, verified, "

@@ -26,13 +26,13 @@ from builder.reference import Reference, toolchain_of_buildinfo
 from builder.status import BuildStatus
 from builder.variations import Variation
 from fsio import atomic_write
-from repo_tool.commands.build import (
+from repo_tool.commands.build_common import (
     EXIT_BUILD_FAILED,
     EXIT_REFUSED,
-    _check_host,
-    _show_failures,
-    _signer,
-    _variations,
+    check_build_host,
+    optional_signer,
+    show_failures,
+    variations_of,
 )
 from repo_tool.commands.farm_rebuild import farm_options
 from repo_tool.commands.intoto import invocation
@@ -211,14 +211,14 @@ def rebuild(
     from tuf_metadata.client.published import published_releases
 
     layout.validate_rebuilder_name(name)
-    _check_host()
-    signer = _signer(key, passphrase_env, passphrase_file, insecure_plaintext)
+    check_build_host()
+    signer = optional_signer(key, passphrase_env, passphrase_file, insecure_plaintext)
     if signer is None:
         raise BuildError("the rebuilder key (--key) signs every attestation")
     connection = connect(None, repo_url, root_file, (), metadata_dir or out_dir / "metadata")
     from builder.rebuild import rebuilder_conditions
 
-    variations = _variations(only, skip)
+    variations = variations_of(only, skip)
 
     def progress(message: str) -> None:
         click.echo(f"rebuild: {message}", err=True)
@@ -307,7 +307,7 @@ def rebuild(
                            f"{t['target']}: {t['reason']}")
         click.echo(f"attestations: {out_dir / layout.ATTESTATIONS_DIR}"
                    + (f" ({submitted} submitted to {submit_dir})" if submit_dir else ""))
-    _show_failures(all_results)
+    show_failures(all_results)
     status = max(statuses, default=0, key=lambda s: {0: 0, EXIT_REFUSED: 1}.get(s, 2))
     if status:
         raise SystemExit(status)

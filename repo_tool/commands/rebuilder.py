@@ -19,6 +19,7 @@ from repo_tool.commands.keys import (
     passphrase_options,
     passphrase_source,
 )
+from repo_tool.commands.options import JSON_OPTION, PUBLIC_KEY_FILE, REPO_OPTION
 from repo_tool.errors import RepoToolError
 from signing.keys import load_public_key, load_signer
 from tuf_metadata import layout
@@ -27,14 +28,7 @@ from tuf_metadata.repository import NotInitialisedError, Repository
 if TYPE_CHECKING:
     from tuf_metadata.repo_verify import VerifySummary
 
-REPO_OPTION = click.option(
-    "--repo", "-r", "repo_dir", envvar="REPO_TOOL_REPO", default=".", show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Repository directory (env REPO_TOOL_REPO).",
-)
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-PUBLIC_KEY_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
-PRIVATE_KEY_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+PRIVATE_KEY_FILE = PUBLIC_KEY_FILE
 
 
 def register(group: click.Group) -> None:

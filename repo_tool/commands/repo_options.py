@@ -20,18 +20,14 @@ import click
 from securesystemslib.signer import Signer
 
 from repo_tool.commands.keys import online_passphrase_options
+from repo_tool.commands.options import JSON_OPTION as JSON_OPTION
+from repo_tool.commands.options import PUBLIC_KEY_FILE as PUBLIC_KEY_FILE
+from repo_tool.commands.options import REPO_OPTION as REPO_OPTION
 from repo_tool.errors import RepoToolError
 from signing.keys import PassphraseSource, load_signer
 from tuf_metadata.repository import NotInitialisedError, Repository
 
-REPO_OPTION = click.option(
-    "--repo", "-r", "repo_dir", envvar="REPO_TOOL_REPO", default=".", show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Repository directory (env REPO_TOOL_REPO).",
-)
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 ONLINE_OPTION = online_passphrase_options
-PUBLIC_KEY_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def open_repo(repo_dir: Path, online_passphrase: str | None = None) -> Repository:
