@@ -46,7 +46,8 @@ def register(group: click.Group) -> None:
 @click.command()
 @REPO_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port (0: any free).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port (0: any free).")
 @schedule_options
 @http_options
 @click.option("--access-log", metavar="FILE",

@@ -107,3 +107,10 @@ def test_repository_commands_outside_a_repository_say_what_to_do(
     assert stderr == ("error: . is not a repository (no repo.json): pass --repo DIR (or set "
                       "REPO_TOOL_REPO), or create one with `repo-tool init`\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_serve_refuses_a_port_out_of_range_before_opening_anything(tmp_path: Path) -> None:
+    status, stdout, stderr = invoke("serve", "--repo", str(tmp_path), "--port", "99999")
+    assert status == 2
+    assert stdout == ""
+    assert "Invalid value for '--port': 99999 is not in the range 0<=x<=65535." in stderr
