@@ -419,15 +419,25 @@ class MetadataReader:
     def package_context(self, package: str) -> PackageContext:
         """Snapshot, delegation and effective (post-rotation) keys of a delegated package."""
         layout.validate_package_name(package)
-        root = self.load_root().signed
-        snapshot = self.load_snapshot(root, verify=False).signed
-        targets = self.load_targets(root, snapshot).signed
-        shard_md = self.load_shard(targets, snapshot, layout.shard_role(package))
+        snapshot, shard_md = self.package_shard(package, verify_snapshot=False)
         delegation = self.package_delegation(shard_md.signed, package)
         keys, threshold = self.package_keys(shard_md, snapshot, package)
         assert shard_md.signed.delegations is not None
         delegation_keys = delegated_keys(shard_md.signed.delegations.keys, delegation.keyids)
         return PackageContext(snapshot, delegation, delegation_keys, keys, threshold)
+
+    def package_shard(
+        self, package: str, verify_snapshot: bool = True
+    ) -> tuple[Snapshot, Metadata[Targets]]:
+        """The current snapshot and the package's shard, verified on the way down from root.
+
+        VERIFY_SNAPSHOT False: the publish path, which reads the snapshot it signed itself.
+        For a quorum change of the shard: call it holding the writer lock, and edit a copy.
+        """
+        root = self.load_root().signed
+        snapshot = self.load_snapshot(root, verify=verify_snapshot).signed
+        targets = self.load_targets(root, snapshot).signed
+        return snapshot, self.load_shard(targets, snapshot, layout.shard_role(package))
 
     def current_package(self, package: str) -> Metadata[Targets] | None:
         """The published package role, or None if no release was published yet."""

@@ -27,7 +27,6 @@ from tuf_metadata.online import OnlineServices
 from tuf_metadata.repo_policy import check_package_role
 from tuf_metadata.repo_types import (
     PendingChange,
-    RepositoryError,
     StagingError,
     metadata_bytes,
     utc_now,
@@ -86,14 +85,10 @@ def propose_package_removal(files: MetadataReader, quorum: QuorumChanges,
     role = layout.package_role(package)
     shard_name = layout.shard_role(package)
     with repository_lock(files.root_dir):
-        root = files.load_root().signed
-        snapshot = files.load_snapshot(root).signed
-        targets = files.load_targets(root, snapshot).signed
-        shard = Targets.from_dict(files.load_shard(targets, snapshot, shard_name).signed.to_dict())
-        if shard.delegations is None or shard.delegations.roles is None or (
-                role not in shard.delegations.roles):
-            raise RepositoryError(f"{role}: package {package!r} is not delegated")
+        shard = Targets.from_dict(files.package_shard(package)[1].signed.to_dict())
+        files.package_delegation(shard, package)  # refuses a package that is not delegated
         quorum.check_shard_unchanged(shard_name)
+        assert shard.delegations is not None and shard.delegations.roles is not None
         del shard.delegations.roles[role]
         next_shard_version(files, shard)
         return quorum.write_pending(f"remove package {package}", [(shard_name, Metadata(shard))])

@@ -98,10 +98,7 @@ def propose_fold(files: MetadataReader, quorum: QuorumChanges, package: str,
     role = layout.package_role(package)
     shard_name = layout.shard_role(package)
     with repository_lock(files.root_dir):
-        root = files.load_root().signed
-        snapshot = files.load_snapshot(root).signed
-        targets = files.load_targets(root, snapshot).signed
-        shard_md = files.load_shard(targets, snapshot, shard_name)
+        snapshot, shard_md = files.package_shard(package)
         shard = Targets.from_dict(shard_md.signed.to_dict())
         before = delegation_of(shard, role)
         if before is None:
