@@ -21,7 +21,13 @@ from pathlib import Path
 from builder.double import run_diffoscope
 from builder.errors import BuildError
 from builder.pipeline import RESULT_NAME, BuildOptions, TargetResult, verify_target, write_json
-from builder.plan import PublishedSource, published_dependencies, solo5_requests, staged_package
+from builder.plan import (
+    Package,
+    PublishedSource,
+    published_dependencies,
+    solo5_requests,
+    staged_package,
+)
 from builder.reference import Reference
 from builder.status import BuildStatus
 from builder.variations import Conditions, Variation
@@ -61,6 +67,21 @@ def attestation_bytes(signed: SignedResult) -> bytes:
     return (line + "\n").encode()
 
 
+def rebuildable_package(inputs: PublishedInputs, options: BuildOptions) -> Package:
+    """The release's package, if it can be rebuilt: a signer for the verdicts, at least one
+    published image, each for a target the manifest declares, and an archive holding exactly
+    the manifest's sources. BuildError (one line) otherwise; used in-process and on the farm."""
+    if options.signer is None:
+        raise BuildError("a rebuild signs its verdicts: the rebuilder key is required")
+    if not inputs.images:
+        raise BuildError(f"{inputs.package} {inputs.version}: the release publishes no image")
+    package = staged_package(inputs.manifest, inputs.archive, inputs.package, inputs.version)
+    for target in inputs.images:
+        if target not in package.manifest.targets:
+            raise BuildError(f"{package.manifest.ident} does not declare target {target}")
+    return package
+
+
 def rebuild_release(
     inputs: PublishedInputs,
     dependencies: PublishedSource,
@@ -75,11 +96,7 @@ def rebuild_release(
     manifest is refused, or a dependency's published archive cannot be had. On a
     mismatch with the published image, diffoscope compares the two next to the reports.
     """
-    if options.signer is None:
-        raise BuildError("a rebuild signs its verdicts: the rebuilder key is required")
-    if not inputs.images:
-        raise BuildError(f"{inputs.package} {inputs.version}: the release publishes no image")
-    package = staged_package(inputs.manifest, inputs.archive, inputs.package, inputs.version)
+    package = rebuildable_package(inputs, options)
     deps = published_dependencies(package.manifest, dependencies)
     requests = solo5_requests(package, deps, sorted(inputs.images))
     results = []

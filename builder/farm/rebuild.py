@@ -47,7 +47,7 @@ from builder.farm.store import ArtifactStore
 from builder.gate import AuthorImage, AuthorRelease, GatePolicy, Refusal, gate
 from builder.pipeline import PROVENANCE_NAME, RESULT_NAME, BuildOptions, TargetResult, write_json
 from builder.plan import PublishedSource, published_dependencies, staged_package
-from builder.rebuild import PublishedImage, PublishedInputs
+from builder.rebuild import PublishedImage, PublishedInputs, rebuildable_package
 from builder.reference import Reference, compare_toolchain, rebuild_reason
 from builder.status import BuildStatus
 from builder.variations import Variation
@@ -186,14 +186,7 @@ class FarmRebuilder:
         published_image: PublishedImage,
     ) -> list[TargetResult]:
         """builder.rebuild.rebuild_release with the builds on farm workers (module doc)."""
-        if options.signer is None:
-            raise BuildError("a rebuild signs its verdicts: the rebuilder key is required")
-        if not inputs.images:
-            raise BuildError(f"{inputs.package} {inputs.version}: the release publishes no image")
-        package = staged_package(inputs.manifest, inputs.archive, inputs.package, inputs.version)
-        for target in inputs.images:
-            if target not in package.manifest.targets:
-                raise BuildError(f"{package.manifest.ident} does not declare target {target}")
+        package = rebuildable_package(inputs, options)
         fetched: dict[tuple[str, str], tuple[bytes, bytes]] = {}
 
         def recorded(name: str, version: str) -> tuple[bytes, bytes]:
