@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from signing.keys import load_public_key
 from tests.cli.helpers import User, hello_repository, isolated_user, served
 from tests.client.simulator import RepositorySimulator, new_signer
 from tests.repository.helpers import init_repo, make_release_files, pub, run
+from tests.support.http_thread import serving_folder
 from tests.support.published import metadata_dir, published_dir
 from tuf_metadata import layout
 
@@ -149,11 +147,6 @@ def test_fetch_source_archive_verified(
     assert not (tmp_path / "hello-1.9.tar.gz").exists()
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.mark.slow  # the key ceremony signs 258 roles
 def test_discovery_on_a_repository_made_by_repo_tool(tmp_path: Path, user: User) -> None:
     """init, delegate, release and publish with repo-tool; serve metadata/ and targets/;
@@ -167,12 +160,7 @@ def test_discovery_on_a_repository_made_by_repo_tool(tmp_path: Path, user: User)
     assert run(args).exit_code == 0
     assert run(["publish", "--no-build", "--repo", str(fx.repo_dir)]).exit_code == 0
     public = published_dir(fx.repo_dir)  # metadata/ and targets/, nothing private
-    handler = functools.partial(_QuietHandler, directory=str(public))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
+    with serving_folder(public) as url:
         root = metadata_dir(fx.repo_dir) / "1.root.json"
         assert user.run("remote", "add", "demo", url, "--root", str(root))[0] == 0
         assert user.run("search", "hell") == (0, "hello\t1.0.0\t1 version\n", "")
@@ -191,7 +179,3 @@ def test_discovery_on_a_repository_made_by_repo_tool(tmp_path: Path, user: User)
         code, _, err = user.run("fetch", "hello", "--source")
         assert code == 0, err
         assert (tmp_path / "hello-1.0.0.tar.gz").read_bytes() == files["source"].read_bytes()
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

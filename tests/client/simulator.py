@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from tuf.api.metadata import (
 )
 from tuf.api.serialization.json import JSONSerializer
 
+from tests.support.http_thread import running
 from tuf_metadata import layout
 from tuf_metadata.client.errors import EndlessDataError, NotFoundError
 from tuf_metadata.rotate import RotateFile, sign_rotate
@@ -324,13 +324,5 @@ def serve_http(repo: RepositorySimulator) -> Iterator[tuple[str, str, list[str]]
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with running(http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)) as base:
         yield f"{base}/metadata/", f"{base}/targets/", log
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)

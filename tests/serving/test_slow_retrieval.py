@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from tests.support.http_thread import running
 from tuf_metadata.client.errors import DownloadError, NotFoundError
 from tuf_metadata.client.fetcher import (
     FetchLimits,
@@ -51,15 +52,11 @@ def tcp_server(behaviour: Behaviour, host: str = "127.0.0.1") -> Iterator[tuple[
 
     server = socketserver.ThreadingTCPServer((host, 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://{host}:{server.server_address[1]}", requests
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with running(server) as url:
+        try:
+            yield url, requests
+        finally:
+            stop.set()  # before the server stops: a trickling handler must not hold it
 
 
 def trickle(data: bytes, every: float, head: bytes = b"") -> Behaviour:

@@ -25,7 +25,9 @@ def running(server: socketserver.BaseServer) -> Iterator[str]:
                               daemon=True)
     thread.start()
     try:
-        host, port = server.server_address[:2]
+        address = server.server_address
+        assert isinstance(address, tuple), "an Internet-socket server"
+        host, port = address[:2]
         yield f"http://{host!s}:{port}"
     finally:
         server.shutdown()
