@@ -25,6 +25,15 @@ struct net_stack *net_stack_create(const struct net_stack_config *cfg)
         free(s);
         return NULL;
     }
+    if (cfg->emit_tso) {
+        s->tso_tx = malloc(NET_TSO_HEADROOM + ETH_HDR_LEN + IPV4_MAX_LEN);
+        if (!s->tso_tx) {
+            free(s->tx);
+            free(s);
+            return NULL;
+        }
+        s->emit_tso = cfg->emit_tso;
+    }
     memcpy(s->mac, cfg->mac, 6);
     s->mtu = mtu;
     s->emit = cfg->emit;
@@ -43,6 +52,7 @@ void net_stack_destroy(struct net_stack *s)
     reasm_flush(&s->reasm);
     udp_free_all(s);
     free(s->tx);
+    free(s->tso_tx);
     free(s);
 }
 
@@ -112,6 +122,24 @@ void net_stack_input(struct net_stack *s, net_time_t now, const uint8_t *frame, 
     default:
         s->stats.rx_dropped++;
     }
+}
+
+void net_stack_input_trusted(struct net_stack *s, net_time_t now, const uint8_t *frame,
+                             size_t len)
+{
+    s->rx_csum_trusted = 1;
+    net_stack_input(s, now, frame, len);
+    s->rx_csum_trusted = 0;
+}
+
+int net_stack_rx_csum_trusted(const struct net_stack *s)
+{
+    return s->rx_csum_trusted;
+}
+
+int net_stack_tso(const struct net_stack *s)
+{
+    return s->emit_tso != NULL;
 }
 
 void net_stack_poll(struct net_stack *s, net_time_t now)
