@@ -22,7 +22,6 @@ struct netif {
     size_t rx_size;
     int vnet;            /* frames carry a virtio-net header */
     uint8_t *tx;         /* vnet: header + one MTU-sized frame */
-    uint64_t vnet_bad;   /* frames dropped for a malformed header */
 };
 
 static void netif_emit(void *ctx, const uint8_t *frame, size_t len)
@@ -49,22 +48,12 @@ static void netif_emit_tso(void *ctx, uint8_t *frame, size_t len, const struct n
     (void)solo5_net_write(n->handle, hdr, VNET_HDR_LEN + len);
 }
 
-/* One frame read from the device: checked header first, if any. */
 static void netif_input(struct netif *n, solo5_time_t now, size_t len)
 {
-    if (!n->vnet) {
-        net_stack_input(n->stack, now, n->rx, len);
-        return;
-    }
-    struct vnet_view v;
-    if (vnet_view_check(&v, n->rx, len) != 0) {
-        n->vnet_bad++;
-        return;
-    }
-    if (vnet_csum_trusted(&v))
-        net_stack_input_trusted(n->stack, now, v.frame, v.frame_len);
+    if (n->vnet)
+        (void)net_stack_input_vnet(n->stack, now, n->rx, len);
     else
-        net_stack_input(n->stack, now, v.frame, v.frame_len);
+        net_stack_input(n->stack, now, n->rx, len);
 }
 
 /* Frames handled per wake-up: timers still run under a flood, and what is
@@ -143,11 +132,6 @@ struct net_dhcp *netif_dhcp(struct netif *n)
 int netif_offload(const struct netif *n)
 {
     return n->vnet;
-}
-
-uint64_t netif_vnet_dropped(const struct netif *n)
-{
-    return n->vnet_bad;
 }
 
 int netif_configure(struct netif *n, const struct net_bootargs *args, net_dhcp_event_fn fn,

@@ -7,6 +7,7 @@
 #include "ipv4_reasm.h"
 #include "ipv4_wire.h"
 #include "stack_internal.h"
+#include "vnet_wire.h"
 
 #define STACK_MIN_MTU 576  /* RFC 791 3.1: every host must accept 576-byte datagrams */
 #define STACK_MAX_MTU 9000 /* jumbo frames */
@@ -130,6 +131,22 @@ void net_stack_input_trusted(struct net_stack *s, net_time_t now, const uint8_t 
     s->rx_csum_trusted = 1;
     net_stack_input(s, now, frame, len);
     s->rx_csum_trusted = 0;
+}
+
+int net_stack_input_vnet(struct net_stack *s, net_time_t now, const uint8_t *buf, size_t len)
+{
+    struct vnet_view v;
+    if (vnet_view_check(&v, buf, len) != 0) {
+        s->stats.rx_frames++;
+        s->stats.rx_dropped++;
+        s->stats.rx_vnet_bad++;
+        return NET_EINVAL;
+    }
+    if (vnet_csum_trusted(&v))
+        net_stack_input_trusted(s, now, v.frame, v.frame_len);
+    else
+        net_stack_input(s, now, v.frame, v.frame_len);
+    return 0;
 }
 
 int net_stack_rx_csum_trusted(const struct net_stack *s)

@@ -73,7 +73,8 @@ class Config(ctypes.Structure):
                 ("max_conns", ctypes.c_uint), ("delack", ctypes.c_uint64),
                 ("time_wait", ctypes.c_uint64), ("fin_wait_2", ctypes.c_uint64),
                 ("syn_retries", ctypes.c_uint), ("data_retries", ctypes.c_uint),
-                ("verify_checksum", ctypes.c_int), ("ack_batch", ctypes.c_int)]
+                ("verify_checksum", ctypes.c_int), ("ack_batch", ctypes.c_int),
+                ("tso_max", ctypes.c_uint32)]
 
 
 class Stats(ctypes.Structure):

@@ -28,7 +28,5 @@ struct net_dhcp *netif_dhcp(struct netif *n);
 /* Nonzero if the tender granted the virtio-net header offload (TSO and
  * merged segments; docs/net-offload.md). */
 int netif_offload(const struct netif *n);
-/* Frames dropped because their virtio-net header was malformed. */
-uint64_t netif_vnet_dropped(const struct netif *n);
 
 #endif

@@ -101,6 +101,12 @@ void net_stack_input(struct net_stack *s, net_time_t now, const uint8_t *frame, 
  * device's merged TCP segments). */
 void net_stack_input_trusted(struct net_stack *s, net_time_t now, const uint8_t *frame,
                              size_t len);
+/* One frame read from a device with the virtio-net header extension
+ * (docs/net-offload.md): the header is checked (runtime/net/vnet_wire.h),
+ * then the frame goes to net_stack_input_trusted or net_stack_input as the
+ * header says. A malformed header drops the frame, counted in
+ * rx_vnet_bad, and returns NET_EINVAL; 0 otherwise. */
+int net_stack_input_vnet(struct net_stack *s, net_time_t now, const uint8_t *buf, size_t len);
 /* Inside an L4 input callback: nonzero if the device vouched for the
  * checksum of the datagram being delivered. */
 int net_stack_rx_csum_trusted(const struct net_stack *s);
@@ -145,6 +151,7 @@ int net_stack_unregister_timer(struct net_stack *s, net_next_deadline_fn next, n
 struct net_stack_stats {
     uint64_t rx_frames, rx_dropped, tx_frames;
     uint64_t arp_queue_dropped, reasm_dropped, icmp_rate_limited;
+    uint64_t rx_vnet_bad; /* frames whose virtio-net header was malformed */
 };
 const struct net_stack_stats *net_stack_stats(const struct net_stack *s);
 
