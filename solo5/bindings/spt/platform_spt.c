@@ -6,16 +6,7 @@
 
 ABI1_NOTE_DECLARE(ABI_TARGET_SPT, SPT_ABI_VERSION);
 
-/* The offload request (docs/net-offload.md): the address of a weak
- * reference, 0 unless the image defines solo5_net_vnet_hdr_reader. */
-extern const uint8_t solo5_net_vnet_hdr_reader __attribute__((weak));
-const struct nvh1_note solo5_nvh1_note
-    __attribute__((section(".note.solo5.net_offload"), aligned(8), used)) = {
-        .h = { .n_namesz = SOLO5_NOTE_NAMESZ,
-               .n_descsz = NVH1_NOTE_SIZE,
-               .n_type = SOLO5_NOTE_NET_OFFLOAD,
-               .n_name = SOLO5_NOTE_NAME },
-        .info = { .vnet_hdr = (uint64_t)(uintptr_t)&solo5_net_vnet_hdr_reader } };
+NVH1_NOTE_DECLARE();
 
 static int epoll_fd = -1;
 static int timer_fd = -1;

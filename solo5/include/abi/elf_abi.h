@@ -98,4 +98,20 @@ _Static_assert(sizeof(struct nvh1_note) == 40, "NVH1 note is 40 bytes");
                    .n_name = SOLO5_NOTE_NAME },                                 \
             .info = { .abi_target = (target), .abi_version = (version) } }
 
+/*
+ * Guest side: the offload request (unirepo, docs/net-offload.md), declared
+ * by the bindings of each target whose tender grants it (spt, hvt). The
+ * descriptor is the address of a weak reference: 0 unless the image
+ * defines solo5_net_vnet_hdr_reader.
+ */
+#define NVH1_NOTE_DECLARE()                                                     \
+    extern const uint8_t solo5_net_vnet_hdr_reader __attribute__((weak));      \
+    const struct nvh1_note solo5_nvh1_note                                      \
+        __attribute__((section(".note.solo5.net_offload"), aligned(8), used)) = { \
+            .h = { .n_namesz = SOLO5_NOTE_NAMESZ,                               \
+                   .n_descsz = NVH1_NOTE_SIZE,                                  \
+                   .n_type = SOLO5_NOTE_NET_OFFLOAD,                            \
+                   .n_name = SOLO5_NOTE_NAME },                                 \
+            .info = { .vnet_hdr = (uint64_t)(uintptr_t)&solo5_net_vnet_hdr_reader } }
+
 #endif /* SOLO5_ELF_ABI_H */
