@@ -80,12 +80,12 @@ struct solo5_net_info {
     size_t mtu; /* excludes the Ethernet header */
     /* unirepo extension (docs/net-offload.md): SOLO5_NET_OFFLOAD_* the
      * tender enabled; always 0 for an image that does not define
-     * solo5_net_vnet_hdr_reader, on hvt, and under upstream tenders. */
+     * solo5_net_vnet_hdr_reader, on virtio and xen, and under upstream tenders. */
     uint32_t offload;
 };
 
 /*
- * Virtio-net header offload (unirepo extension, spt only; docs/net-offload.md).
+ * Virtio-net header offload (unirepo extension, spt and hvt; docs/net-offload.md).
  * An image that defines the symbol solo5_net_vnet_hdr_reader (any value)
  * asks for it. When granted (SOLO5_NET_OFFLOAD_VNET_TSO4 in info.offload),
  * every frame read or written starts with a 10-byte struct virtio_net_hdr,

@@ -3,7 +3,8 @@ spt and hvt: an image without the request (test_net, upstream-style raw
 frames) gets a tap with no offloads, even right after an offload image left
 TSO on; tcp-echo, whose runtime asks for it, gets TSO/checksum offload and
 moves bulk TCP both ways through the kernel's segmentation and merging with
-a Linux peer. (A malformed header cannot come from a Linux peer: the
+a Linux peer; `solo5-hvt --no-extensions` (upstream's behaviour) grants
+none. (A malformed header cannot come from a Linux peer: the
 stack's check is tested in test_stack_vnet.py and fuzzed by fuzz_vnet.)"""
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from solo5.launcher import tender_command
-from tests.runtime.unikernel import booted, build_unikernel
+from solo5.tenders import tender_path
+from tests.runtime.unikernel import Guest, booted, build_unikernel
 from tests.solo5.support import build_unikernel as build_test_unikernel
 from tests.support.netns import TapNamespace, tap_namespace
 
@@ -117,3 +119,27 @@ def test_bulk_both_ways_crosses_the_tap_in_large_segments(
     # carry several MSSs per tap read or write.
     assert to_guest < one_mss_frames // 4, to_guest
     assert from_guest < one_mss_frames // 4, from_guest
+
+
+@pytest.mark.netadmin
+@pytest.mark.kvm
+def test_hvt_no_extensions_grants_no_offload(offload_images: dict[str, Path]) -> None:
+    # The tender configures the tap before the guest runs, so the tap's state
+    # tells its decision even where this host's KVM cannot run the image in
+    # upstream mode (SSE in ring 0: see tests/solo5/test_hvt_portable.py).
+    with tap_namespace() as ns:
+        with booted(offload_images["echo-hvt"], ns, ECHO_ARGS, READY):
+            assert tap_tso(ns) == 1
+        argv = [str(tender_path("hvt")), "--mem=64", "--no-extensions",
+                f"--net:service={ns.tap}", str(offload_images["echo-hvt"]), *ECHO_ARGS]
+        guest = Guest(subprocess.Popen(ns.command(argv), stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT))
+        try:
+            guest.wait_for(READY, timeout=5)
+        finally:
+            guest.proc.kill()
+            guest.proc.wait(timeout=10)
+            if guest.proc.stdout is not None:
+                guest.proc.stdout.close()
+        assert "Solo5: unirepo bindings" in guest.text()
+        assert tap_tso(ns) == 0

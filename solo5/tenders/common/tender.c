@@ -116,9 +116,9 @@ static void load_manifest(struct tender *t)
 
 /* The NVH1 note (unirepo extension, docs/net-offload.md): an image asks
  * for virtio-net header frames; only a target that grants them looks. */
-static void check_net_offload(struct tender *t)
+static void check_net_offload(struct tender *t, int plain)
 {
-    if (!t->target->net_offload)
+    if (!t->target->net_offload || plain)
         return;
     const uint8_t *desc;
     size_t size;
@@ -282,22 +282,25 @@ void tender_init(struct tender *t, int argc, char **argv, const struct tender_ta
         tender_die(t, "%s: %s", t->kernel_path, strerror(err));
     check_abi(t);
     load_manifest(t);
-    check_net_offload(t);
 
     /* Two passes: settings first, so they may follow the device they set. */
     static struct device_settings settings;
     memset(&settings, 0, sizeof settings);
+    int plain = 0;
     for (int i = 1; i < kernel && strcmp(argv[i], "--") != 0; i++) {
         const char *arg = argv[i];
         char name[MFT_NAME_SIZE];
         const char *value;
-        if (strncmp(arg, "--mem=", 6) == 0)
+        if (target->plain_option != NULL && strcmp(arg, target->plain_option) == 0)
+            plain = 1;
+        else if (strncmp(arg, "--mem=", 6) == 0)
             parse_mem(t, arg + 6);
         else if ((value = device_option(arg, "--block-sector-size:", name)) != NULL)
             parse_sector_size(t, &settings, name, value, arg);
         else if ((value = device_option(arg, "--net-mac:", name)) != NULL)
             parse_net_mac(t, &settings, name, value, arg);
     }
+    check_net_offload(t, plain);
     for (int i = 1; i < kernel; i++) {
         const char *arg = argv[i];
         char name[MFT_NAME_SIZE];

@@ -41,8 +41,10 @@ struct tender_target {
     uint64_t mem_align;     /* --mem is rounded down to this (bytes, power of two) */
     const char *extra_usage; /* appended to usage, or NULL */
     /* Grants the virtio-net header offload (docs/net-offload.md) to an
-     * image whose NVH1 note asks for it. */
+     * image whose NVH1 note asks for it, unless the option named
+     * plain_option (if any) is given, anywhere before KERNEL. */
     int net_offload;
+    const char *plain_option;
     /* Called for options tender_init does not know; return 0 if consumed. */
     int (*handle_option)(const char *arg);
 };

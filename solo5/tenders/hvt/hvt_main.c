@@ -67,6 +67,7 @@ static const struct tender_target hvt_target = {
                    "                               user mode, no MMIO hypercalls)\n"
                    HVT_DEBUG_USAGE,
     .net_offload = 1,
+    .plain_option = "--no-extensions", /* upstream tenders grant no offload */
     .handle_option = handle_option,
 };
 
