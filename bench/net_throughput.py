@@ -209,10 +209,10 @@ def render(peers: list[Peer], reference: Peer, size: int, runs: int, command: st
         "on) with its discard and source services, on a tap in a namespace. The reference is "
         "Linux to Linux over a veth pair between two namespaces, measured in the same run with "
         "the same Python client against a Python server with the same two services. Goal "
-        "(issue 14): >= 0.25x Linux veth on spt; hvt reported. On spt the image negotiates "
-        "the virtio-net header offload (docs/net-offload.md: TSO and merged segments of up "
-        "to 64 KiB per tap crossing); hvt has no such extension. A `baseline image` row is "
-        "tcp-echo built from an older tree (the commit named), run by this tree's tender.",
+        "(issue 14): >= 0.25x Linux veth on spt; hvt reported. The image negotiates the "
+        "virtio-net header offload (docs/net-offload.md: TSO and merged segments of up to "
+        "64 KiB per tap crossing, on hvt per VM exit). A `baseline image` row is tcp-echo "
+        "built from an older tree (the commit named), run by this tree's tender.",
         "",
         "| peer | Linux → peer MB/s min / median | peer → Linux MB/s min / median "
         "| ping RTT (ms) | rx ratio | tx ratio | RTT ratio | load |",
