@@ -3,6 +3,7 @@ hvt and spt over a tap, against Linux-to-Linux over a veth pair, in one run.
 
 Usage: .venv/bin/python bench/net_throughput.py [--size-mb 50] [--runs 3]
                                                  [--output bench/results/net.md]
+                                                 [--baseline-tree DIR]
 
 Needs root (namespaces, tap, veth) and /dev/kvm for hvt. For each target
 the unikernel boots with its discard and source services; the same Linux
@@ -18,6 +19,10 @@ the reference stay up for the whole run and the measurements are
 interleaved (hvt, spt, Linux, hvt, spt, Linux, ...), each with the load
 average at its end; min and median of --runs runs are reported, with ratios
 of medians unikernel / Linux.
+
+--baseline-tree DIR (a checkout of an older commit, e.g. a git worktree)
+adds its tcp-echo spt image, built from that tree and run by this tree's
+tender, as one more interleaved peer: an A/B of the guest side in one run.
 """
 
 from __future__ import annotations
@@ -161,11 +166,25 @@ def linux_reference() -> Iterator[Peer]:
             server.wait()
 
 
+def build_baseline(tree: Path, out: Path) -> tuple[Path, str]:
+    """tcp-echo for spt built by the tree at `tree` with its own runtime and
+    bindings; returns the image and the tree's short commit."""
+    code = ("import sys; from pathlib import Path; "
+            "from tests.runtime.unikernel import build_unikernel; "
+            "print(build_unikernel('tcp-echo', 'spt', Path(sys.argv[1]), with_tcp=True))")
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    built = subprocess.run([sys.executable, "-c", code, str(out)], cwd=tree, env=env,
+                           capture_output=True, text=True, check=True)
+    commit = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    return Path(built.stdout.strip().splitlines()[-1]), commit
+
+
 @contextmanager
-def unikernel(target: str, image: Path, mtu: int = 1500) -> Iterator[Peer]:
+def unikernel(target: str, image: Path, mtu: int = 1500, note: str = "") -> Iterator[Peer]:
     args = [f"--ipv4={GUEST_IP}/24", f"--discard-port={DISCARD_PORT}",
             f"--source-port={SOURCE_PORT}"]
-    label = f"tcp-echo on {target} (tap" + (f", MTU {mtu})" if mtu != 1500 else ")")
+    label = f"tcp-echo on {target} (tap" + (f", MTU {mtu}" if mtu != 1500 else "") + note + ")"
     with tap_namespace(mtu=mtu) as ns, booted(image, ns, args, "tcp-echo: ready"):
         yield Peer(label, ns.command([]), GUEST_IP)
 
@@ -190,7 +209,10 @@ def render(peers: list[Peer], reference: Peer, size: int, runs: int, command: st
         "on) with its discard and source services, on a tap in a namespace. The reference is "
         "Linux to Linux over a veth pair between two namespaces, measured in the same run with "
         "the same Python client against a Python server with the same two services. Goal "
-        "(issue 14): >= 0.25x Linux veth on spt; hvt reported.",
+        "(issue 14): >= 0.25x Linux veth on spt; hvt reported. The image negotiates the "
+        "virtio-net header offload (docs/net-offload.md: TSO and merged segments of up to "
+        "64 KiB per tap crossing, on hvt per VM exit). A `baseline image` row is tcp-echo "
+        "built from an older tree (the commit named), run by this tree's tender.",
         "",
         "| peer | Linux → peer MB/s min / median | peer → Linux MB/s min / median "
         "| ping RTT (ms) | rx ratio | tx ratio | RTT ratio | load |",
@@ -227,6 +249,8 @@ def main() -> None:
                         default=REPO / "bench" / "results" / "net-reading.md",
                         help="a file whose text is appended to the results (the reading; "
                         "default bench/results/net-reading.md, if it exists)")
+    parser.add_argument("--baseline-tree", type=Path, default=None,
+                        help="also measure the spt tcp-echo image built from this tree")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.serve:
@@ -241,6 +265,10 @@ def main() -> None:
             peers.append(stack.enter_context(unikernel(target, image)))
             if target in opts.jumbo_targets.split(","):
                 peers.append(stack.enter_context(unikernel(target, image, mtu=9000)))
+        if opts.baseline_tree is not None:
+            image, commit = build_baseline(opts.baseline_tree.resolve(), Path(tmp) / "baseline")
+            peers.append(stack.enter_context(unikernel("spt", image,
+                                                       note=f", baseline image {commit}")))
         reference = stack.enter_context(linux_reference())
         for run in range(opts.runs):
             for peer in [*peers, reference]:

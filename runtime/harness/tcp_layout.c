@@ -32,6 +32,7 @@ int main(void)
     FIELD(tcp_config, data_retries);
     FIELD(tcp_config, verify_checksum);
     FIELD(tcp_config, ack_batch);
+    FIELD(tcp_config, tso_max);
 
     SIZE(tcp_stats);
     FIELD(tcp_stats, live_conns);

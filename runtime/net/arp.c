@@ -169,6 +169,28 @@ int arp_output(struct net_stack *s, net_time_t now, uint32_t next_hop, uint8_t *
     return 0;
 }
 
+const uint8_t *arp_resolved_or_request(struct net_stack *s, net_time_t now, uint32_t next_hop)
+{
+    struct arp_entry *e = arp_find(s, next_hop);
+    if (e && e->resolved && now < e->deadline)
+        return e->mac;
+    if (e && e->resolved) {
+        e->resolved = 0;
+        e->requests = 0;
+        e->deadline = now;
+    }
+    if (!e) {
+        e = arp_alloc(s);
+        if (!e)
+            return NULL;
+        e->ip = next_hop;
+        e->deadline = now;
+    }
+    if (e->requests == 0 || now >= e->deadline)
+        arp_request(s, now, e);
+    return NULL;
+}
+
 void arp_poll(struct net_stack *s, net_time_t now)
 {
     for (size_t i = 0; i < ARP_CACHE_SIZE; i++) {

@@ -41,6 +41,10 @@ void arp_input(struct net_stack *s, net_time_t now, const uint8_t *p, size_t len
  * now or once resolved. */
 int arp_output(struct net_stack *s, net_time_t now, uint32_t next_hop, uint8_t *frame,
                size_t len);
+/* The MAC of a resolved, unexpired next_hop, or NULL after starting (or
+ * continuing) its resolution: for frames that cannot wait in the queue
+ * (TSO super-segments, docs/net-offload.md). */
+const uint8_t *arp_resolved_or_request(struct net_stack *s, net_time_t now, uint32_t next_hop);
 /* Gratuitous ARP request announcing our address (RFC 5227 section 3). */
 void arp_announce(struct net_stack *s);
 void arp_poll(struct net_stack *s, net_time_t now);

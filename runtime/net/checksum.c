@@ -53,10 +53,19 @@ uint16_t net_checksum(const uint8_t *data, size_t len)
     return net_checksum_finish(net_checksum_add(0, data, len));
 }
 
+static uint32_t pseudo_sum(uint32_t src_ip, uint32_t dst_ip, uint8_t proto, size_t len)
+{
+    return (src_ip >> 16) + (src_ip & 0xffffu) + (dst_ip >> 16) + (dst_ip & 0xffffu) + proto
+           + (uint32_t)(len & 0xffffu) + (uint32_t)(len >> 16);
+}
+
+uint16_t net_checksum_pseudo_header(uint32_t src_ip, uint32_t dst_ip, uint8_t proto, size_t len)
+{
+    return (uint16_t)~net_checksum_finish(pseudo_sum(src_ip, dst_ip, proto, len));
+}
+
 uint16_t net_checksum_pseudo(uint32_t src_ip, uint32_t dst_ip, uint8_t proto,
                              const uint8_t *data, size_t len)
 {
-    uint32_t sum = (src_ip >> 16) + (src_ip & 0xffffu) + (dst_ip >> 16) + (dst_ip & 0xffffu)
-                   + proto + (uint32_t)(len & 0xffffu) + (uint32_t)(len >> 16);
-    return net_checksum_finish(net_checksum_add(sum, data, len));
+    return net_checksum_finish(net_checksum_add(pseudo_sum(src_ip, dst_ip, proto, len), data, len));
 }

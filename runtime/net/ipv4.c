@@ -88,6 +88,50 @@ int stack_is_broadcast(const struct net_stack *s, uint32_t dst)
            (dst & s->netmask) == (s->addr & s->netmask);
 }
 
+/* The next hop for dst_ip (0 for a broadcast), or NET_EUNREACH. */
+static int route(const struct net_stack *s, uint32_t dst_ip, uint32_t *next_hop)
+{
+    if (stack_is_broadcast(s, dst_ip))
+        *next_hop = 0;
+    else if (s->addr == 0 || dst_ip == 0)
+        return NET_EUNREACH;
+    else if ((dst_ip & s->netmask) == (s->addr & s->netmask))
+        *next_hop = dst_ip;
+    else if (s->gateway != 0)
+        *next_hop = s->gateway;
+    else
+        return NET_EUNREACH;
+    return 0;
+}
+
+int net_ipv4_output_tso(struct net_stack *s, net_time_t now, uint32_t dst_ip,
+                        const uint8_t *payload, size_t len, uint16_t tcp_hdr_len, uint16_t mss)
+{
+    if (!s->emit_tso || tcp_hdr_len < 20 || len < tcp_hdr_len || mss == 0)
+        return NET_EINVAL;
+    if (len > IPV4_MAX_LEN - IPV4_HDR_MIN)
+        return NET_EMSGSIZE;
+    uint32_t next_hop;
+    if (route(s, dst_ip, &next_hop) != 0 || next_hop == 0)
+        return NET_EUNREACH;
+    const uint8_t *mac = arp_resolved_or_request(s, now, next_hop);
+    if (!mac)
+        return NET_ENOBUFS;
+    uint8_t *f = s->tso_tx + NET_TSO_HEADROOM;
+    eth_emit(f, mac, s->mac, ETH_TYPE_IPV4);
+    /* The device gives every segment its own IP ID, counting up from this
+     * one (Linux tcp_gso_segment), and its own header checksum. */
+    ipv4_emit(f + ETH_HDR_LEN, s->addr, dst_ip, IPV4_PROTO_TCP, s->next_ip_id, 0,
+              IPV4_DEFAULT_TTL, len);
+    s->next_ip_id = (uint16_t)(s->next_ip_id + (len - tcp_hdr_len + mss - 1) / mss);
+    memcpy(f + ETH_HDR_LEN + IPV4_HDR_MIN, payload, len);
+    struct net_tso tso = {.mss = mss, .l4_off = ETH_HDR_LEN + IPV4_HDR_MIN,
+                          .hdr_len = (uint16_t)(ETH_HDR_LEN + IPV4_HDR_MIN + tcp_hdr_len)};
+    s->stats.tx_frames++;
+    s->emit_tso(s->emit_ctx, f, ETH_HDR_LEN + IPV4_HDR_MIN + len, &tso);
+    return 0;
+}
+
 int net_ipv4_output(struct net_stack *s, net_time_t now, uint32_t dst_ip, uint8_t ip_proto,
                     const uint8_t *payload, size_t len)
 {
@@ -96,18 +140,10 @@ int net_ipv4_output(struct net_stack *s, net_time_t now, uint32_t dst_ip, uint8_
     if (len > 0 && !payload)
         return NET_EINVAL;
     uint32_t next_hop;
-    int broadcast = stack_is_broadcast(s, dst_ip);
-    if (broadcast) {
-        next_hop = 0;
-    } else if (s->addr == 0 || dst_ip == 0) {
-        return NET_EUNREACH;
-    } else if ((dst_ip & s->netmask) == (s->addr & s->netmask)) {
-        next_hop = dst_ip;
-    } else if (s->gateway != 0) {
-        next_hop = s->gateway;
-    } else {
-        return NET_EUNREACH;
-    }
+    int rc = route(s, dst_ip, &next_hop);
+    if (rc != 0)
+        return rc;
+    int broadcast = next_hop == 0;
     uint16_t id = s->next_ip_id++;
     /* RFC 791 3.2: every fragment but the last carries a multiple of 8 bytes. */
     size_t max_chunk = (s->mtu - IPV4_HDR_MIN) & ~(size_t)7;
@@ -133,7 +169,7 @@ int net_ipv4_output(struct net_stack *s, net_time_t now, uint32_t dst_ip, uint8_
         if (broadcast) {
             stack_emit(s, f, flen);
         } else {
-            int rc = arp_output(s, now, next_hop, f, flen);
+            rc = arp_output(s, now, next_hop, f, flen);
             if (rc != 0)
                 return rc;
         }

@@ -7,6 +7,7 @@
 #include "ipv4_reasm.h"
 #include "ipv4_wire.h"
 #include "stack_internal.h"
+#include "vnet_wire.h"
 
 #define STACK_MIN_MTU 576  /* RFC 791 3.1: every host must accept 576-byte datagrams */
 #define STACK_MAX_MTU 9000 /* jumbo frames */
@@ -24,6 +25,15 @@ struct net_stack *net_stack_create(const struct net_stack_config *cfg)
     if (!s->tx) {
         free(s);
         return NULL;
+    }
+    if (cfg->emit_tso) {
+        s->tso_tx = malloc(NET_TSO_HEADROOM + ETH_HDR_LEN + IPV4_MAX_LEN);
+        if (!s->tso_tx) {
+            free(s->tx);
+            free(s);
+            return NULL;
+        }
+        s->emit_tso = cfg->emit_tso;
     }
     memcpy(s->mac, cfg->mac, 6);
     s->mtu = mtu;
@@ -43,6 +53,7 @@ void net_stack_destroy(struct net_stack *s)
     reasm_flush(&s->reasm);
     udp_free_all(s);
     free(s->tx);
+    free(s->tso_tx);
     free(s);
 }
 
@@ -112,6 +123,40 @@ void net_stack_input(struct net_stack *s, net_time_t now, const uint8_t *frame, 
     default:
         s->stats.rx_dropped++;
     }
+}
+
+void net_stack_input_trusted(struct net_stack *s, net_time_t now, const uint8_t *frame,
+                             size_t len)
+{
+    s->rx_csum_trusted = 1;
+    net_stack_input(s, now, frame, len);
+    s->rx_csum_trusted = 0;
+}
+
+int net_stack_input_vnet(struct net_stack *s, net_time_t now, const uint8_t *buf, size_t len)
+{
+    struct vnet_view v;
+    if (vnet_view_check(&v, buf, len) != 0) {
+        s->stats.rx_frames++;
+        s->stats.rx_dropped++;
+        s->stats.rx_vnet_bad++;
+        return NET_EINVAL;
+    }
+    if (vnet_csum_trusted(&v))
+        net_stack_input_trusted(s, now, v.frame, v.frame_len);
+    else
+        net_stack_input(s, now, v.frame, v.frame_len);
+    return 0;
+}
+
+int net_stack_rx_csum_trusted(const struct net_stack *s)
+{
+    return s->rx_csum_trusted;
+}
+
+int net_stack_tso(const struct net_stack *s)
+{
+    return s->emit_tso != NULL;
 }
 
 void net_stack_poll(struct net_stack *s, net_time_t now)

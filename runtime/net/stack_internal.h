@@ -54,6 +54,9 @@ struct net_stack {
     size_t n_timers;
 
     uint8_t *tx;            /* one frame: ETH_HDR_LEN + mtu */
+    net_emit_tso_fn emit_tso;
+    uint8_t *tso_tx;        /* NET_TSO_HEADROOM + one TSO frame, with emit_tso */
+    int rx_csum_trusted;    /* during net_stack_input_trusted */
     struct net_stack_stats stats;
 };
 

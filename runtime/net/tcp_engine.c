@@ -48,14 +48,16 @@ void tcp_config_default(struct tcp_config *cfg)
 struct tcp_engine *tcp_engine_create(const struct tcp_config *cfg)
 {
     if (!cfg->output || cfg->mss < TCP_MIN_MSS || cfg->rcvbuf < cfg->mss
-        || cfg->sndbuf < cfg->mss || cfg->rcvbuf > (1u << 30) || cfg->sndbuf > (1u << 30))
+        || cfg->sndbuf < cfg->mss || cfg->rcvbuf > (1u << 30) || cfg->sndbuf > (1u << 30)
+        || cfg->tso_max > 65535u)
         return NULL;
     struct tcp_engine *e = malloc(sizeof(*e));
     if (!e)
         return NULL;
     memset(e, 0, sizeof(*e));
     e->cfg = *cfg;
-    e->txbuf = tcp_alloc(e, TCP_HDR_MAX + (size_t)cfg->mss);
+    size_t seg_max = cfg->tso_max > cfg->mss ? cfg->tso_max : cfg->mss;
+    e->txbuf = tcp_alloc(e, TCP_HDR_MAX + seg_max);
     if (!e->txbuf) {
         free(e);
         return NULL;
@@ -331,13 +333,13 @@ void tcp_leave(struct tcp_engine *e)
     e->n_dead = 0;
 }
 
-void tcp_input(struct tcp_engine *e, tcp_time_t now, uint32_t src_ip, uint32_t dst_ip,
-               const uint8_t *buf, size_t len)
+static void input(struct tcp_engine *e, tcp_time_t now, uint32_t src_ip, uint32_t dst_ip,
+                  const uint8_t *buf, size_t len, int verify)
 {
     struct tcp_segment seg;
     e->stats.segs_in++;
     if (tcp_segment_parse(&seg, buf, len) != 0
-        || (e->cfg.verify_checksum && net_checksum_pseudo(src_ip, dst_ip, TCP_PROTO, buf, len))
+        || (verify && net_checksum_pseudo(src_ip, dst_ip, TCP_PROTO, buf, len))
         || seg.src_port == 0 || seg.dst_port == 0) {
         e->stats.bad_segments++;
         return;
@@ -370,6 +372,18 @@ void tcp_input(struct tcp_engine *e, tcp_time_t now, uint32_t src_ip, uint32_t d
         }
     }
     tcp_leave(e);
+}
+
+void tcp_input(struct tcp_engine *e, tcp_time_t now, uint32_t src_ip, uint32_t dst_ip,
+               const uint8_t *buf, size_t len)
+{
+    input(e, now, src_ip, dst_ip, buf, len, e->cfg.verify_checksum);
+}
+
+void tcp_input_csum_trusted(struct tcp_engine *e, tcp_time_t now, uint32_t src_ip,
+                            uint32_t dst_ip, const uint8_t *buf, size_t len)
+{
+    input(e, now, src_ip, dst_ip, buf, len, 0);
 }
 
 void tcp_poll(struct tcp_engine *e, tcp_time_t now)

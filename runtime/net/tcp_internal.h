@@ -122,6 +122,7 @@ struct tcp_engine {
     struct tcp_conn *conns;
     struct tcp_listener *listeners;
     uint8_t *txbuf;                         /* one segment being built */
+    uint16_t out_tso_mss;                   /* tcp_output_tso_mss during output */
     tcp_time_t now;                         /* time of the current public call */
     unsigned depth;                         /* nesting of public calls */
     unsigned n_dead;                        /* connections waiting to be freed */

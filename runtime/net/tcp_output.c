@@ -4,13 +4,30 @@
 
 #include "net/checksum.h"
 
+uint16_t tcp_output_tso_mss(const struct tcp_engine *e)
+{
+    return e->out_tso_mss;
+}
+
 static void emit(struct tcp_engine *e, uint32_t lip, uint32_t rip, size_t len)
 {
-    uint16_t sum = net_checksum_pseudo(lip, rip, TCP_PROTO, e->txbuf, len);
+    /* A super-segment carries the pseudo-header sum only (the device sums
+     * each piece it cuts, RFC 9293 3.1 checksum per segment). */
+    uint16_t sum = e->out_tso_mss ? net_checksum_pseudo_header(lip, rip, TCP_PROTO, len)
+                                  : net_checksum_pseudo(lip, rip, TCP_PROTO, e->txbuf, len);
     e->txbuf[16] = (uint8_t)(sum >> 8);
     e->txbuf[17] = (uint8_t)sum;
     e->stats.segs_out++;
     e->cfg.output(e->cfg.output_ctx, e->now, lip, rip, e->txbuf, len);
+    e->out_tso_mss = 0;
+}
+
+/* The most data one segment may carry: one MSS, or with TSO as many whole
+ * MSSs as fit in tso_max. */
+static uint32_t seg_max(const struct tcp_conn *c)
+{
+    uint32_t tso = c->e->cfg.tso_max;
+    return tso > c->snd_mss ? tso - tso % c->snd_mss : c->snd_mss;
 }
 
 void tcp_send_rst(struct tcp_engine *e, uint32_t lip, uint32_t rip, uint16_t lport,
@@ -148,8 +165,8 @@ void tcp_send_data_at(struct tcp_conn *c, tcp_time_t now, uint32_t seq, uint32_t
     uint32_t off = seq - c->snd_una;
     uint32_t avail = c->sbuf.len > off ? c->sbuf.len - off : 0;
     uint32_t len = avail < maxlen ? avail : maxlen;
-    if (len > c->snd_mss)
-        len = c->snd_mss;
+    if (len > seg_max(c))
+        len = seg_max(c);
     uint8_t flags = TCP_ACK;
     if (len > 0 && len == avail)
         flags |= TCP_PSH;
@@ -179,6 +196,7 @@ void tcp_send_data_at(struct tcp_conn *c, tcp_time_t now, uint32_t seq, uint32_t
         c->snd_nxt = end;
     if (seq_gt(end, c->snd_max))
         c->snd_max = end;
+    e->out_tso_mss = len > c->snd_mss ? c->snd_mss : 0;
     emit(e, c->lip, c->rip, n + len);
     if (end != seq && (c->rtx_deadline == TCP_TIME_NEVER || c->tmode == TCP_TM_PERSIST)) {
         c->tmode = TCP_TM_RTX;
@@ -218,14 +236,18 @@ void tcp_output(struct tcp_conn *c, tcp_time_t now)
             uint32_t wnd = c->snd_wnd < cwnd ? c->snd_wnd : cwnd;
             uint32_t usable = wnd > flight ? wnd - flight : 0;
             uint32_t len = unsent < usable ? unsent : usable;
-            if (len > c->snd_mss)
-                len = c->snd_mss;
+            if (len > seg_max(c))
+                len = seg_max(c);
+            /* A super-segment short of the queue ends on a whole MSS, so
+             * the device cuts no runt from its tail. */
+            if (len > c->snd_mss && len < unsent)
+                len -= len % c->snd_mss;
             int ok;
             if (unsent == 0)
                 ok = fin_pending; /* a bare FIN needs no window */
             else if (len == 0)
                 ok = 0;
-            else if (len == c->snd_mss)
+            else if (len >= c->snd_mss)
                 ok = 1;
             else if (len == unsent && (c->nodelay || c->fin_queued || flight == 0))
                 ok = 1; /* Nagle, RFC 896 / RFC 9293 3.7.4 */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/tcp_wire.h"
+
 #define IPV4_HDR 20u /* RFC 791: header without options */
 #define TCP_HDR 20u  /* RFC 9293 3.1: header without options */
 
@@ -19,15 +21,22 @@ static void output(void *ctx, tcp_time_t now, uint32_t src_ip, uint32_t dst_ip,
     (void)src_ip; /* the stack has one address, which is src_ip */
     /* A failure (no route, ARP queue full) is a lost segment: TCP's
      * retransmission covers it. */
-    (void)net_ipv4_output(b->stack, now, dst_ip, 6, seg, len);
+    uint16_t tso_mss = tcp_output_tso_mss(b->engine);
+    if (tso_mss)
+        (void)net_ipv4_output_tso(b->stack, now, dst_ip, seg, len, (uint16_t)((seg[12] >> 4) * 4),
+                                  tso_mss);
+    else
+        (void)net_ipv4_output(b->stack, now, dst_ip, 6, seg, len);
 }
 
 static void input(void *ctx, struct net_stack *s, net_time_t now, uint32_t src_ip,
                   uint32_t dst_ip, const uint8_t *payload, size_t len)
 {
     struct tcp_binding *b = ctx;
-    (void)s;
-    tcp_input(b->engine, now, src_ip, dst_ip, payload, len);
+    if (net_stack_rx_csum_trusted(s))
+        tcp_input_csum_trusted(b->engine, now, src_ip, dst_ip, payload, len);
+    else
+        tcp_input(b->engine, now, src_ip, dst_ip, payload, len);
 }
 
 static net_time_t next_deadline(void *ctx)
@@ -68,6 +77,13 @@ struct tcp_engine *tcp_stack_attach(struct net_stack *s, const struct tcp_config
     size_t mtu = net_stack_mtu(s);
     if (mtu > IPV4_HDR + TCP_HDR && (c.mss == 0 || mtu - IPV4_HDR - TCP_HDR < c.mss))
         c.mss = (uint16_t)(mtu - IPV4_HDR - TCP_HDR);
+    /* A device with TSO (docs/net-offload.md) takes super-segments of up
+     * to 64 KiB; a caller's smaller tso_max caps them. */
+    size_t tso_limit = 65535u - IPV4_HDR - TCP_HDR_MAX;
+    if (net_stack_tso(s) && (c.tso_max == 0 || c.tso_max > tso_limit))
+        c.tso_max = (uint32_t)tso_limit;
+    else if (!net_stack_tso(s))
+        c.tso_max = 0;
     b->engine = tcp_engine_create(&c);
     if (!b->engine) {
         free(b);

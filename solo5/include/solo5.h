@@ -78,14 +78,34 @@ void solo5_console_write(const char *buf, size_t size);
 struct solo5_net_info {
     uint8_t mac_address[SOLO5_NET_ALEN];
     size_t mtu; /* excludes the Ethernet header */
+    /* unirepo extension (docs/net-offload.md): SOLO5_NET_OFFLOAD_* the
+     * tender enabled; always 0 for an image that does not define
+     * solo5_net_vnet_hdr_reader, on virtio and xen, and under upstream tenders. */
+    uint32_t offload;
 };
+
+/*
+ * Virtio-net header offload (unirepo extension, spt and hvt; docs/net-offload.md).
+ * An image that defines the symbol solo5_net_vnet_hdr_reader (any value)
+ * asks for it. When granted (SOLO5_NET_OFFLOAD_VNET_TSO4 in info.offload),
+ * every frame read or written starts with a 10-byte struct virtio_net_hdr,
+ * a frame may be up to SOLO5_NET_VNET_FRAME_MAX bytes (a TCPv4 segment of
+ * up to 64 KiB for the host to split or one it merged), and reads need a
+ * buffer of at least that size.
+ */
+#define SOLO5_NET_OFFLOAD_VNET_TSO4 1U
+#define SOLO5_NET_VNET_HDR_LEN 10
+#define SOLO5_NET_VNET_FRAME_MAX (SOLO5_NET_VNET_HDR_LEN + SOLO5_NET_HLEN + 65535)
+extern const uint8_t solo5_net_vnet_hdr_reader;
 
 /* Acquire the NET_BASIC device called name in the manifest. */
 solo5_result_t solo5_net_acquire(const char *name, solo5_handle_t *handle,
                                  struct solo5_net_info *info);
-/* Send one frame (header included, at most mtu + 14 bytes); never blocks. */
+/* Send one frame (header included, at most mtu + 14 bytes, or
+ * SOLO5_NET_VNET_FRAME_MAX with offload); never blocks. */
 solo5_result_t solo5_net_write(solo5_handle_t handle, const uint8_t *buf, size_t size);
-/* Receive one frame; size >= mtu + 14; SOLO5_R_AGAIN when none is queued. */
+/* Receive one frame; size >= mtu + 14 (SOLO5_NET_VNET_FRAME_MAX with
+ * offload); SOLO5_R_AGAIN when none is queued. */
 solo5_result_t solo5_net_read(solo5_handle_t handle, uint8_t *buf, size_t size,
                               size_t *read_size);
 

@@ -18,6 +18,7 @@ from tests.runtime.frames import (
     MAC_PEER,
     MAC_US,
     PROTO_ICMP,
+    PROTO_TCP,
     PROTO_UDP,
     arp,
     arp_frame,
@@ -67,6 +68,9 @@ def seeds() -> dict[str, dict[str, bytes]]:
     arp_request = arp_frame(1, BROADCAST_MAC, MAC_PEER, IP_PEER, b"\0" * 6, IP_US)
     a_rec = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + ip("93.184.216.34")
     cname = b"\xc0\x0c" + struct.pack("!HHIH", 5, 1, 60, 6) + b"\x03cdn\xc0\x10"
+    # virtio-net headers (virtio 1.2 5.1.6): none, DATA_VALID, a merged TCPv4 segment.
+    tcp_segment = struct.pack("!HHIIBBHHH", 5000, 80, 1, 0, 5 << 4, 0x10, 65535, 0, 0) + b"d" * 3000
+    merged = struct.pack("<BBHHHH", 1, 1, 54, 1448, 34, 16)
     return {
         "ethernet": {"arp": arp_request, "ping": ip_frame(MAC_US, MAC_PEER, ping)},
         "arp": {"request": arp(1, MAC_PEER, IP_PEER, b"\0" * 6, IP_US),
@@ -85,6 +89,10 @@ def seeds() -> dict[str, dict[str, bytes]]:
                 "loop": dns_answer("example.org", b"\xc0\x1d" + a_rec[2:], 1)},
         "bootargs": {"static": b"--ipv4=10.77.0.2/24 --ipv4-gateway=10.77.0.1 app",
                      "dhcp": b"--dhcp"},
+        "vnet": {"plain": records(bytes(10) + ip_frame(MAC_US, MAC_PEER, ping)),
+                 "valid": records(b"\x02" + bytes(9) + ip_frame(MAC_US, MAC_PEER, udp_packet)),
+                 "merged": records(merged + ip_frame(MAC_US, MAC_PEER, ipv4(
+                     IP_PEER, IP_US, PROTO_TCP, tcp_segment, ident=3)))},
         "stack": {"session": records(arp_request, ip_frame(MAC_US, MAC_PEER, ping),
                                      ip_frame(MAC_US, MAC_PEER, udp_packet),
                                      *(ip_frame(MAC_US, MAC_PEER, f) for f in frags))},

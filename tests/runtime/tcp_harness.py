@@ -73,7 +73,8 @@ class Config(ctypes.Structure):
                 ("max_conns", ctypes.c_uint), ("delack", ctypes.c_uint64),
                 ("time_wait", ctypes.c_uint64), ("fin_wait_2", ctypes.c_uint64),
                 ("syn_retries", ctypes.c_uint), ("data_retries", ctypes.c_uint),
-                ("verify_checksum", ctypes.c_int), ("ack_batch", ctypes.c_int)]
+                ("verify_checksum", ctypes.c_int), ("ack_batch", ctypes.c_int),
+                ("tso_max", ctypes.c_uint32)]
 
 
 class Stats(ctypes.Structure):
@@ -121,6 +122,7 @@ def load(path: Path) -> ctypes.CDLL:
         "tcp_set_keepalive": (None, [p, u64, u64, u64, ctypes.c_uint]),
         "tcp_engine_stats": (ctypes.POINTER(Stats), [p]),
         "tcp_conn_info": (None, [p, ctypes.POINTER(ConnInfo)]),
+        "tcp_output_tso_mss": (u16, [p]),
     }
     for name, (restype, argtypes) in sigs.items():
         fn = getattr(lib, name)
@@ -141,6 +143,12 @@ def checksum(data: bytes) -> int:
 def tcp_checksum(src: int, dst: int, segment: bytes) -> int:
     pseudo = struct.pack("!IIBBH", src, dst, 0, 6, len(segment))
     return checksum(pseudo + segment)
+
+
+def pseudo_header_sum(src: int, dst: int, length: int) -> int:
+    """The folded, uncomplemented pseudo-header sum a checksum-offloading
+    device expects in a TSO segment's checksum field."""
+    return ~checksum(struct.pack("!IIBBH", src, dst, 0, 6, length)) & 0xFFFF
 
 
 @dataclass
@@ -218,9 +226,12 @@ class Engine:
     time_wait: int = 10 * SEC
     verify_checksum: bool = True
     ack_batch: bool = False
+    tso_max: int = 0
     local_ip: int = LOCAL_IP
     secret: bytes = bytes(range(16))
     out: list[tuple[int, int, bytes]] = field(default_factory=list)
+    # tcp_output_tso_mss of each emitted segment, in order (0: ordinary).
+    tso_log: list[int] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     accepts: int = 0
     now: int = 0
@@ -232,7 +243,15 @@ class Engine:
         def on_output(_ctx: int, now: int, src: int, dst: int,
                       data: ctypes.Array[ctypes.c_uint8], length: int) -> None:
             assert now == self.now, "segment stamped with the wrong time"
-            self.out.append((src, dst, ctypes.string_at(data, length)))
+            raw = ctypes.string_at(data, length)
+            tso = int(self.lib.tcp_output_tso_mss(self.handle))
+            if tso:
+                # The field holds the pseudo-header sum; complete it as the device does.
+                assert struct.unpack("!H", raw[16:18])[0] == pseudo_header_sum(src, dst, length)
+                full = tcp_checksum(src, dst, raw[:16] + b"\0\0" + raw[18:])
+                raw = raw[:16] + struct.pack("!H", full) + raw[18:]
+            self.tso_log.append(tso)
+            self.out.append((src, dst, raw))
 
         def on_event(_user: int, conn: int, events: int) -> None:
             self.events.append(Event(conn, events))
@@ -252,6 +271,7 @@ class Engine:
         cfg.time_wait = self.time_wait
         cfg.verify_checksum = 1 if self.verify_checksum else 0
         cfg.ack_batch = 1 if self.ack_batch else 0
+        cfg.tso_max = self.tso_max
         self.handle = self.lib.tcp_engine_create(ctypes.byref(cfg))
         assert self.handle, "tcp_engine_create failed"
         self.base_bytes = self.stats().live_bytes

@@ -10,7 +10,8 @@ import pytest
 
 from tests.runtime.stack_harness import RUNTIME, build
 
-PARSERS = ["ethernet", "arp", "ipv4", "icmp", "udp", "dhcp", "dns", "bootargs", "stack"]
+PARSERS = ["ethernet", "arp", "ipv4", "icmp", "udp", "dhcp", "dns", "bootargs", "stack",
+           "vnet"]
 SECONDS_EACH = 6
 
 

@@ -39,7 +39,8 @@ def test_image_notes_and_layout(images: Images, name: str, target: str) -> None:
 
 
 def test_program_headers_follow_the_reference(images: Images) -> None:
-    """PT_INTERP first, then one PT_NOTE per note: OpenBSD, ABI1, MFT1 (§2.6-2.7)."""
+    """PT_INTERP first, then one PT_NOTE per note: OpenBSD, ABI1, MFT1 (§2.6-2.7), and NVH1,
+    the offload request (docs/net-offload.md), 0 in an image whose code reads raw frames."""
     data = images[("hello", "spt")].read_bytes()
     phoff, = struct.unpack_from("<Q", data, 32)
     phnum, = struct.unpack_from("<H", data, 56)
@@ -48,13 +49,15 @@ def test_program_headers_follow_the_reference(images: Images) -> None:
     interp = data[headers[0][2]:headers[0][2] + headers[0][5]]
     assert interp == b"/nonexistent/solo5/".ljust(24, b"\0")
     notes = [h for h in headers if h[0] == 4]
-    assert len(notes) == 3
+    assert len(notes) == 4
     first = [data[h[2]:h[2] + 20] for h in notes]
     assert first[0][12:20] == b"OpenBSD\0" and struct.unpack_from("<III", first[0]) == (8, 4, 1)
     assert struct.unpack_from("<III", first[1]) == (6, 16, 0x31494241)
     abi = data[notes[1][2] + 20:notes[1][2] + 36]
     assert abi == struct.pack("<IIII", 2, 2, 0, 0)
     assert struct.unpack_from("<I", first[2], 8) == (0x3154464D,)
+    assert struct.unpack_from("<III", first[3]) == (6, 20, 0x3148564E)
+    assert data[notes[3][2] + 24:notes[3][2] + 40] == bytes(16)
 
 
 def test_inspect_cli_text_and_json(images: Images) -> None:

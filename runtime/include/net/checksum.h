@@ -3,8 +3,9 @@
  * Both functions return the value to store in the header's checksum field,
  * in host byte order (store it big-endian). Run over data whose checksum
  * field is already filled in, they return 0 when the checksum is valid.
- * Transmit checksums are always computed in software: Solo5's net_write has
- * no offload metadata.
+ * Transmit checksums are computed in software, except the TCP checksum of a
+ * TSO super-segment on a device with the offload extension
+ * (docs/net-offload.md).
  */
 #ifndef NET_CHECKSUM_H
 #define NET_CHECKSUM_H
@@ -19,6 +20,11 @@ uint16_t net_checksum(const uint8_t *data, size_t len);
  * byte order. */
 uint16_t net_checksum_pseudo(uint32_t src_ip, uint32_t dst_ip, uint8_t proto,
                              const uint8_t *data, size_t len);
+
+/* The folded, uncomplemented sum of the pseudo-header alone: what a
+ * checksum-offloading device expects in the field before it adds the
+ * segment (virtio 1.2 5.1.6.2, VIRTIO_NET_HDR_F_NEEDS_CSUM). */
+uint16_t net_checksum_pseudo_header(uint32_t src_ip, uint32_t dst_ip, uint8_t proto, size_t len);
 
 /* Building blocks: a 32-bit running sum of 16-bit big-endian words, and
  * its fold to the final complemented checksum. */

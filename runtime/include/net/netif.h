@@ -25,5 +25,8 @@ struct net_stack *netif_stack(struct netif *n);
 int netif_configure(struct netif *n, const struct net_bootargs *args, net_dhcp_event_fn fn,
                     void *ctx);
 struct net_dhcp *netif_dhcp(struct netif *n);
+/* Nonzero if the tender granted the virtio-net header offload (TSO and
+ * merged segments; docs/net-offload.md). */
+int netif_offload(const struct netif *n);
 
 #endif

@@ -55,12 +55,27 @@ struct net_stack;
 /* Sends one Ethernet frame (header included, no FCS). */
 typedef void (*net_emit_fn)(void *ctx, const uint8_t *frame, size_t len);
 
+/* TCP segmentation offload (docs/net-offload.md). A TSO frame is one
+ * Ethernet + IPv4 + TCP frame of up to 65,535 IP bytes whose TCP checksum
+ * field holds only the pseudo-header sum; the device completes the
+ * checksum and splits the data into mss-byte segments. NET_TSO_HEADROOM
+ * writable bytes precede the frame (for a device header). */
+#define NET_TSO_HEADROOM 16
+struct net_tso {
+    uint16_t mss;     /* data bytes per segment after splitting */
+    uint16_t l4_off;  /* offset of the TCP header in the frame */
+    uint16_t hdr_len; /* Ethernet + IP + TCP header bytes */
+};
+typedef void (*net_emit_tso_fn)(void *ctx, uint8_t *frame, size_t len,
+                                const struct net_tso *tso);
+
 struct net_stack_config {
     uint8_t mac[6];
     size_t mtu;          /* IP MTU (Ethernet payload); 0 means 1500; at least 576 */
     net_emit_fn emit;
     void *emit_ctx;
     uint64_t seed;       /* seeds IP IDs, DHCP xids, DNS ids, ephemeral ports */
+    net_emit_tso_fn emit_tso; /* NULL: no TSO; else net_ipv4_output_tso is usable */
 };
 
 struct net_stack *net_stack_create(const struct net_stack_config *cfg);
@@ -80,6 +95,21 @@ const uint8_t *net_stack_mac(const struct net_stack *s);
 
 /* Feeds one received Ethernet frame. Invalid frames are dropped silently. */
 void net_stack_input(struct net_stack *s, net_time_t now, const uint8_t *frame, size_t len);
+/* The same for a frame whose TCP/UDP checksum the device vouches for
+ * (virtio-net DATA_VALID or NEEDS_CSUM): it is not verified. The frame may
+ * carry an IPv4 datagram of up to 65,535 bytes whatever the MTU (a
+ * device's merged TCP segments). */
+void net_stack_input_trusted(struct net_stack *s, net_time_t now, const uint8_t *frame,
+                             size_t len);
+/* One frame read from a device with the virtio-net header extension
+ * (docs/net-offload.md): the header is checked (runtime/net/vnet_wire.h),
+ * then the frame goes to net_stack_input_trusted or net_stack_input as the
+ * header says. A malformed header drops the frame, counted in
+ * rx_vnet_bad, and returns NET_EINVAL; 0 otherwise. */
+int net_stack_input_vnet(struct net_stack *s, net_time_t now, const uint8_t *buf, size_t len);
+/* Inside an L4 input callback: nonzero if the device vouched for the
+ * checksum of the datagram being delivered. */
+int net_stack_rx_csum_trusted(const struct net_stack *s);
 /* Runs every timer that expired at or before now (ARP, reassembly, L4). */
 void net_stack_poll(struct net_stack *s, net_time_t now);
 /* The earliest time net_stack_poll() has work; NET_TIME_NEVER when none. */
@@ -99,6 +129,16 @@ int net_stack_register_l4(struct net_stack *s, uint8_t ip_proto, net_l4_input_fn
 int net_ipv4_output(struct net_stack *s, net_time_t now, uint32_t dst_ip, uint8_t ip_proto,
                     const uint8_t *payload, size_t len);
 
+/* Sends one TCP super-segment (payload = TCP header of tcp_hdr_len bytes
+ * + data, checksum field = pseudo-header sum) as a TSO frame split at mss
+ * by the device. NET_EINVAL without emit_tso, NET_EMSGSIZE beyond 65,535
+ * IP bytes; an unresolved next hop starts ARP and returns NET_ENOBUFS (the
+ * frame is not queued: TCP sends it again). */
+int net_ipv4_output_tso(struct net_stack *s, net_time_t now, uint32_t dst_ip,
+                        const uint8_t *payload, size_t len, uint16_t tcp_hdr_len, uint16_t mss);
+/* Nonzero if the device takes TSO frames (cfg.emit_tso given). */
+int net_stack_tso(const struct net_stack *s);
+
 /* Timer hooks so L4 protocols share the stack's deadline computation. */
 typedef net_time_t (*net_next_deadline_fn)(void *ctx);      /* UINT64_MAX = none */
 typedef void (*net_poll_fn)(void *ctx, struct net_stack *s, net_time_t now);
@@ -111,6 +151,7 @@ int net_stack_unregister_timer(struct net_stack *s, net_next_deadline_fn next, n
 struct net_stack_stats {
     uint64_t rx_frames, rx_dropped, tx_frames;
     uint64_t arp_queue_dropped, reasm_dropped, icmp_rate_limited;
+    uint64_t rx_vnet_bad; /* frames whose virtio-net header was malformed */
 };
 const struct net_stack_stats *net_stack_stats(const struct net_stack *s);
 

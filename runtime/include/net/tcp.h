@@ -75,6 +75,10 @@ struct tcp_listener;
  * of the call that caused it. */
 typedef void (*tcp_output_fn)(void *ctx, tcp_time_t now, uint32_t src_ip, uint32_t dst_ip,
                               const uint8_t *segment, size_t len);
+/* Inside the output callback: the MSS a super-segment (tso_max) must be
+ * split at, with its checksum field holding only the pseudo-header sum;
+ * 0 for an ordinary, complete segment. */
+uint16_t tcp_output_tso_mss(const struct tcp_engine *e);
 typedef void (*tcp_event_fn)(void *user, struct tcp_conn *c, unsigned events);
 /* A connection is waiting in the listener's backlog: call tcp_accept(). */
 typedef void (*tcp_accept_fn)(void *user, struct tcp_listener *l);
@@ -98,6 +102,11 @@ struct tcp_config {
                                * next tcp_poll (an event loop polls after
                                * each batch of frames), at once only when a
                                * quarter of the buffer is unacknowledged */
+    uint32_t tso_max;         /* 0 (default): a segment carries at most one
+                               * MSS; else new data goes out in segments of
+                               * up to this many bytes (whole MSSs) for the
+                               * device to split (TSO, docs/net-offload.md):
+                               * see tcp_output_tso_mss */
 };
 
 void tcp_config_default(struct tcp_config *cfg);
@@ -108,6 +117,10 @@ void tcp_engine_destroy(struct tcp_engine *e);
 /* One segment (the IPv4 payload, protocol 6) from src_ip to dst_ip. */
 void tcp_input(struct tcp_engine *e, tcp_time_t now, uint32_t src_ip, uint32_t dst_ip,
                const uint8_t *seg, size_t len);
+/* The same for a segment whose checksum the device vouches for (virtio-net
+ * DATA_VALID or NEEDS_CSUM, docs/net-offload.md): it is not verified. */
+void tcp_input_csum_trusted(struct tcp_engine *e, tcp_time_t now, uint32_t src_ip,
+                            uint32_t dst_ip, const uint8_t *seg, size_t len);
 /* Runs every timer that expired at or before now. */
 void tcp_poll(struct tcp_engine *e, tcp_time_t now);
 /* The earliest time tcp_poll has work, TCP_TIME_NEVER when none. */

@@ -12,6 +12,7 @@
 #include "hvt.h"
 
 ABI1_NOTE_DECLARE(ABI_TARGET_HVT, HVT_ABI_VERSION);
+NVH1_NOTE_DECLARE();
 
 volatile uint8_t hvt_outl_traps;
 static bool mmio_offered;

@@ -6,6 +6,8 @@
 
 ABI1_NOTE_DECLARE(ABI_TARGET_SPT, SPT_ABI_VERSION);
 
+NVH1_NOTE_DECLARE();
+
 static int epoll_fd = -1;
 static int timer_fd = -1;
 

@@ -38,7 +38,18 @@ struct mft_block_basic {
 struct mft_net_basic {
     uint8_t mac[6];
     uint16_t mtu; /* excludes the Ethernet header */
+    /* unirepo extension (docs/net-offload.md): MFT_NET_OFFLOAD_* the tender
+     * enabled on this device; zero in the image and from upstream tenders,
+     * which fill in mac and mtu only. */
+    uint32_t offload;
 };
+
+/* Frames on the device start with a 10-byte struct virtio_net_hdr (virtio
+ * 1.2 section 5.1.6, the legacy header without num_buffers), the tap takes
+ * checksum-partial frames (VIRTIO_NET_F_CSUM) and TCPv4 segments up to
+ * 64 KiB to split (VIRTIO_NET_F_HOST_TSO4), and hands the guest the same
+ * (VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_GUEST_TSO4). */
+#define MFT_NET_OFFLOAD_VNET_TSO4 0x1U
 
 struct mft_entry {
     char name[MFT_NAME_SIZE];
@@ -66,6 +77,8 @@ _Static_assert(offsetof(struct mft_entry, u) == 72, "mft_entry.u @72");
 _Static_assert(offsetof(struct mft_entry, b) == 88, "mft_entry.b @88");
 _Static_assert(offsetof(struct mft_entry, attached) == 96, "mft_entry.attached @96");
 _Static_assert(sizeof(struct mft) == 8, "mft header is 8 bytes");
+_Static_assert(offsetof(struct mft_net_basic, offload) == 8 && sizeof(struct mft_net_basic) == 12,
+               "the offload word sits in the union's spare bytes");
 
 /* The descriptor starts at note offset 24: 4 padding bytes keep struct mft
  * 8-aligned; n_descsz counts them. */

@@ -114,6 +114,28 @@ static void load_manifest(struct tender *t)
         tender_die(t, "%s: Solo5 manifest is invalid: %s", t->kernel_path, err);
 }
 
+/* The NVH1 note (unirepo extension, docs/net-offload.md): an image asks
+ * for virtio-net header frames; only a target that grants them looks. */
+static void check_net_offload(struct tender *t, int plain)
+{
+    if (!t->target->net_offload || plain)
+        return;
+    const uint8_t *desc;
+    size_t size;
+    int found;
+    const char *err = elf_find_solo5_note(&t->image, SOLO5_NOTE_NET_OFFLOAD, NVH1_NOTE_SIZE,
+                                          NVH1_NOTE_ALIGN, &desc, &size, &found);
+    if (err != NULL)
+        tender_die(t, "%s: %s", t->kernel_path, err);
+    if (!found)
+        return;
+    struct nvh1_info info;
+    if (size != sizeof info)
+        tender_die(t, "%s: Solo5 NVH1 note has the wrong size", t->kernel_path);
+    memcpy(&info, desc, sizeof info);
+    t->net_vnet_tso4 = info.vnet_hdr != 0;
+}
+
 /* Split "--PREFIX:NAME=VALUE"; NULL unless arg has that form. */
 static const char *device_option(const char *arg, const char *prefix, char name[MFT_NAME_SIZE])
 {
@@ -192,7 +214,7 @@ static void attach_net(struct tender *t, const struct device_settings *set, cons
     unsigned index = (unsigned)(e - t->mft->e);
     const char *error = NULL;
     unsigned mtu = 0;
-    int fd = tap_attach(ifname, &mtu, &error);
+    int fd = tap_attach(ifname, t->net_vnet_tso4, &mtu, &error);
     if (fd < 0)
         tender_die(t, "%s: %s", ifname, error);
     if (set->mac_given[index])
@@ -200,6 +222,7 @@ static void attach_net(struct tender *t, const struct device_settings *set, cons
     else if (tap_random_mac(e->u.net_basic.mac) != 0)
         tender_die(t, "cannot read /dev/urandom for a MAC address");
     e->u.net_basic.mtu = (uint16_t)mtu;
+    e->u.net_basic.offload = t->net_vnet_tso4 ? MFT_NET_OFFLOAD_VNET_TSO4 : 0;
     e->b.hostfd = fd;
     e->attached = true;
 }
@@ -263,17 +286,21 @@ void tender_init(struct tender *t, int argc, char **argv, const struct tender_ta
     /* Two passes: settings first, so they may follow the device they set. */
     static struct device_settings settings;
     memset(&settings, 0, sizeof settings);
+    int plain = 0;
     for (int i = 1; i < kernel && strcmp(argv[i], "--") != 0; i++) {
         const char *arg = argv[i];
         char name[MFT_NAME_SIZE];
         const char *value;
-        if (strncmp(arg, "--mem=", 6) == 0)
+        if (target->plain_option != NULL && strcmp(arg, target->plain_option) == 0)
+            plain = 1;
+        else if (strncmp(arg, "--mem=", 6) == 0)
             parse_mem(t, arg + 6);
         else if ((value = device_option(arg, "--block-sector-size:", name)) != NULL)
             parse_sector_size(t, &settings, name, value, arg);
         else if ((value = device_option(arg, "--net-mac:", name)) != NULL)
             parse_net_mac(t, &settings, name, value, arg);
     }
+    check_net_offload(t, plain);
     for (int i = 1; i < kernel; i++) {
         const char *arg = argv[i];
         char name[MFT_NAME_SIZE];

@@ -40,6 +40,11 @@ struct tender_target {
     uint64_t max_mem;       /* bytes */
     uint64_t mem_align;     /* --mem is rounded down to this (bytes, power of two) */
     const char *extra_usage; /* appended to usage, or NULL */
+    /* Grants the virtio-net header offload (docs/net-offload.md) to an
+     * image whose NVH1 note asks for it, unless the option named
+     * plain_option (if any) is given, anywhere before KERNEL. */
+    int net_offload;
+    const char *plain_option;
     /* Called for options tender_init does not know; return 0 if consumed. */
     int (*handle_option)(const char *arg);
 };
@@ -50,6 +55,7 @@ struct tender {
     const char *kernel_path;
     struct mft *mft;    /* validated, private fields filled in */
     size_t mft_size;    /* 8 + 104 * entries */
+    int net_vnet_tso4;  /* NET devices get MFT_NET_OFFLOAD_VNET_TSO4 */
     uint64_t mem_size;  /* bytes */
     int guest_argc;     /* arguments after KERNEL */
     char **guest_argv;

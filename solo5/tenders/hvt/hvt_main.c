@@ -66,6 +66,8 @@ static const struct tender_target hvt_target = {
     .extra_usage = "  --no-extensions              offer the guest upstream's hvt ABI only (no\n"
                    "                               user mode, no MMIO hypercalls)\n"
                    HVT_DEBUG_USAGE,
+    .net_offload = 1,
+    .plain_option = "--no-extensions", /* upstream tenders grant no offload */
     .handle_option = handle_option,
 };
 

@@ -37,6 +37,7 @@ static const struct tender_target spt_target = {
     .mem_align = MIB,
     .extra_usage = "  --x-exec-heap                make the guest heap executable (dangerous:\n"
                    "                               for JIT compilers only)\n",
+    .net_offload = 1,
     .handle_option = handle_option,
 };
 
