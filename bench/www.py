@@ -73,7 +73,10 @@ def make_site(root: Path) -> Path:
 
 
 def seconds_of(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise ValueError(f"wrk printed a latency this script does not read: {text!r}")
+    value, unit = match.groups()
     return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
 
@@ -82,7 +85,10 @@ def wrk(ns: TapNamespace, url: str, seconds: int) -> Run:
     out = ns.run(["wrk", "-t1", "-c32", f"-d{seconds}s", "--latency", url],
                  timeout=seconds + 60).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
-    p99 = seconds_of(re.search(r"99%\s+(\S+)", out)[1]) * 1000  # type: ignore[index]
+    try:
+        p99 = seconds_of(re.search(r"99%\s+(\S+)", out)[1]) * 1000  # type: ignore[index]
+    except ValueError as error:
+        raise ValueError(f"{url}: {error}; wrk said:\n{out}") from None
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     return Run(rps, p99, errors, load)
 
