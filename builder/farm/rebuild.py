@@ -46,7 +46,7 @@ from builder.farm.records import keep_builds
 from builder.farm.store import ArtifactStore
 from builder.gate import AuthorImage, AuthorRelease, GatePolicy, Refusal, gate
 from builder.pipeline import PROVENANCE_NAME, RESULT_NAME, BuildOptions, TargetResult, write_json
-from builder.plan import PublishedSource, published_dependencies, staged_package
+from builder.plan import PublishedSource, published_dependencies
 from builder.rebuild import PublishedImage, PublishedInputs, rebuildable_package
 from builder.reference import Reference, compare_toolchain, rebuild_reason
 from builder.status import BuildStatus
@@ -219,14 +219,16 @@ class FarmRebuilder:
         for target in release.targets:
             builds = [b for b in got.builds if b.spec.target == target]
             results.append(self._target_result(
-                release, target, builds, inputs.images[target], variations, out_dir, options,
-                published_image, blames.get(target), started, time.monotonic() - clock,
+                release, package.manifest.source_date_epoch, target, builds,
+                inputs.images[target], variations, out_dir, options, published_image,
+                blames.get(target), started, time.monotonic() - clock,
             ))
         return results
 
     def _target_result(
         self,
         release: FarmRelease,
+        source_date_epoch: int,
         target: str,
         builds: Sequence[Build],
         reference: Reference,
@@ -262,8 +264,7 @@ class FarmRebuilder:
         statement = verdict_statement(
             verdict,
             build_type=FARM_REBUILD_TYPE,
-            source_date_epoch=staged_package(release.manifest, release.archive, release.package,
-                                             release.version).manifest.source_date_epoch,
+            source_date_epoch=source_date_epoch,
             internal_parameters={"variations": [v.name for v in variations], "farm": records},
             resolved_dependencies=[
                 {"uri": f"store:{what}", "digest": {"sha256": digest}}
