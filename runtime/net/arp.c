@@ -124,29 +124,48 @@ void arp_input(struct net_stack *s, net_time_t now, const uint8_t *p, size_t len
         arp_send(s, ARP_OP_REPLY, sha, sha, spa);
 }
 
-int arp_output(struct net_stack *s, net_time_t now, uint32_t next_hop, uint8_t *frame,
-               size_t len)
+/* The entry a frame to NEXT_HOP goes through: resolved and fresh, or pending (an expired
+ * entry goes back to pending, keeping the queue semantics of an unresolved one; a new one
+ * is made). NULL when the cache has no room. */
+static struct arp_entry *arp_entry_to(struct net_stack *s, net_time_t now, uint32_t next_hop)
 {
     struct arp_entry *e = arp_find(s, next_hop);
-    if (e && e->resolved && now < e->deadline) {
-        memcpy(frame, e->mac, 6);
-        stack_emit(s, frame, len);
-        return 0;
-    }
+    if (e && e->resolved && now < e->deadline)
+        return e;
     if (e && e->resolved) {
-        /* Expired: keep the queue semantics of an unresolved entry. */
         e->resolved = 0;
         e->requests = 0;
         e->deadline = now;
     }
     if (!e) {
         e = arp_alloc(s);
-        if (!e) {
-            s->stats.arp_queue_dropped++;
-            return NET_ENOBUFS;
-        }
+        if (!e)
+            return NULL;
         e->ip = next_hop;
         e->deadline = now;
+    }
+    return e;
+}
+
+/* A pending entry asks again when it never asked or its retry time has come. */
+static void arp_request_if_due(struct net_stack *s, net_time_t now, struct arp_entry *e)
+{
+    if (e->requests == 0 || now >= e->deadline)
+        arp_request(s, now, e);
+}
+
+int arp_output(struct net_stack *s, net_time_t now, uint32_t next_hop, uint8_t *frame,
+               size_t len)
+{
+    struct arp_entry *e = arp_entry_to(s, now, next_hop);
+    if (!e) {
+        s->stats.arp_queue_dropped++;
+        return NET_ENOBUFS;
+    }
+    if (e->resolved) {
+        memcpy(frame, e->mac, 6);
+        stack_emit(s, frame, len);
+        return 0;
     }
     if (e->queue_len >= ARP_QUEUE_PER_ENTRY) {
         s->stats.arp_queue_dropped++;
@@ -164,30 +183,18 @@ int arp_output(struct net_stack *s, net_time_t now, uint32_t next_hop, uint8_t *
         e->queue_head = p;
     e->queue_tail = p;
     e->queue_len++;
-    if (e->requests == 0 || now >= e->deadline)
-        arp_request(s, now, e);
+    arp_request_if_due(s, now, e);
     return 0;
 }
 
 const uint8_t *arp_resolved_or_request(struct net_stack *s, net_time_t now, uint32_t next_hop)
 {
-    struct arp_entry *e = arp_find(s, next_hop);
-    if (e && e->resolved && now < e->deadline)
+    struct arp_entry *e = arp_entry_to(s, now, next_hop);
+    if (!e)
+        return NULL;
+    if (e->resolved)
         return e->mac;
-    if (e && e->resolved) {
-        e->resolved = 0;
-        e->requests = 0;
-        e->deadline = now;
-    }
-    if (!e) {
-        e = arp_alloc(s);
-        if (!e)
-            return NULL;
-        e->ip = next_hop;
-        e->deadline = now;
-    }
-    if (e->requests == 0 || now >= e->deadline)
-        arp_request(s, now, e);
+    arp_request_if_due(s, now, e);
     return NULL;
 }
 
