@@ -36,6 +36,7 @@ from tuf_metadata.canonical import canonical_json
 from tuf_metadata.repo_paths import RepositoryPaths, repository_paths
 from tuf_metadata.repo_types import (
     CONFIG_NAME,
+    SHARD_DIGITS_KEY,
     CorruptMetadataError,
     ExpiryPolicy,
     NotInitialisedError,
@@ -181,6 +182,15 @@ class MetadataReader:
 
     def expiry(self) -> ExpiryPolicy:
         return ExpiryPolicy(**self.config().get("expiry_days", {}))
+
+    def shard_layout(self) -> layout.ShardLayout:
+        """The shard layout chosen at the key ceremony, as repo.json caches it (a repository
+        from before the choice has the default); `repo-tool verify` checks it against the
+        top-level targets role, which is what clients read."""
+        digits = self.config().get(SHARD_DIGITS_KEY, layout.DEFAULT_SHARD_DIGITS)
+        if not isinstance(digits, int) or isinstance(digits, bool):
+            raise CorruptMetadataError(f"{CONFIG_NAME}: {SHARD_DIGITS_KEY} is not a number")
+        return layout.ShardLayout(digits)
 
     def role_file(self, role: str, version: int) -> Path:
         return self.metadata_dir / f"{version}.{role}.json"
@@ -437,7 +447,8 @@ class MetadataReader:
         root = self.load_root().signed
         snapshot = self.load_snapshot(root, verify=verify_snapshot).signed
         targets = self.load_targets(root, snapshot).signed
-        return snapshot, self.load_shard(targets, snapshot, layout.shard_role(package))
+        shard = layout.shard_layout_of(targets).shard_role(package)
+        return snapshot, self.load_shard(targets, snapshot, shard)
 
     def current_package(self, package: str) -> Metadata[Targets] | None:
         """The published package role, or None if no release was published yet."""
@@ -460,8 +471,9 @@ class MetadataReader:
         root = self.load_root().signed
         snapshot = self.load_snapshot(root, verify=False).signed
         targets = self.load_targets(root, snapshot).signed
-        for prefix in layout.all_shard_prefixes():
-            shard = self.load_shard(targets, snapshot, layout.shard_role_for_prefix(prefix))
+        shards = layout.shard_layout_of(targets)
+        for prefix in shards.all_shard_prefixes():
+            shard = self.load_shard(targets, snapshot, shards.shard_role_for_prefix(prefix))
             if shard.signed.delegations and shard.signed.delegations.roles:
                 for name in shard.signed.delegations.roles:
                     package = layout.package_of_role(name)

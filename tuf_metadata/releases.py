@@ -96,7 +96,8 @@ class Releases:
                 targets = dict(current.targets)
             else:
                 targets = {}
-            prefix = layout.target_path(package, version, "")
+            shards = self.files.shard_layout()
+            prefix = shards.target_path(package, version, "")
             if any(path.startswith(prefix) for path in targets):
                 raise StagingError(f"{role}: version {version} is already published")
             if (self.files.targets_dir / prefix).is_dir():
@@ -122,7 +123,7 @@ class Releases:
                     data = Path(path).read_bytes()
                 except OSError as error:
                     raise StagingError(f"{role}: cannot read {path}: {error.strerror}") from None
-                tpath = layout.target_path(package, version, name)
+                tpath = shards.target_path(package, version, name)
                 new_targets[tpath] = TargetFile.from_data(tpath, data, ["sha256"])
             targets.update(new_targets)
             md = Metadata(
@@ -159,7 +160,7 @@ class Releases:
         layout.validate_version(version)
         role = layout.package_role(package)
         current = self.files.current_package(package)
-        path = layout.target_path(package, version, name)
+        path = self.files.shard_layout().target_path(package, version, name)
         signed = current.signed.targets.get(path) if current is not None else None
         if signed is None:
             raise StagingError(f"{role}: {package} {version} is not published with {name}")
@@ -175,7 +176,7 @@ class Releases:
     def staged_from_dir(self, package: str, version: str) -> StagedRelease:
         directory = self.staging_path(package, version)
         md = self.files.load_file(layout.package_role(package), directory / RELEASE_NAME, Targets)
-        image_prefix = layout.target_path(package, version, f"{package}.")
+        image_prefix = self.files.shard_layout().target_path(package, version, f"{package}.")
         images = {
             path: tf for path, tf in md.signed.targets.items() if path.startswith(image_prefix)
         }
@@ -263,8 +264,9 @@ class Releases:
                 )
             previous = md.signed.version - 1
             before = self.files.load_version(role, previous, Targets).signed if previous else None
+            shards = self.files.shard_layout()
             check_release_adds_only_its_files(
-                release.package, release.version, before.targets if before else {},
+                shards, release.package, release.version, before.targets if before else {},
                 md.signed.targets,
             )
             signed_images = {
@@ -282,7 +284,7 @@ class Releases:
                 sources[path] = Path(built_images[path])
             for path, tf in md.signed.targets.items():
                 name = path.rsplit("/", 1)[1]
-                if path.startswith(layout.target_path(release.package, release.version, "")) and (
+                if path.startswith(shards.target_path(release.package, release.version, "")) and (
                     path not in signed_images
                 ):
                     local = directory / "files" / name
@@ -296,7 +298,7 @@ class Releases:
                 if not dest.exists():
                     atomic_copy(local, dest, sync_dir=False)  # the loop below syncs the dirs
             # Make the new names durable before any metadata can reference them.
-            release_path = layout.target_path(release.package, release.version, "")
+            release_path = shards.target_path(release.package, release.version, "")
             release_dir = self.files.targets_dir / release_path
             for durable in (release_dir, release_dir.parent, release_dir.parent.parent):
                 fsync_dir(durable)

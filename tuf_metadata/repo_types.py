@@ -24,6 +24,7 @@ from tuf.api.serialization.json import JSONSerializer
 from tuf_metadata.errors import TufError
 
 CONFIG_NAME = "repo.json"
+SHARD_DIGITS_KEY = "shard_digits"  # repo.json: the ceremony's shard prefix length (a cache)
 RELEASE_NAME = "release.json"
 STATUS_NAME = "status.json"
 MANIFEST_FILE = "manifest.json"
