@@ -143,9 +143,11 @@ DEFAULT_SHARDS = ShardLayout(DEFAULT_SHARD_DIGITS)
 def shard_digits(delegated_roles: Iterable[str]) -> int:
     """The shard prefix length of a top-level targets role delegating DELEGATED_ROLES.
 
-    Its shard roles must all have the same supported length and be every shard of that
-    length: the maintainers' signature over targets is what fixes the layout, so nothing
-    else (repo.json, a client setting) is trusted for it."""
+    Its shard roles must all have the same supported length: the maintainers' signature
+    over targets is what fixes the layout, so nothing else (repo.json, a client setting) is
+    trusted for it. (A repository delegates every shard of that length; `repo-tool verify`
+    checks that with `check_every_shard`. A client needs only the length: a package of a
+    shard targets does not delegate is not found.)"""
     prefixes = [role[len(SHARD_PREFIX):] for role in delegated_roles
                 if role.startswith(SHARD_PREFIX)]
     if not prefixes:
@@ -160,12 +162,17 @@ def shard_digits(delegated_roles: Iterable[str]) -> int:
         )
     digits = lengths[0]
     validate_shard_digits(digits)
-    if len(set(prefixes)) != 16**digits:
-        raise ShardLayoutError(
-            f"targets delegates {len(set(prefixes))} of the {16 ** digits:,} shards "
-            f"of {digits} hex digits"
-        )
     return digits
+
+
+def check_every_shard(shards: ShardLayout, delegated_roles: Iterable[str]) -> None:
+    """Raise ShardLayoutError unless DELEGATED_ROLES include every shard role of SHARDS."""
+    present = {role for role in delegated_roles if role.startswith(SHARD_PREFIX)}
+    if len(present) != shards.count:
+        raise ShardLayoutError(
+            f"targets delegates {len(present):,} of the {shards.count:,} shards "
+            f"of {shards.digits} hex digits"
+        )
 
 
 def shard_layout_of(targets: Targets) -> ShardLayout:
