@@ -18,10 +18,12 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from tuf.api.metadata import Targets
+from typing import TYPE_CHECKING
 
 from tuf_metadata.errors import TufError
+
+if TYPE_CHECKING:  # commands import this module for names only: no TUF library at start-up
+    from tuf.api.metadata import Targets
 
 MAX_ROTATIONS = 32
 """Longest TAP 8 rotate chain a role may have (TAP 8 "Security notes": a cap is the DoS
