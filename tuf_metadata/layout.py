@@ -147,9 +147,8 @@ def shard_digits(delegated_roles: Iterable[str]) -> int:
 
     Its shard roles must all have the same supported length: the maintainers' signature
     over targets is what fixes the layout, so nothing else (repo.json, a client setting) is
-    trusted for it. (A repository delegates every shard of that length; `repo-tool verify`
-    checks that with `check_every_shard`. A client needs only the length: a package of a
-    shard targets does not delegate is not found.)"""
+    trusted for it. (The ceremony delegates every shard of that length; a reader needs only
+    the length: a package of a shard targets does not delegate is simply not found.)"""
     prefixes = [role[len(SHARD_PREFIX):] for role in delegated_roles
                 if role.startswith(SHARD_PREFIX)]
     if not prefixes:
@@ -165,16 +164,6 @@ def shard_digits(delegated_roles: Iterable[str]) -> int:
     digits = lengths[0]
     validate_shard_digits(digits)
     return digits
-
-
-def check_every_shard(shards: ShardLayout, delegated_roles: Iterable[str]) -> None:
-    """Raise ShardLayoutError unless DELEGATED_ROLES include every shard role of SHARDS."""
-    present = {role for role in delegated_roles if role.startswith(SHARD_PREFIX)}
-    if len(present) != shards.count:
-        raise ShardLayoutError(
-            f"targets delegates {len(present):,} of the {shards.count:,} shards "
-            f"of {shards.digits} hex digits"
-        )
 
 
 def shard_layout_of(targets: Targets) -> ShardLayout:

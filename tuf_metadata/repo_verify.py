@@ -144,7 +144,6 @@ def _shard_layout(top: Targets, config: Mapping[str, Any] | None) -> layout.Shar
     this is the repository itself, not a synced copy) must agree with it."""
     try:
         shards = layout.shard_layout_of(top)
-        layout.check_every_shard(shards, top.delegations.roles if top.delegations else ())
     except layout.ShardLayoutError as error:
         raise VerificationFailure(f"targets: {error}") from None
     cached = (config or {}).get(SHARD_DIGITS_KEY, layout.DEFAULT_SHARD_DIGITS)
