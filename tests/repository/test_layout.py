@@ -68,11 +68,11 @@ def _shard_roles(digits: int) -> list[str]:
 @pytest.mark.parametrize(("roles", "refusal"), [
     ([], "delegates no shard roles"),
     (["rebuilder-r1"], "delegates no shard roles"),
-    (_shard_roles(2) + ["shard-abc"], "mixes shard roles of 2 and 3 hex digits"),
-    (_shard_roles(3)[:-1] + ["shard-ff"], "mixes shard roles of 2 and 3 hex digits"),
+    ([*_shard_roles(2), "shard-abc"], "mixes shard roles of 2 and 3 hex digits"),
+    ([*_shard_roles(3)[:-1], "shard-ff"], "mixes shard roles of 2 and 3 hex digits"),
     (_shard_roles(1), "must be one of 2, 3, 4"),
-    (_shard_roles(2)[:-1] + ["shard-FF"], "shard-FF: not a shard name"),
-    (_shard_roles(2) + ["shard-"], "shard-: not a shard name"),
+    ([*_shard_roles(2)[:-1], "shard-FF"], "shard-FF: not a shard name"),
+    ([*_shard_roles(2), "shard-"], "shard-: not a shard name"),
 ])
 def test_a_targets_role_with_an_incoherent_shard_set_is_refused(
     roles: list[str], refusal: str
