@@ -399,7 +399,7 @@ def main() -> None:
                              "later runs and by bench.tree_client --fixture-dir); every run "
                              "works on its own copy")
     parser.add_argument("--shard-digits", type=int, default=layout.DEFAULT_SHARD_DIGITS,
-                        help="the fixture's shard prefix length (2, 3 or 4 hex digits)")
+                        help="the fixture's shard prefix length (2 or 3 hex digits)")
     parser.add_argument("--client-once", nargs=4, metavar=("CLIENT", "URL", "WORK", "TARGET"),
                         help=argparse.SUPPRESS)  # a child of client_memory
     args = parser.parse_args()

@@ -238,7 +238,7 @@ def main() -> None:
                         help="use (or build once and keep) the fixture of bench.scale "
                              "--fixture-dir DIR; this run works on its own copy")
     parser.add_argument("--shard-digits", type=int, default=layout.DEFAULT_SHARD_DIGITS,
-                        help="the fixture's shard prefix length (2, 3 or 4 hex digits)")
+                        help="the fixture's shard prefix length (2 or 3 hex digits)")
     parser.add_argument("--client-once", nargs=5, metavar=("CLIENT", "URL", "WORK", "TARGET",
                                                           "ROOT"), help=argparse.SUPPRESS)
     args = parser.parse_args()

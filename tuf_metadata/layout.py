@@ -31,8 +31,10 @@ defence; see docs/tap8-profile.md). Repository, verify and client all enforce it
 
 SHARD_PREFIX = "shard-"
 PACKAGE_PREFIX = "pkg-"
-SHARD_DIGITS: tuple[int, ...] = (2, 3, 4)
-"""Supported shard prefix lengths in hex digits: 256, 4,096 or 65,536 shards."""
+SHARD_DIGITS: tuple[int, ...] = (2, 3)
+"""Supported shard prefix lengths in hex digits: 256 or 4,096 shards. Not 4: top-level
+targets would delegate 65,536 shards, 11-19 MB, over the 5 MB a TUF client (python-tuf's
+ngclient, ours) accepts for a targets role whose length snapshot does not give."""
 DEFAULT_SHARD_DIGITS = 2
 _HEX = re.compile(r"[0-9a-f]+")
 
@@ -83,8 +85,8 @@ def validate_shard_digits(digits: int) -> None:
     """Raise ShardLayoutError unless DIGITS is a supported shard prefix length."""
     if digits not in SHARD_DIGITS:
         raise ShardLayoutError(
-            f"shard digits must be one of {', '.join(map(str, SHARD_DIGITS))} "
-            f"({', '.join(f'{16 ** d:,}' for d in SHARD_DIGITS)} shards), got {digits}"
+            f"shard digits must be {' or '.join(map(str, SHARD_DIGITS))} "
+            f"({' or '.join(f'{16 ** d:,}' for d in SHARD_DIGITS)} shards), got {digits}"
         )
 
 

@@ -101,7 +101,7 @@ def _commit_message(change: PendingChange, committed: bool, data: dict[str, Any]
 @click.option("--timestamp-days", type=float, default=1.0, show_default=True)
 @click.option("--shard-digits", type=int, default=layout.DEFAULT_SHARD_DIGITS, show_default=True,
               help="Shard prefix length in hex digits, fixed for the repository's life: "
-              "2, 3 or 4 (256, 4,096 or 65,536 shards; about n/16^d packages per shard, "
+              "2 or 3 (256 or 4,096 shards; about n/16^d packages per shard, "
               "docs/repository.md).")
 @JSON_OPTION
 def init(
