@@ -26,6 +26,7 @@ from tests.repository.helpers import Fixture, init_repo, make_keys, pub, release
 from tests.support.http_thread import running
 from tests.support.published import metadata_dir, published_dir
 from tuf_metadata import layout
+from tuf_metadata.client.catalog import package_details, search_packages
 from tuf_metadata.client.errors import DelegationError, TargetNotFoundError
 from tuf_metadata.client.fetcher import HttpFetcher
 from tuf_metadata.client.packages import fetch_image
@@ -102,6 +103,8 @@ def test_a_4096_shard_repository_serves_our_client_and_ngclient(wide: Fixture,
     assert json.loads((fx.repo_dir / "repo.json").read_text())[SHARD_DIGITS_KEY] == 3
     result = run(["verify", "--repo", str(fx.repo_dir)])
     assert result.exit_code == 0, result.output
+    listed = run(["package", "list", "--repo", str(fx.repo_dir), "--json"])
+    assert [(p["name"], p["latest"]) for p in json.loads(listed.output)] == [(HELLO, "1.0.0")]
 
     # The tree keeps 256 bundles, keyed by two hex digits: hello's holds its 3-digit shard.
     metadata = metadata_dir(fx.repo_dir)
@@ -128,6 +131,10 @@ def test_a_4096_shard_repository_serves_our_client_and_ngclient(wide: Fixture,
             assert read_snapshot is not tree, requests
             if tree:
                 assert [r for r in requests if ".bundle-" in r] == [f"/metadata/{bundle_name}"]
+                assert search_packages(updater, "ell") == [HELLO]  # reads all 4,096 shards
+                details = package_details(updater, HELLO)
+                assert [f.target_path for f in details.files["1.0.0"] if f.name == "hello.hvt"
+                        ] == [path]
         (tmp_path / "ng" / "targets").mkdir(parents=True)
         ng = NgUpdater(str(tmp_path / "ng"), url + "/metadata/", str(tmp_path / "ng" / "targets"),
                        url + "/targets/",
@@ -259,3 +266,20 @@ def test_verify_refuses_a_repo_json_that_disagrees_with_targets(wide: Fixture) -
     assert result.exit_code != 0
     assert "repo.json: shard_digits is 2 but targets delegates shards of 3 hex digits" in (
         result.output)
+
+
+def test_a_repository_from_before_the_choice_has_256_shards(tmp_path: Path) -> None:
+    """repo.json without shard_digits (made before the option existed): the default layout,
+    for the repository's own commands and for verify."""
+    fx = init_repo(tmp_path, authors=[HELLO])
+    config_path = fx.repo_dir / "repo.json"
+    config = json.loads(config_path.read_text())
+    assert config.pop(SHARD_DIGITS_KEY) == 2
+    config_path.write_text(json.dumps(config))
+    assert release(fx, HELLO, "1.0.0", [HELLO]).exit_code == 0
+    result = run(["publish", "--no-build", "--repo", str(fx.repo_dir)])
+    assert result.exit_code == 0, result.output
+    summary = verify_repository(fx.repo_dir, now_utc())
+    assert summary.roles == 1 + 256 + 1
+    assert [(i.package, i.version) for i in summary.images] == [(HELLO, "1.0.0")]
+    assert layout.DEFAULT_SHARDS.target_path(HELLO, "1.0.0", "x").startswith(HELLO_PREFIX[:2] + "/")
