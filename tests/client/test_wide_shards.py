@@ -283,3 +283,21 @@ def test_a_repository_from_before_the_choice_has_256_shards(tmp_path: Path) -> N
     assert summary.roles == 1 + 256 + 1
     assert [(i.package, i.version) for i in summary.images] == [(HELLO, "1.0.0")]
     assert layout.DEFAULT_SHARDS.target_path(HELLO, "1.0.0", "x").startswith(HELLO_PREFIX[:2] + "/")
+
+
+def test_a_maintainer_change_re_signs_all_4096_shards(wide: Fixture, tmp_path: Path) -> None:
+    fx = wide
+    fx.keys.update(make_keys(tmp_path / "keys", ["m3"]))
+    key_args = [arg for m in ("m1", "m2", "m3") for arg in ("--pubkey", str(pub(fx.keys[m])))]
+    proposed = run(["maintainers", "--repo", str(fx.repo_dir), "-t", "2", "--json", *key_args])
+    assert proposed.exit_code == 0, proposed.output
+    change_id = json.loads(proposed.output)["id"]
+    shards = [doc["role"] for doc in json.loads(run(
+        ["pending", change_id, "--repo", str(fx.repo_dir), "--json"]).output)[0]["documents"]
+        if doc["role"].startswith("shard-")]
+    assert sorted(shards) == [SHARDS.shard_role_for_prefix(p) for p in SHARDS.all_shard_prefixes()]
+    done = run(["sign", change_id, "--repo", str(fx.repo_dir), "--insecure-plaintext",
+                "--key", str(fx.keys["m1"]), "--key", str(fx.keys["m2"]), "--json"])
+    assert json.loads(done.output)["committed"] is True, done.output
+    summary = verify_repository(fx.repo_dir, now_utc())
+    assert summary.root_version == 2 and summary.roles == 1 + 4096 + 1
