@@ -33,6 +33,7 @@ int main(void)
     FIELD(tcp_config, verify_checksum);
     FIELD(tcp_config, ack_batch);
     FIELD(tcp_config, tso_max);
+    FIELD(tcp_config, sndref_max);
 
     SIZE(tcp_stats);
     FIELD(tcp_stats, live_conns);
