@@ -50,7 +50,7 @@ struct tcp_engine *tcp_engine_create(const struct tcp_config *cfg)
 {
     if (!cfg->output || cfg->mss < TCP_MIN_MSS || cfg->rcvbuf < cfg->mss
         || cfg->sndbuf < cfg->mss || cfg->rcvbuf > (1u << 30) || cfg->sndbuf > (1u << 30)
-        || cfg->sndref_max > (1u << 30)
+        || cfg->sndref_max > (1u << 30) || cfg->tx_headroom > TCP_TX_HEADROOM_MAX
         || cfg->tso_max > 65535u)
         return NULL;
     struct tcp_engine *e = malloc(sizeof(*e));
@@ -59,11 +59,12 @@ struct tcp_engine *tcp_engine_create(const struct tcp_config *cfg)
     memset(e, 0, sizeof(*e));
     e->cfg = *cfg;
     size_t seg_max = cfg->tso_max > cfg->mss ? cfg->tso_max : cfg->mss;
-    e->txbuf = tcp_alloc(e, TCP_HDR_MAX + seg_max);
-    if (!e->txbuf) {
+    uint8_t *tx = tcp_alloc(e, cfg->tx_headroom + TCP_HDR_MAX + seg_max);
+    if (!tx) {
         free(e);
         return NULL;
     }
+    e->txbuf = tx + cfg->tx_headroom;
     return e;
 }
 
@@ -92,7 +93,7 @@ void tcp_engine_destroy(struct tcp_engine *e)
         e->listeners = l->next;
         tcp_free(e, l);
     }
-    tcp_free(e, e->txbuf);
+    tcp_free(e, e->txbuf - e->cfg.tx_headroom);
     free(e);
 }
 

@@ -26,6 +26,7 @@
 #define TCP_CHALLENGE_ACK_PER_SEC 10u    /* RFC 5961 section 7: throttle challenge ACKs */
 #define TCP_OOW_INTERVAL (500000000ull) /* replies to unacceptable pure ACKs: 1 per 500 ms (Linux tcp_invalid_ratelimit) */
 #define TCP_HASH_BUCKETS 256u
+#define TCP_TX_HEADROOM_MAX 256u         /* tcp_config.tx_headroom */
 #define TCP_KEEPALIVE_INTVL (75000000000ull)
 #define TCP_KEEPALIVE_COUNT 9u
 #define TCP_EPHEMERAL_LO 49152u          /* RFC 6335 section 6: dynamic ports */
@@ -144,7 +145,8 @@ struct tcp_engine {
     struct tcp_conn *buckets[TCP_HASH_BUCKETS];
     struct tcp_conn *conns;
     struct tcp_listener *listeners;
-    uint8_t *txbuf;                         /* one segment being built */
+    uint8_t *txbuf;                         /* one segment being built, after
+                                             * cfg.tx_headroom bytes */
     uint16_t out_tso_mss;                   /* tcp_output_tso_mss during output */
     tcp_time_t now;                         /* time of the current public call */
     unsigned depth;                         /* nesting of public calls */

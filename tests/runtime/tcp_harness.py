@@ -75,7 +75,8 @@ class Config(ctypes.Structure):
                 ("time_wait", ctypes.c_uint64), ("fin_wait_2", ctypes.c_uint64),
                 ("syn_retries", ctypes.c_uint), ("data_retries", ctypes.c_uint),
                 ("verify_checksum", ctypes.c_int), ("ack_batch", ctypes.c_int),
-                ("tso_max", ctypes.c_uint32), ("sndref_max", ctypes.c_uint32)]
+                ("tso_max", ctypes.c_uint32), ("sndref_max", ctypes.c_uint32),
+                ("tx_headroom", ctypes.c_uint16)]
 
 
 class Stats(ctypes.Structure):

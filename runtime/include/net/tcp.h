@@ -72,9 +72,11 @@ struct tcp_listener;
 
 /* Emits one complete TCP segment (header with checksum, options, data) to
  * be carried in an IPv4 datagram from src_ip to dst_ip; now is the time
- * of the call that caused it. */
+ * of the call that caused it. The segment is the engine's buffer, valid
+ * during the call; the tcp_config.tx_headroom bytes before it are the
+ * callback's to write (lower layers' headers, so the frame needs no copy). */
 typedef void (*tcp_output_fn)(void *ctx, tcp_time_t now, uint32_t src_ip, uint32_t dst_ip,
-                              const uint8_t *segment, size_t len);
+                              uint8_t *segment, size_t len);
 /* Inside the output callback: the MSS a super-segment (tso_max) must be
  * split at, with its checksum field holding only the pseudo-header sum;
  * 0 for an ordinary, complete segment. */
@@ -110,6 +112,8 @@ struct tcp_config {
     uint32_t sndref_max;      /* bytes one connection may have queued by
                                * reference (tcp_send_ref) at a time; they
                                * take no engine memory; default 1 MiB */
+    uint16_t tx_headroom;     /* writable bytes before every segment given
+                               * to output; 0 (default) to 256 */
 };
 
 void tcp_config_default(struct tcp_config *cfg);
