@@ -577,8 +577,8 @@ size_t tcp_send_space(struct tcp_conn *c)
     return space;
 }
 
-/* What tcp_send and tcp_send_ref share: state checks, then `queue` takes
- * what it can (at most `space`), then output. */
+/* What tcp_send and tcp_send_ref share: the state checks, queueing at
+ * most `space` bytes (copied, or by reference), output. */
 static long send_common(struct tcp_conn *c, tcp_time_t now, const uint8_t *buf, size_t len,
                         size_t space, int by_ref)
 {
@@ -613,6 +613,8 @@ long tcp_send(struct tcp_conn *c, tcp_time_t now, const uint8_t *buf, size_t len
 
 long tcp_send_ref(struct tcp_conn *c, tcp_time_t now, const uint8_t *data, size_t len)
 {
+    if (c->e->cfg.sndref_max == 0)
+        return TCP_EINVAL;
     size_t space = c->sndq.ring.buf ? c->e->cfg.sndref_max - c->sndq.ref_len : 0;
     return send_common(c, now, data, len, space, 1);
 }

@@ -21,6 +21,7 @@ from tests.runtime.tcp_harness import (
 )
 
 MSS = 1460
+EINVAL = -22
 TSO_MAX = 65535 - 20 - 60
 
 
@@ -221,3 +222,15 @@ def test_runs_are_bounded_and_contiguous_references_share_one() -> None:
     finally:
         engine.destroy()
 
+
+
+def test_a_zero_cap_refuses_references_outright() -> None:
+    engine = Engine(engine_lib(), sndref_max=0)
+    try:
+        conn, _peer, _first = established(engine)
+        mem = memory(b"body")
+        assert engine.send_ref(conn, mem, 0, 4) == EINVAL  # not EAGAIN: no ACK would help
+        assert engine.send(conn, b"copied") == 6
+        engine.abort(conn)
+    finally:
+        engine.destroy()

@@ -111,7 +111,8 @@ struct tcp_config {
                                * see tcp_output_tso_mss */
     uint32_t sndref_max;      /* bytes one connection may have queued by
                                * reference (tcp_send_ref) at a time; they
-                               * take no engine memory; default 1 MiB */
+                               * take no engine memory; default 1 MiB;
+                               * 0 refuses tcp_send_ref (TCP_EINVAL) */
     uint16_t tx_headroom;     /* writable bytes before every segment given
                                * to output; 0 (default) to 256 */
 };
