@@ -50,7 +50,7 @@ from tuf_metadata.rotate import (
     verify_rotation_chain,
 )
 from tuf_metadata.snapshot_index import INDEX_NAME, IndexedMeta, SnapshotIndex, index_of_file
-from tuf_metadata.trust import check_role, delegated_keys, signed_payload
+from tuf_metadata.trust import check_role, delegated_keys, key_dicts, signatures_of, signed_payload
 
 VERIFIED_CACHE_LIMIT = 4096
 
@@ -245,7 +245,8 @@ class MetadataReader:
         seen = self._verified.get(key)
         if seen is not None and seen[0] is md and seen[1] is delegator:
             return
-        if not check_role(delegator, role, signed_payload(md), md.signatures).satisfied:
+        if not check_role(delegator.to_dict(), role, signed_payload(md),
+                          signatures_of(md)).satisfied:
             raise CorruptMetadataError(
                 f"{role}: version {md.signed.version} is not signed by a threshold of {by}"
             )
@@ -278,7 +279,8 @@ class MetadataReader:
             self._snapshots = {version: cached}
         if verify:
             payload = cached.payload()
-            if not check_role(root, "snapshot", payload, cached.metadata.signatures).satisfied:
+            if not check_role(root.to_dict(), "snapshot", payload,
+                              signatures_of(cached.metadata)).satisfied:
                 raise CorruptMetadataError(
                     f"snapshot: version {version} is not signed by a threshold of the snapshot "
                     "keys in root"
@@ -448,7 +450,7 @@ class MetadataReader:
             return None
         md = self.load_version(role, version, Targets)
         keys, threshold = context.keys, context.threshold
-        result = check_threshold(signed_payload(md), md.signatures, keys, threshold)
+        result = check_threshold(signed_payload(md), signatures_of(md), key_dicts(keys), threshold)
         if not result.satisfied:
             raise CorruptMetadataError(
                 f"{role}: version {version} is not signed by a threshold of the author keys"

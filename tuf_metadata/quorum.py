@@ -54,12 +54,13 @@ from tuf_metadata.superseding import (
     delegation_of,
     next_shard_version,
 )
-from tuf_metadata.trust import signed_payload
+from tuf_metadata.trust import signatures_of, signed_payload
 
 
 def signed_by(md: Metadata[Any], key: Key) -> bool:
     """True if MD carries a valid signature by KEY."""
-    return check_threshold(signed_payload(md), md.signatures, {key.keyid: key}, 1).satisfied
+    return check_threshold(signed_payload(md), signatures_of(md), {key.keyid: key.to_dict()},
+                           1).satisfied
 
 
 def proposed_delegators(change: PendingChange) -> dict[str, Targets]:

@@ -23,7 +23,7 @@ from typing import Any
 from securesystemslib.signer import Key, Signature
 from tuf.api.metadata import DelegatedRole, Metadata, Root, TargetFile, Targets
 
-from signing.threshold import check_threshold, key_material
+from signing.threshold import KeyDict, check_threshold, distinct_keys, key_material
 from tuf_metadata import layout
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.repo_types import (
@@ -40,7 +40,14 @@ from tuf_metadata.rotate import (
     parse_rotate_file,
     verify_rotation_chain,
 )
-from tuf_metadata.trust import delegated_keys, role_keys, signed_payload
+from tuf_metadata.trust import (
+    delegated_keys,
+    key_dicts,
+    role_keys,
+    signature_hexes,
+    signatures_of,
+    signed_payload,
+)
 
 
 def check_key_set(role: str, what: str, keys: Sequence[Key], threshold: int) -> None:
@@ -48,7 +55,7 @@ def check_key_set(role: str, what: str, keys: Sequence[Key], threshold: int) -> 
     if not keys:
         raise RepositoryError(f"{role}: at least one {what} key is required")
     if len({key.keyid for key in keys}) != len(keys) or (
-        len({key_material(key) for key in keys}) != len(keys)
+        distinct_keys(key.to_dict() for key in keys) != len(keys)
     ):
         raise RepositoryError(f"{role}: a {what} key is listed twice")
     if not 1 <= threshold <= len(keys):
@@ -65,7 +72,7 @@ def check_package_role(
     KEYS (the delegation's after any rotation), targets only inside its delegated paths,
     no further delegation."""
     role = layout.package_role(package)
-    result = check_threshold(signed_payload(md), md.signatures, keys, threshold)
+    result = check_threshold(signed_payload(md), signatures_of(md), key_dicts(keys), threshold)
     if not result.satisfied:
         raise StagingError(
             f"{role}: {result.valid} of {threshold} required author signatures valid"
@@ -108,12 +115,13 @@ class Requirement:
     """One threshold a document of a pending change must reach."""
 
     label: str
-    keys: dict[str, Key]
+    keys: dict[str, KeyDict]
     threshold: int
 
     def met_by(self, md: Metadata[Any]) -> int:
         """How many of these keys validly signed MD."""
-        return check_threshold(signed_payload(md), md.signatures, self.keys, self.threshold).valid
+        return check_threshold(signed_payload(md), signatures_of(md), self.keys,
+                               self.threshold).valid
 
 
 def signing_requirements(
@@ -133,7 +141,7 @@ def signing_requirements(
     if package is not None:
         shard_name = layout.shard_role(package)
         shard = (proposed_shards or {}).get(shard_name)
-        assigned = role_keys(shard, role) if shard is not None else None
+        assigned = role_keys(shard.to_dict(), role) if shard is not None else None
         if assigned is None:
             raise QuorumError(
                 f"{role}: a quorum change publishes a package role only with the {shard_name} "
@@ -142,7 +150,8 @@ def signing_requirements(
         return [Requirement("new author keys", assigned.keys, assigned.threshold)]
     def of_root(label: str, root: Root, name: str) -> Requirement:
         spec = root.roles[name]
-        return Requirement(label, delegated_keys(root.keys, spec.keyids), spec.threshold)
+        return Requirement(label, delegated_keys(key_dicts(root.keys), spec.keyids),
+                           spec.threshold)
 
     if role == "root":
         needs = [of_root("new root keys", new_root, "root")]
@@ -160,7 +169,7 @@ def signing_requirements(
     if delegations.roles is None or role not in delegations.roles:
         raise QuorumError(f"{role}: not delegated by targets")
     delegated = delegations.roles[role]
-    keys = delegated_keys(delegations.keys, delegated.keyids)
+    keys = delegated_keys(key_dicts(delegations.keys), delegated.keyids)
     return [Requirement("maintainers' targets keys", keys, delegated.threshold)]
 
 
@@ -254,7 +263,8 @@ def chain_key_material(chain: Sequence[bytes]) -> set[bytes]:
     found: set[bytes] = set()
     for data in chain:
         try:
-            found |= {key_material(key) for key in parse_rotate_file(data).payload.keys.values()}
+            found |= {key_material(key.to_dict())
+                      for key in parse_rotate_file(data).payload.keys.values()}
         except RotationError as error:
             raise CorruptMetadataError(f"rotate chain: {error}") from None
     return found
@@ -326,17 +336,19 @@ def check_superseding(
             )
         earlier = chain_key_material(chain)
         if before is not None:
-            earlier |= {key_material(key) for key in before.keys.values()}
+            earlier |= {key_material(key.to_dict()) for key in before.keys.values()}
         reused = sorted(keyid for keyid, key in after.keys.items()
-                        if key_material(key) in earlier)
+                        if key_material(key.to_dict()) in earlier)
         if reused:
             raise RepositoryError(
                 f"{role}: key {reused[0][:16]} signed for the role's earlier delegation; a new "
                 "delegation needs new author keys"
             )
         return
-    named = {key_material(key) for key in after.keys.values()}
-    if named != {key_material(key) for key in keys.values()} or after.threshold != threshold:
+    named = {key_material(key.to_dict()) for key in after.keys.values()}
+    if named != {key_material(key.to_dict()) for key in keys.values()} or (
+        after.threshold != threshold
+    ):
         raise RepositoryError(
             f"{role}: the delegation names keys or a threshold other than those in force after "
             f"rotate file {after.superseded} (threshold {threshold} of keys "
@@ -365,7 +377,7 @@ def check_withdrawal(
         raise StagingError(
             f"{role}: key {outsider[:16]} is not an author key of package {package!r}"
         )
-    result = check_threshold(payload, signatures, keys, threshold)
+    result = check_threshold(payload, signature_hexes(signatures), key_dicts(keys), threshold)
     if not result.satisfied:
         raise StagingError(
             f"{role}: withdrawing {version} needs {threshold} author signatures, "
@@ -387,9 +399,9 @@ def check_rebuilder_keys_unshared(
     """A rebuilder's keys belong to no other rebuilder: operators count distinct rebuilders,
     and one party holding two delegations under one key would count twice."""
     role = layout.rebuilder_role(name)
-    mine = {key_material(key) for key in keys}
+    mine = {key_material(key.to_dict()) for key in keys}
     for other, other_keys in sorted(others.items()):
-        if other != name and mine & {key_material(key) for key in other_keys}:
+        if other != name and mine & {key_material(key.to_dict()) for key in other_keys}:
             raise RepositoryError(
                 f"{role}: a key is already the key of rebuilder {other!r}; each rebuilder "
                 "signs with its own keys"
@@ -403,7 +415,7 @@ def check_rebuilder_role(
     """What a rebuilder role must be to be published: signed by a threshold of KEYS (the
     delegation's after any rotation), only its own attestation paths, no delegation."""
     role = layout.rebuilder_role(name)
-    result = check_threshold(signed_payload(md), md.signatures, keys, threshold)
+    result = check_threshold(signed_payload(md), signatures_of(md), key_dicts(keys), threshold)
     if not result.satisfied:
         raise RepositoryError(
             f"{role}: {result.valid} of {threshold} required rebuilder signatures valid"

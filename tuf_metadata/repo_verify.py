@@ -35,7 +35,14 @@ from tuf_metadata.rotate import (
     verify_rotation_chain,
 )
 from tuf_metadata.snapshot_tree_files import audit_tree
-from tuf_metadata.trust import check_role, delegated_keys, role_keys, signed_payload
+from tuf_metadata.trust import (
+    check_role,
+    delegated_keys,
+    key_dicts,
+    role_keys,
+    signatures_of,
+    signed_payload,
+)
 
 
 class VerificationFailure(TufError):
@@ -103,10 +110,10 @@ verifying the same repository repeatedly (the crash tests) can reuse them."""
 
 
 def _delegation_digest(role: str, delegator: Root | Targets) -> str:
-    assigned = role_keys(delegator, role)
+    assigned = role_keys(delegator.to_dict(), role)
     doc = None if assigned is None else {
         "threshold": assigned.threshold,
-        "keys": {keyid: key.to_dict() for keyid, key in assigned.keys.items()},
+        "keys": assigned.keys,
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
@@ -124,7 +131,7 @@ def _check_signed(
         key = (role, _sha256(payload + b"\0" + signatures), _delegation_digest(role, delegator))
         if cache.get(key):
             return
-    result = check_role(delegator, role, payload, md.signatures)
+    result = check_role(delegator.to_dict(), role, payload, signatures_of(md))
     if not result.satisfied:
         raise VerificationFailure(
             f"{role}: version {md.signed.version} has {result.describe()} by {by}"
@@ -324,7 +331,7 @@ def _role_keys_in_force(
 def _check_threshold(
     role: str, md: Metadata[Any], keys: Mapping[str, Key], threshold: int, by: str
 ) -> None:
-    result = check_threshold(signed_payload(md), md.signatures, keys, threshold)
+    result = check_threshold(signed_payload(md), signatures_of(md), key_dicts(keys), threshold)
     if not result.satisfied:
         raise VerificationFailure(
             f"{role}: version {md.signed.version} has {result.describe()} by {by}"

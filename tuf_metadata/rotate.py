@@ -37,6 +37,7 @@ from signing.threshold import check_threshold
 from tuf_metadata import layout
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.errors import TufError
+from tuf_metadata.trust import key_dicts, signature_hexes
 
 ROTATE_TYPE = "rotate"
 
@@ -201,7 +202,8 @@ def verify_rotate_step(
         raise RotationError(
             f"rotate file {number} of role {role!r} carries version {payload.version} ({kind})"
         )
-    result = check_threshold(parsed.signed_bytes, parsed.signatures, keys, threshold)
+    result = check_threshold(parsed.signed_bytes, signature_hexes(parsed.signatures),
+                             key_dicts(keys), threshold)
     if not result.satisfied:
         raise RotationError(
             f"rotate file {number} of role {role!r} has {result.describe()} "

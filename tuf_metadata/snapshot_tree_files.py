@@ -24,9 +24,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from securesystemslib.signer import Signature, Signer
+from securesystemslib.signer import Signer
 from tuf.api.metadata import Root, Timestamp
 
+from signing.threshold import signature_map
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.metadata_reader import MetadataReader
 from tuf_metadata.repo_types import CorruptMetadataError
@@ -132,11 +133,8 @@ def audit_tree(metadata_dir: Path, root: Root, timestamp: Timestamp, snapshot_by
             return f"{name} does not match timestamp's length and sha256"
         document = json.loads(data)
         node = parse_node(document["signed"])
-        signatures = {}
-        for entry in document["signatures"]:
-            signature = Signature.from_dict(dict(entry))
-            signatures[signature.keyid] = signature
-        if not check_role(root, "snapshot", canonical_json(document["signed"]),
+        signatures = signature_map(document["signatures"])
+        if not check_role(root.to_dict(), "snapshot", canonical_json(document["signed"]),
                           signatures).satisfied:
             return f"{name} is not signed by a threshold of root's snapshot keys"
         bundles = {}

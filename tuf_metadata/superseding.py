@@ -119,7 +119,8 @@ def propose_fold(files: MetadataReader, quorum: QuorumChanges, package: str,
         except RotationError as error:
             raise CorruptMetadataError(f"{role}: rotate chain check: {error}") from None
         if expected and (
-            {key_material(key) for key in expected} != {key_material(k) for k in keys.values()}
+            {key_material(key.to_dict()) for key in expected}
+            != {key_material(k.to_dict()) for k in keys.values()}
             or (expected_threshold is not None and expected_threshold != threshold)
         ):
             raise RepositoryError(

@@ -35,7 +35,7 @@ from tuf.api.metadata import (
     Timestamp,
 )
 
-from signing.threshold import check_threshold
+from signing.threshold import KeyDict, check_threshold
 from tuf_metadata import layout
 from tuf_metadata.canonical import CanonicalJsonError, canonical_json
 from tuf_metadata.client.errors import (
@@ -62,7 +62,7 @@ from tuf_metadata.rotate import (
     verify_rotation_chain,
 )
 from tuf_metadata.snapshot_tree import FileRef, Node, group_of_role
-from tuf_metadata.trust import delegated_keys, role_keys
+from tuf_metadata.trust import delegated_keys, key_dicts, role_keys, signatures_of
 
 SignedT = TypeVar("SignedT", Root, Timestamp, Snapshot, Targets)
 
@@ -127,17 +127,18 @@ def parse_metadata(data: bytes, expected: type[SignedT], what: str) -> Parsed[Si
 
 
 def _require_signed(
-    what: str, keys: Mapping[str, Key], threshold: int, parsed: Parsed[Any]
+    what: str, keys: Mapping[str, KeyDict], threshold: int, parsed: Parsed[Any]
 ) -> None:
     """Refuse PARSED unless the one threshold rule (signing.threshold) accepts it."""
-    result = check_threshold(parsed.signed_bytes, parsed.metadata.signatures, keys, threshold)
+    result = check_threshold(parsed.signed_bytes, signatures_of(parsed.metadata), keys,
+                             threshold)
     if not result.satisfied:
         raise BadSignatureError(f"{what}: {result.describe()} from trusted keys")
 
 
-def _top_level_keys(root: Root, role: str) -> tuple[dict[str, Key], int]:
+def _top_level_keys(root: Root, role: str) -> tuple[dict[str, KeyDict], int]:
     """The keys and threshold ROOT assigns to a top-level ROLE."""
-    assigned = role_keys(root, role)
+    assigned = role_keys(root.to_dict(), role)
     if assigned is None:
         raise MalformedMetadataError(f"root: assigns no keys to top-level role {role!r}")
     return assigned.keys, assigned.threshold
@@ -582,7 +583,7 @@ class TrustedSet:
             role, delegation.keys, delegation.threshold, rotate_files, previous_rotate_files,
             delegation.superseded,
         )
-        new = self._verify_targets(data, role, keys, threshold)
+        new = self._verify_targets(data, role, key_dicts(keys), threshold)
         self._delegated[role] = (new, data)
         self._verified_edges[(delegator, role)] = VerifiedRole(
             role, delegator, new.signed.version, tuple(keys), threshold, len(entries)
@@ -603,7 +604,7 @@ class TrustedSet:
         return role in self._delegated
 
     def _verify_targets(
-        self, data: bytes, role: str, keys: Mapping[str, Key], threshold: int
+        self, data: bytes, role: str, keys: Mapping[str, KeyDict], threshold: int
     ) -> Metadata[Targets]:
         meta = self.role_meta(role)
         if meta is None:
