@@ -172,6 +172,21 @@ def verify_signature(keyid: str, key: KeyDict, signature: str, payload: bytes) -
     return True
 
 
+def usable_key(keyid: str, key: KeyDict) -> bool:
+    """Whether signatures can be checked with KEY: a keytype and scheme this rule knows
+    and a public value that loads (ed25519 here; other schemes as securesystemslib says)."""
+    if _is_ed25519(key):
+        public = _public_text(key)
+        return public is not None and _ed25519_public(public) is not None
+    from securesystemslib.signer import Key
+
+    try:
+        Key.from_dict(keyid, json.loads(json.dumps(dict(key))))
+    except Exception:  # securesystemslib raises several types for keys it cannot use
+        return False
+    return True
+
+
 def check_threshold(
     payload: bytes,
     signatures: SignatureMap,
@@ -208,6 +223,6 @@ def signature_map(entries: object) -> dict[str, str]:
         if not isinstance(keyid, str) or not isinstance(sig, str):
             raise ValueError("malformed signature entry")
         if keyid in found:
-            raise ValueError(f"duplicate signature by {keyid}")
+            raise ValueError(f"duplicate signature by keyid {keyid}")
         found[keyid] = sig
     return found

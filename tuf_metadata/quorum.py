@@ -22,7 +22,6 @@ from tuf.api.metadata import (
     DelegatedRole,
     Delegations,
     Metadata,
-    MetaFile,
     Root,
     Snapshot,
     Targets,
@@ -293,7 +292,7 @@ class QuorumChanges:
         is_init = not self.files.role_file("root", 1).exists()
         roles = dict(change.documents)
         updates = {
-            f"{role}.json": MetaFile(version=md.signed.version)
+            f"{role}.json": {"version": md.signed.version}
             for role, md in change.documents if role != "root"
         }
         online_keys_change = False

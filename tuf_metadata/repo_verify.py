@@ -23,7 +23,7 @@ from securesystemslib.signer import Key
 from tuf.api.metadata import DelegatedRole, Metadata, Root, Snapshot, Targets, Timestamp
 from tuf.api.serialization import DeserializationError
 
-from signing.threshold import check_threshold
+from signing.threshold import KeyDict, check_threshold
 from tuf_metadata import layout
 from tuf_metadata.errors import TufError
 from tuf_metadata.hosting import check_published_tree
@@ -42,6 +42,7 @@ from tuf_metadata.trust import (
     role_keys,
     signatures_of,
     signed_payload,
+    sslib_keys,
 )
 
 
@@ -255,7 +256,8 @@ def verify_repository(
                 parsed = layout.parse_attestation_path(path)
                 if parsed is None or parsed[3] != rebuilder:
                     raise VerificationFailure(f"{shard_name}: {path} is not its attestation path")
-                attestations.append(PublishedAttestation(rebuilder, *parsed[:3], data, keys))
+                attestations.append(PublishedAttestation(rebuilder, *parsed[:3], data,
+                                                         sslib_keys(keys)))
                 target_count += 1
             continue
         shard = load_role(shard_name)
@@ -309,11 +311,11 @@ def verify_repository(
 
 def _role_keys_in_force(
     metadata_dir: Path, snap: Snapshot, role: str, delegator: Targets, delegation: DelegatedRole,
-) -> tuple[dict[str, Key], int, bool]:
+) -> tuple[dict[str, KeyDict], int, bool]:
     """(keys, threshold, revoked) of a delegated role after its TAP 8 rotate chain (from the
     rotate file after those its delegation supersedes)."""
     assert delegator.delegations is not None
-    keys = delegated_keys(delegator.delegations.keys, delegation.keyids)
+    keys = delegated_keys(key_dicts(delegator.delegations.keys), delegation.keyids)
     threshold = delegation.threshold
     chain = _rotate_chain(metadata_dir, snap, role)
     try:
@@ -329,9 +331,9 @@ def _role_keys_in_force(
 
 
 def _check_threshold(
-    role: str, md: Metadata[Any], keys: Mapping[str, Key], threshold: int, by: str
+    role: str, md: Metadata[Any], keys: Mapping[str, KeyDict], threshold: int, by: str
 ) -> None:
-    result = check_threshold(signed_payload(md), signatures_of(md), key_dicts(keys), threshold)
+    result = check_threshold(signed_payload(md), signatures_of(md), keys, threshold)
     if not result.satisfied:
         raise VerificationFailure(
             f"{role}: version {md.signed.version} has {result.describe()} by {by}"

@@ -15,8 +15,12 @@ maps a refusal to its own error type; none counts signatures itself.
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from signing.threshold import KeyDict, ThresholdResult, check_threshold
@@ -90,6 +94,48 @@ def role_keys(delegator: Mapping[str, Any], role: str) -> RoleKeys | None:
     return None
 
 
+def path_matches_pattern(path: str, pattern: str) -> bool:
+    """Component-wise shell-glob match; `*` and `?` never match `/` (spec 4.5)."""
+    path_parts = path.split("/")
+    pattern_parts = pattern.split("/")
+    if len(path_parts) != len(pattern_parts):
+        return False
+    pairs = zip(path_parts, pattern_parts, strict=True)
+    return all(fnmatch.fnmatchcase(part, glob) for part, glob in pairs)
+
+
+def is_delegated_path(delegation: Mapping[str, Any], path: str) -> bool:
+    """Does the delegated role object DELEGATION (from a delegator's "roles") cover target
+    PATH: by a "paths" pattern, else by a "path_hash_prefixes" prefix of sha256(PATH)."""
+    paths = delegation.get("paths")
+    if isinstance(paths, list):
+        return any(isinstance(pattern, str) and path_matches_pattern(path, pattern)
+                   for pattern in paths)
+    prefixes = delegation.get("path_hash_prefixes")
+    if isinstance(prefixes, list):
+        digest = hashlib.sha256(path.encode()).hexdigest()
+        return any(isinstance(prefix, str) and digest.startswith(prefix) for prefix in prefixes)
+    return False
+
+
+@dataclass(frozen=True)
+class SignedDocument:
+    """One metadata file's content as plain data: its "signed" object and its signatures
+    (hex by keyid). What the rules take; python-tuf callers build it with `of`."""
+
+    signed: Mapping[str, Any]
+    signatures: Mapping[str, str]
+
+    @cached_property
+    def payload(self) -> bytes:
+        """The bytes the signatures cover: canonical JSON of the signed object."""
+        return canonical_json(self.signed)
+
+    @classmethod
+    def of(cls, md: Metadata[Any]) -> SignedDocument:
+        return cls(md.signed.to_dict(), signatures_of(md))
+
+
 def signed_payload(md: Metadata[Any]) -> bytes:
     """The bytes MD's signatures cover: canonical JSON of its signed part."""
     return canonical_json(md.signed.to_dict())
@@ -109,6 +155,20 @@ def signature_hexes(signatures: Mapping[str, Signature]) -> dict[str, str]:
 def key_dicts(keys: Mapping[str, Key]) -> dict[str, KeyDict]:
     """securesystemslib Keys (by keyid) as TUF key objects by keyid."""
     return {keyid: key.to_dict() for keyid, key in keys.items()}
+
+
+def sslib_keys(keys: Mapping[str, KeyDict]) -> dict[str, Key]:
+    """KEYS as securesystemslib Keys, for the code that verifies with securesystemslib
+    itself (DSSE envelopes of attestations); an unusable key is left out."""
+    from securesystemslib.signer import Key
+
+    found: dict[str, Key] = {}
+    for keyid, key in keys.items():
+        try:
+            found[keyid] = Key.from_dict(keyid, json.loads(json.dumps(dict(key))))
+        except Exception:  # securesystemslib raises several types for keys it cannot use
+            continue
+    return found
 
 
 def check_role(
