@@ -21,11 +21,10 @@ import click
 
 from fsio import DestinationExistsError, create_exclusive
 from repo_tool.deprecated import warn_renamed
-from signing import key_encryption
-from signing.key_encryption import check_new_passphrase
 
-# signing.keys (securesystemslib) is imported by the `key` commands that use it: every
-# repository command imports this module for its passphrase options.
+# signing.keys (securesystemslib) and signing.key_encryption (scrypt, AES) are imported by the
+# `key` commands that use them: every repository command imports this module for its
+# passphrase options.
 from signing.key_files import (
     INSECURE,
     KEY_KINDS,
@@ -146,6 +145,7 @@ def key_generate(
 
     Example: repo-tool key generate keys/alice.key --passphrase-env ALICE_PW
     """
+    from signing import key_encryption
     from signing.keys import generate_key, write_key_pair
 
     if not path.name.endswith(PRIVATE_SUFFIX):
@@ -153,7 +153,8 @@ def key_generate(
     source = passphrase_source(passphrase_env, passphrase_file, insecure_plaintext)
     passphrase = source.read(str(path), confirm=True)
     if passphrase is not None:
-        check_new_passphrase(passphrase)  # before the user waits for a key to be generated
+        # Before the user waits for a key to be generated.
+        key_encryption.check_new_passphrase(passphrase)
     signer = generate_key(kind)  # type: ignore[arg-type]
     path.parent.mkdir(parents=True, exist_ok=True)
     private_path, public_path = write_key_pair(signer, path, passphrase)
@@ -233,6 +234,7 @@ def key_passwd(
 
     Example: repo-tool key passwd keys/alice.key --passphrase-env OLD_PW --new-passphrase-env PW
     """
+    from signing import key_encryption
     from signing.keys import load_signer, reencrypt_key_file
 
     if new_passphrase_env and new_passphrase_file:
@@ -269,6 +271,7 @@ def key_list(directory: Path, as_json: bool) -> None:
     public one. On a terminal keyids are shortened; piped, rows are
     tab-separated and complete.
     """
+    from signing import key_encryption
     from signing.keys import load_public_key
 
     rows: list[dict[str, str]] = []
