@@ -86,7 +86,8 @@ def wrk(ns: TapNamespace, url: str, seconds: int) -> Run:
                  timeout=seconds + 60).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
     try:
-        p99 = seconds_of(re.search(r"99%\s+(\S+)", out)[1]) * 1000  # type: ignore[index]
+        # the Latency Distribution line, not a "+/- Stdev" column that ends in 99%
+        p99 = seconds_of(re.search(r"^\s*99%\s+(\S+)", out, re.M)[1]) * 1000  # type: ignore[index]
     except ValueError as error:
         raise ValueError(f"{url}: {error}; wrk said:\n{out}") from None
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))

@@ -45,6 +45,7 @@ from repo_tool.commands.build_common import (
     double_build_options,
     exit_status,
     optional_signer,
+    output_options,
     package_index,
     results_table,
     run_with_progress,
@@ -83,23 +84,11 @@ def register(group: click.Group) -> None:
     help="Where library dependencies come from: their releases published in the repository "
          "(what rebuilders use), or the local --tree/--index.",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Build outputs and reports [default: REPO/public/builds].",
-)
-@click.option(
-    "--dashboard",
-    "dashboard_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Dashboard directory [default: REPO/public/dashboard].",
-)
-@click.option(
-    "--cache",
-    "cache_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Cache of verified builds [default: REPO/build-cache].",
+@output_options(
+    None,
+    out_help="Build outputs and reports [default: REPO/public/builds].",
+    dashboard_help="Dashboard directory [default: REPO/public/dashboard].",
+    cache_help="Cache of verified builds [default: REPO/build-cache].",
 )
 @double_build_options
 @click.option("--broker", metavar="URL",

@@ -56,6 +56,25 @@ def double_build_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def output_options(
+    out_default: str | None, out_help: str, dashboard_help: str, cache_help: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--out`, `--dashboard` and `--cache` (directories), with each command's defaults."""
+    def directory(name: str, dest: str, default: str | None, help_text: str) -> Any:
+        return click.option(name, dest, type=click.Path(file_okay=False, path_type=Path),
+                            default=default, show_default=default is not None, help=help_text)
+
+    def apply(command: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed((
+            directory("--out", "out_dir", out_default, out_help),
+            directory("--dashboard", "dashboard_dir", None, dashboard_help),
+            directory("--cache", "cache_dir", None, cache_help),
+        )):
+            command = option(command)
+        return command
+
+    return apply
+
 
 def variations_of(only: str | None, skip: tuple[str, ...]) -> tuple[Variation, ...]:
     cpus = os.cpu_count() or 1

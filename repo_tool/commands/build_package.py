@@ -27,6 +27,7 @@ from repo_tool.commands.build_common import (
     exit_status,
     manifest_path,
     optional_signer,
+    output_options,
     package_index,
     results_table,
     run_with_progress,
@@ -58,25 +59,11 @@ def register(group: click.Group) -> None:
 @click.option(
     "--target", "targets", multiple=True, help="Build only this Solo5 target (repeatable)."
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default="build-out",
-    show_default=True,
-    help="Where images and reports go.",
-)
-@click.option(
-    "--dashboard",
-    "dashboard_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Dashboard directory to update [default: OUT].",
-)
-@click.option(
-    "--cache",
-    "cache_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Cache of verified builds keyed by the hash of all inputs.",
+@output_options(
+    "build-out",
+    out_help="Where images and reports go.",
+    dashboard_help="Dashboard directory to update [default: OUT].",
+    cache_help="Cache of verified builds keyed by the hash of all inputs.",
 )
 @double_build_options
 @click.option("--link-step", type=click.Choice([AUTHOR_STEP, REBUILD_STEP]), default=AUTHOR_STEP,

@@ -30,11 +30,16 @@ static unsigned take(struct reader *r, unsigned bytes)
     return v;
 }
 
+/* Half the inputs run with the headroom the stack asks for: the output
+ * writes it, so ASan sees any segment placed without it. */
+#define FUZZ_HEADROOM 50u
+
 static void on_output(void *ctx, tcp_time_t now, uint32_t src, uint32_t dst,
-                      const uint8_t *seg, size_t len)
+                      uint8_t *seg, size_t len)
 {
-    (void)ctx;
     (void)now;
+    if (ctx)
+        memset(seg - FUZZ_HEADROOM, 0xee, FUZZ_HEADROOM);
     struct tcp_segment s;
     if (src != LOCAL_IP || (dst != PEER_IP && dst != PEER_IP + 1)
         || tcp_segment_parse(&s, seg, len) != 0)
@@ -42,6 +47,10 @@ static void on_output(void *ctx, tcp_time_t now, uint32_t src, uint32_t dst,
 }
 
 static struct tcp_conn *apps[MAX_APP];
+
+/* Memory tcp_send_ref points into: ASan reports any read past a run. */
+#define REF_AREA 4096u
+static uint8_t ref_area[REF_AREA];
 
 static void on_event(void *user, struct tcp_conn *c, unsigned ev)
 {
@@ -65,9 +74,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.verify_checksum = 0;
     cfg.rcvbuf = 4096;
     cfg.sndbuf = 4096;
+    cfg.sndref_max = 6000; /* below what the program can queue: the cap is reached */
     cfg.mss = 536;
     cfg.max_conns = 16;
     cfg.ack_batch = (int)(size & 1); /* half the inputs defer ACKs to tcp_poll */
+    static int headroom_on = 1;
+    cfg.tx_headroom = (size & 2) ? FUZZ_HEADROOM : 0;
+    cfg.output_ctx = (size & 2) ? &headroom_on : NULL;
     struct tcp_engine *e = tcp_engine_create(&cfg);
     if (!e)
         return 0;
@@ -102,7 +115,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 3:
-            if (apps[k]) {
+            if (apps[k] && (op & 0x40)) {
+                /* by reference: a slice of ref_area */
+                unsigned off = take(&r, 2) % REF_AREA;
+                unsigned len = take(&r, 2) % (REF_AREA - off + 1);
+                tcp_send_ref(apps[k], now, ref_area + off, len);
+            } else if (apps[k]) {
                 unsigned len = take(&r, 2) % sizeof(buf);
                 memset(buf, (int)op, len);
                 tcp_send(apps[k], now, buf, len);

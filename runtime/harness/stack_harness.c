@@ -10,6 +10,9 @@
  *   create_tso MAC MTU SEED as create, with TSO frames printed as
  *                           "tso MSS L4_OFF HDR_LEN HEX"
  *   tso_out IP TCP_HDR_LEN MSS HEX  net_ipv4_output_tso      -> ret RC
+ *   tso_out_in_place IP TCP_HDR_LEN MSS HEX  the same through
+ *                           net_ipv4_output_tso_in_place, the segment in a
+ *                           buffer with exactly NET_TSO_PREFIX bytes before it
  *   poll                    net_stack_poll
  *   deadline                -> deadline NS|never
  *   udp_bind PORT           -> bound PORT | ret RC      (PORT 0: ephemeral)
@@ -253,6 +256,18 @@ static void command(char *line)
         size_t n = parse_hex(a4 ? a4 : "", &data);
         int rc = net_ipv4_output_tso(stack, now, parse_ip(a1), data, n, (uint16_t)atoi(a2),
                                      (uint16_t)atoi(a3));
+        free(data);
+        printf("%lu ret %d\n", step, rc);
+    } else if (strcmp(cmd, "tso_out_in_place") == 0) {
+        uint8_t *data;
+        size_t n = parse_hex(a4 ? a4 : "", &data);
+        uint8_t *buf = malloc(NET_TSO_PREFIX + n + 1);
+        if (!buf)
+            abort();
+        memcpy(buf + NET_TSO_PREFIX, data, n);
+        int rc = net_ipv4_output_tso_in_place(stack, now, parse_ip(a1), buf + NET_TSO_PREFIX, n,
+                                              (uint16_t)atoi(a2), (uint16_t)atoi(a3));
+        free(buf);
         free(data);
         printf("%lu ret %d\n", step, rc);
     } else if (strcmp(cmd, "poll") == 0) {

@@ -33,6 +33,8 @@ int main(void)
     FIELD(tcp_config, verify_checksum);
     FIELD(tcp_config, ack_batch);
     FIELD(tcp_config, tso_max);
+    FIELD(tcp_config, sndref_max);
+    FIELD(tcp_config, tx_headroom);
 
     SIZE(tcp_stats);
     FIELD(tcp_stats, live_conns);

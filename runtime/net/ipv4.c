@@ -104,8 +104,24 @@ static int route(const struct net_stack *s, uint32_t dst_ip, uint32_t *next_hop)
     return 0;
 }
 
+_Static_assert(NET_TSO_PREFIX == NET_TSO_HEADROOM + ETH_HDR_LEN + IPV4_HDR_MIN,
+               "NET_TSO_PREFIX is the device header room plus Ethernet and IPv4");
+
 int net_ipv4_output_tso(struct net_stack *s, net_time_t now, uint32_t dst_ip,
                         const uint8_t *payload, size_t len, uint16_t tcp_hdr_len, uint16_t mss)
+{
+    if (!s->emit_tso)
+        return NET_EINVAL;
+    if (len > IPV4_MAX_LEN - IPV4_HDR_MIN)
+        return NET_EMSGSIZE;
+    uint8_t *copy = s->tso_tx + NET_TSO_PREFIX;
+    memcpy(copy, payload, len);
+    return net_ipv4_output_tso_in_place(s, now, dst_ip, copy, len, tcp_hdr_len, mss);
+}
+
+int net_ipv4_output_tso_in_place(struct net_stack *s, net_time_t now, uint32_t dst_ip,
+                                 uint8_t *payload, size_t len, uint16_t tcp_hdr_len,
+                                 uint16_t mss)
 {
     if (!s->emit_tso || tcp_hdr_len < 20 || len < tcp_hdr_len || mss == 0)
         return NET_EINVAL;
@@ -117,14 +133,13 @@ int net_ipv4_output_tso(struct net_stack *s, net_time_t now, uint32_t dst_ip,
     const uint8_t *mac = arp_resolved_or_request(s, now, next_hop);
     if (!mac)
         return NET_ENOBUFS;
-    uint8_t *f = s->tso_tx + NET_TSO_HEADROOM;
+    uint8_t *f = payload - ETH_HDR_LEN - IPV4_HDR_MIN;
     eth_emit(f, mac, s->mac, ETH_TYPE_IPV4);
     /* The device gives every segment its own IP ID, counting up from this
      * one (Linux tcp_gso_segment), and its own header checksum. */
     ipv4_emit(f + ETH_HDR_LEN, s->addr, dst_ip, IPV4_PROTO_TCP, s->next_ip_id, 0,
               IPV4_DEFAULT_TTL, len);
     s->next_ip_id = (uint16_t)(s->next_ip_id + (len - tcp_hdr_len + mss - 1) / mss);
-    memcpy(f + ETH_HDR_LEN + IPV4_HDR_MIN, payload, len);
     struct net_tso tso = {.mss = mss, .l4_off = ETH_HDR_LEN + IPV4_HDR_MIN,
                           .hdr_len = (uint16_t)(ETH_HDR_LEN + IPV4_HDR_MIN + tcp_hdr_len)};
     s->stats.tx_frames++;

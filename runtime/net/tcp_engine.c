@@ -36,6 +36,7 @@ void tcp_config_default(struct tcp_config *cfg)
     cfg->mss = 1460;                 /* Ethernet MTU 1500 - 20 (IPv4) - 20 (TCP) */
     cfg->rcvbuf = 256u * 1024u;
     cfg->sndbuf = 256u * 1024u;
+    cfg->sndref_max = 1024u * 1024u;
     cfg->max_conns = 1024;
     cfg->delack = 40000000ull;       /* 40 ms; RFC 9293 3.8.6.3 allows up to 500 ms */
     cfg->time_wait = 10000000000ull; /* 10 s (smoltcp precedent), not 2*MSL = 4 min */
@@ -49,6 +50,7 @@ struct tcp_engine *tcp_engine_create(const struct tcp_config *cfg)
 {
     if (!cfg->output || cfg->mss < TCP_MIN_MSS || cfg->rcvbuf < cfg->mss
         || cfg->sndbuf < cfg->mss || cfg->rcvbuf > (1u << 30) || cfg->sndbuf > (1u << 30)
+        || cfg->sndref_max > (1u << 30) || cfg->tx_headroom > TCP_TX_HEADROOM_MAX
         || cfg->tso_max > 65535u)
         return NULL;
     struct tcp_engine *e = malloc(sizeof(*e));
@@ -57,11 +59,12 @@ struct tcp_engine *tcp_engine_create(const struct tcp_config *cfg)
     memset(e, 0, sizeof(*e));
     e->cfg = *cfg;
     size_t seg_max = cfg->tso_max > cfg->mss ? cfg->tso_max : cfg->mss;
-    e->txbuf = tcp_alloc(e, TCP_HDR_MAX + seg_max);
-    if (!e->txbuf) {
+    uint8_t *tx = tcp_alloc(e, cfg->tx_headroom + TCP_HDR_MAX + seg_max);
+    if (!tx) {
         free(e);
         return NULL;
     }
+    e->txbuf = tx + cfg->tx_headroom;
     return e;
 }
 
@@ -73,7 +76,7 @@ static void conn_destroy(struct tcp_engine *e, struct tcp_conn *c)
         e->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    tcp_ring_release(e, &c->sbuf);
+    tcp_sendq_release(e, &c->sndq);
     tcp_ring_release(e, &c->rbuf);
     tcp_free(e, c);
     e->stats.live_conns--;
@@ -90,7 +93,7 @@ void tcp_engine_destroy(struct tcp_engine *e)
         e->listeners = l->next;
         tcp_free(e, l);
     }
-    tcp_free(e, e->txbuf);
+    tcp_free(e, e->txbuf - e->cfg.tx_headroom);
     free(e);
 }
 
@@ -210,7 +213,7 @@ int tcp_conn_buffers(struct tcp_conn *c)
     struct tcp_engine *e = c->e;
     if (tcp_ring_init(e, &c->rbuf, c->rcvbuf + (1u << c->rcv_wscale)) != 0)
         return -1;
-    if (tcp_ring_init(e, &c->sbuf, e->cfg.sndbuf) != 0) {
+    if (tcp_sendq_init(e, &c->sndq, e->cfg.sndbuf) != 0) {
         tcp_ring_release(e, &c->rbuf);
         return -1;
     }
@@ -280,7 +283,7 @@ void tcp_set_state(struct tcp_conn *c, enum tcp_state st, tcp_time_t now)
         tcp_rtx_stop(c);
         c->ka_deadline = TCP_TIME_NEVER;
         c->state_deadline = now + c->e->cfg.time_wait;
-        tcp_ring_release(c->e, &c->sbuf);
+        tcp_sendq_release(c->e, &c->sndq);
         tcp_ring_release(c->e, &c->rbuf);
         c->n_ooo = 0;
     } else if (st == TCP_FIN_WAIT_2 && c->app_released) {
@@ -568,13 +571,16 @@ size_t tcp_send_space(struct tcp_conn *c)
 {
     if (!can_send_state(c->state) || c->fin_queued || c->app_released)
         return 0;
-    size_t space = c->sbuf.cap - c->sbuf.len;
+    size_t space = tcp_sendq_copy_space(&c->sndq);
     if (space == 0)
         c->want_write = 1;
     return space;
 }
 
-long tcp_send(struct tcp_conn *c, tcp_time_t now, const uint8_t *buf, size_t len)
+/* What tcp_send and tcp_send_ref share: the state checks, queueing at
+ * most `space` bytes (copied, or by reference), output. */
+static long send_common(struct tcp_conn *c, tcp_time_t now, const uint8_t *buf, size_t len,
+                        size_t space, int by_ref)
 {
     if (c->app_released)
         return TCP_EINVAL;
@@ -584,24 +590,33 @@ long tcp_send(struct tcp_conn *c, tcp_time_t now, const uint8_t *buf, size_t len
         return TCP_ENOTCONN;
     if (!can_send_state(c->state) || c->fin_queued)
         return TCP_EPIPE;
-    size_t space = c->sbuf.cap - c->sbuf.len;
-    if (space == 0) {
-        c->want_write = 1;
-        return TCP_EAGAIN;
-    }
-    uint32_t n = len < space ? (uint32_t)len : (uint32_t)space;
-    if (n < len)
-        c->want_write = 1;
-    if (n == 0)
+    if (len == 0)
         return 0;
+    uint32_t n = len < space ? (uint32_t)len : (uint32_t)space;
+    n = by_ref ? tcp_sendq_ref(&c->sndq, buf, n) : tcp_sendq_copy(&c->sndq, buf, n);
+    if (n < len)
+        c->want_write = 1; /* TCP_EV_WRITABLE once an ACK frees space */
+    if (n == 0)
+        return TCP_EAGAIN;
     struct tcp_engine *e = c->e;
     tcp_enter(e);
     now = tcp_clock(e, now);
-    tcp_ring_write_at(&c->sbuf, c->sbuf.len, buf, n);
-    c->sbuf.len += n;
     tcp_output(c, now);
     tcp_leave(e);
     return (long)n;
+}
+
+long tcp_send(struct tcp_conn *c, tcp_time_t now, const uint8_t *buf, size_t len)
+{
+    return send_common(c, now, buf, len, tcp_sendq_copy_space(&c->sndq), 0);
+}
+
+long tcp_send_ref(struct tcp_conn *c, tcp_time_t now, const uint8_t *data, size_t len)
+{
+    if (c->e->cfg.sndref_max == 0)
+        return TCP_EINVAL;
+    size_t space = c->sndq.ring.buf ? c->e->cfg.sndref_max - c->sndq.ref_len : 0;
+    return send_common(c, now, data, len, space, 1);
 }
 
 void tcp_abort(struct tcp_conn *c, tcp_time_t now)
@@ -672,6 +687,11 @@ void tcp_close(struct tcp_conn *c, tcp_time_t now)
 size_t tcp_readable(const struct tcp_conn *c)
 {
     return c->rbuf.buf ? c->rbuf.len : 0;
+}
+
+size_t tcp_send_queued(const struct tcp_conn *c)
+{
+    return c->sndq.len;
 }
 
 enum tcp_state tcp_state(const struct tcp_conn *c)

@@ -178,9 +178,9 @@ static void on_new_ack(struct tcp_conn *c, tcp_time_t now, uint32_t ack)
         tcp_rtt_sample(c, now > c->rtt_start ? now - c->rtt_start : 0);
         c->rtt_timing = 0;
     }
-    uint32_t data = min_u32(acked, c->sbuf.len);
+    uint32_t data = min_u32(acked, c->sndq.len);
     if (data)
-        tcp_ring_consume(&c->sbuf, data);
+        tcp_sendq_consume(&c->sndq, data);
     if (acked > data)
         c->our_fin_acked = 1; /* the FIN follows the data in sequence space */
     c->snd_una = ack;
@@ -224,7 +224,8 @@ static void on_new_ack(struct tcp_conn *c, tcp_time_t now, uint32_t ack)
         c->tmode = TCP_TM_RTX;
         tcp_rtx_arm(c, now); /* (5.3) */
     }
-    if (c->want_write && c->sbuf.len < c->sbuf.cap) {
+    /* Ring space or reference budget came free (or the ring has room). */
+    if (c->want_write && (data > 0 || tcp_sendq_copy_space(&c->sndq) > 0)) {
         c->want_write = 0;
         c->pending_ev |= TCP_EV_WRITABLE;
     }

@@ -26,6 +26,7 @@
 #define TCP_CHALLENGE_ACK_PER_SEC 10u    /* RFC 5961 section 7: throttle challenge ACKs */
 #define TCP_OOW_INTERVAL (500000000ull) /* replies to unacceptable pure ACKs: 1 per 500 ms (Linux tcp_invalid_ratelimit) */
 #define TCP_HASH_BUCKETS 256u
+#define TCP_TX_HEADROOM_MAX 256u         /* tcp_config.tx_headroom */
 #define TCP_KEEPALIVE_INTVL (75000000000ull)
 #define TCP_KEEPALIVE_COUNT 9u
 #define TCP_EPHEMERAL_LO 49152u          /* RFC 6335 section 6: dynamic ports */
@@ -41,6 +42,29 @@ static inline int seq_ge(uint32_t a, uint32_t b) { return (int32_t)(a - b) >= 0;
 struct tcp_ring {
     uint8_t *buf;
     uint32_t cap, head, len;
+};
+
+/* Runs per send queue: a response head copied and a file referenced take
+ * two, so a few pipelined responses fit before the queue asks to wait. */
+#define TCP_SEND_RUNS 8u
+
+/* A run of the send queue: `len` bytes of application memory at `ref`
+ * (tcp_send_ref), or with ref NULL the ring's next `len` bytes. */
+struct tcp_run {
+    const uint8_t *ref;
+    uint32_t len;
+};
+
+/* The bytes from SND.UNA on, in order, as runs: copied bytes are in the
+ * ring, referenced ones stay where the application keeps them. Segments
+ * are built from whichever holds each byte, so referenced bytes are copied
+ * once, into the frame. */
+struct tcp_sendq {
+    struct tcp_ring ring;
+    struct tcp_run run[TCP_SEND_RUNS];
+    unsigned n_run;
+    uint32_t len;                           /* queued bytes, ring and referenced */
+    uint32_t ref_len;                       /* referenced bytes among them */
 };
 
 struct tcp_listener {
@@ -79,7 +103,7 @@ struct tcp_conn {
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wnd, snd_wl1, snd_wl2, max_snd_wnd;
     uint16_t snd_mss;
     uint8_t snd_wscale, rcv_wscale;
-    struct tcp_ring sbuf;                   /* data from snd_una on */
+    struct tcp_sendq sndq;                  /* data from snd_una on */
 
     /* receive sequence space */
     uint32_t irs, rcv_nxt, rcv_adv, rcv_acked, rcvbuf;
@@ -121,7 +145,8 @@ struct tcp_engine {
     struct tcp_conn *buckets[TCP_HASH_BUCKETS];
     struct tcp_conn *conns;
     struct tcp_listener *listeners;
-    uint8_t *txbuf;                         /* one segment being built */
+    uint8_t *txbuf;                         /* one segment being built, after
+                                             * cfg.tx_headroom bytes */
     uint16_t out_tso_mss;                   /* tcp_output_tso_mss during output */
     tcp_time_t now;                         /* time of the current public call */
     unsigned depth;                         /* nesting of public calls */
@@ -157,6 +182,15 @@ void tcp_ring_consume(struct tcp_ring *r, uint32_t n);
 /* Out-of-order bookkeeping on the receive side. */
 int tcp_ooo_add(struct tcp_conn *c, uint32_t start, uint32_t end);
 uint32_t tcp_ooo_advance(struct tcp_conn *c);
+
+/* tcp_sendq.c */
+int tcp_sendq_init(struct tcp_engine *e, struct tcp_sendq *q, uint32_t ring_cap);
+void tcp_sendq_release(struct tcp_engine *e, struct tcp_sendq *q);
+uint32_t tcp_sendq_copy_space(const struct tcp_sendq *q);
+uint32_t tcp_sendq_copy(struct tcp_sendq *q, const uint8_t *src, uint32_t n);
+uint32_t tcp_sendq_ref(struct tcp_sendq *q, const uint8_t *data, uint32_t n);
+void tcp_sendq_read(const struct tcp_sendq *q, uint32_t off, uint8_t *dst, uint32_t n);
+void tcp_sendq_consume(struct tcp_sendq *q, uint32_t n);
 
 /* tcp_output.c */
 void tcp_output(struct tcp_conn *c, tcp_time_t now);

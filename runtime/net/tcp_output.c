@@ -154,7 +154,7 @@ void tcp_send_keepalive(struct tcp_conn *c)
 
 static uint32_t data_end(const struct tcp_conn *c)
 {
-    return c->snd_una + c->sbuf.len;
+    return c->snd_una + c->sndq.len;
 }
 
 /* Sends one segment starting at seq with up to maxlen bytes of data (and
@@ -163,7 +163,7 @@ void tcp_send_data_at(struct tcp_conn *c, tcp_time_t now, uint32_t seq, uint32_t
 {
     struct tcp_engine *e = c->e;
     uint32_t off = seq - c->snd_una;
-    uint32_t avail = c->sbuf.len > off ? c->sbuf.len - off : 0;
+    uint32_t avail = c->sndq.len > off ? c->sndq.len - off : 0;
     uint32_t len = avail < maxlen ? avail : maxlen;
     if (len > seg_max(c))
         len = seg_max(c);
@@ -175,7 +175,7 @@ void tcp_send_data_at(struct tcp_conn *c, tcp_time_t now, uint32_t seq, uint32_t
     uint16_t wnd = tcp_rcv_window_field(c, 0);
     size_t n = tcp_header_emit(e->txbuf, c->lport, c->rport, seq, c->rcv_nxt, flags, wnd, 0, -1);
     if (len)
-        tcp_ring_read_at(&c->sbuf, off, e->txbuf + n, len);
+        tcp_sendq_read(&c->sndq, off, e->txbuf + n, len);
     ack_sent(c);
     uint32_t end = seq + len + ((flags & TCP_FIN) ? 1u : 0u);
     if (seq_lt(seq, c->snd_max)) {
@@ -219,14 +219,14 @@ void tcp_output(struct tcp_conn *c, tcp_time_t now)
             tcp_send_ack(c, now);
         return;
     }
-    if (sending_state(c->state) && c->sbuf.buf) {
+    if (sending_state(c->state) && c->sndq.ring.buf) {
         for (;;) {
             uint32_t off = c->snd_nxt - c->snd_una;
             uint32_t end = data_end(c);
             int fin_pending = c->fin_queued && c->snd_nxt == end;
             if (seq_gt(c->snd_nxt, end))
                 break; /* FIN already sent */
-            uint32_t unsent = c->sbuf.len - off;
+            uint32_t unsent = c->sndq.len - off;
             uint32_t flight = c->snd_nxt - c->snd_una;
             /* RFC 3042 limited transmit: the first two duplicate ACKs
              * each let one new segment out beyond cwnd. */
@@ -261,7 +261,7 @@ void tcp_output(struct tcp_conn *c, tcp_time_t now)
          * back. Zero window: probe (RFC 9293 3.8.6.1); a window too small to
          * send into: the override timeout (3.8.6.2.1). Both run on the
          * retransmission timer in persist mode. */
-        if (c->snd_nxt == c->snd_max && c->snd_una == c->snd_max && c->sbuf.len > 0
+        if (c->snd_nxt == c->snd_max && c->snd_una == c->snd_max && c->sndq.len > 0
             && c->rtx_deadline == TCP_TIME_NEVER) {
             c->tmode = TCP_TM_PERSIST;
             tcp_rtx_arm(c, now);

@@ -23,6 +23,7 @@ from solo5.recipe import C_COMMON_FLAGS
 
 RUNTIME = Path(__file__).resolve().parents[2] / "runtime"
 ENGINE_SOURCES = ["tcp_engine.c", "tcp_input.c", "tcp_output.c", "tcp_timer.c", "tcp_ring.c",
+                  "tcp_sendq.c",
                   "tcp_isn.c", "tcp_wire.c", "checksum.c"]
 CFLAGS = [*C_COMMON_FLAGS, "-g", "-O1", "-fPIC", "-shared", "-fno-sanitize-recover=all"]
 
@@ -74,7 +75,8 @@ class Config(ctypes.Structure):
                 ("time_wait", ctypes.c_uint64), ("fin_wait_2", ctypes.c_uint64),
                 ("syn_retries", ctypes.c_uint), ("data_retries", ctypes.c_uint),
                 ("verify_checksum", ctypes.c_int), ("ack_batch", ctypes.c_int),
-                ("tso_max", ctypes.c_uint32)]
+                ("tso_max", ctypes.c_uint32), ("sndref_max", ctypes.c_uint32),
+                ("tx_headroom", ctypes.c_uint16)]
 
 
 class Stats(ctypes.Structure):
@@ -112,9 +114,11 @@ def load(path: Path) -> ctypes.CDLL:
         "tcp_connect": (p, [p, u64, u32, u16, u32, u16, EVENT_FN, p]),
         "tcp_recv": (ctypes.c_long, [p, u64, ctypes.c_char_p, sz]),
         "tcp_send": (ctypes.c_long, [p, u64, ctypes.c_char_p, sz]),
+        "tcp_send_ref": (ctypes.c_long, [p, u64, p, sz]),
         "tcp_close": (None, [p, u64]),
         "tcp_abort": (None, [p, u64]),
         "tcp_readable": (sz, [p]),
+        "tcp_send_queued": (sz, [p]),
         "tcp_send_space": (sz, [p]),
         "tcp_state": (ctypes.c_int, [p]),
         "tcp_error": (ctypes.c_int, [p]),
@@ -227,6 +231,7 @@ class Engine:
     verify_checksum: bool = True
     ack_batch: bool = False
     tso_max: int = 0
+    sndref_max: int = 1 << 20
     local_ip: int = LOCAL_IP
     secret: bytes = bytes(range(16))
     out: list[tuple[int, int, bytes]] = field(default_factory=list)
@@ -272,6 +277,7 @@ class Engine:
         cfg.verify_checksum = 1 if self.verify_checksum else 0
         cfg.ack_batch = 1 if self.ack_batch else 0
         cfg.tso_max = self.tso_max
+        cfg.sndref_max = self.sndref_max
         self.handle = self.lib.tcp_engine_create(ctypes.byref(cfg))
         assert self.handle, "tcp_engine_create failed"
         self.base_bytes = self.stats().live_bytes
@@ -324,6 +330,12 @@ class Engine:
 
     def send(self, conn: int, data: bytes) -> int:
         return int(self.lib.tcp_send(conn, self.now, data, len(data)))
+
+    def send_ref(self, conn: int, data: ctypes.Array[ctypes.c_char], offset: int,
+                 length: int) -> int:
+        """tcp_send_ref of data[offset:offset + length]; the caller keeps data
+        alive and unchanged while the engine may read it."""
+        return int(self.lib.tcp_send_ref(conn, self.now, ctypes.addressof(data) + offset, length))
 
     def recv(self, conn: int, n: int = 1 << 20) -> bytes | int:
         buf = ctypes.create_string_buffer(n)

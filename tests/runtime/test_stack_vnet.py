@@ -150,6 +150,26 @@ def test_tso_frame_is_one_frame_with_its_split_parameters(stack_harness: Path) -
     assert checksum(frame1[14:34]) == 0
 
 
+def test_tso_in_place_writes_the_headers_before_the_segment(stack_harness: Path) -> None:
+    """The path TCP's super-segments take: the same frame as the copying
+    call, built in the NET_TSO_PREFIX bytes before the segment (the harness
+    allocates exactly those, and the device writes its header room: ASan
+    would report a byte before them)."""
+    segment = bytes(20) + bytes(k % 241 for k in range(9000))
+    steps = run(stack_harness, [f"tso_out {IP_PEER} 20 1460 {segment.hex()}",
+                                f"tso_out_in_place {IP_PEER} 20 1460 {segment.hex()}"],
+                create="create_tso")
+    copied, in_place = (step.values("tso") for step in steps)
+    assert [s.values("ret") for s in steps] == [[["0"]], [["0"]]]
+    ((_, _, _, hex1),), ((mss, l4_off, hdr_len, hex2),) = copied, in_place
+    assert (mss, l4_off, hdr_len) == ("1460", "34", "54")
+    first, second = bytes.fromhex(hex1), bytes.fromhex(hex2)
+    ident = parse_ipv4(first)[0].ident
+    assert first == tso_frame(segment, ident)
+    # 9,000 bytes at 1,460 are 7 pieces: the second frame's ID is 7 on.
+    assert second == tso_frame(segment, (ident + 7) & 0xFFFF)
+
+
 def test_tso_needs_the_device_and_a_resolved_neighbour(stack_harness: Path) -> None:
     segment = bytes(20) + b"z" * 3000
     (plain,) = run(stack_harness, [f"tso_out {IP_PEER} 20 1460 {segment.hex()}"])

@@ -37,6 +37,7 @@ struct www_conn {
     int running, rerun;              /* conn_run is on the stack; run it again */
     solo5_time_t request_start;      /* first byte of the pending request */
     solo5_time_t last_progress;      /* last byte in or out */
+    size_t unacked_seen;             /* tcp_send_queued at the last sweep */
     uint8_t out[WWW_OUT_MAX];
     uint8_t in[HTTP_HEAD_MAX];
 };
@@ -86,8 +87,11 @@ static void conn_abort(struct www_conn *c, solo5_time_t now)
     free(c);
 }
 
-/* Queues out[] and then the file bytes as far as the send buffer takes
- * them: 1 when all is queued, 0 to wait for TCP_EV_WRITABLE, -1 on error. */
+/* Queues out[] and then the file bytes as far as TCP takes them: 1 when
+ * all is queued, 0 to wait for TCP_EV_WRITABLE, -1 on error. A cached body
+ * of WWW_REF_MIN bytes or more is queued by reference: TCP builds its
+ * segments from the cache, which lives as long as the server, and the
+ * send ring holds only the head. */
 static int flush(struct www_conn *c, solo5_time_t now)
 {
     struct www_server *s = c->server;
@@ -96,6 +100,19 @@ static int flush(struct www_conn *c, solo5_time_t now)
         if (pending == 0 && c->body_left == 0) {
             c->out_len = c->out_sent = 0;
             return 1;
+        }
+        int by_ref = c->body_data && c->body_left >= WWW_REF_MIN;
+        if (pending == 0 && by_ref) {
+            long sent = tcp_send_ref(c->tcp, now, c->body_data + c->body_offset,
+                                     (size_t)c->body_left);
+            if (sent == TCP_EAGAIN)
+                return 0;
+            if (sent < 0)
+                return -1;
+            c->body_offset += (size_t)sent;
+            c->body_left -= (size_t)sent;
+            c->last_progress = now;
+            continue; /* a short send left want_write set: -> TCP_EAGAIN next */
         }
         size_t space = tcp_send_space(c->tcp);
         if (space == 0)
@@ -118,7 +135,7 @@ static int flush(struct www_conn *c, solo5_time_t now)
         size_t n = space < WWW_SCRATCH ? space : WWW_SCRATCH;
         size_t head = pending < n ? pending : n;
         memcpy(s->scratch, c->out + c->out_sent, head);
-        size_t body = n - head;
+        size_t body = by_ref ? 0 : n - head;
         if (body > c->body_left)
             body = (size_t)c->body_left;
         if (body > 0 && c->body_data) {
@@ -460,7 +477,12 @@ void www_conn_sweep(struct www_server *s, solo5_time_t now)
     struct www_conn *next;
     for (struct www_conn *c = s->conns; c; c = next) {
         next = c->next;
-        if (c->out_len != c->out_sent || c->body_left > 0) {
+        size_t unacked = tcp_send_queued(c->tcp);
+        if (unacked != c->unacked_seen) {
+            c->unacked_seen = unacked; /* the client acknowledged (or we queued) bytes */
+            c->last_progress = now;
+        }
+        if (c->out_len != c->out_sent || c->body_left > 0 || unacked > 0) {
             if (now - c->last_progress > (solo5_time_t)WWW_SEND_TIMEOUT_S * 1000000000ull)
                 conn_abort(c, now); /* the client stopped reading */
         } else if (c->in_len > 0 || c->discard_left > 0) {

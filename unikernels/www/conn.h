@@ -14,9 +14,15 @@
 #include "server.h"
 
 /* TCP buffers of a www connection. Requests are small: 16 KiB of receive
- * window holds many pipelined ones; 64 KiB of send buffer keeps a tap busy. */
+ * window holds many pipelined ones; the 64 KiB send ring takes heads, small
+ * bodies and bodies read from the device. Cached bodies of WWW_REF_MIN
+ * bytes or more are queued by reference (tcp_send_ref), up to WWW_SNDREF
+ * at a time: they cost no memory per connection, so what is in flight is
+ * bounded by the client's window and congestion control, not the ring. */
 #define WWW_RCVBUF (16u * 1024u)
 #define WWW_SNDBUF (64u * 1024u)
+#define WWW_SNDREF (1024u * 1024u)
+#define WWW_REF_MIN (16u * 1024u)
 /* Connections established but not yet accepted, and half-open ones. */
 #define WWW_BACKLOG 64u
 /* A response that cannot be queued for this long is abandoned. */

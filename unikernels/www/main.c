@@ -160,6 +160,7 @@ int solo5_app_main(const struct solo5_start_info *si)
     cfg.mss = 0; /* from the interface MTU: a jumbo-frame tap carries 8,960 bytes a frame */
     cfg.rcvbuf = WWW_RCVBUF;
     cfg.sndbuf = WWW_SNDBUF;
+    cfg.sndref_max = WWW_SNDREF;
     cfg.max_conns = s->cfg.max_connections + WWW_BACKLOG;
     s->tcp = tcp_stack_attach(netif_stack(n), &cfg);
     if (!s->tcp

@@ -136,6 +136,14 @@ int net_ipv4_output(struct net_stack *s, net_time_t now, uint32_t dst_ip, uint8_
  * frame is not queued: TCP sends it again). */
 int net_ipv4_output_tso(struct net_stack *s, net_time_t now, uint32_t dst_ip,
                         const uint8_t *payload, size_t len, uint16_t tcp_hdr_len, uint16_t mss);
+/* Bytes net_ipv4_output_tso_in_place needs writable before the segment:
+ * the device header's room, Ethernet, IPv4 without options. */
+#define NET_TSO_PREFIX (NET_TSO_HEADROOM + 14 + 20)
+/* The same without copying the segment: the headers are written into the
+ * NET_TSO_PREFIX bytes before payload, and the frame leaves from there. */
+int net_ipv4_output_tso_in_place(struct net_stack *s, net_time_t now, uint32_t dst_ip,
+                                 uint8_t *payload, size_t len, uint16_t tcp_hdr_len,
+                                 uint16_t mss);
 /* Nonzero if the device takes TSO frames (cfg.emit_tso given). */
 int net_stack_tso(const struct net_stack *s);
 

@@ -72,9 +72,11 @@ struct tcp_listener;
 
 /* Emits one complete TCP segment (header with checksum, options, data) to
  * be carried in an IPv4 datagram from src_ip to dst_ip; now is the time
- * of the call that caused it. */
+ * of the call that caused it. The segment is the engine's buffer, valid
+ * during the call; the tcp_config.tx_headroom bytes before it are the
+ * callback's to write (lower layers' headers, so the frame needs no copy). */
 typedef void (*tcp_output_fn)(void *ctx, tcp_time_t now, uint32_t src_ip, uint32_t dst_ip,
-                              const uint8_t *segment, size_t len);
+                              uint8_t *segment, size_t len);
 /* Inside the output callback: the MSS a super-segment (tso_max) must be
  * split at, with its checksum field holding only the pseudo-header sum;
  * 0 for an ordinary, complete segment. */
@@ -89,7 +91,7 @@ struct tcp_config {
     uint8_t secret[16];       /* RFC 6528 ISN key and ephemeral-port salt */
     uint16_t mss;             /* our MSS (MTU - 40); default 1460 */
     uint32_t rcvbuf;          /* receive buffer per connection; default 256 KiB */
-    uint32_t sndbuf;          /* send buffer per connection; default 256 KiB */
+    uint32_t sndbuf;          /* send buffer (ring) per connection; default 256 KiB */
     unsigned max_conns;       /* limit on live connections; default 1024 */
     tcp_time_t delack;        /* delayed-ACK timeout; default 40 ms */
     tcp_time_t time_wait;     /* TIME-WAIT duration (2*MSL); default 10 s */
@@ -107,6 +109,12 @@ struct tcp_config {
                                * up to this many bytes (whole MSSs) for the
                                * device to split (TSO, docs/net-offload.md):
                                * see tcp_output_tso_mss */
+    uint32_t sndref_max;      /* bytes one connection may have queued by
+                               * reference (tcp_send_ref) at a time; they
+                               * take no engine memory; default 1 MiB;
+                               * 0 refuses tcp_send_ref (TCP_EINVAL) */
+    uint16_t tx_headroom;     /* writable bytes before every segment given
+                               * to output; 0 (default) to 256 */
 };
 
 void tcp_config_default(struct tcp_config *cfg);
@@ -149,6 +157,17 @@ long tcp_recv(struct tcp_conn *c, tcp_time_t now, uint8_t *buf, size_t len);
 /* Queues up to len bytes; returns how many were taken (maybe fewer),
  * TCP_EAGAIN when the send buffer is full, or an error. */
 long tcp_send(struct tcp_conn *c, tcp_time_t now, const uint8_t *buf, size_t len);
+/* Queues up to len bytes of memory the application promises to keep
+ * unchanged until the connection is freed (a file cache that lives as long
+ * as the program): the engine keeps a reference, not a copy, and builds
+ * each segment (and retransmission) straight from it. The bytes take no
+ * ring space; at most tcp_config.sndref_max of them are queued at a time.
+ * Ordered with tcp_send's bytes as called. Returns how many were taken
+ * (maybe fewer), TCP_EAGAIN when none can be now (the cap is reached, or
+ * the send queue's 8 runs are taken: each switch between tcp_send and
+ * tcp_send_ref, or a reference not continuing the last, starts one;
+ * TCP_EV_WRITABLE follows an ACK), or an error as tcp_send. */
+long tcp_send_ref(struct tcp_conn *c, tcp_time_t now, const uint8_t *data, size_t len);
 /* Orderly release: FIN after the queued data, and the handle is given
  * back to the engine. Unread received data makes it an abort (RST), per
  * RFC 9293 section 3.6 / RFC 1122 4.2.2.13. */
@@ -157,6 +176,8 @@ void tcp_close(struct tcp_conn *c, tcp_time_t now);
 void tcp_abort(struct tcp_conn *c, tcp_time_t now);
 
 size_t tcp_readable(const struct tcp_conn *c);   /* bytes buffered for tcp_recv */
+/* Bytes queued by tcp_send and tcp_send_ref and not yet acknowledged. */
+size_t tcp_send_queued(const struct tcp_conn *c);
 /* Bytes tcp_send would take now. A 0 arms TCP_EV_WRITABLE, so an
  * application that sends only what fits (an echo, a proxy) is woken up. */
 size_t tcp_send_space(struct tcp_conn *c);
