@@ -47,6 +47,8 @@ from tuf_metadata.client.fetcher import UrllibFetcher
 from tuf_metadata.client.store import MetadataStore
 from tuf_metadata.client.updater import Updater
 
+SHARDS = layout.DEFAULT_SHARDS  # these benchmarks' fixtures use the default layout
+
 IMAGE_BYTES = 64 * 1024
 RESULTS = Path(__file__).parent / "results" / "client.md"
 
@@ -81,7 +83,7 @@ def build_repository(directory: Path, packages: int) -> tuple[bytes, str]:
     names = [f"pkg{index:05d}" for index in range(packages)]
     by_shard: dict[str, list[str]] = {}
     for name in names:
-        by_shard.setdefault(layout.shard_of(name), []).append(name)
+        by_shard.setdefault(SHARDS.shard_of(name), []).append(name)
 
     meta: dict[str, MetaFile] = {}
     chosen = names[packages // 2]
@@ -90,11 +92,11 @@ def build_repository(directory: Path, packages: int) -> tuple[bytes, str]:
     top_targets.delegations = Delegations(
         keys={shard_signer.public_key.keyid: shard_signer.public_key}, roles={}
     )
-    for prefix in layout.all_shard_prefixes():
-        shard = layout.shard_role_for_prefix(prefix)
+    for prefix in SHARDS.all_shard_prefixes():
+        shard = SHARDS.shard_role_for_prefix(prefix)
         assert top_targets.delegations.roles is not None
         top_targets.delegations.roles[shard] = DelegatedRole(
-            shard, [shard_signer.public_key.keyid], 1, True, paths=layout.shard_paths(prefix)
+            shard, [shard_signer.public_key.keyid], 1, True, paths=SHARDS.shard_paths(prefix)
         )
         shard_targets = Targets(expires=expires)
         shard_targets.delegations = Delegations(keys={}, roles={})
@@ -104,10 +106,10 @@ def build_repository(directory: Path, packages: int) -> tuple[bytes, str]:
             shard_targets.delegations.keys[author.public_key.keyid] = author.public_key
             assert shard_targets.delegations.roles is not None
             shard_targets.delegations.roles[role] = DelegatedRole(
-                role, [author.public_key.keyid], 1, True, paths=layout.package_paths(name)
+                role, [author.public_key.keyid], 1, True, paths=SHARDS.package_paths(name)
             )
             image = hashlib.sha256(name.encode()).digest() * (IMAGE_BYTES // 32)
-            path = layout.target_path(name, "1.0", f"{name}.hvt")
+            path = SHARDS.target_path(name, "1.0", f"{name}.hvt")
             info = TargetFile.from_data(path, image, ["sha256"])
             package_md = Metadata(Targets(expires=expires, targets={path: info}))
             package_md.sign(author)

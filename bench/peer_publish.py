@@ -65,7 +65,8 @@ def publish(repo: Path, name: str, version: str) -> None:
     targets = Metadata[Targets].from_file(
         str(metadata / f"{meta['targets.json'].version}.targets.json"))
     root.verify_delegate(Targets.type, targets)
-    shard_role = layout.shard_role(name)
+    shards = layout.shard_layout_of(targets.signed)
+    shard_role = shards.shard_role(name)
     shard = Metadata[Targets].from_file(
         str(metadata / f"{meta[shard_role + '.json'].version}.{shard_role}.json"))
     targets.verify_delegate(shard_role, shard)
@@ -78,7 +79,7 @@ def publish(repo: Path, name: str, version: str) -> None:
     if release.signed.version != current + 1:
         raise SystemExit(f"{role}: staged version {release.signed.version}, published {current}")
     before = Metadata[Targets].from_file(str(metadata / f"{current}.{role}.json")).signed.targets
-    prefix = layout.target_path(name, version, "")
+    prefix = shards.target_path(name, version, "")
     for path, target in release.signed.targets.items():
         if path in before:
             if before[path] != target:

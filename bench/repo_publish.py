@@ -58,6 +58,8 @@ from signing.keys import INSECURE, KeyFileSigner, generate_key, write_key_pair
 from tuf_metadata import layout
 from tuf_metadata.repository import Repository
 
+SHARDS = layout.DEFAULT_SHARDS  # these benchmarks' fixtures use the default layout
+
 SERIALIZER = JSONSerializer(compact=True)
 
 
@@ -80,7 +82,7 @@ def build_repository(root: Path, packages: int) -> tuple[Repository, dict[str, K
     authors = {name: generate_key() for name in names}
     by_shard: dict[str, list[str]] = {}
     for name in names:
-        by_shard.setdefault(layout.shard_of(name), []).append(name)
+        by_shard.setdefault(SHARDS.shard_of(name), []).append(name)
     expires = repo.load_root().signed.expires
     for prefix, members in by_shard.items():
         shard = Targets(version=2, expires=expires)
@@ -91,16 +93,16 @@ def build_repository(root: Path, packages: int) -> tuple[Repository, dict[str, K
             shard.delegations.keys[key.keyid] = key
             role = layout.package_role(name)
             shard.delegations.roles[role] = DelegatedRole(
-                role, [key.keyid], 1, True, layout.package_paths(name)
+                role, [key.keyid], 1, True, SHARDS.package_paths(name)
             )
         md = Metadata(shard)
         for maintainer in maintainers[:2]:
             md.sign(maintainer, append=True)
-        shard_name = layout.shard_role_for_prefix(prefix)
+        shard_name = SHARDS.shard_role_for_prefix(prefix)
         (repo.metadata_dir / f"2.{shard_name}.json").write_bytes(md.to_bytes(SERIALIZER))
     for name in names:
         targets = {}
-        for filename in (layout.target_path(name, "1.0", f) for f in
+        for filename in (SHARDS.target_path(name, "1.0", f) for f in
                          ("manifest.json", f"{name}-1.0.tar.gz", f"{name}.hvt", f"{name}.spt")):
             data = filename.encode()
             targets[filename] = TargetFile.from_data(filename, data, ["sha256"])
@@ -140,7 +142,7 @@ def client_bytes(repo: Repository, name: str) -> dict[str, int]:
         "targets": (metadata / f"{snapshot.meta['targets.json'].version}.targets.json")
         .stat().st_size,
     }
-    shard = layout.shard_role(name)
+    shard = repo.files.shard_layout().shard_role(name)
     sizes[f"shard ({shard})"] = (
         metadata / f"{snapshot.meta[shard + '.json'].version}.{shard}.json"
     ).stat().st_size
@@ -161,7 +163,7 @@ def flat_targets_bytes(repo: Repository, packages: int) -> int:
         name = f"pkg{i:05d}"
         targets.delegations.keys[key.keyid] = key
         targets.delegations.roles[layout.package_role(name)] = DelegatedRole(
-            layout.package_role(name), [key.keyid], 1, True, layout.package_paths(name)
+            layout.package_role(name), [key.keyid], 1, True, SHARDS.package_paths(name)
         )
     md = Metadata(targets)
     for _ in range(2):

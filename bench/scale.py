@@ -1,10 +1,11 @@
 """Benchmark at scale: one cold publish and a client's refresh, 10,000 to 1,000,000 packages.
 
     .venv/bin/python -m bench.scale [--packages 10000 100000] [--publishes 5] [--repeat 3]
-                                    [--fixture-dir DIR] [--write]
+                                    [--shard-digits 2] [--fixture-dir DIR] [--write]
 
 Fixture (built once per size, its time reported but not measured): the pinned
-layout (targets -> 256 shard roles -> one role per package), 3 maintainers
+layout (targets -> 16^d shard roles -> one role per package; d = --shard-digits, chosen
+at the key ceremony as `repo-tool init --shard-digits` does), 3 maintainers
 (threshold 2) signing targets and the shards, one real ed25519 author key per
 package signing its role (4 target entries: manifest, source, hvt, spt). The
 role files are written directly (no pending change per package) and snapshot
@@ -13,10 +14,11 @@ target files of the package the clients download exist on disk (a publish never
 reads other packages' files; `repo-tool verify` is not run on this fixture).
 The author keys are kept beside the repository (repo-N.author-keys, raw ed25519
 private keys in package order) and read one at a time when a run signs with one.
---fixture-dir DIR builds each size's fixture once into DIR/repo-N and keeps it
-(DIR/repo-N.built marks it complete); later runs, and bench/tree_client.py's
---fixture-dir, copy it instead of building it again (at 1,000,000 packages the
-build took 580 s here). Every run works on its own copy.
+--fixture-dir DIR builds each size's fixture once into DIR/repo-N (DIR/repo-N-dD for
+a shard prefix length D other than 2) and keeps it (DIR/repo-N.built marks it
+complete); later runs, and bench/tree_client.py's --fixture-dir, copy it instead of
+building it again (at 1,000,000 packages the build took 580 s here). Every run works on its
+own copy.
 
 Measured, interleaved A B A B, each a cold process as a user runs it:
 - publish: `repo-tool publish --no-build` (ours) vs bench/peer_publish.py
@@ -102,7 +104,8 @@ def author_keys_path(root: Path) -> Path:
     return root.with_name(root.name + ".author-keys")
 
 
-def build(root: Path, packages: int) -> tuple[Repository, AuthorKeys]:
+def build(root: Path, packages: int, shards: layout.ShardLayout
+          ) -> tuple[Repository, AuthorKeys]:
     """The fixture; returns the repository and the author keys of the packages (kept in
     author_keys_path(root), beside the repository)."""
     maintainers = [generate_key() for _ in range(3)]
@@ -115,7 +118,7 @@ def build(root: Path, packages: int) -> tuple[Repository, AuthorKeys]:
     change = repo.init(
         [m.public_key for m in maintainers], 2, snapshot_key.public_key, timestamp_key.public_key,
         {"snapshot": Path("online/snapshot.key"), "timestamp": Path("online/timestamp.key")},
-        "insecure",
+        "insecure", shards=shards,
     )
     repo.sign_pending(change.change_id, maintainers[:2])
     expires = repo.load_root().signed.expires
@@ -129,11 +132,11 @@ def build(root: Path, packages: int) -> tuple[Repository, AuthorKeys]:
             author = generate_key()
             assert isinstance(author.private_key, Ed25519PrivateKey)
             key_file.write(author.private_key.private_bytes_raw())
-            by_shard.setdefault(layout.shard_of(name), []).append((name, author.public_key))
+            by_shard.setdefault(shards.shard_of(name), []).append((name, author.public_key))
             targets = {}
             for filename in ("manifest.json", f"{name}-1.0.0.tar.gz", f"{name}.hvt",
                              f"{name}.spt"):
-                path = layout.target_path(name, "1.0.0", filename)
+                path = shards.target_path(name, "1.0.0", filename)
                 data = IMAGE if filename.endswith(".hvt") else path.encode()
                 targets[path] = (TargetFile(image.length, image.hashes, path)
                                  if data is IMAGE else TargetFile.from_data(path, data, ["sha256"]))
@@ -155,12 +158,12 @@ def build(root: Path, packages: int) -> tuple[Repository, AuthorKeys]:
             shard.delegations.keys[key.keyid] = key
             role = layout.package_role(name)
             shard.delegations.roles[role] = DelegatedRole(
-                role, [key.keyid], 1, True, layout.package_paths(name)
+                role, [key.keyid], 1, True, shards.package_paths(name)
             )
         shard_md = Metadata(shard)
         for maintainer in maintainers[:2]:
             shard_md.sign(maintainer, append=True)
-        shard_name = layout.shard_role_for_prefix(prefix)
+        shard_name = shards.shard_role_for_prefix(prefix)
         (repo.metadata_dir / f"2.{shard_name}.json").write_bytes(shard_md.to_bytes(SERIALIZER))
         updates[f"{shard_name}.json"] = MetaFile(version=2)
     with repository_lock(root):
@@ -175,24 +178,32 @@ def copy_repository(source: Path, destination: Path) -> None:
     shutil.copyfile(author_keys_path(source), author_keys_path(destination))
 
 
-def fixture(packages: int, tmp: Path, fixture_dir: Path | None
+def fixture_name(packages: int, shards: layout.ShardLayout) -> str:
+    """The fixture's folder name (the default layout's keeps the name kept fixtures have)."""
+    if shards.digits == layout.DEFAULT_SHARD_DIGITS:
+        return f"repo-{packages}"
+    return f"repo-{packages}-d{shards.digits}"
+
+
+def fixture(packages: int, tmp: Path, fixture_dir: Path | None,
+            shards: layout.ShardLayout = layout.DEFAULT_SHARDS
             ) -> tuple[Repository, AuthorKeys, float]:
     """A fresh fixture of PACKAGES at tmp/repo-N and the seconds its build took.
 
     With fixture_dir, the fixture is built once into fixture_dir/repo-N (kept, and marked
     complete by fixture_dir/repo-N.built, which holds the build's seconds) and every run,
     of this benchmark or of bench/tree_client.py, works on its own copy of it."""
-    root = tmp / f"repo-{packages}"
+    root = tmp / fixture_name(packages, shards)
     if fixture_dir is None:
         started = time.perf_counter()
-        repo, authors = build(root, packages)
+        repo, authors = build(root, packages, shards)
         return repo, authors, time.perf_counter() - started
-    kept = fixture_dir / f"repo-{packages}"
+    kept = fixture_dir / fixture_name(packages, shards)
     marker = kept.with_name(kept.name + ".built")
     if not marker.exists():
         shutil.rmtree(kept, ignore_errors=True)  # an interrupted build
         started = time.perf_counter()
-        build(kept, packages)
+        build(kept, packages, shards)
         marker.write_text(f"{time.perf_counter() - started:.1f}\n")
     copy_repository(kept, root)
     return (Repository(root, INSECURE), AuthorKeys(author_keys_path(root), packages),
@@ -274,9 +285,10 @@ def client_once(name: str, base: str, work: Path, target: str) -> None:
     fresh()
 
 
-def bench_clients(root: Path, repeat: int, work: Path) -> dict[str, object]:
+def bench_clients(root: Path, repeat: int, work: Path, shards: layout.ShardLayout
+                  ) -> dict[str, object]:
     root_bytes = (repository_paths(root).metadata / "1.root.json").read_bytes()
-    target = layout.target_path(DOWNLOADED, "1.0.0", f"{DOWNLOADED}.hvt")
+    target = shards.target_path(DOWNLOADED, "1.0.0", f"{DOWNLOADED}.hvt")
     samples: dict[str, dict[str, list[Sample]]] = {
         name: {"fresh": [], "up-to-date": []} for name in CLIENTS
     }
@@ -291,8 +303,8 @@ def bench_clients(root: Path, repeat: int, work: Path) -> dict[str, object]:
 
 
 def bench_size(packages: int, publishes: int, repeat: int, tmp: Path,
-               fixture_dir: Path | None) -> dict[str, object]:
-    repo, authors, built = fixture(packages, tmp, fixture_dir)
+               fixture_dir: Path | None, shards: layout.ShardLayout) -> dict[str, object]:
+    repo, authors, built = fixture(packages, tmp, fixture_dir, shards)
     root = repo.root_dir
     print(f"{packages:,} packages: fixture built in {built:.0f} s", file=sys.stderr)
     snapshot_bytes = max(
@@ -303,7 +315,7 @@ def bench_size(packages: int, publishes: int, repeat: int, tmp: Path,
     load = [os.getloadavg()[0]]
     publish = bench_publish(root, repo, authors, publishes, tmp / "work")
     load.append(os.getloadavg()[0])
-    clients = bench_clients(root, repeat, tmp / f"clients-{packages}")
+    clients = bench_clients(root, repeat, tmp / f"clients-{packages}", shards)
     load.append(os.getloadavg()[0])
     return {"packages": packages, "fixture_seconds": built, "snapshot_bytes": snapshot_bytes,
             "publish": publish, "clients": clients, "load": load}
@@ -386,6 +398,8 @@ def main() -> None:
                         help="build each size's fixture once into DIR and keep it (reused by "
                              "later runs and by bench.tree_client --fixture-dir); every run "
                              "works on its own copy")
+    parser.add_argument("--shard-digits", type=int, default=layout.DEFAULT_SHARD_DIGITS,
+                        help="the fixture's shard prefix length (2 or 3 hex digits)")
     parser.add_argument("--client-once", nargs=4, metavar=("CLIENT", "URL", "WORK", "TARGET"),
                         help=argparse.SUPPRESS)  # a child of client_memory
     args = parser.parse_args()
@@ -395,13 +409,15 @@ def main() -> None:
         return
     started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     with tempfile.TemporaryDirectory() as tmp:
-        results = [bench_size(n, args.publishes, args.repeat, Path(tmp), args.fixture_dir)
+        results = [bench_size(n, args.publishes, args.repeat, Path(tmp), args.fixture_dir,
+                              layout.ShardLayout(args.shard_digits))
                    for n in args.packages]
     rendered = render(results)
     print(rendered)
     if args.write:
         command = "python -m bench.scale --packages " + " ".join(map(str, args.packages))
         command += f" --publishes {args.publishes} --repeat {args.repeat}"
+        command += f" --shard-digits {args.shard_digits}"
         RESULTS.write_text(
             f"# Scale benchmark\n\nCommand: `.venv/bin/{command}` ({started}; "
             f"{os.cpu_count()} CPUs, shared).\n\n{rendered}\n"

@@ -1,11 +1,12 @@
 """A fresh client's bytes with the snapshot tree (docs/tap16-profile.md) vs snapshot.json.
 
-    .venv/bin/python -m bench.tree_client --packages 10000 [--repeat 3] [--fixture-dir DIR]
-                                          [--write]
+    .venv/bin/python -m bench.tree_client --packages 10000 [--repeat 3] [--shard-digits 2]
+                                          [--fixture-dir DIR] [--write]
 
 Fixture (not timed): bench/scale.py's repository of N packages (real keys and
-signatures), then `snapshot --tree` (the full tree, built once). With --fixture-dir
-DIR, a copy of bench.scale's kept fixture DIR/repo-N (built there first if absent).
+signatures; 16^d shards, d = --shard-digits), then `snapshot --tree` (the full tree,
+built once). With --fixture-dir DIR, a copy of bench.scale's kept fixture DIR/repo-N
+(DIR/repo-N-dD for d other than 2; built there first if absent).
 Served by `serve`'s HTTP server on loopback (bench/transfer.py), three clients
 interleaved in every round (A B C, A B C, ...) on the same files:
 - ours-tree: our client in tree mode (node + one bundle, never snapshot.json), gzip;
@@ -154,17 +155,18 @@ def client_once(name: str, base: str, work: Path, target: str, root_file: Path) 
     fresh()
 
 
-def run_size(packages: int, repeat: int, tmp: Path, fixture_dir: Path | None
+def run_size(packages: int, repeat: int, tmp: Path, fixture_dir: Path | None,
+             shards: layout.ShardLayout
              ) -> tuple[Results, float, list[float], tuple[list[float], list[float]],
                         dict[str, int]]:
-    repo, authors, _ = fixture(packages, tmp, fixture_dir)
+    repo, authors, _ = fixture(packages, tmp, fixture_dir, shards)
     root = repo.root_dir
     started = time.perf_counter()
     set_tree_enabled(repo.files, True)
     repo.resign_snapshot()
     full_tree = time.perf_counter() - started
     root_bytes = (repository_paths(root).metadata / "1.root.json").read_bytes()
-    target = layout.target_path(DOWNLOADED, "1.0.0", f"{DOWNLOADED}.hvt")
+    target = shards.target_path(DOWNLOADED, "1.0.0", f"{DOWNLOADED}.hvt")
     results: Results = {name: {"fresh": [], "up-to-date": []} for name in CLIENTS}
     load = [os.getloadavg()[0]]
     with serve(root) as (base, server):
@@ -235,6 +237,8 @@ def main() -> None:
     parser.add_argument("--fixture-dir", type=Path, metavar="DIR",
                         help="use (or build once and keep) the fixture of bench.scale "
                              "--fixture-dir DIR; this run works on its own copy")
+    parser.add_argument("--shard-digits", type=int, default=layout.DEFAULT_SHARD_DIGITS,
+                        help="the fixture's shard prefix length (2 or 3 hex digits)")
     parser.add_argument("--client-once", nargs=5, metavar=("CLIENT", "URL", "WORK", "TARGET",
                                                           "ROOT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -246,7 +250,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temporary:
         for packages in args.packages:
             rows.append((packages, *run_size(packages, args.repeat, Path(temporary),
-                                             args.fixture_dir)))
+                                             args.fixture_dir,
+                                             layout.ShardLayout(args.shard_digits))))
     text = table(rows) + "\n\nPublish side (tree on), one package role changed per snapshot:\n\n"
     text += publish_table(rows)
     print(text)
@@ -258,7 +263,8 @@ def main() -> None:
         RESULTS.write_text(
             f"# Snapshot tree: a fresh client's bytes (run {stamp})\n\n"
             f"Command: `.venv/bin/python -m bench.tree_client --packages "
-            f"{' '.join(map(str, args.packages))} --repeat {args.repeat} --write`\n\n"
+            f"{' '.join(map(str, args.packages))} --repeat {args.repeat} "
+            f"--shard-digits {args.shard_digits} --write`\n\n"
             f"{text}\n"
         )
 

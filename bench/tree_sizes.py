@@ -20,13 +20,15 @@ from tuf_metadata import layout
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.snapshot_tree import Node, next_tree, parse_node
 
+SHARDS = layout.DEFAULT_SHARDS  # these benchmarks' fixtures use the default layout
+
 _SIGNATURE = 160  # one ed25519 signature object in a node file: {"keyid":64 hex,"sig":128 hex}
 
 
 def sizes(packages: int) -> dict[str, int]:
-    groups: dict[str, list[int]] = {prefix: [] for prefix in layout.all_shard_prefixes()}
+    groups: dict[str, list[int]] = {prefix: [] for prefix in SHARDS.all_shard_prefixes()}
     for number in range(packages):
-        groups[layout.shard_of(f"pkg{number:07d}")].append(number)
+        groups[SHARDS.shard_of(f"pkg{number:07d}")].append(number)
     entry = {"version": 1}
     snapshot_meta = 1  # "{"; each group adds its members and one "," or the closing "}"
     bundle_sizes: list[int] = []
@@ -34,7 +36,7 @@ def sizes(packages: int) -> dict[str, int]:
     node: dict[str, Any] = {}
     for prefix, numbers in groups.items():
         meta = {f"{layout.package_role(f'pkg{n:07d}')}.json": entry for n in numbers}
-        meta[f"{layout.shard_role_for_prefix(prefix)}.json"] = entry
+        meta[f"{SHARDS.shard_role_for_prefix(prefix)}.json"] = entry
         if previous is None:
             meta["targets.json"] = entry
         # One bundle at a time, each step the repository's own incremental encoding.

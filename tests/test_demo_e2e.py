@@ -56,6 +56,8 @@ from tuf_metadata import layout
 from tuf_metadata.repo_verify import now_utc, verify_repository
 from tuf_metadata.repository import Repository
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 REPO_TOOL = Path(sys.executable).parent / "repo-tool"
 DEMO_PACKAGES = "hello,unrepro_date"
 DEMO_TIMEOUT = 1800.0  # seconds, the whole demo
@@ -133,7 +135,7 @@ def test_step3_4_published_hashes_are_the_author_signed_ones(
     for target, signed in hello["author_hashes"].items():
         built = hello["built"][target]
         assert built["sha256_a"] == built["sha256_b"] == signed
-        path = layout.target_path("hello", "1.0.0", f"hello.{target}")
+        path = SHARDS.target_path("hello", "1.0.0", f"hello.{target}")
         assert published.signed.targets[path].hashes["sha256"] == signed
         # The bytes served under the consistent-snapshot name are the signed ones.
         served = list((targets_dir(repo_dir) / path).parent.glob(f"*.hello.{target}"))
@@ -257,7 +259,7 @@ def test_step7_rebuilders_confirm_hello_and_a_liar_is_refused(
     hvt = images[("1.0.0", "hvt")]
     for target in targets:
         image = images[("1.0.0", target)]
-        path = layout.target_path("hello", "1.0.0", f"hello.{target}")
+        path = SHARDS.target_path("hello", "1.0.0", f"hello.{target}")
         assert image["sha256"] == published.signed.targets[path].hashes["sha256"]
         assert image["confirmed_by"] == ["alice", "bob"]
         assert image["disagreed"] == (["mallory"] if target == "hvt" else [])

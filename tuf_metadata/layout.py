@@ -3,20 +3,27 @@
 Every part of the toolkit (repository, client, builder) derives names from
 these functions, so they must never change meaning once data is published.
 
-Top-level targets delegates (terminating) to 256 shard roles ``shard-XX``
-(XX = first two hex digits of sha256(package name)), paths ``XX/*/*/*``.
-Each shard delegates (terminating) one package role ``pkg-NAME`` per
-package, paths ``XX/NAME/*/*``. A client therefore downloads top-level
-targets (<= 256 delegations), one shard (~n/256 packages) and one package
-role per package it wants.
+Top-level targets delegates (terminating) to 16**d shard roles ``shard-P``
+(P = first d hex digits of sha256(package name), d in SHARD_DIGITS chosen at
+the key ceremony, 2 by default), paths ``P/*/*/*``. Each shard delegates
+(terminating) one package role ``pkg-NAME`` per package, paths ``P/NAME/*/*``.
+A client therefore downloads top-level targets (16**d delegations), one shard
+(~n/16**d packages) and one package role per package it wants. d is read from
+top-level targets (`shard_layout_of`), never configured elsewhere.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from tuf_metadata.errors import TufError
+
+if TYPE_CHECKING:  # commands import this module for names only: no TUF library at start-up
+    from tuf.api.metadata import Targets
 
 MAX_ROTATIONS = 32
 """Longest TAP 8 rotate chain a role may have (TAP 8 "Security notes": a cap is the DoS
@@ -24,6 +31,12 @@ defence; see docs/tap8-profile.md). Repository, verify and client all enforce it
 
 SHARD_PREFIX = "shard-"
 PACKAGE_PREFIX = "pkg-"
+SHARD_DIGITS: tuple[int, ...] = (2, 3)
+"""Supported shard prefix lengths in hex digits: 256 or 4,096 shards. Not 4: top-level
+targets would delegate 65,536 shards, 11-19 MB, over the 5 MB a TUF client (python-tuf's
+ngclient, ours) accepts for a targets role whose length snapshot does not give."""
+DEFAULT_SHARD_DIGITS = 2
+_HEX = re.compile(r"[0-9a-f]+")
 
 IMAGE_TARGETS: tuple[str, ...] = ("hvt", "spt", "virtio", "xen")
 """Solo5 targets the client fetches images for: release files NAME.TARGET."""
@@ -50,26 +63,6 @@ def validate_version(version: str) -> None:
         raise InvalidNameError(f"invalid version {version!r}: must match {_VERSION.pattern}")
 
 
-def shard_of(package: str) -> str:
-    """The shard of a package: first two hex chars of sha256(package name)."""
-    return hashlib.sha256(package.encode()).hexdigest()[:2]
-
-
-def shard_role(package: str) -> str:
-    """Name of the shard role that delegates the package's role."""
-    return SHARD_PREFIX + shard_of(package)
-
-
-def shard_role_for_prefix(prefix: str) -> str:
-    """Name of the shard role for a two-hex-digit prefix."""
-    return SHARD_PREFIX + prefix
-
-
-def all_shard_prefixes() -> list[str]:
-    """The 256 shard prefixes in order, 00..ff."""
-    return [f"{i:02x}" for i in range(256)]
-
-
 def package_role(package: str) -> str:
     """Name of the package's delegated role, signed by its authors."""
     return PACKAGE_PREFIX + package
@@ -83,19 +76,108 @@ def package_of_role(role: str) -> str | None:
     return name if _PACKAGE_NAME.fullmatch(name) else None
 
 
-def shard_paths(prefix: str) -> list[str]:
-    """Path patterns top-level targets delegates to shard ``prefix``."""
-    return [f"{prefix}/*/*/*"]
+class ShardLayoutError(TufError):
+    """A shard prefix length is not one of SHARD_DIGITS, or a targets role's shard
+    delegations do not form one complete set of shards of one length."""
 
 
-def package_paths(package: str) -> list[str]:
-    """Path patterns a shard delegates to the package's role."""
-    return [f"{shard_of(package)}/{package}/*/*"]
+def validate_shard_digits(digits: int) -> None:
+    """Raise ShardLayoutError unless DIGITS is a supported shard prefix length."""
+    if digits not in SHARD_DIGITS:
+        raise ShardLayoutError(
+            f"shard digits must be {' or '.join(map(str, SHARD_DIGITS))} "
+            f"({' or '.join(f'{16 ** d:,}' for d in SHARD_DIGITS)} shards), got {digits}"
+        )
 
 
-def target_path(package: str, version: str, filename: str) -> str:
-    """TUF target path of one release file."""
-    return f"{shard_of(package)}/{package}/{version}/{filename}"
+def name_hash(package: str) -> str:
+    """sha256(package name) in lowercase hex: shards (and snapshot-tree bundles) are its
+    prefixes, so packages spread evenly whatever their names."""
+    return hashlib.sha256(package.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ShardLayout:
+    """The shards of one repository: 16**digits roles ``shard-`` + DIGITS hex digits, the
+    prefix of sha256(package name). DIGITS is chosen at the key ceremony and never changes;
+    every reader derives it from the top-level targets role (`shard_layout_of`)."""
+
+    digits: int
+
+    def __post_init__(self) -> None:
+        validate_shard_digits(self.digits)
+
+    @property
+    def count(self) -> int:
+        return int(16**self.digits)
+
+    def shard_of(self, package: str) -> str:
+        """The shard prefix of a package: the first DIGITS hex digits of sha256(name)."""
+        return name_hash(package)[: self.digits]
+
+    def shard_role(self, package: str) -> str:
+        """Name of the shard role that delegates the package's role."""
+        return SHARD_PREFIX + self.shard_of(package)
+
+    def shard_role_for_prefix(self, prefix: str) -> str:
+        """Name of the shard role for a DIGITS-hex-digit prefix."""
+        return SHARD_PREFIX + prefix
+
+    def all_shard_prefixes(self) -> list[str]:
+        """Every shard prefix in order, 0..0 to f..f."""
+        return [f"{i:0{self.digits}x}" for i in range(self.count)]
+
+    def shard_paths(self, prefix: str) -> list[str]:
+        """Path patterns top-level targets delegates to shard ``prefix``."""
+        return [f"{prefix}/*/*/*"]
+
+    def package_paths(self, package: str) -> list[str]:
+        """Path patterns a shard delegates to the package's role."""
+        return [f"{self.shard_of(package)}/{package}/*/*"]
+
+    def target_path(self, package: str, version: str, filename: str) -> str:
+        """TUF target path of one release file."""
+        return f"{self.shard_of(package)}/{package}/{version}/{filename}"
+
+
+DEFAULT_SHARDS = ShardLayout(DEFAULT_SHARD_DIGITS)
+"""The ceremony's default (and every repository made before the choice existed)."""
+
+
+def shard_digits(delegated_roles: Iterable[str]) -> int:
+    """The shard prefix length of a top-level targets role delegating DELEGATED_ROLES.
+
+    Its shard roles must all have the same supported length: the maintainers' signature
+    over targets is what fixes the layout, so nothing else (repo.json, a client setting) is
+    trusted for it. (The ceremony delegates every shard of that length; a reader needs only
+    the length: a package of a shard targets does not delegate is simply not found.)"""
+    prefixes = [role[len(SHARD_PREFIX):] for role in delegated_roles
+                if role.startswith(SHARD_PREFIX)]
+    if not prefixes:
+        raise ShardLayoutError("targets delegates no shard roles")
+    for prefix in prefixes:
+        if not _HEX.fullmatch(prefix):
+            raise ShardLayoutError(f"targets delegates {SHARD_PREFIX}{prefix}: not a shard name")
+    lengths = sorted({len(prefix) for prefix in prefixes})
+    if len(lengths) > 1:
+        raise ShardLayoutError(
+            f"targets mixes shard roles of {' and '.join(map(str, lengths))} hex digits"
+        )
+    digits = lengths[0]
+    validate_shard_digits(digits)
+    return digits
+
+
+def shard_layout_of(targets: Targets | Mapping[str, Any]) -> ShardLayout:
+    """The shard layout top-level TARGETS delegates (see shard_digits): a python-tuf object
+    or the signed part of the file as plain data (the publish path)."""
+    if isinstance(targets, Mapping):
+        delegations = targets.get("delegations")
+        entries = delegations.get("roles") if isinstance(delegations, Mapping) else None
+        names = [entry.get("name", "") for entry in entries or () if isinstance(entry, Mapping)]
+        return ShardLayout(shard_digits(names))
+    roles = targets.delegations.roles if targets.delegations is not None else None
+    return ShardLayout(shard_digits(roles or ()))
 
 
 def buildinfo_file_name(target: str) -> str:

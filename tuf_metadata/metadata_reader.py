@@ -32,6 +32,7 @@ from tuf_metadata.repo_paths import RepositoryPaths, repository_paths
 from tuf_metadata.repo_types import (
     CONFIG_NAME,
     EXPIRES_FORMAT,
+    SHARD_DIGITS_KEY,
     CorruptMetadataError,
     ExpiryPolicy,
     NotInitialisedError,
@@ -342,6 +343,15 @@ class MetadataReader:
 
     def expiry(self) -> ExpiryPolicy:
         return ExpiryPolicy(**self.config().get("expiry_days", {}))
+
+    def shard_layout(self) -> layout.ShardLayout:
+        """The shard layout chosen at the key ceremony, as repo.json caches it (a repository
+        from before the choice has the default); `repo-tool verify` checks it against the
+        top-level targets role, which is what clients read."""
+        digits = self.config().get(SHARD_DIGITS_KEY, layout.DEFAULT_SHARD_DIGITS)
+        if not isinstance(digits, int) or isinstance(digits, bool):
+            raise CorruptMetadataError(f"{CONFIG_NAME}: {SHARD_DIGITS_KEY} is not a number")
+        return layout.ShardLayout(digits)
 
     def role_file(self, role: str, version: int) -> Path:
         return self.metadata_dir / f"{version}.{role}.json"
@@ -683,7 +693,8 @@ class MetadataReader:
         root = self.root_file().signed
         snapshot = self.snapshot_file(root, verify=verify_snapshot)
         targets = self.targets_file(root, snapshot).signed
-        return snapshot, self.shard_file(targets, snapshot, layout.shard_role(package))
+        shard = layout.shard_layout_of(targets).shard_role(package)
+        return snapshot, self.shard_file(targets, snapshot, shard)
 
     def package_shard(
         self, package: str, verify_snapshot: bool = True
@@ -727,8 +738,9 @@ class MetadataReader:
         root = self.root_file().signed
         snapshot = self.snapshot_file(root, verify=False)
         targets = self.targets_file(root, snapshot).signed
-        for prefix in layout.all_shard_prefixes():
-            shard = self.shard_file(targets, snapshot, layout.shard_role_for_prefix(prefix))
+        shards = layout.shard_layout_of(targets)
+        for prefix in shards.all_shard_prefixes():
+            shard = self.shard_file(targets, snapshot, shards.shard_role_for_prefix(prefix))
             delegations = shard.signed.get("delegations")
             for entry in (delegations or {}).get("roles") or []:
                 package = layout.package_of_role(entry.get("name", ""))

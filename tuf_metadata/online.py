@@ -223,6 +223,7 @@ class OnlineServices:
             except CorruptMetadataError as error:
                 self.log(f"skipped: {error}")
         targets = self.files.load_targets(root, view).signed
+        shards = layout.shard_layout_of(targets)
         for role in sorted(r for r in newest if r.startswith(layout.SHARD_PREFIX)):
             md = self.files.load_version(role, newest[role], Targets)
             try:
@@ -235,7 +236,7 @@ class OnlineServices:
             if package is None:
                 continue
             try:
-                shard = self.files.load_shard(targets, view, layout.shard_role(package))
+                shard = self.files.load_shard(targets, view, shards.shard_role(package))
                 shard_signed = shard.signed.to_dict()
                 keys, threshold = self.files.package_keys(shard_signed, view, package)
                 md = self.files.load_version(role, newest[role], Targets)

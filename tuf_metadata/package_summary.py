@@ -54,9 +54,10 @@ class PackageSummary:
         }
 
 
-def release_targets(package: str, role: Targets) -> dict[str, tuple[str, ...]]:
+def release_targets(shards: layout.ShardLayout, package: str, role: Targets
+                    ) -> dict[str, tuple[str, ...]]:
     """Version -> the Solo5 targets it has an image for (`NAME.TARGET` files), from ROLE."""
-    prefix = f"{layout.shard_of(package)}/{package}/"
+    prefix = f"{shards.shard_of(package)}/{package}/"
     found: dict[str, set[str]] = {}
     for path in role.targets:
         version, _, filename = path.removeprefix(prefix).partition("/")
@@ -90,9 +91,10 @@ def summarize(
     )
 
 
-def with_releases(summary: PackageSummary, published: Targets) -> PackageSummary:
+def with_releases(shards: layout.ShardLayout, summary: PackageSummary, published: Targets
+                  ) -> PackageSummary:
     """SUMMARY with the versions and targets of its verified package role PUBLISHED."""
-    targets = release_targets(summary.name, published)
+    targets = release_targets(shards, summary.name, published)
     return replace(summary, versions=tuple(targets), targets=targets)
 
 
@@ -101,8 +103,9 @@ def package_summaries(files: MetadataReader) -> Iterator[PackageSummary]:
     root = files.load_root().signed
     snapshot = files.load_snapshot(root, verify=False).signed
     targets = files.load_targets(root, snapshot).signed
-    for prefix in layout.all_shard_prefixes():
-        shard = files.load_shard(targets, snapshot, layout.shard_role_for_prefix(prefix)).signed
+    shards = layout.shard_layout_of(targets)
+    for prefix in shards.all_shard_prefixes():
+        shard = files.load_shard(targets, snapshot, shards.shard_role_for_prefix(prefix)).signed
         if shard.delegations is None or not shard.delegations.roles:
             continue
         for role_name, delegation in sorted(shard.delegations.roles.items()):
@@ -117,5 +120,5 @@ def package_summaries(files: MetadataReader) -> Iterator[PackageSummary]:
                 # current_package verifies the role against the keys the chain ends with.
                 published = files.current_package(package)
                 if published is not None:
-                    summary = with_releases(summary, published.signed)
+                    summary = with_releases(shards, summary, published.signed)
             yield summary

@@ -36,6 +36,7 @@ from tuf_metadata.repo_paths import PUBLISHED_DIR_KEY, separate_layout
 from tuf_metadata.repo_policy import check_key_set, check_redelegation, signing_requirements
 from tuf_metadata.repo_types import (
     DEFAULT_EXPIRY,
+    SHARD_DIGITS_KEY,
     CorruptMetadataError,
     DocumentStatus,
     ExpiryPolicy,
@@ -89,8 +90,10 @@ class QuorumChanges:
         online_keys: Mapping[str, Path],
         online_passphrase: str,
         expiry: ExpiryPolicy = DEFAULT_EXPIRY,
+        shards: layout.ShardLayout = layout.DEFAULT_SHARDS,
     ) -> PendingChange:
-        """Start the key ceremony: write the config and propose root, targets and 256 shards v1.
+        """Start the key ceremony: write the config and propose root, targets and the
+        SHARDS' shard roles (16**digits) v1. The shard count is fixed from then on.
 
         Nothing is published until `threshold` maintainers signed the pending change.
         """
@@ -111,6 +114,7 @@ class QuorumChanges:
             },
             "online_keys": {role: str(path) for role, path in online_keys.items()},
             "online_passphrase": online_passphrase,
+            SHARD_DIGITS_KEY: shards.digits,
         }
         with repository_lock(self.files.root_dir):
             now = utc_now()
@@ -126,24 +130,24 @@ class QuorumChanges:
             targets.delegations = Delegations(
                 keys={key.keyid: key for key in maintainers},
                 roles={
-                    layout.shard_role_for_prefix(prefix): DelegatedRole(
-                        name=layout.shard_role_for_prefix(prefix),
+                    shards.shard_role_for_prefix(prefix): DelegatedRole(
+                        name=shards.shard_role_for_prefix(prefix),
                         keyids=sorted(ids),
                         threshold=threshold,
                         terminating=True,
-                        paths=layout.shard_paths(prefix),
+                        paths=shards.shard_paths(prefix),
                     )
-                    for prefix in layout.all_shard_prefixes()
+                    for prefix in shards.all_shard_prefixes()
                 },
             )
             documents: list[tuple[str, Metadata[Any]]] = [
                 ("root", Metadata(root)),
                 ("targets", Metadata(targets)),
             ]
-            for prefix in layout.all_shard_prefixes():
+            for prefix in shards.all_shard_prefixes():
                 shard = Targets(expires=now + expiry.for_role("targets"))
                 shard.delegations = Delegations(keys={}, roles={})
-                documents.append((layout.shard_role_for_prefix(prefix), Metadata(shard)))
+                documents.append((shards.shard_role_for_prefix(prefix), Metadata(shard)))
             atomic_write(self.files.config_path, (json.dumps(config, indent=2) + "\n").encode())
             return self.write_pending("initial key ceremony", documents)
 
@@ -410,8 +414,9 @@ class QuorumChanges:
             documents: list[tuple[str, Metadata[Any]]] = [
                 ("root", Metadata(root)), ("targets", Metadata(targets))
             ]
-            for prefix in layout.all_shard_prefixes():
-                name = layout.shard_role_for_prefix(prefix)
+            shard_layout = layout.shard_layout_of(targets)
+            for prefix in shard_layout.all_shard_prefixes():
+                name = shard_layout.shard_role_for_prefix(prefix)
                 shard_md = self.files.load_shard(targets_md.signed, snapshot, name)
                 shard = Targets.from_dict(shard_md.signed.to_dict())
                 shard.version += 1
@@ -431,7 +436,8 @@ class QuorumChanges:
             root = self.files.load_root().signed
             snapshot = self.files.load_snapshot(root).signed
             targets = self.files.load_targets(root, snapshot).signed
-            shard_name = layout.shard_role(package)
+            shards = layout.shard_layout_of(targets)
+            shard_name = shards.shard_role(package)
             shard_md = self.files.load_shard(targets, snapshot, shard_name)
             shard = Targets.from_dict(shard_md.signed.to_dict())
             assert shard.delegations is not None and shard.delegations.roles is not None
@@ -445,7 +451,7 @@ class QuorumChanges:
                 shard.delegations.keys[key.keyid] = key
             shard.delegations.roles[role] = DelegatedRole(
                 name=role, keyids=sorted(ids), threshold=threshold, terminating=True,
-                paths=layout.package_paths(package),
+                paths=shards.package_paths(package),
                 unrecognized_fields={SUPERSEDED_FIELD: len(chain)} if chain else None,
             )
             expires = next_shard_version(self.files, shard)

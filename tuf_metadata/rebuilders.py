@@ -264,7 +264,8 @@ class Rebuilders:
                 if package not in published:
                     current = self._package_targets(package)
                     published[package] = current
-                image = layout.target_path(package, version, f"{package}.{target}")
+                image = self.files.shard_layout().target_path(
+                    package, version, f"{package}.{target}")
                 if image not in published[package]:
                     raise RepositoryError(
                         f"{role}: {path}: {package} {version} has no published {target} image"

@@ -101,7 +101,8 @@ class Releases:
                 targets = dict(current.targets)
             else:
                 targets = {}
-            prefix = layout.target_path(package, version, "")
+            shards = self.files.shard_layout()
+            prefix = shards.target_path(package, version, "")
             if any(path.startswith(prefix) for path in targets):
                 raise StagingError(f"{role}: version {version} is already published")
             if (self.files.targets_dir / prefix).is_dir():
@@ -127,7 +128,7 @@ class Releases:
                     data = Path(path).read_bytes()
                 except OSError as error:
                     raise StagingError(f"{role}: cannot read {path}: {error.strerror}") from None
-                tpath = layout.target_path(package, version, name)
+                tpath = shards.target_path(package, version, name)
                 new_targets[tpath] = TargetFile.from_data(tpath, data, ["sha256"])
             targets.update(new_targets)
             md = Metadata(
@@ -164,7 +165,7 @@ class Releases:
         layout.validate_version(version)
         role = layout.package_role(package)
         current = self.files.current_package_file(package)
-        path = layout.target_path(package, version, name)
+        path = self.files.shard_layout().target_path(package, version, name)
         signed = current.signed["targets"].get(path) if current is not None else None
         if signed is None:
             raise StagingError(f"{role}: {package} {version} is not published with {name}")
@@ -181,7 +182,7 @@ class Releases:
         directory = self.staging_path(package, version)
         release = self.files.read_file(layout.package_role(package), directory / RELEASE_NAME,
                                        "targets")
-        image_prefix = layout.target_path(package, version, f"{package}.")
+        image_prefix = self.files.shard_layout().target_path(package, version, f"{package}.")
         images = {
             path: dict(tf) for path, tf in release.signed["targets"].items()
             if path.startswith(image_prefix)
@@ -274,7 +275,9 @@ class Releases:
             targets: Mapping[str, Mapping[str, Any]] = staged.signed["targets"]
             before = (self.files.version_file(role, version - 1, "targets").signed["targets"]
                       if version > 1 else {})
-            check_release_adds_only_its_files(release.package, release.version, before, targets)
+            shards = self.files.shard_layout()
+            check_release_adds_only_its_files(shards, release.package, release.version, before,
+                                              targets)
             signed_images = {
                 path: tf for path, tf in targets.items() if path in release.image_targets
             }
@@ -287,7 +290,7 @@ class Releases:
             for path, tf in signed_images.items():
                 self.read_and_check_built_file(role, path, tf, Path(built_images[path]))
                 sources[path] = Path(built_images[path])
-            release_path = layout.target_path(release.package, release.version, "")
+            release_path = shards.target_path(release.package, release.version, "")
             for path, tf in targets.items():
                 if path.startswith(release_path) and path not in signed_images:
                     local = directory / "files" / path.rsplit("/", 1)[1]

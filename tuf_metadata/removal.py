@@ -39,10 +39,10 @@ if TYPE_CHECKING:
     from tuf_metadata.quorum import QuorumChanges
 
 
-def without_version(package: str, version: str,
+def without_version(shards: layout.ShardLayout, package: str, version: str,
                     targets: Mapping[str, TargetFile]) -> dict[str, TargetFile]:
     """TARGETS less every file of VERSION; StagingError if VERSION has none (pure)."""
-    prefix = layout.target_path(package, version, "")
+    prefix = shards.target_path(package, version, "")
     kept = {path: tf for path, tf in targets.items() if not path.startswith(prefix)}
     if len(kept) == len(targets):
         raise StagingError(f"{layout.package_role(package)}: version {version} is not "
@@ -69,7 +69,8 @@ def yank_release(files: MetadataReader, online: OnlineServices, package: str, ve
         md = Metadata(Targets(
             version=current.signed.version + 1,
             expires=utc_now() + files.expiry().for_role("targets"),
-            targets=without_version(package, version, current.signed.targets),
+            targets=without_version(files.shard_layout(), package, version,
+                                    current.signed.targets),
         ))
         for signer in signers:
             md.sign(signer, append=True)
@@ -85,9 +86,10 @@ def propose_package_removal(files: MetadataReader, quorum: QuorumChanges,
     """Propose the package's shard without its delegation (t maintainers sign it)."""
     layout.validate_package_name(package)
     role = layout.package_role(package)
-    shard_name = layout.shard_role(package)
     with repository_lock(files.root_dir):
-        shard = Targets.from_dict(files.package_shard(package)[1].signed.to_dict())
+        shard_md = files.package_shard(package)[1]
+        shard_name = files.shard_layout().shard_role(package)
+        shard = Targets.from_dict(shard_md.signed.to_dict())
         files.package_delegation(shard, package)  # refuses a package that is not delegated
         quorum.check_shard_unchanged(shard_name)
         assert shard.delegations is not None and shard.delegations.roles is not None

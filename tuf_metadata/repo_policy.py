@@ -88,14 +88,14 @@ def check_package_role(
 
 
 def check_release_adds_only_its_files(
-    package: str, version: str, before: Mapping[str, Mapping[str, Any]],
-    staged: Mapping[str, Mapping[str, Any]],
+    shards: layout.ShardLayout, package: str, version: str,
+    before: Mapping[str, Mapping[str, Any]], staged: Mapping[str, Mapping[str, Any]],
 ) -> None:
     """The staged role lists the previous version's targets (BEFORE, target objects by path)
     unchanged plus only files of this release: nothing published without its file, nothing
     silently changed."""
     role = layout.package_role(package)
-    prefix = layout.target_path(package, version, "")
+    prefix = shards.target_path(package, version, "")
     if any(path.startswith(prefix) for path in before):
         raise StagingError(f"{role}: version {version} is already published")
     kept = {path: tf for path, tf in staged.items() if not path.startswith(prefix)}
@@ -147,7 +147,10 @@ def signing_requirements(
     """
     package = layout.package_of_role(role)
     if package is not None:
-        shard_name = layout.shard_role(package)
+        if new_targets is None:
+            raise QuorumError(f"{role}: a package role needs the top-level targets role that "
+                              "delegates its shard")
+        shard_name = layout.shard_layout_of(new_targets).shard_role(package)
         shard = (proposed_shards or {}).get(shard_name)
         assigned = role_keys(shard.to_dict(), role) if shard is not None else None
         if assigned is None:

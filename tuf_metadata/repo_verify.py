@@ -27,7 +27,8 @@ from signing.threshold import KeyDict, check_threshold
 from tuf_metadata import layout
 from tuf_metadata.errors import TufError
 from tuf_metadata.hosting import check_published_tree
-from tuf_metadata.repo_paths import repository_paths
+from tuf_metadata.repo_paths import read_config, repository_paths
+from tuf_metadata.repo_types import SHARD_DIGITS_KEY
 from tuf_metadata.rotate import (
     RoleRevokedError,
     RotationError,
@@ -146,6 +147,38 @@ def _check_fresh(role: str, md: Metadata[Any], now: datetime | None) -> None:
         raise VerificationFailure(f"{role}: version {md.signed.version} is expired")
 
 
+def _shard_layout(top: Targets, config: Mapping[str, Any] | None) -> layout.ShardLayout:
+    """The shard layout top-level targets delegates; repo.json's cached shard digits (if
+    this is the repository itself, not a synced copy) must agree with it."""
+    try:
+        shards = layout.shard_layout_of(top)
+    except layout.ShardLayoutError as error:
+        raise VerificationFailure(f"targets: {error}") from None
+    cached = (config or {}).get(SHARD_DIGITS_KEY, layout.DEFAULT_SHARD_DIGITS)
+    if config is not None and cached != shards.digits:
+        raise VerificationFailure(
+            f"repo.json: {SHARD_DIGITS_KEY} is {cached!r} but targets delegates shards of "
+            f"{shards.digits} hex digits; set it to {shards.digits}"
+        )
+    return shards
+
+
+def _check_package_delegation(shards: layout.ShardLayout, shard_name: str, role: str,
+                              delegation: DelegatedRole) -> None:
+    """A shard delegates only package roles of its own prefix, each exactly its paths."""
+    package = layout.package_of_role(role)
+    if package is None:
+        raise VerificationFailure(f"{shard_name}: delegates {role}, which is not a package role")
+    if shards.shard_role(package) != shard_name:
+        raise VerificationFailure(
+            f"{role}: delegated by {shard_name}, but its shard is {shards.shard_role(package)}"
+        )
+    if delegation.paths != shards.package_paths(package):
+        raise VerificationFailure(
+            f"{role}: delegated paths {delegation.paths}, not {shards.package_paths(package)}"
+        )
+
+
 def verify_repository(
     root_dir: Path, now: datetime | None = None, cache: SignatureCache | None = None,
     trusted_root: bytes | None = None,
@@ -235,6 +268,7 @@ def verify_repository(
     revoked: list[str] = []
     if top.delegations is None or top.delegations.roles is None:
         raise VerificationFailure("targets: has no shard delegations")
+    shards = _shard_layout(top, read_config(paths.root))
     images: list[PublishedImage] = []
     attestations: list[PublishedAttestation] = []
     for shard_name, shard_delegation in top.delegations.roles.items():
@@ -260,6 +294,14 @@ def verify_repository(
                                                          sslib_keys(keys)))
                 target_count += 1
             continue
+        if not shard_name.startswith(layout.SHARD_PREFIX):
+            raise VerificationFailure(
+                f"targets: delegates {shard_name}, neither a shard nor a rebuilder role"
+            )
+        if shard_delegation.paths != shards.shard_paths(shard_name[len(layout.SHARD_PREFIX):]):
+            raise VerificationFailure(
+                f"targets: delegates {shard_name} paths {shard_delegation.paths}, not its prefix"
+            )
         shard = load_role(shard_name)
         _check_signed(shard_name, top, shard, "the maintainers' targets keys", cache)
         roles += 1
@@ -275,6 +317,7 @@ def verify_repository(
                     raise VerificationFailure(
                         f"{pkg_name}: delegated paths {pattern} lie outside {shard_name}'s paths"
                     )
+            _check_package_delegation(shards, shard_name, pkg_name, pkg_delegation)
             keys, threshold, revoked_role = _role_keys_in_force(
                 metadata_dir, snap, pkg_name, shard_targets, pkg_delegation,
             )

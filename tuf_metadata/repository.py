@@ -49,6 +49,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tuf_metadata import layout
 from tuf_metadata.metadata_reader import MetadataReader, SnapshotFile
 from tuf_metadata.online import OnlineServices
 from tuf_metadata.repo_paths import RepositoryPaths, repository_paths
@@ -276,14 +277,16 @@ class Repository:
         online_keys: Mapping[str, Path],
         online_passphrase: str,
         expiry: ExpiryPolicy = DEFAULT_EXPIRY,
+        shards: layout.ShardLayout = layout.DEFAULT_SHARDS,
     ) -> PendingChange:
-        """Start the key ceremony: write the config and propose root, targets and 256 shards v1.
+        """Start the key ceremony: write the config and propose root, targets and the
+        16**digits shards v1 (SHARDS, fixed from then on).
 
         Nothing is published until `threshold` maintainers signed the pending change.
         """
         return self.quorum.init(
             maintainers, threshold, snapshot_key, timestamp_key, online_keys,
-            online_passphrase, expiry,
+            online_passphrase, expiry, shards,
         )
 
     def pending_changes(self) -> list[PendingChange]:

@@ -1,10 +1,12 @@
 """Snapshot Merkle tree (our TAP 16 profile, docs/tap16-profile.md): names, formats, building.
 
 snapshot.json lists every role, so a fresh client downloads O(packages) bytes. The
-tree splits the same entries along the repository's 256 shards (tuf_metadata.layout):
+tree splits the same entries along the first two hex digits of the repository's shard
+prefixes (tuf_metadata.layout; 256 bundles whatever the shard count):
 
-- a *bundle* per shard `XX` holds the snapshot entries of `shard-XX`, of every
-  `pkg-NAME` in that shard and of their TAP 8 rotate files; it is not signed, it is
+- a *bundle* per two-digit prefix `XX` holds the snapshot entries of every shard
+  `shard-XX...`, of every `pkg-NAME` in those shards and of their TAP 8 rotate files; it
+  is not signed, it is
   named by the snapshot version that wrote it and pinned by its sha256;
 - the *node* (one per snapshot version) lists the 256 bundles (version, length,
   sha256) and, itself, the entries of every other role (targets, rebuilder roles:
@@ -38,7 +40,10 @@ TIMESTAMP_FIELD = "snapshot_tree"
 NODE_TYPE = "snapshot-tree"
 BUNDLE_TYPE = "snapshot-bundle"
 CONFIG_KEY = "snapshot_tree"  # repo.json: true when the repository publishes the tree
+BUNDLE_DIGITS = 2  # 256 bundles, whatever layout.SHARD_DIGITS the repository uses
 _GROUP = re.compile(r"[0-9a-f]{2}")
+_SHARD = re.compile(
+    "|".join(f"[0-9a-f]{{{digits}}}" for digits in layout.SHARD_DIGITS))
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -52,12 +57,16 @@ def role_of_meta_name(meta_name: str) -> str:
 
 
 def group_of_role(role: str) -> str | None:
-    """The bundle (shard prefix) holding ROLE's entries, or None for the node's own entries."""
+    """The bundle holding ROLE's entries, or None for the node's own entries.
+
+    Bundles are keyed by the first BUNDLE_DIGITS hex digits whatever the repository's shard
+    prefix length: bundle XX holds every shard `shard-XX...` and every package whose name
+    hashes to XX..., so the node stays 256 references long (docs/tap16-profile.md)."""
     if role.startswith(layout.SHARD_PREFIX):
         prefix = role[len(layout.SHARD_PREFIX):]
-        return prefix if _GROUP.fullmatch(prefix) else None
+        return prefix[:BUNDLE_DIGITS] if _SHARD.fullmatch(prefix) else None
     package = layout.package_of_role(role)
-    return layout.shard_of(package) if package is not None else None
+    return layout.name_hash(package)[:BUNDLE_DIGITS] if package is not None else None
 
 
 def group_of(meta_name: str) -> str | None:

@@ -96,7 +96,7 @@ def propose_fold(files: MetadataReader, quorum: QuorumChanges, package: str,
     """
     layout.validate_package_name(package)
     role = layout.package_role(package)
-    shard_name = layout.shard_role(package)
+    shard_name = files.shard_layout().shard_role(package)
     with repository_lock(files.root_dir):
         snapshot, shard_md = files.package_shard(package)
         shard = Targets.from_dict(shard_md.signed.to_dict())

@@ -23,6 +23,7 @@ from signing.keys import load_public_key
 from tuf_metadata import layout
 from tuf_metadata.package_summary import package_summaries
 from tuf_metadata.removal import propose_package_removal
+from tuf_metadata.repo_types import PendingChange
 from tuf_metadata.superseding import propose_fold
 
 
@@ -63,12 +64,19 @@ def package_add(
     )
     role = layout.package_role(name)
     again = any(document_role == role for document_role, _ in change.documents)
-    emit(as_json, {"id": change.change_id, "role": role, "shard": layout.shard_role(name),
+    shard = _changed_shard(change)
+    emit(as_json, {"id": change.change_id, "role": role, "shard": shard,
                    "redelegation": again},
          f"pending change {change.change_id}: {change.description} ({role} in "
-         f"{layout.shard_role(name)}); sign it with `repo-tool sign {change.change_id} "
+         f"{shard}); sign it with `repo-tool sign {change.change_id} "
          "--key ...`" + ("; the new authors sign it too (the role's first version)"
                          if again else ""))
+
+
+def _changed_shard(change: PendingChange) -> str:
+    """The shard role a package change proposes (its name depends on the repository's
+    shard layout, so it is read from the change, not computed)."""
+    return next(role for role, _ in change.documents if role.startswith(layout.SHARD_PREFIX))
 
 
 @package.command("remove")
@@ -80,10 +88,11 @@ def package_remove(repo_dir: Path, name: str, as_json: bool) -> None:
     reaches it. Takes effect when t maintainers signed the pending change it prints."""
     repo = open_repo(repo_dir)
     change = propose_package_removal(repo.files, repo.quorum, name)
+    shard = _changed_shard(change)
     emit(as_json, {"id": change.change_id, "role": layout.package_role(name),
-                   "shard": layout.shard_role(name)},
+                   "shard": shard},
          f"pending change {change.change_id}: remove {layout.package_role(name)} from "
-         f"{layout.shard_role(name)}; sign it with `repo-tool sign {change.change_id} --key ...`")
+         f"{shard}; sign it with `repo-tool sign {change.change_id} --key ...`")
 
 
 @package.command("fold-rotations")
@@ -109,10 +118,11 @@ def package_fold_rotations(repo_dir: Path, name: str, expected: tuple[Path, ...]
     repo = open_repo(repo_dir)
     change = propose_fold(repo.files, repo.quorum, name,
                           [load_public_key(path) for path in expected], threshold)
+    shard = _changed_shard(change)
     emit(as_json, {"id": change.change_id, "role": layout.package_role(name),
-                   "shard": layout.shard_role(name)},
+                   "shard": shard},
          f"pending change {change.change_id}: {change.description} in "
-         f"{layout.shard_role(name)}; sign it with `repo-tool sign {change.change_id} --key ...`")
+         f"{shard}; sign it with `repo-tool sign {change.change_id} --key ...`")
 
 
 @package.command("list")

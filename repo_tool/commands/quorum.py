@@ -24,6 +24,7 @@ from repo_tool.commands.repo_options import (
 )
 from repo_tool.deprecated import renamed_option
 from signing.keys import PassphraseSource, generate_key, load_public_key, write_key_pair
+from tuf_metadata import layout
 from tuf_metadata.online_keys import propose_online_keys
 from tuf_metadata.repository import ExpiryPolicy, PendingChange, Repository
 
@@ -98,19 +99,24 @@ def _commit_message(change: PendingChange, committed: bool, data: dict[str, Any]
 @click.option("--targets-days", type=float, default=365.0, show_default=True)
 @click.option("--snapshot-days", type=float, default=1.0, show_default=True)
 @click.option("--timestamp-days", type=float, default=1.0, show_default=True)
+@click.option("--shard-digits", type=int, default=layout.DEFAULT_SHARD_DIGITS, show_default=True,
+              help="Shard prefix length in hex digits, fixed for the repository's life: "
+              "2 or 3 (256 or 4,096 shards; about n/16^d packages per shard, "
+              "docs/repository.md).")
 @JSON_OPTION
 def init(
     repo_dir: Path, maintainer_keys: tuple[Path, ...], threshold: int, keys: tuple[Path, ...],
     passphrase_env: str | None, passphrase_file: Path | None, insecure_plaintext: bool,
     online_passphrase_env: str | None, online_passphrase_file: Path | None,
     insecure_online_keys: bool, root_days: float,
-    targets_days: float, snapshot_days: float, timestamp_days: float, as_json: bool,
+    targets_days: float, snapshot_days: float, timestamp_days: float, shard_digits: int,
+    as_json: bool,
 ) -> None:
     """Key ceremony: create a repository with n maintainers and threshold t.
 
     Generates the online snapshot and timestamp keys under REPO/online/ and
-    proposes root, targets (delegating to 256 shard roles) and the shards as
-    pending change; it is published when t maintainers signed it (here with
+    proposes root, targets (delegating to 16^d shard roles, d = --shard-digits)
+    and the shards as pending change; it is published when t maintainers signed it (here with
     --key, or later with `repo-tool sign ID --key ...`). The published tree is
     REPO/public/ (metadata/, targets/), the only folder to serve or sync; keys,
     pending/, staging/ and repo.json stay outside it.
@@ -122,6 +128,7 @@ def init(
                       insecure_online_keys))) != 1:
         raise click.UsageError("give exactly one of --online-passphrase-env, "
                                "--online-passphrase-file, --insecure-online-keys")
+    shards = layout.ShardLayout(shard_digits)  # refused before anything is written
     online_spec = (
         "insecure" if insecure_online_keys
         else f"env:{online_passphrase_env}" if online_passphrase_env
@@ -145,7 +152,7 @@ def init(
     change = repo.init(
         maintainers, threshold, public["snapshot"], public["timestamp"], online,
         online_spec,
-        ExpiryPolicy(root_days, targets_days, snapshot_days, timestamp_days),
+        ExpiryPolicy(root_days, targets_days, snapshot_days, timestamp_days), shards,
     )
     committed = False
     if signers:

@@ -22,6 +22,8 @@ from tests.support.published import metadata_dir
 from tuf_metadata import layout
 from tuf_metadata.repository import Repository
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 ONLINE_PW = "online passphrase for tests"
 
 
@@ -79,7 +81,7 @@ def test_package_add_takes_author_public_keys_and_a_threshold(
         threshold_option, "2")
     assert status == 0, stderr
     assert sorted(stderr.splitlines(keepends=True)) == sorted(warned.splitlines(keepends=True))
-    shard = proposed(fx, json.loads(stdout)["id"], layout.shard_role("beta"))
+    shard = proposed(fx, json.loads(stdout)["id"], SHARDS.shard_role("beta"))
     delegation = shard.delegations.roles[layout.package_role("beta")]
     assert (len(delegation.keyids), delegation.threshold) == (2, 2)
 

@@ -17,6 +17,8 @@ from tests.support.http_thread import serving_folder
 from tests.support.published import metadata_dir, published_dir
 from tuf_metadata import layout
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 
 @pytest.fixture
 def user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> User:
@@ -58,11 +60,11 @@ def test_search_ignores_a_package_delegated_by_the_wrong_shard(
     served_hello: tuple[RepositorySimulator, str], user: User
 ) -> None:
     repo, _ = served_hello
-    hello_shard = layout.shard_role("hello")
+    hello_shard = SHARDS.shard_role("hello")
     misplaced = next(f"stray{i}" for i in range(1000)
-                     if layout.shard_role(f"stray{i}") != hello_shard)
+                     if SHARDS.shard_role(f"stray{i}") != hello_shard)
     repo.delegate(hello_shard, layout.package_role(misplaced), [new_signer()],
-                  paths=layout.package_paths(misplaced), terminating=True)
+                  paths=SHARDS.package_paths(misplaced), terminating=True)
     repo.release(hello_shard, layout.package_role(misplaced))
     code, out, _ = user.run("search", "stray")
     assert code == 1 and out == ""
@@ -77,10 +79,10 @@ def test_show_gives_versions_files_hashes_keys_and_threshold(
     shown = json.loads(out)
     author = repo.signers["pkg-hello"][0].public_key.keyid
     assert (shown["role"], shown["delegated_by"], shown["threshold"], shown["keyids"],
-            shown["rotations"]) == ("pkg-hello", layout.shard_role("hello"), 1, [author], 0)
+            shown["rotations"]) == ("pkg-hello", SHARDS.shard_role("hello"), 1, [author], 0)
     assert [v["version"] for v in shown["versions"]] == ["1.10", "1.9", "1.0"]
     assert shown["versions"][0]["files"] == [
-        {"name": name, "target_path": layout.target_path("hello", "1.10", name),
+        {"name": name, "target_path": SHARDS.target_path("hello", "1.10", name),
          "length": len(data), "sha256": sha(data)}
         for name, data in sorted({"hello-1.10.tar.gz": b"source 1.10", "hello.hvt": b"hvt 1.10",
                                   "hello.spt": b"spt 1.10"}.items())
@@ -88,7 +90,7 @@ def test_show_gives_versions_files_hashes_keys_and_threshold(
     code, text, _ = user.run("show", "hello")
     assert code == 0
     assert text.splitlines()[:4] == [
-        f"hello: pkg-hello v2 (delegated by {layout.shard_role('hello')})",
+        f"hello: pkg-hello v2 (delegated by {SHARDS.shard_role('hello')})",
         "  signed by 1 of 1 author key(s):",
         f"    {author}",
         "  versions (newest first): 1.10, 1.9, 1.0",
@@ -120,7 +122,7 @@ def test_show_and_fetch_refuse_a_package_role_not_signed_by_its_author(
     """Whoever holds the online keys (snapshot, timestamp) cannot forge a package's files."""
     repo, _ = served_hello
     repo.signers["pkg-hello"] = [new_signer()]
-    repo.add_target("pkg-hello", layout.target_path("hello", "6.6", "hello-6.6.tar.gz"),
+    repo.add_target("pkg-hello", SHARDS.target_path("hello", "6.6", "hello-6.6.tar.gz"),
                     b"backdoored source")
     repo.release("pkg-hello")
     expected = "error: role 'pkg-hello': 0 of 1 required signatures from trusted keys\n"

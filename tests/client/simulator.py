@@ -36,6 +36,8 @@ from tuf_metadata import layout
 from tuf_metadata.client.errors import EndlessDataError, NotFoundError
 from tuf_metadata.rotate import RotateFile, sign_rotate
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 TOP_LEVEL = ("root", "timestamp", "snapshot", "targets")
 METADATA_URL = "http://sim.invalid/metadata/"
 TARGETS_URL = "http://sim.invalid/targets/"
@@ -205,23 +207,23 @@ class RepositorySimulator:
 
         Returns the package role's name; nothing is published.
         """
-        shard = layout.shard_role(name)
+        shard = SHARDS.shard_role(name)
         if shard not in self.delegated:
             shard_signers = self.signers.setdefault("shards", [new_signer()])
             self.delegate(
                 "targets",
                 shard,
                 shard_signers,
-                paths=layout.shard_paths(layout.shard_of(name)),
+                paths=SHARDS.shard_paths(SHARDS.shard_of(name)),
                 terminating=True,
             )
         role = layout.package_role(name)
         if role not in self.delegated:
             self.delegate(
-                shard, role, authors, threshold, paths=layout.package_paths(name), terminating=True
+                shard, role, authors, threshold, paths=SHARDS.package_paths(name), terminating=True
             )
         for file_name, data in files.items():
-            self.add_target(role, layout.target_path(name, version, file_name), data)
+            self.add_target(role, SHARDS.target_path(name, version, file_name), data)
         return role
 
     def release_all(self) -> None:

@@ -16,6 +16,8 @@ from tests.client.simulator import RepositorySimulator, new_signer, serve_http
 from tuf_metadata import layout
 from tuf_metadata.client.packages import version_key
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 
 @pytest.fixture
 def served_packages(tmp_path: Path) -> Iterator[tuple[RepositorySimulator, str, Path]]:
@@ -65,10 +67,10 @@ def test_fetch_highest_version_and_report(
     assert report["sha256"] == hashlib.sha256(b"hvt 1.10").hexdigest()
     assert [r["role"] for r in report["verified_roles"]] == [
         "targets",
-        layout.shard_role("hello"),
+        SHARDS.shard_role("hello"),
         "pkg-hello",
     ]
-    assert report["verified_roles"][2]["delegator"] == layout.shard_role("hello")
+    assert report["verified_roles"][2]["delegator"] == SHARDS.shard_role("hello")
 
 
 def test_fetch_given_version_and_target_text_report(

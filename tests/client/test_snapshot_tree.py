@@ -50,8 +50,10 @@ from tuf_metadata.snapshot_tree import (
     parse_node,
 )
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 HELLO = "hello"
-SHARD = layout.shard_of(HELLO)
+SHARD = SHARDS.shard_of(HELLO)
 
 
 class _LoggingHandler(http.server.SimpleHTTPRequestHandler):
@@ -128,7 +130,7 @@ class Client:
                           self.served.url + "/targets/", config=self.config)
         report = updater.refresh()
         assert report.snapshot_tree
-        updater.resolve(layout.target_path(HELLO, version, f"{HELLO}.hvt"))
+        updater.resolve(SHARDS.target_path(HELLO, version, f"{HELLO}.hvt"))
         return updater
 
     def state(self) -> dict[str, bytes]:
@@ -140,7 +142,7 @@ def test_fresh_client_fetches_hello_without_snapshot_json(served: Served, tmp_pa
     client = Client(served, tmp_path / "client")
     served.requests.clear()
     updater = client.resolve("1.0.0")
-    info = updater.resolve(layout.target_path(HELLO, "1.0.0", f"{HELLO}.hvt")).info
+    info = updater.resolve(SHARDS.target_path(HELLO, "1.0.0", f"{HELLO}.hvt")).info
     image = updater.download_target(info, tmp_path / "hello.hvt")
     assert image == (served.fx.work / "hello-1.0.0.hvt").read_bytes()
     names = [path.rsplit("/", 1)[-1] for path in served.requests]
@@ -167,7 +169,7 @@ def test_ngclient_reads_the_same_repository_through_snapshot_json(
                    bootstrap=served.metadata("1.root.json").read_bytes())
     served.requests.clear()
     ng.refresh()
-    info = ng.get_targetinfo(layout.target_path(HELLO, "1.0.0", f"{HELLO}.hvt"))
+    info = ng.get_targetinfo(SHARDS.target_path(HELLO, "1.0.0", f"{HELLO}.hvt"))
     assert info is not None
     assert Path(ng.download_target(info)).read_bytes() == (
         served.fx.work / "hello-1.0.0.hvt").read_bytes()

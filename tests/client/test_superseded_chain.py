@@ -24,10 +24,12 @@ from tuf_metadata.rotate import (
     sign_rotate,
 )
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 NewClient = Callable[[RepositorySimulator], Client]
 
-IMAGE = layout.target_path("hello", "1.0", "hello.hvt")
-SHARD = layout.shard_role("hello")
+IMAGE = SHARDS.target_path("hello", "1.0", "hello.hvt")
+SHARD = SHARDS.shard_role("hello")
 
 
 def rotated(new_client: NewClient) -> tuple[RepositorySimulator, list[CryptoSigner], Client]:

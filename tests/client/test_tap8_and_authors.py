@@ -23,9 +23,11 @@ from tuf_metadata.rotate import (
     sign_rotate,
 )
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 NewClient = Callable[[RepositorySimulator], Client]
 
-IMAGE = layout.target_path("hello", "1.0", "hello.hvt")
+IMAGE = SHARDS.target_path("hello", "1.0", "hello.hvt")
 
 
 def package_repo() -> tuple[RepositorySimulator, list[CryptoSigner]]:
@@ -187,7 +189,7 @@ def test_revocation_makes_role_untrusted_others_unaffected(new_client: NewClient
     with pytest.raises(RoleRevokedError, match="role 'pkg-hello' is revoked"):
         client.download(IMAGE)
     assert pkg_state(client) == before
-    other = layout.target_path("other", "1.0", "other.hvt")
+    other = SHARDS.target_path("other", "1.0", "other.hvt")
     assert client.download(other) == b"other image"
 
 
@@ -234,8 +236,8 @@ def test_compromised_author_key_affects_only_that_authors_packages(
     repo.add_package("beta", [bob], {"beta.hvt": b"beta by bob"})
     repo.release_all()
     client = new_client(repo)
-    alpha = layout.target_path("alpha", "1.0", "alpha.hvt")
-    beta = layout.target_path("beta", "1.0", "beta.hvt")
+    alpha = SHARDS.target_path("alpha", "1.0", "alpha.hvt")
+    beta = SHARDS.target_path("beta", "1.0", "beta.hvt")
     assert client.download(beta) == b"beta by bob"
     # With alice's key the attacker signs a beta image into alice's role...
     repo.add_target("pkg-alpha", beta, b"beta by the attacker")
@@ -265,7 +267,7 @@ def test_shard_layout_visits_only_three_roles(new_client: NewClient) -> None:
     updater = client.refresh()
     client.fetcher.requests.clear()
     resolved = updater.resolve(IMAGE)
-    assert [r.role for r in resolved.chain] == ["targets", layout.shard_role("hello"), "pkg-hello"]
+    assert [r.role for r in resolved.chain] == ["targets", SHARDS.shard_role("hello"), "pkg-hello"]
     assert len(client.fetcher.names()) == 2
     with pytest.raises(TargetNotFoundError):
-        updater.resolve(layout.target_path("hello", "9.9", "hello.hvt"))
+        updater.resolve(SHARDS.target_path("hello", "9.9", "hello.hvt"))

@@ -22,6 +22,8 @@ from tests.support.published import targets_dir
 from tuf_metadata import layout
 from tuf_metadata.store import atomic_write
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 NOBODY = 65534
 
 
@@ -64,7 +66,7 @@ def test_planted_temp_symlinks_in_targets_are_not_followed_by_publish(tmp_path: 
     assert release(fx, "alice", "1.0.0", ["alice"]).exit_code == 0, "staging failed"
     victim = tmp_path / "victim"
     victim.write_bytes(b"victim")
-    release_dir = targets_dir(fx.repo_dir) / layout.target_path("alice", "1.0.0", "")
+    release_dir = targets_dir(fx.repo_dir) / SHARDS.target_path("alice", "1.0.0", "")
     release_dir.mkdir(parents=True)
     staged = [p for p in (fx.repo_dir / "staging" / "alice" / "1.0.0").rglob("*") if p.is_file()]
     for local in staged:

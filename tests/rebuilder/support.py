@@ -29,6 +29,8 @@ from tuf_metadata.http_server import HttpLimits, PublishedTreeServer
 from tuf_metadata.repo_types import metadata_bytes, utc_now
 from tuf_metadata.repository import Repository
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 PACKAGE, VERSION = "hello", "1.0.0"
 REBUILDER_NAMES = ("alice", "bob", "carol", "mallory")
 
@@ -52,13 +54,13 @@ class World:
     def image_sha256(self, target: str = "hvt", version: str = VERSION) -> str:
         role = self.repo.current_package(PACKAGE)
         assert role is not None
-        path = layout.target_path(PACKAGE, version, f"{PACKAGE}.{target}")
+        path = SHARDS.target_path(PACKAGE, version, f"{PACKAGE}.{target}")
         return str(role.signed.targets[path].hashes["sha256"])
 
     def image_length(self, target: str = "hvt") -> int:
         role = self.repo.current_package(PACKAGE)
         assert role is not None
-        return int(role.signed.targets[layout.target_path(PACKAGE, VERSION,
+        return int(role.signed.targets[SHARDS.target_path(PACKAGE, VERSION,
                                                           f"{PACKAGE}.{target}")].length)
 
 

@@ -25,6 +25,8 @@ from tuf_metadata import layout
 from tuf_metadata.repo_types import RepositoryError, utc_now
 from tuf_metadata.repo_verify import verify_repository
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory: pytest.TempPathFactory) -> World:
@@ -66,7 +68,7 @@ def test_attestation_signed_by_a_key_that_is_not_the_rebuilders(world: World) ->
 
 def test_path_outside_attestations_or_another_rebuilders_file_name(world: World) -> None:
     data = good(world)
-    for path in (layout.target_path("hello", "1.0.0", "hello.hvt"),
+    for path in (SHARDS.target_path("hello", "1.0.0", "hello.hvt"),
                  "attestations/hello/1.0.0/hvt/../../alice.intoto.jsonl",
                  "attestations/hello/1.0.0/hvt/alice.json",
                  "elsewhere/hello/1.0.0/hvt/alice.intoto.jsonl"):

@@ -96,21 +96,23 @@ _TEMPLATE_ROOT: list[Path] = []
 
 
 def init_repo(tmp: Path, maintainers: int = 3, threshold: int = 2,
-              authors: Sequence[str] = (), online_env: dict[str, str] | None = None) -> Fixture:
+              authors: Sequence[str] = (), online_env: dict[str, str] | None = None,
+              shard_digits: int | None = None) -> Fixture:
     """A committed repository (maintainers m0..m{n-1}, threshold) with the given packages,
     each delegated to one author key named like the package; made through the CLI.
 
     The ceremony signs 258 roles, so each distinct set-up is made once per test session
     and copied (keys included) into tmp for each test.
     """
-    spec = (maintainers, threshold, tuple(authors), tuple(sorted((online_env or {}).items())))
+    spec = (maintainers, threshold, tuple(authors), tuple(sorted((online_env or {}).items())),
+            shard_digits)
     template = _TEMPLATES.get(spec)
     if template is None:
         if not _TEMPLATE_ROOT:
             _TEMPLATE_ROOT.append(Path(tempfile.mkdtemp(prefix="repo-templates-")))
             atexit.register(shutil.rmtree, _TEMPLATE_ROOT[0], True)
         template = _TEMPLATE_ROOT[0] / str(len(_TEMPLATES))
-        _make_repo(template, maintainers, threshold, authors, online_env)
+        _make_repo(template, maintainers, threshold, authors, online_env, shard_digits)
         _TEMPLATES[spec] = template
     tmp.mkdir(parents=True, exist_ok=True)
     for part in ("keys", "repo"):
@@ -120,7 +122,7 @@ def init_repo(tmp: Path, maintainers: int = 3, threshold: int = 2,
 
 
 def _make_repo(tmp: Path, maintainers: int, threshold: int, authors: Sequence[str],
-               online_env: dict[str, str] | None) -> None:
+               online_env: dict[str, str] | None, shard_digits: int | None) -> None:
     names = [f"m{i}" for i in range(maintainers)] + list(authors)
     keys = make_keys(tmp / "keys", names)
     repo_dir = tmp / "repo"
@@ -132,6 +134,8 @@ def _make_repo(tmp: Path, maintainers: int, threshold: int, authors: Sequence[st
         args += ["--pubkey", str(pub(keys[f"m{i}"]))]
     for i in range(threshold):
         args += ["--key", str(keys[f"m{i}"])]
+    if shard_digits is not None:
+        args += ["--shard-digits", str(shard_digits)]
     result = run(args, env=online_env)
     assert result.exit_code == 0, result.output
     fixture = Fixture(repo_dir, keys, tmp / "work", online_env or {})

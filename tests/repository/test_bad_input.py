@@ -27,6 +27,8 @@ from tuf_metadata.errors import TufError
 from tuf_metadata.repo_verify import SignatureCache, VerificationFailure, verify_repository
 from tuf_metadata.repository import ImageMismatchError, StagedRelease, StagingError
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 
 @pytest.fixture
 def fx(tmp_path: Path) -> Fixture:
@@ -105,7 +107,7 @@ def test_package_path_outside_its_delegation_is_refused(fx: Fixture) -> None:
     staged = repo.staged_releases()[0]
     release_file = fx.repo_dir / "staging" / "alice" / "2.0.0" / "release.json"
     md: Metadata[Targets] = Metadata[Targets].from_bytes(release_file.read_bytes())
-    stolen = layout.target_path("victim", "1.0.0", "victim.hvt")
+    stolen = SHARDS.target_path("victim", "1.0.0", "victim.hvt")
     md.signed.targets[stolen] = TargetFile.from_dict(
         dict(next(iter(staged.image_targets.values()))), stolen)
     md.signatures.clear()
@@ -174,7 +176,7 @@ def test_tampered_rotate_file_on_disk_is_detected(fx: Fixture) -> None:
     ],
 )
 def test_corrupt_metadata_on_disk(fx: Fixture, victim: str, damage: str, message: str) -> None:
-    shard = layout.shard_role("alice")
+    shard = SHARDS.shard_role("alice")
     path = {
         "shard": metadata_dir(fx.repo_dir) / f"2.{shard}.json",
         "targets": metadata_dir(fx.repo_dir) / "1.targets.json",
@@ -197,12 +199,12 @@ def test_corrupt_metadata_on_disk(fx: Fixture, victim: str, damage: str, message
 def test_conflicting_pending_changes_and_stale_staging(fx: Fixture) -> None:
     repo = str(fx.repo_dir)
     # Two packages in the same shard cannot both be pending.
-    name = next(f"p{i}" for i in range(1000) if layout.shard_of(f"p{i}") == layout.shard_of("q0")
+    name = next(f"p{i}" for i in range(1000) if SHARDS.shard_of(f"p{i}") == SHARDS.shard_of("q0")
                 and f"p{i}" != "q0")
     assert run(["package", "add", "q0", "--repo", repo, "--pubkey",
                 str(pub(fx.keys["alice"]))]).exit_code == 0
     refused(run(["package", "add", name, "--repo", repo, "--pubkey",
-                 str(pub(fx.keys["alice"]))]), layout.shard_role("q0"), "already changes")
+                 str(pub(fx.keys["alice"]))]), SHARDS.shard_role("q0"), "already changes")
     # Two staged releases of one package: the second to publish is stale and refused.
     assert release(fx, "alice", "2.0.0", ["alice"]).exit_code == 0
     assert release(fx, "alice", "3.0.0", ["alice"]).exit_code == 0
@@ -227,11 +229,11 @@ def test_signature_cache_does_not_hide_tampering(fx: Fixture) -> None:
     cache: SignatureCache = {}
     verify_repository(fx.repo_dir, cache=cache)
     assert cache
-    path = metadata_dir(fx.repo_dir) / f"2.{layout.shard_role('alice')}.json"
+    path = metadata_dir(fx.repo_dir) / f"2.{SHARDS.shard_role('alice')}.json"
     md = Metadata.from_bytes(path.read_bytes())
     md.signed.expires = md.signed.expires.replace(year=2099)
     path.write_bytes(md.to_bytes())
-    with pytest.raises(VerificationFailure, match=layout.shard_role("alice")):
+    with pytest.raises(VerificationFailure, match=SHARDS.shard_role("alice")):
         verify_repository(fx.repo_dir, cache=cache)
 
 
@@ -240,7 +242,7 @@ def test_staged_role_may_not_change_other_releases(fx: Fixture) -> None:
     assert release(fx, "alice", "2.0.0", ["alice"]).exit_code == 0
     release_file = fx.repo_dir / "staging" / "alice" / "2.0.0" / "release.json"
     md: Metadata[Targets] = Metadata[Targets].from_bytes(release_file.read_bytes())
-    old_path = layout.target_path("alice", "1.0.0", "alice.hvt")
+    old_path = SHARDS.target_path("alice", "1.0.0", "alice.hvt")
     md.signed.targets[old_path].hashes["sha256"] = "00" * 32
     md.signatures.clear()
     md.sign(load_signer(fx.keys["alice"], INSECURE))

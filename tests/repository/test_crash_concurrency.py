@@ -33,6 +33,8 @@ from tuf_metadata.repo_verify import SignatureCache, VerificationFailure, verify
 from tuf_metadata.repository import QuorumError, Repository
 from tuf_metadata.store import set_crash_hook
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 REPO_TOOL = str(Path(sys.executable).with_name("repo-tool"))
 RANDOM_TRIALS = 210
 PACKAGES = ("alpha", "beta", "gamma")
@@ -205,7 +207,7 @@ def test_crash_at_every_step_boundary_leaves_a_verifying_repository(workload: Wo
     labels = {
         "publish": ["publish:targets", "publish:role", "snapshot", "snapshot:index", "timestamp"],
         "rotate": ["rotate:file", "rotate:role", "snapshot", "snapshot:index", "timestamp"],
-        "delegate": ["commit:" + layout.shard_role("x"), "snapshot", "snapshot:index", "timestamp"],
+        "delegate": ["commit:" + SHARDS.shard_role("x"), "snapshot", "snapshot:index", "timestamp"],
         "maintainers": MAINTAINER_CHANGE_POINTS,
     }
     for kind, points in labels.items():
@@ -452,7 +454,7 @@ def test_rerun_commit_with_randomised_signatures(tmp_path: Path) -> None:
     repo.sign_pending(change.change_id, maintainers)
     author = generate_key()
     added = repo.propose_package("echo", [author.public_key], 1)
-    shard = layout.shard_role("echo")
+    shard = SHARDS.shard_role("echo")
     assert run_and_kill(
         lambda: Repository(repo_dir).sign_pending(added.change_id, maintainers), f"commit:{shard}",
     )

@@ -23,6 +23,8 @@ from tuf_metadata import layout
 from tuf_metadata.repo_verify import now_utc, verify_repository
 from tuf_metadata.rotate import SUPERSEDED_FIELD
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Fixture, str]]:
@@ -63,7 +65,7 @@ def hello_delegation(fx: Fixture) -> dict[str, object]:
     snapshot = json.loads((metadata_dir(fx.repo_dir) / "timestamp.json").read_bytes())
     snap_version = snapshot["signed"]["meta"]["snapshot.json"]["version"]
     meta = json.loads((metadata_dir(fx.repo_dir) / f"{snap_version}.snapshot.json").read_bytes())
-    shard = layout.shard_role("hello")
+    shard = SHARDS.shard_role("hello")
     version = meta["signed"]["meta"][f"{shard}.json"]["version"]
     signed = json.loads((metadata_dir(fx.repo_dir) / f"{version}.{shard}.json").read_bytes())
     return next(dict(role) for role in signed["signed"]["delegations"]["roles"]
@@ -78,7 +80,7 @@ def test_fold_lets_ngclient_read_a_rotated_package_and_our_client_keeps_followin
         served: tuple[Fixture, str], tmp_path: Path) -> None:
     fx, url = served
     repo = str(fx.repo_dir)
-    path_1_1 = layout.target_path("hello", "1.1.0", "hello.hvt")
+    path_1_1 = SHARDS.target_path("hello", "1.1.0", "hello.hvt")
     assert fetch(fx, url, "ours")[0] == 0
     ngclient(fx, url, tmp_path / "ng-early")
 
@@ -124,7 +126,7 @@ def test_fold_lets_ngclient_read_a_rotated_package_and_our_client_keeps_followin
     for directory in ("ng-fresh", "ng-early"):
         updater = ngclient(fx, url, tmp_path / directory)
         assert ng_download(updater, path_1_1) == (fx.work / "hello-1.1.0.hvt").read_bytes()
-        assert ng_download(updater, layout.target_path("hello", "1.0.0", "hello.hvt")) == (
+        assert ng_download(updater, SHARDS.target_path("hello", "1.0.0", "hello.hvt")) == (
             fx.work / "hello-1.0.0.hvt").read_bytes()
     # Ours too, with the rotate files it trusted before and from scratch.
     for client in ("ours", "fresh"):
@@ -149,13 +151,13 @@ def test_fold_lets_ngclient_read_a_rotated_package_and_our_client_keeps_followin
     # ngclient needs the next fold for that rotation; a second fold folds both files.
     with pytest.raises(UnsignedMetadataError):
         ngclient(fx, url, tmp_path / "ng-fresh").get_targetinfo(
-            layout.target_path("hello", "1.2.0", "hello.hvt"))
+            SHARDS.target_path("hello", "1.2.0", "hello.hvt"))
     again = json.loads(run(["package", "fold-rotations", "hello", "--repo", repo,
                             "--json"]).output)["id"]
     assert sign(fx, again, "m1", "m2")["committed"] is True
     assert hello_delegation(fx)[SUPERSEDED_FIELD] == 2
     updater = ngclient(fx, url, tmp_path / "ng-fresh")
-    assert ng_download(updater, layout.target_path("hello", "1.2.0", "hello.hvt")) == (
+    assert ng_download(updater, SHARDS.target_path("hello", "1.2.0", "hello.hvt")) == (
         fx.work / "hello-1.2.0.hvt").read_bytes()
     code, output = fetch(fx, url, "ours")
     assert code == 0 and "verified hello 1.2.0" in output, output

@@ -54,7 +54,7 @@ def test_published_files_are_python_tufs_bytes_and_verify_under_python_tuf(fx: F
     listed.verify_length_and_hashes(snapshot_bytes)
     snapshot = Metadata[Snapshot].from_bytes(snapshot_bytes)
     root.verify_delegate(Snapshot.type, snapshot)
-    shard_name = layout.shard_role("alice")
+    shard_name = layout.DEFAULT_SHARDS.shard_role("alice")
     shard = Metadata[Targets].from_bytes(
         (metadata / f"{snapshot.signed.meta[f'{shard_name}.json'].version}.{shard_name}.json"
          ).read_bytes())

@@ -31,6 +31,8 @@ from tuf_metadata.repo_types import (
 from tuf_metadata.rotate import RotateFile, sign_rotate
 from tuf_metadata.trust import SignedDocument
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 PACKAGE = "hello"
 ROLE = layout.package_role(PACKAGE)
 
@@ -41,14 +43,14 @@ def signer() -> CryptoSigner:
 
 def target(package: str, version: str, name: str, data: bytes) -> tuple[str, dict[str, Any]]:
     """A target path and its target object ({"length", "hashes"}) as a role file lists it."""
-    path = layout.target_path(package, version, name)
+    path = SHARDS.target_path(package, version, name)
     return path, TargetFile.from_data(path, data, ["sha256"]).to_dict()
 
 
 def delegation(keyids: list[str], threshold: int = 1) -> dict[str, Any]:
     """The delegated role object a shard lists for the package."""
     return DelegatedRole(ROLE, keyids, threshold, True,
-                         paths=layout.package_paths(PACKAGE)).to_dict()
+                         paths=SHARDS.package_paths(PACKAGE)).to_dict()
 
 
 def key_table(*signers: CryptoSigner) -> dict[str, dict[str, Any]]:
@@ -120,16 +122,16 @@ def test_package_role_targets_stay_inside_its_paths_and_it_does_not_delegate() -
 def test_a_release_adds_only_its_own_files() -> None:
     old = dict([target(PACKAGE, "1.0", "hello.hvt", b"one")])
     new = dict([target(PACKAGE, "2.0", "hello.hvt", b"two")])
-    check_release_adds_only_its_files(PACKAGE, "2.0", old, {**old, **new})
-    check_release_adds_only_its_files(PACKAGE, "1.0", {}, old)
+    check_release_adds_only_its_files(SHARDS, PACKAGE, "2.0", old, {**old, **new})
+    check_release_adds_only_its_files(SHARDS, PACKAGE, "1.0", {}, old)
 
     changed = dict([target(PACKAGE, "1.0", "hello.hvt", b"swapped")])
     with pytest.raises(StagingError, match="changes targets of other releases"):
-        check_release_adds_only_its_files(PACKAGE, "2.0", old, {**changed, **new})
+        check_release_adds_only_its_files(SHARDS, PACKAGE, "2.0", old, {**changed, **new})
     with pytest.raises(StagingError, match="changes targets of other releases"):
-        check_release_adds_only_its_files(PACKAGE, "2.0", old, new)  # 1.0 dropped
+        check_release_adds_only_its_files(SHARDS, PACKAGE, "2.0", old, new)  # 1.0 dropped
     with pytest.raises(StagingError, match=r"version 1\.0 is already published"):
-        check_release_adds_only_its_files(PACKAGE, "1.0", old, old)
+        check_release_adds_only_its_files(SHARDS, PACKAGE, "1.0", old, old)
 
 
 def test_built_files_must_equal_the_author_signed_ones() -> None:
@@ -171,7 +173,7 @@ def test_who_must_sign_a_maintainer_change() -> None:
     ]
 
     targets = Targets()
-    shard = layout.shard_role(PACKAGE)
+    shard = SHARDS.shard_role(PACKAGE)
     targets.delegations = Delegations(
         keys={s.public_key.keyid: s.public_key for s in new},
         roles={shard: DelegatedRole(shard, [s.public_key.keyid for s in new], 2, True,

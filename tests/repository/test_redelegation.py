@@ -24,6 +24,8 @@ from tuf_metadata.repo_types import metadata_bytes
 from tuf_metadata.repo_verify import now_utc, verify_repository
 from tuf_metadata.store import set_crash_hook
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Fixture, str]]:
@@ -66,8 +68,8 @@ def test_a_revoked_package_is_delegated_again_to_new_author_keys(
         served: tuple[Fixture, str], tmp_path: Path) -> None:
     fx, url = served
     repo = str(fx.repo_dir)
-    old_path = layout.target_path("hello", "1.0.0", "hello.hvt")
-    new_path = layout.target_path("hello", "2.0.0", "hello.hvt")
+    old_path = SHARDS.target_path("hello", "1.0.0", "hello.hvt")
+    new_path = SHARDS.target_path("hello", "2.0.0", "hello.hvt")
     assert fetch(fx, url, "ours")[0] == 0  # both clients hold the old role
     ngclient(fx, url, tmp_path / "ng-old")
     old_version = role_version(fx)
@@ -177,7 +179,7 @@ class Crash(Exception):
     pass
 
 
-@pytest.mark.parametrize("label", ["commit:pkg-hello", f"commit:{layout.shard_role('hello')}"])
+@pytest.mark.parametrize("label", ["commit:pkg-hello", f"commit:{SHARDS.shard_role('hello')}"])
 def test_a_redelegation_cut_by_a_crash_leaves_a_verifiable_repository(
         tmp_path: Path, label: str) -> None:
     """The role's first version is written before the shard: after a crash at either step,

@@ -23,6 +23,8 @@ from tuf_metadata import layout
 from tuf_metadata.repo_verify import now_utc, verify_repository
 from tuf_metadata.store import set_crash_hook
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 REPO_TOOL = str(Path(sys.executable).with_name("repo-tool"))
 
 
@@ -92,7 +94,7 @@ def test_ngclient_downloads_from_serve_and_service_keeps_signing(
     # python-tuf's reference client walks targets -> shard -> package role and downloads.
     client = updater(tmp_path, fx, server.url)
     client.refresh()
-    path = layout.target_path("hello", "1.0.0", "hello.hvt")
+    path = SHARDS.target_path("hello", "1.0.0", "hello.hvt")
     info = client.get_targetinfo(path)
     assert info is not None
     downloaded = Path(client.download_target(info))
@@ -126,7 +128,7 @@ def test_ngclient_downloads_from_serve_and_service_keeps_signing(
     server.read_log_until(r"signed snapshot version", 10)
     fresh = updater(tmp_path / "second", fx, server.url)
     fresh.refresh()
-    assert fresh.get_targetinfo(layout.target_path("hello", "2.0.0", "hello.hvt")) is not None
+    assert fresh.get_targetinfo(SHARDS.target_path("hello", "2.0.0", "hello.hvt")) is not None
 
     # The timestamp is re-signed at half its lifetime, without any change.
     first = json.loads((metadata_dir(fx.repo_dir) / "timestamp.json").read_text())["signed"]

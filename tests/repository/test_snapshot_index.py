@@ -27,6 +27,8 @@ from tuf_metadata.snapshot_index import (
     index_of_file,
 )
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 PACKAGES = ("alpha", "beta", "gamma")
 
 
@@ -145,7 +147,7 @@ def test_every_publish_writes_canonical_snapshot_bytes_and_its_index(tmp_path: P
     snapshot = fx.repo.load_snapshot(root).signed
     assert isinstance(snapshot.meta, IndexedMeta)
     listed = json.loads(newest_snapshot(fx.repo_dir)[1])["signed"]["meta"]
-    for role in ("targets", layout.package_role("alpha"), layout.shard_role("beta")):
+    for role in ("targets", layout.package_role("alpha"), SHARDS.shard_role("beta")):
         assert snapshot.meta[f"{role}.json"].version == listed[f"{role}.json"]["version"]
 
 

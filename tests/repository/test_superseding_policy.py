@@ -30,6 +30,8 @@ from tuf_metadata.rotate import (
     verify_rotation_chain,
 )
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 ROLE = layout.package_role("hello")
 
 
@@ -126,13 +128,20 @@ def test_a_redelegated_role_version_is_signed_by_the_authors_its_proposed_shard_
     maintainer, author = signer(), signer()
     root = Root()
     root.add_key(maintainer.public_key, "targets")
-    shard_name = layout.shard_role("hello")
+    shard_name = SHARDS.shard_role("hello")
     author_keys = {author.public_key.keyid: author.public_key}
     shard = Targets(delegations=Delegations(keys=author_keys, roles={
         ROLE: DelegatedRole(ROLE, [author.public_key.keyid], 1, True,
-                            paths=layout.package_paths("hello"))}))
-    (need,) = signing_requirements(ROLE, root, root, None, {shard_name: shard})
+                            paths=SHARDS.package_paths("hello"))}))
+    top = Targets(delegations=Delegations(keys=keys(maintainer), roles={
+        SHARDS.shard_role_for_prefix(prefix): DelegatedRole(
+            SHARDS.shard_role_for_prefix(prefix), [maintainer.public_key.keyid], 1, True,
+            paths=SHARDS.shard_paths(prefix))
+        for prefix in SHARDS.all_shard_prefixes()}))
+    (need,) = signing_requirements(ROLE, root, root, top, {shard_name: shard})
     assert (need.label, set(need.keys), need.threshold) == (
         "new author keys", {author.public_key.keyid}, 1)
     with pytest.raises(QuorumError, match="only with the shard-"):
-        signing_requirements(ROLE, root, root, None, {})
+        signing_requirements(ROLE, root, root, top, {})
+    with pytest.raises(QuorumError, match="needs the top-level targets role"):
+        signing_requirements(ROLE, root, root, None, {shard_name: shard})

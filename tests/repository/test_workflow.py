@@ -21,6 +21,8 @@ from tuf_metadata import layout
 from tuf_metadata.errors import TufError
 from tuf_metadata.repo_verify import now_utc, verify_repository
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 
 def test_key_ceremony_needs_threshold_before_anything_is_published(tmp_path: Path) -> None:
     keys = make_keys(tmp_path / "keys", ["m0", "m1", "m2"])
@@ -91,7 +93,7 @@ def test_delegate_release_publish_rotate_revoke(tmp_path: Path) -> None:
     assert published.exit_code == 0, published.output
     summary = verify_repository(fx.repo_dir, now_utc())
     assert summary.targets == 4  # manifest, source archive, hvt and spt images
-    shard = layout.shard_of("hello")
+    shard = SHARDS.shard_of("hello")
     served = sorted(p.name.split(".", 1)[1] for p in (targets_dir(fx.repo_dir) / shard / "hello"
                                                       / "1.0.0").iterdir())
     assert served == ["hello-1.0.0.tar.gz", "hello.hvt", "hello.spt", "manifest.json"]

@@ -31,6 +31,8 @@ from tuf_metadata.client.updater import Updater
 from tuf_metadata.http_encoding import accepts_gzip
 from tuf_metadata.sync import sync_tree
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 pytestmark = pytest.mark.slow  # starts servers or signs whole repositories
 
 
@@ -155,7 +157,7 @@ def test_our_client_downloads_compressed_metadata_and_verifies_the_decoded_files
         updater.refresh()
         # Snapshot and role lengths in the signed metadata are the stored sizes, larger
         # than what crossed the wire: verification ran on the decoded bytes.
-        resolved = updater.resolve(layout.target_path("hello", "1.0.0", "hello.hvt"))
+        resolved = updater.resolve(SHARDS.target_path("hello", "1.0.0", "hello.hvt"))
         assert fetcher.bytes_received < fetcher.bytes_decoded
         metadata_wire = fetcher.bytes_received
         updater.download_target(resolved.info, tmp_path / "hello.hvt")
@@ -273,7 +275,7 @@ def test_nginx_gzip_rules_of_the_docs_work_with_our_client(tmp_path: Path) -> No
         root = (public / "metadata" / "1.root.json").read_bytes()
         updater, fetcher, _ = _client(tmp_path, root, base)
         updater.refresh()
-        resolved = updater.resolve(layout.target_path("hello", "1.0.0", "hello.hvt"))
+        resolved = updater.resolve(SHARDS.target_path("hello", "1.0.0", "hello.hvt"))
         updater.download_target(resolved.info, tmp_path / "hello.hvt")
         assert (tmp_path / "hello.hvt").read_bytes() == (fx.work / "hello-1.0.0.hvt").read_bytes()
         assert fetcher.bytes_received < fetcher.bytes_decoded

@@ -42,9 +42,11 @@ from tuf_metadata.repo_verify import VerificationFailure, verify_repository
 from tuf_metadata.repository import Repository
 from tuf_metadata.rotate import RotateFile, sign_rotate
 
+SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
+
 PACKAGE = "agree"
 ROLE = layout.package_role(PACKAGE)
-SHARD = layout.shard_role(PACKAGE)
+SHARD = SHARDS.shard_role(PACKAGE)
 IMAGE = b"the image bytes"
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tuf_metadata import layout
 from tuf_metadata.client.errors import TargetNotFoundError
-from tuf_metadata.client.packages import FetchedImage, listed_versions
+from tuf_metadata.client.packages import FetchedImage, listed_versions, trusted_shards
 from tuf_metadata.client.trusted import VerifiedRole
 from tuf_metadata.client.updater import RefreshReport, Updater
 
@@ -50,25 +50,19 @@ class PackageDetails:
         return self.chain[-1]
 
 
-def _shard_roles(updater: Updater) -> list[str]:
-    top = updater.trusted.targets
-    if top is None or top.delegations is None or top.delegations.roles is None:
-        return []
-    return [role for role in top.delegations.roles if role.startswith(layout.SHARD_PREFIX)]
-
-
 def package_names(updater: Updater) -> list[str]:
     """Every package the verified shard roles delegate, sorted. Call after refresh()."""
     names: set[str] = set()
-    for shard in _shard_roles(updater):
-        prefix = shard.removeprefix(layout.SHARD_PREFIX)
+    shards = trusted_shards(updater)
+    for prefix in shards.all_shard_prefixes():
+        shard = shards.shard_role_for_prefix(prefix)
         result = updater.search(f"{prefix}/{_PROBE_NAME}/0/{_PROBE_NAME}")
         if not result.chain or result.chain[-1].role != shard:
             continue  # the shard does not cover its own prefix: nothing trusted to list
         delegations = updater.trusted.delegated(shard).delegations
         for role in (delegations.roles or {}) if delegations else {}:
             name = layout.package_of_role(role)
-            if name is not None and layout.shard_of(name) == prefix:
+            if name is not None and shards.shard_of(name) == prefix:
                 names.add(name)
     return sorted(names)
 
@@ -85,11 +79,12 @@ def package_details(updater: Updater, package: str) -> PackageDetails:
     updater.refresh()
     versions = listed_versions(updater, package)
     role = layout.package_role(package)
-    chain = updater.search(layout.target_path(package, "0", "manifest.json")).chain
+    shards = trusted_shards(updater)
+    chain = updater.search(shards.target_path(package, "0", "manifest.json")).chain
     listed = updater.trusted.delegated(role).targets
     files: dict[str, tuple[ReleaseFile, ...]] = {}
     for version in versions:
-        prefix = layout.target_path(package, version, "")
+        prefix = shards.target_path(package, version, "")
         files[version] = tuple(
             ReleaseFile(path[len(prefix):], path, info.length, info.hashes.get("sha256", ""))
             for path, info in sorted(listed.items())
@@ -120,7 +115,7 @@ def fetch_source(
         version = versions[-1]
     layout.validate_version(version)
     file_name = source_archive_name(package, version)
-    target_path = layout.target_path(package, version, file_name)
+    target_path = trusted_shards(updater).target_path(package, version, file_name)
     resolved = updater.resolve(target_path)
     destination = output_dir / file_name
     data = updater.download_target(resolved.info, destination)

@@ -1,8 +1,9 @@
 """Package-level fetching on the pinned layout: find a release's image, verify, write it.
 
-Paths are `XX/NAME/VERSION/FILE` (tuf_metadata.layout); the package role
-`pkg-NAME` is reached through `targets -> shard-XX`, each verified against
-the delegator it was reached through.
+Paths are `P/NAME/VERSION/FILE` (tuf_metadata.layout; P the package's shard prefix, as
+many hex digits as the trusted top-level targets role's shard roles have); the package
+role `pkg-NAME` is reached through `targets -> shard-P`, each verified against the
+delegator it was reached through.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tuf_metadata import layout
-from tuf_metadata.client.errors import TargetNotFoundError
+from tuf_metadata.client.errors import DelegationError, TargetNotFoundError
 from tuf_metadata.client.trusted import VerifiedRole
 from tuf_metadata.client.updater import RefreshReport, Updater
 from tuf_metadata.store import atomic_write
@@ -46,15 +47,28 @@ def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(part)) if part.isdigit() else (1, part) for part in parts)
 
 
+def trusted_shards(updater: Updater) -> layout.ShardLayout:
+    """The shard layout of the trusted top-level targets role (call after refresh()): the
+    maintainers' signature over targets fixes it, nothing else is consulted."""
+    top = updater.trusted.targets
+    if top is None:
+        raise DelegationError("no trusted top-level targets role: refresh first")
+    try:
+        return layout.shard_layout_of(top)
+    except layout.ShardLayoutError as error:
+        raise DelegationError(f"targets: {error}") from None
+
+
 def listed_versions(updater: Updater, package: str) -> list[str]:
     """Versions with any file listed by the package's role, lowest first."""
     layout.validate_package_name(package)
-    probe = layout.target_path(package, _PROBE_VERSION, "manifest.json")
+    shards = trusted_shards(updater)
+    probe = shards.target_path(package, _PROBE_VERSION, "manifest.json")
     result = updater.search(probe)
     role = layout.package_role(package)
     if not result.chain or result.chain[-1].role != role:
         raise TargetNotFoundError(f"package {package!r}: no trusted role {role!r}")
-    prefix = f"{layout.shard_of(package)}/{package}/"
+    prefix = f"{shards.shard_of(package)}/{package}/"
     versions = {
         path[len(prefix) :].split("/", 1)[0]
         for path in updater.trusted.delegated(role).targets
@@ -88,7 +102,7 @@ def fetch_image(
         version = versions[-1]
     layout.validate_version(version)
     file_name = f"{package}.{target}"
-    target_path = layout.target_path(package, version, file_name)
+    target_path = trusted_shards(updater).target_path(package, version, file_name)
     resolved = updater.resolve(target_path)
     destination = output_dir / file_name
     if accept is None:

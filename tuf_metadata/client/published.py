@@ -17,7 +17,7 @@ from pathlib import Path
 from tuf_metadata import layout
 from tuf_metadata.client.catalog import ReleaseFile, package_names
 from tuf_metadata.client.errors import TargetNotFoundError
-from tuf_metadata.client.packages import listed_versions
+from tuf_metadata.client.packages import listed_versions, trusted_shards
 from tuf_metadata.client.updater import Updater
 
 # An old snapshot lists every role once; a few MiB covers a very large repository.
@@ -48,13 +48,14 @@ def package_releases(updater: Updater, package: str) -> list[PublishedRelease]:
     role = layout.package_role(package)
     versions = listed_versions(updater, package)  # walks and verifies the chain to pkg-NAME
     listed = updater.trusted.delegated(role).targets
+    shards = trusted_shards(updater)
     releases = []
     for version in versions:
         try:
             layout.validate_version(version)
         except layout.InvalidNameError:
             continue  # e.g. "..": never a release, and never a directory name of ours
-        prefix = layout.target_path(package, version, "")
+        prefix = shards.target_path(package, version, "")
         files = {
             path[len(prefix):]: ReleaseFile(
                 path[len(prefix):], path, info.length, info.hashes.get("sha256", "")
