@@ -29,6 +29,7 @@ from securesystemslib.signer import Key
 from builder.errors import BuildError
 from builder.status import BuildStatus
 from builder.verdict import SignedResult, TrustedVerdict, VerdictError, verify_result
+from signing.threshold import key_material
 
 
 class GateError(BuildError):
@@ -130,11 +131,6 @@ def refused(target: str, refusal: Refusal, reason: str) -> Decision:
     return Decision(False, (TargetDecision(target, False, reason, refusal),))
 
 
-def _key_material(key: Key) -> tuple[str, str]:
-    # One key listed under two keyids must not count twice towards the threshold.
-    return key.keytype, str(key.keyval.get("public", key.keyid))
-
-
 def _check_target(
     target: str,
     expected: AuthorImage,
@@ -165,7 +161,7 @@ def _check_target(
             f"{other.builder_id} built {(other.sha256 or '')[:16]}",
             Refusal.UNREPRODUCIBLE,
         )
-    attesting: set[tuple[str, str]] = set()
+    attesting: set[bytes] = set()
     for trusted in verdicts:
         verdict = trusted.verdict
         if verdict.sha256 != expected.sha256:
@@ -184,7 +180,8 @@ def _check_target(
                 f"{target}: image is {verdict.size} bytes, the author signed {expected.length}",
                 Refusal.MISMATCH,
             )
-        attesting |= {_key_material(policy.trusted_keys[k]) for k in trusted.signers}
+        # One key listed under two keyids must not count twice towards the threshold.
+        attesting |= {key_material(policy.trusted_keys[k].to_dict()) for k in trusted.signers}
     double_built = any(t.verdict.status == BuildStatus.REPRODUCIBLE for t in verdicts)
     if not double_built and not (
         any(not v.variations for v in singles) and any(v.variations for v in singles)

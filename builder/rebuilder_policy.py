@@ -126,7 +126,8 @@ def classify(image: ImageUnderReview, attestation: RebuilderAttestation) -> Find
     about = (verdict.package, verdict.version, verdict.target)
     if about != (image.package, image.version, image.target):
         return Finding(name, Stance.IGNORED, f"about {' '.join(about)}, not this image")
-    signers = frozenset(key_material(attestation.keys[keyid]) for keyid in trusted.signers)
+    signers = frozenset(key_material(attestation.keys[keyid].to_dict())
+                        for keyid in trusted.signers)
 
     def finding(stance: Stance, reason: str) -> Finding:
         return Finding(name, stance, reason, signers)

@@ -13,10 +13,16 @@ import shutil
 import stat
 import time
 from pathlib import Path
-from secrets import token_hex
 from typing import BinaryIO
 
 from fsio.errors import DestinationExistsError, FsioError, UnsafePathError
+
+
+def token_hex(nbytes: int) -> str:
+    """NBYTES random bytes as hex: secrets.token_hex, whose module (random, hmac) would cost
+    every command's start-up."""
+    return os.urandom(nbytes).hex()
+
 
 # Temporary names: ".<name>.<16 random hex digits>.fsio-tmp". 64 random bits
 # make a name another user cannot predict; O_EXCL makes a pre-created one harmless.

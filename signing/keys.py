@@ -16,13 +16,10 @@ needed (its public half is used).
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -30,86 +27,32 @@ from securesystemslib.formats import encode_canonical
 from securesystemslib.signer import CryptoSigner, Key, SSlibKey
 
 from fsio import DestinationExistsError, atomic_write, create_exclusive, sweep_temp_files
-from signing.errors import SigningError
 from signing.key_encryption import encrypt_private_key
-
-KeyKind = Literal["ed25519", "ecdsa-p256", "rsa-pss"]
-KEY_KINDS: tuple[KeyKind, ...] = ("ed25519", "ecdsa-p256", "rsa-pss")
-RSA_BITS = 3072  # spec §4.2: RSA keys MUST be >= 2048 bits
-
-PRIVATE_SUFFIX = ".key"
-PUBLIC_SUFFIX = ".pub.json"
-PRIVATE_MODE = 0o600
-PUBLIC_MODE = 0o644
-
-PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-
-
-class KeyFileError(SigningError):
-    """A key file is missing, malformed, or of an unsupported type."""
+from signing.key_files import INSECURE as INSECURE
+from signing.key_files import KEY_KINDS as KEY_KINDS
+from signing.key_files import PRIVATE_MODE as PRIVATE_MODE
+from signing.key_files import PRIVATE_SUFFIX as PRIVATE_SUFFIX
+from signing.key_files import PUBLIC_MODE as PUBLIC_MODE
+from signing.key_files import PUBLIC_SUFFIX as PUBLIC_SUFFIX
+from signing.key_files import RSA_BITS as RSA_BITS
+from signing.key_files import KeyFileError as KeyFileError
+from signing.key_files import KeyKind as KeyKind
+from signing.key_files import PassphraseError as PassphraseError
+from signing.key_files import PassphraseSource as PassphraseSource
+from signing.key_files import PrivateKey as PrivateKey
+from signing.key_files import checked_private_key, is_pem_private, load_private_key
 
 
-class PassphraseError(SigningError):
-    """The passphrase is wrong, missing, or its source is unusable."""
+def load_signer(
+    private_key_path: Path, passphrase_source: PassphraseSource | str = "prompt"
+) -> KeyFileSigner:
+    """A securesystemslib signer for a private key file (signing.key_files.load_private_key).
 
-
-@dataclass(frozen=True)
-class PassphraseSource:
-    """Where a private key's passphrase comes from.
-
-    kind: "prompt" (ask on the terminal), "env" (value names an environment
-    variable), "file" (value is a path; first line is the passphrase), or
-    "insecure" (the key file is plaintext; only for tests and the demo).
+    Raises PassphraseError on a wrong passphrase, or when an encrypted file
+    is opened with the insecure source or a plaintext file with a passphrase.
     """
-
-    kind: Literal["prompt", "env", "file", "insecure"]
-    value: str = ""
-
-    @classmethod
-    def parse(cls, spec: str) -> PassphraseSource:
-        """Parse "prompt", "insecure", "env:VAR" or "file:PATH"."""
-        if spec in ("prompt", "insecure"):
-            return cls(spec)  # type: ignore[arg-type]
-        kind, sep, value = spec.partition(":")
-        if sep and value and kind in ("env", "file"):
-            return cls(kind, value)  # type: ignore[arg-type]
-        raise PassphraseError(
-            f"bad passphrase source {spec!r}: use prompt, insecure, env:VAR or file:PATH"
-        )
-
-    def read(self, purpose: str, confirm: bool = False) -> bytes | None:
-        """The passphrase bytes, or None for the insecure (plaintext) source."""
-        if self.kind == "insecure":
-            return None
-        if self.kind == "env":
-            value = os.environ.get(self.value)
-            if not value:
-                raise PassphraseError(
-                    f"environment variable {self.value} is unset or empty; "
-                    f"set it to the passphrase for {purpose}"
-                )
-            return value.encode()
-        if self.kind == "file":
-            try:
-                lines = Path(self.value).read_text().splitlines()
-            except OSError as error:
-                raise PassphraseError(
-                    f"cannot read passphrase file {self.value}: {error.strerror}"
-                ) from None
-            if not lines or not lines[0]:
-                raise PassphraseError(
-                    f"passphrase file {self.value} is empty; put the passphrase on its first line"
-                )
-            return lines[0].encode()
-        first = getpass.getpass(f"passphrase for {purpose}: ")
-        if confirm and getpass.getpass(f"repeat passphrase for {purpose}: ") != first:
-            raise PassphraseError("the two passphrases do not match; enter the same one twice")
-        if not first:
-            raise PassphraseError(f"empty passphrase for {purpose}; type the passphrase")
-        return first.encode()
-
-
-INSECURE = PassphraseSource("insecure")
+    private = load_private_key(private_key_path, passphrase_source)
+    return KeyFileSigner(private, SSlibKey.from_crypto(private.public_key()))
 
 
 class KeyFileSigner(CryptoSigner):
@@ -199,71 +142,6 @@ def public_path_for(private_path: Path) -> Path:
     return private_path.with_name(stem + PUBLIC_SUFFIX)
 
 
-def _is_pem_private(data: bytes) -> bool:
-    return b"PRIVATE KEY-----" in data
-
-
-def _not_a_private_key(path: Path, data: bytes) -> KeyFileError:
-    if data.lstrip().startswith(b"{") and b'"keyid"' in data:
-        return KeyFileError(f"{path} is a public key file; give the private key file (NAME.key)")
-    return KeyFileError(
-        f"{path} is not a private key file (expected PEM 'PRIVATE KEY', as written by "
-        "`repo-tool key generate`)"
-    )
-
-
-def _checked_private(private: object, path: Path) -> PrivateKey:
-    if isinstance(private, ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey):
-        return private
-    if isinstance(private, ec.EllipticCurvePrivateKey):
-        if not isinstance(private.curve, ec.SECP256R1):
-            raise KeyFileError(f"{path}: only NIST P-256 ECDSA keys are supported")
-        return private
-    raise KeyFileError(f"{path}: unsupported private key type {type(private).__name__}")
-
-
-def load_signer(
-    private_key_path: Path, passphrase_source: PassphraseSource | str = "prompt"
-) -> KeyFileSigner:
-    """A securesystemslib signer for a private key file (either encryption format).
-
-    Raises PassphraseError on a wrong passphrase, or when an encrypted file
-    is opened with the insecure source or a plaintext file with a passphrase.
-    """
-    source = (
-        passphrase_source
-        if isinstance(passphrase_source, PassphraseSource)
-        else PassphraseSource.parse(passphrase_source)
-    )
-    path = Path(private_key_path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise KeyFileError(f"cannot read private key {path}: {error.strerror}") from None
-    if not _is_pem_private(data):
-        raise _not_a_private_key(path, data)
-    encrypted = b"ENCRYPTED PRIVATE KEY" in data
-    if encrypted and source.kind == "insecure":
-        raise PassphraseError(
-            f"{path} is encrypted; give its passphrase instead of the insecure (plaintext) flag"
-        )
-    if not encrypted and source.kind != "insecure":
-        raise PassphraseError(
-            f"{path} is an unencrypted key; refusing it without the explicit insecure flag"
-        )
-    passphrase = source.read(str(path)) if encrypted else None
-    try:
-        loaded = serialization.load_pem_private_key(data, password=passphrase)
-    except (ValueError, TypeError):
-        if encrypted:
-            raise PassphraseError(
-                f"wrong passphrase for private key {path}; check the passphrase you gave"
-            ) from None
-        raise KeyFileError(f"{path}: malformed private key") from None
-    private = _checked_private(loaded, path)
-    return KeyFileSigner(private, SSlibKey.from_crypto(private.public_key()))
-
-
 def reencrypt_key_file(
     private_key_path: Path, signer: KeyFileSigner, new_passphrase: bytes
 ) -> None:
@@ -293,14 +171,14 @@ def load_public_key(path: Path) -> Key:
         data = path.read_bytes()
     except OSError as error:
         raise KeyFileError(f"cannot read public key {path}: {error.strerror}") from None
-    if _is_pem_private(data):
+    if is_pem_private(data):
         if b"ENCRYPTED PRIVATE KEY" in data:
             raise KeyFileError(f"{path} is an encrypted private key; pass its public key file")
         try:
             loaded = serialization.load_pem_private_key(data, password=None)
         except (ValueError, TypeError):
             raise KeyFileError(f"{path}: malformed private key") from None
-        return SSlibKey.from_crypto(_checked_private(loaded, path).public_key())
+        return SSlibKey.from_crypto(checked_private_key(loaded, path).public_key())
     try:
         doc = json.loads(data)
         key_dict = dict(doc["key"])

@@ -10,12 +10,14 @@ snapshot and timestamp (the commit point).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from securesystemslib.signer import Key, Signer
-from tuf.api.metadata import Metadata, MetaFile, Targets
+from tuf.api.metadata import Metadata, Targets
 
+from signing.threshold import KeyDict
 from tuf_metadata import layout
-from tuf_metadata.metadata_reader import MetadataReader
+from tuf_metadata.metadata_reader import MetadataReader, meta_entry
 from tuf_metadata.online import OnlineServices
 from tuf_metadata.repo_policy import (
     RoleKeyState,
@@ -37,8 +39,9 @@ from tuf_metadata.rotate import (
     verify_rotate_step,
 )
 from tuf_metadata.store import atomic_write, crash_point, repository_lock, write_once
+from tuf_metadata.trust import SignedDocument
 
-RoleCheck = Callable[[Metadata[Targets], dict[str, Key], int], None]
+RoleCheck = Callable[[Metadata[Targets], dict[str, KeyDict], int], None]
 """Raises unless re-signed role metadata is valid under (new keys, new threshold)."""
 
 
@@ -75,8 +78,8 @@ class KeyRotation:
             self.online.require_online()
             context = self.files.package_context(package)
 
-            def check_resigned(md: Metadata[Targets], keys: dict[str, Key], k: int) -> None:
-                check_package_role(md, package, keys, k, context.delegation)
+            def check_resigned(md: Metadata[Targets], keys: dict[str, KeyDict], k: int) -> None:
+                check_package_role(SignedDocument.of(md), package, keys, k, context.delegation)
 
             current_version = self.files.package_version_on_disk(context.snapshot, package)
             return self.rotate_locked(
@@ -102,11 +105,11 @@ class KeyRotation:
         version on disk (0: none), CHECK_RESIGNED what its re-signed metadata must pass
         (the role kind's own rule)."""
         chain = self.files.rotate_chain(context.snapshot, role)
-        last = context.snapshot.meta.get(layout.rotate_file_name(role, len(chain)))
+        last = meta_entry(context.snapshot, layout.rotate_file_name(role, len(chain)))
         state = RoleKeyState(
-            context.delegation_keys, context.delegation.threshold, context.keys,
-            context.threshold, chain, last.version if chain and last else None,
-            superseded_rotations(role, context.delegation.unrecognized_fields),
+            context.delegation_keys, context.delegation["threshold"], context.keys,
+            context.threshold, chain, int(last["version"]) if chain and last else None,
+            superseded_rotations(role, context.delegation),
         )
         plan = plan_rotation(role, state, new_keys, threshold, revoke, replace_last)
         number, payload = plan.number, plan.payload
@@ -151,17 +154,17 @@ class KeyRotation:
         # chain), so a file already there is a crashed attempt's leftover: replace it.
         atomic_write(path, data)
         crash_point("rotate:file")
-        updates = {
-            layout.rotate_file_name(role, number): MetaFile(
-                version=plan.meta_version, length=len(data),
-                hashes={"sha256": sha256_hex(data)},
-            )
+        updates: dict[str, dict[str, Any]] = {
+            layout.rotate_file_name(role, number): {
+                "version": plan.meta_version, "length": len(data),
+                "hashes": {"sha256": sha256_hex(data)},
+            }
         }
         if resigned is not None:
             write_once(
                 self.files.role_file(role, resigned.signed.version), metadata_bytes(resigned)
             )
             crash_point("rotate:role")
-            updates[f"{role}.json"] = MetaFile(version=resigned.signed.version)
+            updates[f"{role}.json"] = {"version": resigned.signed.version}
         self.online.new_snapshot_and_timestamp(updates)
         return number

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tuf_metadata.errors import TufError
 
@@ -168,8 +168,14 @@ def shard_digits(delegated_roles: Iterable[str]) -> int:
     return digits
 
 
-def shard_layout_of(targets: Targets) -> ShardLayout:
-    """The shard layout top-level TARGETS delegates (see shard_digits)."""
+def shard_layout_of(targets: Targets | Mapping[str, Any]) -> ShardLayout:
+    """The shard layout top-level TARGETS delegates (see shard_digits): a python-tuf object
+    or the signed part of the file as plain data (the publish path)."""
+    if isinstance(targets, Mapping):
+        delegations = targets.get("delegations")
+        entries = delegations.get("roles") if isinstance(delegations, Mapping) else None
+        names = [entry.get("name", "") for entry in entries or () if isinstance(entry, Mapping)]
+        return ShardLayout(shard_digits(names))
     roles = targets.delegations.roles if targets.delegations is not None else None
     return ShardLayout(shard_digits(roles or ()))
 

@@ -15,26 +15,31 @@ import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from securesystemslib.signer import Signer
-from tuf.api.metadata import Metadata, MetaFile, Root, Snapshot, Targets, Timestamp
-
-from signing.keys import PassphraseSource, load_signer
+from signing.key_files import KeySigner, PassphraseSource, load_key_signer
 from tuf_metadata import layout
 from tuf_metadata.metadata_reader import MetadataReader, SnapshotFile
 from tuf_metadata.repo_policy import check_package_role, check_rebuilder_role
 from tuf_metadata.repo_types import (
+    EXPIRES_FORMAT,
     SPEC_VERSION,
     CorruptMetadataError,
     RepositoryError,
-    metadata_bytes,
+    document_bytes,
     sha256_hex,
     utc_now,
 )
 from tuf_metadata.snapshot_index import INDEX_NAME, encode_full
 from tuf_metadata.snapshot_tree_files import timestamp_field, tree_enabled, write_tree
 from tuf_metadata.store import atomic_write, crash_point, repository_lock, write_once
+from tuf_metadata.trust import SignedDocument
+
+if TYPE_CHECKING:
+    from tuf.api.metadata import MetaFile, Root, Snapshot
+
+MetaEntries = Mapping[str, Mapping[str, Any]]
+"""Snapshot meta entries as the file holds them: {"version": N, ...} by file name."""
 
 
 class OnlineServices:
@@ -43,13 +48,13 @@ class OnlineServices:
     def __init__(self, files: MetadataReader, passphrase: PassphraseSource | str | None = None):
         self.files = files
         self._online_passphrase = passphrase
-        self._online_signers: dict[str, tuple[Path, Signer]] = {}
+        self._online_signers: dict[str, tuple[Path, KeySigner]] = {}
         # While a root change replaces the online keys, the incoming keys sign beside the
         # current ones, so clients on either root verify every moment (tuf_metadata.online_keys).
-        self.incoming_signers: dict[str, Signer] = {}
+        self.incoming_signers: dict[str, KeySigner] = {}
         self.log: Callable[[str], None] = lambda message: None
 
-    def online_signer(self, role: str) -> Signer:
+    def online_signer(self, role: str) -> KeySigner:
         """The online signer of snapshot or timestamp (loaded once per key file).
 
         repo.json names other files after `online-keys rotate`: a running service then
@@ -58,7 +63,7 @@ class OnlineServices:
         path = self.files.root_dir / self.files.config()["online_keys"][role]
         cached = self._online_signers.get(role)
         if cached is None or cached[0] != path:
-            cached = (path, load_signer(path, self.key_passphrase()))
+            cached = (path, load_key_signer(path, self.key_passphrase()))
             self._online_signers[role] = cached
         return cached[1]
 
@@ -71,7 +76,7 @@ class OnlineServices:
         self._online_signers.clear()
         self.incoming_signers.clear()
 
-    def signers(self, role: str) -> list[Signer]:
+    def signers(self, role: str) -> list[KeySigner]:
         """Who signs ROLE now: the online key, and an incoming one during a key change."""
         incoming = self.incoming_signers.get(role)
         return [self.online_signer(role), *([incoming] if incoming else [])]
@@ -81,27 +86,27 @@ class OnlineServices:
         self.online_signer("snapshot")
         self.online_signer("timestamp")
 
-    def write_initial_snapshot(self, meta: dict[str, MetaFile]) -> None:
+    def write_initial_snapshot(self, meta: MetaEntries) -> None:
         base = {"_type": "snapshot", "spec_version": SPEC_VERSION, "version": 0}
         self.write_snapshot_and_timestamp(base, None, meta)
 
     def write_snapshot_and_timestamp(
         self, base: Mapping[str, Any], base_meta: SnapshotFile | None,
-        updates: Mapping[str, MetaFile],
+        updates: MetaEntries,
     ) -> int:
         """Sign snapshot = base + updates (next version), write it and its index, then
         timestamp. BASE is the previous signed object without "meta"; BASE_META the file
         whose meta it continues (None: an empty meta)."""
-        changes = {name: entry.to_dict() for name, entry in updates.items()}
+        changes = {name: dict(entry) for name, entry in updates.items()}
         version = int(base["version"]) + 1
         expires = utc_now() + self.files.expiry().for_role("snapshot")
-        signed = {**base, "version": version, "expires": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        signed = {**base, "version": version, "expires": expires.strftime(EXPIRES_FORMAT)}
         if base_meta is not None and base_meta.index is not None:
             encoded = base_meta.index.encode_next(signed, changes)
         else:
             previous = {} if base_meta is None else dict(base_meta.raw_meta or {})
             encoded = encode_full({**signed, "meta": {**previous, **changes}})
-        signatures = json.dumps([signer.sign(encoded.payload).to_dict()
+        signatures = json.dumps([signer.sign(encoded.payload)
                                  for signer in self.signers("snapshot")],
                                 sort_keys=True, separators=(",", ":"))
         if encoded.plain:
@@ -131,35 +136,37 @@ class OnlineServices:
         self.write_timestamp(version, data)
         return version
 
-    def write_timestamp(self, snapshot_version: int, snapshot_bytes: bytes) -> Metadata[Timestamp]:
+    def write_timestamp(self, snapshot_version: int, snapshot_bytes: bytes) -> int:
+        """Sign and write timestamp.json for the snapshot SNAPSHOT_BYTES; its version."""
         version = self.files.current_timestamp_version() + 1
-        timestamp = Metadata(
-            Timestamp(
-                version=version,
-                expires=utc_now() + self.files.expiry().for_role("timestamp"),
-                snapshot_meta=MetaFile(
-                    version=snapshot_version,
-                    length=len(snapshot_bytes),
-                    hashes={"sha256": sha256_hex(snapshot_bytes)},
-                ),
-                unrecognized_fields=timestamp_field(self.files, snapshot_version, snapshot_bytes,
-                                                    self.signers("snapshot")),
-            )
-        )
-        for signer in self.signers("timestamp"):
-            timestamp.sign(signer, append=True)
-        atomic_write(self.files.metadata_dir / "timestamp.json", metadata_bytes(timestamp))
+        expires = utc_now() + self.files.expiry().for_role("timestamp")
+        signed: dict[str, Any] = {
+            "_type": "timestamp",
+            "spec_version": SPEC_VERSION,
+            "version": version,
+            "expires": expires.strftime(EXPIRES_FORMAT),
+            "meta": {"snapshot.json": {
+                "version": snapshot_version,
+                "length": len(snapshot_bytes),
+                "hashes": {"sha256": sha256_hex(snapshot_bytes)},
+            }},
+            **timestamp_field(self.files, snapshot_version, snapshot_bytes,
+                              self.signers("snapshot")),
+        }
+        payload = SignedDocument(signed, {}).payload
+        signatures = {signer.keyid: signer.sign(payload) for signer in self.signers("timestamp")}
+        document = {"signatures": list(signatures.values()), "signed": signed}
+        atomic_write(self.files.metadata_dir / "timestamp.json", document_bytes(document))
         self.log(f"signed timestamp version {version} (snapshot {snapshot_version})")
         crash_point("timestamp")
-        return timestamp
+        return version
 
-    def new_snapshot_and_timestamp(self, updates: Mapping[str, MetaFile]) -> int:
-        """Write snapshot = newest snapshot + updates, then timestamp (the commit point).
+    def new_snapshot_and_timestamp(self, updates: MetaEntries) -> int:
+        """Write snapshot = newest snapshot + UPDATES, then timestamp (the commit point).
 
         Returns the new snapshot version.
         """
-        root = self.files.load_root().signed
-        base = self.files.snapshot_file(root, verify=False)
+        base = self.files.snapshot_file(self.files.root_file().signed, verify=False)
         return self.write_snapshot_and_timestamp(base.signed, base, updates)
 
     def refresh_snapshot(self) -> int | None:
@@ -182,8 +189,10 @@ class OnlineServices:
                 return snapshot.version
             return None
 
-    def orphans(self, root: Root, snapshot: Snapshot) -> dict[str, MetaFile]:
+    def orphans(self, root: Root, snapshot: Snapshot) -> dict[str, dict[str, Any]]:
         """Newer complete role files not yet in snapshot, each verified against its delegator."""
+        from tuf.api.metadata import MetaFile, Snapshot, Targets
+
         newest: dict[str, int] = {}
         for entry in os.scandir(self.files.metadata_dir):
             version, _, rest = entry.name.partition(".")
@@ -198,11 +207,12 @@ class OnlineServices:
             elif meta is None and role.startswith((layout.PACKAGE_PREFIX,
                                                    layout.REBUILDER_PREFIX)):
                 newest[role] = max(newest.get(role, 0), int(version))
-        updates: dict[str, MetaFile] = {}
-        merged = dict(snapshot.meta)
+        updates: dict[str, dict[str, Any]] = {}
+        merged: dict[str, MetaFile] = dict(snapshot.meta)
 
         def accept(role: str, version: int) -> None:
-            updates[f"{role}.json"] = merged[f"{role}.json"] = MetaFile(version=version)
+            merged[f"{role}.json"] = MetaFile(version=version)
+            updates[f"{role}.json"] = {"version": version}
 
         view = Snapshot(meta=merged)
         if "targets" in newest:
@@ -227,10 +237,11 @@ class OnlineServices:
                 continue
             try:
                 shard = self.files.load_shard(targets, view, shards.shard_role(package))
-                keys, threshold = self.files.package_keys(shard, view, package)
+                shard_signed = shard.signed.to_dict()
+                keys, threshold = self.files.package_keys(shard_signed, view, package)
                 md = self.files.load_version(role, newest[role], Targets)
-                delegation = self.files.package_delegation(shard.signed, package)
-                check_package_role(md, package, keys, threshold, delegation)
+                delegation = self.files.delegation_in(shard_signed, package)
+                check_package_role(SignedDocument.of(md), package, keys, threshold, delegation)
                 if newest[role] == self.files.role_version(view, role) + 1:
                     accept(role, newest[role])
             except RepositoryError as error:
@@ -244,8 +255,8 @@ class OnlineServices:
             try:
                 context = rebuilder_context(self.files, targets, view, name)
                 md = self.files.load_version(role, newest[role], Targets)
-                check_rebuilder_role(md, name, context.keys, context.threshold,
-                                     context.delegation)
+                check_rebuilder_role(SignedDocument.of(md), name, context.keys,
+                                     context.threshold, context.delegation)
                 if newest[role] == self.files.role_version(view, role) + 1:
                     accept(role, newest[role])
             except RepositoryError as error:
@@ -279,4 +290,4 @@ class OnlineServices:
             root = self.files.load_root().signed
             snapshot = self.files.load_snapshot(root)
             data = self.files.role_file("snapshot", snapshot.signed.version).read_bytes()
-            return self.write_timestamp(snapshot.signed.version, data).signed.version
+            return self.write_timestamp(snapshot.signed.version, data)

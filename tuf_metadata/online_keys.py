@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING
 
 from tuf.api.metadata import Metadata, Root
 
-from signing.keys import PassphraseSource, generate_key, load_signer, write_key_pair
+from signing.key_files import load_key_signer
+from signing.keys import PassphraseSource, generate_key, write_key_pair
 from tuf_metadata.metadata_reader import MetadataReader
 from tuf_metadata.online import OnlineServices
 from tuf_metadata.repo_paths import ONLINE
@@ -94,13 +95,13 @@ def prepare_online_keys(files: MetadataReader, online: OnlineServices, new_root:
     Raises QuorumError when NEW_ROOT names online keys the repository does not hold
     (a root change may replace them only through `propose_online_keys`).
     """
-    held = {role: online.online_signer(role).public_key.keyid for role in ONLINE_ROLES}
+    held = {role: online.online_signer(role).keyid for role in ONLINE_ROLES}
     changed = incoming_roles(held, new_root)
     for role in changed:
         path = files.root_dir / key_file(role, new_root.version)
         expected = new_root.roles[role].keyids[0]
-        signer = load_signer(path, online.key_passphrase()) if path.is_file() else None
-        if signer is None or signer.public_key.keyid != expected:
+        signer = load_key_signer(path, online.key_passphrase()) if path.is_file() else None
+        if signer is None or signer.keyid != expected:
             raise QuorumError(
                 f"root: version {new_root.version} changes the {role} keys to {expected[:16]}, "
                 f"which this repository does not hold in {key_file(role, new_root.version)}; "

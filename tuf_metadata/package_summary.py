@@ -18,7 +18,7 @@ from tuf_metadata import layout
 from tuf_metadata.client.packages import version_key
 from tuf_metadata.metadata_reader import MetadataReader
 from tuf_metadata.rotate import RoleRevokedError, superseded_rotations, verify_rotation_chain
-from tuf_metadata.trust import delegated_keys
+from tuf_metadata.trust import delegated_keys, key_dicts
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def summarize(
     role = layout.package_role(package)
     try:
         keys, threshold = verify_rotation_chain(
-            role, delegation_keys, delegation.threshold, rotate_files,
+            role, key_dicts(delegation_keys), delegation.threshold, rotate_files,
             superseded=superseded_rotations(role, delegation.unrecognized_fields))
         revoked = False
     except RoleRevokedError:

@@ -22,7 +22,6 @@ from tuf.api.metadata import (
     DelegatedRole,
     Delegations,
     Metadata,
-    MetaFile,
     Root,
     Snapshot,
     Targets,
@@ -55,12 +54,13 @@ from tuf_metadata.superseding import (
     delegation_of,
     next_shard_version,
 )
-from tuf_metadata.trust import signed_payload
+from tuf_metadata.trust import signatures_of, signed_payload
 
 
 def signed_by(md: Metadata[Any], key: Key) -> bool:
     """True if MD carries a valid signature by KEY."""
-    return check_threshold(signed_payload(md), md.signatures, {key.keyid: key}, 1).satisfied
+    return check_threshold(signed_payload(md), signatures_of(md), {key.keyid: key.to_dict()},
+                           1).satisfied
 
 
 def proposed_delegators(change: PendingChange) -> dict[str, Targets]:
@@ -296,7 +296,7 @@ class QuorumChanges:
         is_init = not self.files.role_file("root", 1).exists()
         roles = dict(change.documents)
         updates = {
-            f"{role}.json": MetaFile(version=md.signed.version)
+            f"{role}.json": {"version": md.signed.version}
             for role, md in change.documents if role != "root"
         }
         online_keys_change = False

@@ -28,10 +28,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from securesystemslib.signer import Key, Signer
-from tuf.api.metadata import DelegatedRole, Metadata, MetaFile, Snapshot, TargetFile, Targets
+from tuf.api.metadata import DelegatedRole, Metadata, Snapshot, TargetFile, Targets
 
+from signing.threshold import KeyDict
 from tuf_metadata import layout
-from tuf_metadata.metadata_reader import MetadataReader
+from tuf_metadata.metadata_reader import MetadataReader, SnapshotFile
 from tuf_metadata.repo_policy import (
     check_attestation,
     check_key_set,
@@ -54,7 +55,7 @@ from tuf_metadata.rotate import (
     verify_rotation_chain,
 )
 from tuf_metadata.store import atomic_write, crash_point, fsync_dir, repository_lock, write_once
-from tuf_metadata.trust import delegated_keys
+from tuf_metadata.trust import SignedDocument, delegated_keys, key_dicts
 
 if TYPE_CHECKING:
     from tuf_metadata.key_rotation import KeyRotation
@@ -99,7 +100,7 @@ def rebuilder_context(
     if delegation is None:
         raise RepositoryError(f"{role}: rebuilder {name!r} is not delegated by targets")
     assert targets.delegations is not None
-    delegation_keys = delegated_keys(targets.delegations.keys, delegation.keyids)
+    delegation_keys = delegated_keys(key_dicts(targets.delegations.keys), delegation.keyids)
     try:
         keys, threshold = verify_rotation_chain(
             role, delegation_keys, delegation.threshold, files.rotate_chain(snapshot, role),
@@ -109,7 +110,7 @@ def rebuilder_context(
         raise RepositoryError(str(error)) from None
     except RotationError as error:
         raise CorruptMetadataError(f"{role}: rotate chain check failed: {error}") from None
-    return PackageContext(snapshot, delegation, delegation_keys, keys, threshold)
+    return PackageContext(snapshot, delegation.to_dict(), delegation_keys, keys, threshold)
 
 
 class Rebuilders:
@@ -211,8 +212,8 @@ class Rebuilders:
             count = 0
             if version:
                 md = self.files.load_version(role, version, Targets)
-                check_rebuilder_role(md, name, context.keys, context.threshold,
-                                     context.delegation)
+                check_rebuilder_role(SignedDocument.of(md), name, context.keys,
+                                     context.threshold, context.delegation)
                 count = len(md.signed.targets)
             found.append(RebuilderInfo(
                 name, role, tuple(sorted(context.keys)), context.threshold, count
@@ -230,8 +231,8 @@ class Rebuilders:
             self.online.require_online()
             context = self.context(name)
 
-            def check_resigned(md: Metadata[Targets], keys: dict[str, Key], k: int) -> None:
-                check_rebuilder_role(md, name, keys, k, context.delegation)
+            def check_resigned(md: Metadata[Targets], keys: dict[str, KeyDict], k: int) -> None:
+                check_rebuilder_role(SignedDocument.of(md), name, keys, k, context.delegation)
 
             return self.rotation.rotate_locked(
                 role, context, self._version_on_disk(context.snapshot, role), check_resigned,
@@ -282,16 +283,17 @@ class Rebuilders:
             ))
             for signer in signers:
                 md.sign(signer, append=True)
-            check_rebuilder_role(md, name, context.keys, context.threshold, context.delegation)
+            check_rebuilder_role(SignedDocument.of(md), name, context.keys, context.threshold,
+                                 context.delegation)
             self._write_targets(new_targets, attestations)
             crash_point("attest:targets")
             write_once(self.files.role_file(role, md.signed.version), metadata_bytes(md))
             crash_point("attest:role")
             self.online.new_snapshot_and_timestamp(
-                {f"{role}.json": MetaFile(version=md.signed.version)}
+                {f"{role}.json": {"version": md.signed.version}}
             )
 
-    def _version_on_disk(self, snapshot: Snapshot, role: str) -> int:
+    def _version_on_disk(self, snapshot: Snapshot | SnapshotFile, role: str) -> int:
         """Newest complete version of ROLE: snapshot's, or a newer one a crash left between
         writing the role file and signing snapshot (0 if none)."""
         listed = self.files.role_version(snapshot, role)

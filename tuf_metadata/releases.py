@@ -18,10 +18,7 @@ import os
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
-
-from securesystemslib.signer import Signer
-from tuf.api.metadata import Metadata, MetaFile, TargetFile, Targets
+from typing import TYPE_CHECKING, Any, cast
 
 from fsio import atomic_copy, make_temp_dir, sweep_temp_files
 from tuf_metadata import layout
@@ -42,10 +39,16 @@ from tuf_metadata.repo_types import (
     ImageMismatchError,
     StagedRelease,
     StagingError,
+    document_bytes,
     metadata_bytes,
     utc_now,
 )
 from tuf_metadata.store import atomic_write, crash_point, fsync_dir, repository_lock, write_once
+from tuf_metadata.trust import SignedDocument
+
+if TYPE_CHECKING:
+    from securesystemslib.signer import Signer
+    from tuf.api.metadata import TargetFile
 
 
 class Releases:
@@ -76,6 +79,8 @@ class Releases:
         `buildinfo.TARGET.json` (its toolchain is what rebuilders compare theirs with).
         A library release has no images: its source archive is built into dependents.
         """
+        from tuf.api.metadata import Metadata, TargetFile, Targets  # the author's side
+
         layout.validate_package_name(package)
         layout.validate_version(version)
         role = layout.package_role(package)
@@ -136,7 +141,7 @@ class Releases:
             for signer in signers:
                 md.sign(signer, append=True)
             check_package_role(
-                md, package, keys, context.threshold, context.delegation
+                SignedDocument.of(md), package, keys, context.threshold, context.delegation
             )
             # Build the staging entry under a temporary name, then rename it into place.
             (self.files.staging_dir / package).mkdir(parents=True, exist_ok=True)
@@ -159,13 +164,13 @@ class Releases:
         layout.validate_package_name(package)
         layout.validate_version(version)
         role = layout.package_role(package)
-        current = self.files.current_package(package)
+        current = self.files.current_package_file(package)
         path = self.files.shard_layout().target_path(package, version, name)
-        signed = current.signed.targets.get(path) if current is not None else None
+        signed = current.signed["targets"].get(path) if current is not None else None
         if signed is None:
             raise StagingError(f"{role}: {package} {version} is not published with {name}")
         directory, filename = path.rsplit("/", 1)
-        stored = self.files.targets_dir / directory / f"{signed.hashes['sha256']}.{filename}"
+        stored = self.files.targets_dir / directory / f"{signed['hashes']['sha256']}.{filename}"
         try:
             data = stored.read_bytes()
         except OSError as error:
@@ -175,10 +180,12 @@ class Releases:
 
     def staged_from_dir(self, package: str, version: str) -> StagedRelease:
         directory = self.staging_path(package, version)
-        md = self.files.load_file(layout.package_role(package), directory / RELEASE_NAME, Targets)
+        release = self.files.read_file(layout.package_role(package), directory / RELEASE_NAME,
+                                       "targets")
         image_prefix = self.files.shard_layout().target_path(package, version, f"{package}.")
         images = {
-            path: tf for path, tf in md.signed.targets.items() if path.startswith(image_prefix)
+            path: dict(tf) for path, tf in release.signed["targets"].items()
+            if path.startswith(image_prefix)
         }
         return StagedRelease(
             package=package,
@@ -235,43 +242,44 @@ class Releases:
         }
 
     def publish_release(self, release: StagedRelease, built_images: Mapping[str, Path]) -> None:
-        """Publish only if every built image's length+sha256 equals the author-signed TargetFile.
+        """Publish only if every built image's length+sha256 equals the author-signed one.
 
         Raises a TufError subclass otherwise, with nothing changed. Re-signs
         O(1) metadata: writes the author-signed package role, then snapshot and
-        timestamp.
+        timestamp. Works on the files as plain data (no python-tuf).
         """
         role = layout.package_role(release.package)
         with repository_lock(self.files.root_dir):
             self.online.require_online()
             directory = self.staging_path(release.package, release.version)
-            md = self.files.load_file(role, directory / RELEASE_NAME, Targets)
+            staged = self.files.read_file(role, directory / RELEASE_NAME, "targets")
             context = self.files.package_context(release.package)
             check_package_role(
-                md, release.package, context.keys, context.threshold, context.delegation
+                staged.document, release.package, context.keys, context.threshold,
+                context.delegation,
             )
+            role_bytes = document_bytes(staged.raw)
+            version = staged.version
             current = self.files.package_version_on_disk(context.snapshot, release.package)
-            already_written = current == md.signed.version and (
-                self.files.role_file(role, current).read_bytes() == metadata_bytes(md)
+            already_written = current == version and (
+                self.files.role_file(role, current).read_bytes() == role_bytes
             )
             if already_written and self.files.role_version(context.snapshot, role) == current:
                 self.remove_staged(directory)  # published before a crash stopped the cleanup
                 return
-            if md.signed.version != current + 1 and not already_written:
+            if version != current + 1 and not already_written:
                 raise StagingError(
-                    f"{role}: staged release {release.version} signs version {md.signed.version} "
+                    f"{role}: staged release {release.version} signs version {version} "
                     f"but the published version is {current}; release it again"
                 )
-            previous = md.signed.version - 1
-            before = self.files.load_version(role, previous, Targets).signed if previous else None
+            targets: Mapping[str, Mapping[str, Any]] = staged.signed["targets"]
+            before = (self.files.version_file(role, version - 1, "targets").signed["targets"]
+                      if version > 1 else {})
             shards = self.files.shard_layout()
-            check_release_adds_only_its_files(
-                shards, release.package, release.version, before.targets if before else {},
-                md.signed.targets,
-            )
+            check_release_adds_only_its_files(shards, release.package, release.version, before,
+                                              targets)
             signed_images = {
-                path: tf for path, tf in md.signed.targets.items()
-                if path in release.image_targets
+                path: tf for path, tf in targets.items() if path in release.image_targets
             }
             if signed_images != release.image_targets or set(built_images) != set(signed_images):
                 raise ImageMismatchError(
@@ -282,34 +290,28 @@ class Releases:
             for path, tf in signed_images.items():
                 self.read_and_check_built_file(role, path, tf, Path(built_images[path]))
                 sources[path] = Path(built_images[path])
-            for path, tf in md.signed.targets.items():
-                name = path.rsplit("/", 1)[1]
-                if path.startswith(shards.target_path(release.package, release.version, "")) and (
-                    path not in signed_images
-                ):
-                    local = directory / "files" / name
+            release_path = shards.target_path(release.package, release.version, "")
+            for path, tf in targets.items():
+                if path.startswith(release_path) and path not in signed_images:
+                    local = directory / "files" / path.rsplit("/", 1)[1]
                     self.read_and_check_built_file(role, path, tf, local)
                     sources[path] = local
             for path, local in sources.items():
-                tf = md.signed.targets[path]
                 directory_part, name = path.rsplit("/", 1)
-                dest = self.files.targets_dir / directory_part / f"{tf.hashes['sha256']}.{name}"
+                digest = targets[path]["hashes"]["sha256"]
+                dest = self.files.targets_dir / directory_part / f"{digest}.{name}"
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 if not dest.exists():
                     atomic_copy(local, dest, sync_dir=False)  # the loop below syncs the dirs
             # Make the new names durable before any metadata can reference them.
-            release_path = shards.target_path(release.package, release.version, "")
             release_dir = self.files.targets_dir / release_path
             for durable in (release_dir, release_dir.parent, release_dir.parent.parent):
                 fsync_dir(durable)
             crash_point("publish:targets")
             # The snapshot written next, in the same directory, makes this name durable too.
-            role_path = self.files.role_file(role, md.signed.version)
-            write_once(role_path, metadata_bytes(md), sync_dir=False)
+            write_once(self.files.role_file(role, version), role_bytes, sync_dir=False)
             crash_point("publish:role")
-            self.online.new_snapshot_and_timestamp(
-                {f"{role}.json": MetaFile(version=md.signed.version)}
-            )
+            self.online.new_snapshot_and_timestamp({f"{role}.json": {"version": version}})
             self.remove_staged(directory)
 
     def withdraw_release(self, package: str, version: str, signers: Sequence[Signer]) -> None:
@@ -328,7 +330,8 @@ class Releases:
             payload = withdrawal_payload(
                 package, version, hashlib.sha256(release_bytes).hexdigest()
             )
-            signatures = {signer.public_key.keyid: signer.sign(payload) for signer in signers}
+            signatures = {signer.public_key.keyid: signer.sign(payload).signature
+                          for signer in signers}
             check_withdrawal(package, version, payload, signatures, context.keys,
                              context.threshold)
             self.remove_staged(directory)
@@ -341,7 +344,8 @@ class Releases:
         shutil.rmtree(trash)
 
     @staticmethod
-    def read_and_check_built_file(role: str, path: str, tf: TargetFile, local: Path) -> None:
+    def read_and_check_built_file(role: str, path: str, tf: Mapping[str, Any], local: Path
+                                  ) -> None:
         try:
             data = local.read_bytes()
         except OSError as error:

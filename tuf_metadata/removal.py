@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from securesystemslib.signer import Signer
-from tuf.api.metadata import Metadata, MetaFile, TargetFile, Targets
+from tuf.api.metadata import Metadata, TargetFile, Targets
 
 from tuf_metadata import layout
 from tuf_metadata.metadata_reader import MetadataReader
@@ -33,6 +33,7 @@ from tuf_metadata.repo_types import (
 )
 from tuf_metadata.store import repository_lock, write_once
 from tuf_metadata.superseding import next_shard_version
+from tuf_metadata.trust import SignedDocument
 
 if TYPE_CHECKING:
     from tuf_metadata.quorum import QuorumChanges
@@ -73,9 +74,10 @@ def yank_release(files: MetadataReader, online: OnlineServices, package: str, ve
         ))
         for signer in signers:
             md.sign(signer, append=True)
-        check_package_role(md, package, context.keys, context.threshold, context.delegation)
+        check_package_role(SignedDocument.of(md), package, context.keys, context.threshold,
+                           context.delegation)
         write_once(files.role_file(role, md.signed.version), metadata_bytes(md))
-        online.new_snapshot_and_timestamp({f"{role}.json": MetaFile(version=md.signed.version)})
+        online.new_snapshot_and_timestamp({f"{role}.json": {"version": md.signed.version}})
         return md.signed.version
 
 

@@ -18,12 +18,9 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from securesystemslib.signer import Key, Signature
-from tuf.api.metadata import DelegatedRole, Metadata, Root, TargetFile, Targets
-
-from signing.threshold import check_threshold, key_material
+from signing.threshold import KeyDict, check_threshold, distinct_keys, key_material
 from tuf_metadata import layout
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.repo_types import (
@@ -40,7 +37,20 @@ from tuf_metadata.rotate import (
     parse_rotate_file,
     verify_rotation_chain,
 )
-from tuf_metadata.trust import delegated_keys, role_keys, signed_payload
+from tuf_metadata.trust import (
+    SignedDocument,
+    delegated_keys,
+    is_delegated_path,
+    key_dicts,
+    role_keys,
+    signatures_of,
+    signed_payload,
+    sslib_keys,
+)
+
+if TYPE_CHECKING:
+    from securesystemslib.signer import Key
+    from tuf.api.metadata import Metadata, Root, Targets
 
 
 def check_key_set(role: str, what: str, keys: Sequence[Key], threshold: int) -> None:
@@ -48,7 +58,7 @@ def check_key_set(role: str, what: str, keys: Sequence[Key], threshold: int) -> 
     if not keys:
         raise RepositoryError(f"{role}: at least one {what} key is required")
     if len({key.keyid for key in keys}) != len(keys) or (
-        len({key_material(key) for key in keys}) != len(keys)
+        distinct_keys(key.to_dict() for key in keys) != len(keys)
     ):
         raise RepositoryError(f"{role}: a {what} key is listed twice")
     if not 1 <= threshold <= len(keys):
@@ -58,31 +68,32 @@ def check_key_set(role: str, what: str, keys: Sequence[Key], threshold: int) -> 
 
 
 def check_package_role(
-    md: Metadata[Targets], package: str, keys: Mapping[str, Key], threshold: int,
-    delegation: DelegatedRole,
+    document: SignedDocument, package: str, keys: Mapping[str, KeyDict], threshold: int,
+    delegation: Mapping[str, Any],
 ) -> None:
     """What a package role must be to be staged or published: signed by a threshold of
-    KEYS (the delegation's after any rotation), targets only inside its delegated paths,
-    no further delegation."""
+    KEYS (the delegation's after any rotation), targets only inside its delegated paths
+    (DELEGATION, the delegated role object), no further delegation."""
     role = layout.package_role(package)
-    result = check_threshold(signed_payload(md), md.signatures, keys, threshold)
+    result = check_threshold(document.payload, document.signatures, keys, threshold)
     if not result.satisfied:
         raise StagingError(
             f"{role}: {result.valid} of {threshold} required author signatures valid"
         )
-    for path in md.signed.targets:
-        if not delegation.is_delegated_path(path):
+    for path in document.signed.get("targets") or {}:
+        if not is_delegated_path(delegation, path):
             raise StagingError(f"{role}: target {path} is outside the package's delegated paths")
-    if md.signed.delegations is not None:
+    if "delegations" in document.signed:
         raise StagingError(f"{role}: package roles may not delegate further")
 
 
 def check_release_adds_only_its_files(
-    shards: layout.ShardLayout, package: str, version: str, before: Mapping[str, TargetFile],
-    staged: Mapping[str, TargetFile],
+    shards: layout.ShardLayout, package: str, version: str,
+    before: Mapping[str, Mapping[str, Any]], staged: Mapping[str, Mapping[str, Any]],
 ) -> None:
-    """The staged role lists the previous version's targets (BEFORE) unchanged plus only
-    files of this release: nothing published without its file, nothing silently changed."""
+    """The staged role lists the previous version's targets (BEFORE, target objects by path)
+    unchanged plus only files of this release: nothing published without its file, nothing
+    silently changed."""
     role = layout.package_role(package)
     prefix = shards.target_path(package, version, "")
     if any(path.startswith(prefix) for path in before):
@@ -92,14 +103,18 @@ def check_release_adds_only_its_files(
         raise StagingError(f"{role}: staged release {version} changes targets of other releases")
 
 
-def check_built_file(role: str, path: str, signed: TargetFile, data: bytes) -> None:
-    """A built (or staged) file must have exactly the author-signed length and sha256."""
+def check_built_file(role: str, path: str, signed: Mapping[str, Any], data: bytes) -> None:
+    """A built (or staged) file must have exactly the author-signed length and sha256 (SIGNED:
+    the target object, {"length", "hashes"})."""
     digest = hashlib.sha256(data).hexdigest()
-    if len(data) != signed.length or digest != signed.hashes.get("sha256"):
+    hashes = signed.get("hashes")
+    expected = hashes.get("sha256") if isinstance(hashes, Mapping) else None
+    length = signed.get("length")
+    if len(data) != length or digest != expected:
         raise ImageMismatchError(
             f"{role}: {path}: built file (length {len(data)}, sha256 {digest[:16]}) "
-            f"differs from the author-signed one (length {signed.length}, "
-            f"sha256 {signed.hashes.get('sha256', '')[:16]})"
+            f"differs from the author-signed one (length {length}, "
+            f"sha256 {str(expected or '')[:16]})"
         )
 
 
@@ -108,12 +123,13 @@ class Requirement:
     """One threshold a document of a pending change must reach."""
 
     label: str
-    keys: dict[str, Key]
+    keys: dict[str, KeyDict]
     threshold: int
 
     def met_by(self, md: Metadata[Any]) -> int:
         """How many of these keys validly signed MD."""
-        return check_threshold(signed_payload(md), md.signatures, self.keys, self.threshold).valid
+        return check_threshold(signed_payload(md), signatures_of(md), self.keys,
+                               self.threshold).valid
 
 
 def signing_requirements(
@@ -136,7 +152,7 @@ def signing_requirements(
                               "delegates its shard")
         shard_name = layout.shard_layout_of(new_targets).shard_role(package)
         shard = (proposed_shards or {}).get(shard_name)
-        assigned = role_keys(shard, role) if shard is not None else None
+        assigned = role_keys(shard.to_dict(), role) if shard is not None else None
         if assigned is None:
             raise QuorumError(
                 f"{role}: a quorum change publishes a package role only with the {shard_name} "
@@ -145,7 +161,8 @@ def signing_requirements(
         return [Requirement("new author keys", assigned.keys, assigned.threshold)]
     def of_root(label: str, root: Root, name: str) -> Requirement:
         spec = root.roles[name]
-        return Requirement(label, delegated_keys(root.keys, spec.keyids), spec.threshold)
+        return Requirement(label, delegated_keys(key_dicts(root.keys), spec.keyids),
+                           spec.threshold)
 
     if role == "root":
         needs = [of_root("new root keys", new_root, "root")]
@@ -163,7 +180,7 @@ def signing_requirements(
     if delegations.roles is None or role not in delegations.roles:
         raise QuorumError(f"{role}: not delegated by targets")
     delegated = delegations.roles[role]
-    keys = delegated_keys(delegations.keys, delegated.keyids)
+    keys = delegated_keys(key_dicts(delegations.keys), delegated.keyids)
     return [Requirement("maintainers' targets keys", keys, delegated.threshold)]
 
 
@@ -175,7 +192,7 @@ class RotationPlan:
     meta_version: int
     """Version of its snapshot entry: 1, or one more than the entry it replaces."""
     payload: RotateFile
-    signing_keys: dict[str, Key]
+    signing_keys: dict[str, KeyDict]
     """The keys being replaced: a threshold of them must sign."""
     signing_threshold: int
 
@@ -184,9 +201,9 @@ class RotationPlan:
 class RoleKeyState:
     """A package role's delegation and the rotate files snapshot lists for it."""
 
-    delegation_keys: Mapping[str, Key]
+    delegation_keys: Mapping[str, KeyDict]
     delegation_threshold: int
-    current_keys: Mapping[str, Key]
+    current_keys: Mapping[str, KeyDict]
     current_threshold: int
     chain: Sequence[bytes]
     last_meta_version: int | None
@@ -237,7 +254,8 @@ def plan_rotation(
         payload = RotateFile.revocation(role, number)
     else:
         check_key_set(role, "new", new_keys, threshold)
-        payload = RotateFile(number, role, {key.keyid: key for key in new_keys}, threshold)
+        payload = RotateFile(number, role, {key.keyid: key.to_dict() for key in new_keys},
+                             threshold)
     return RotationPlan(number, meta_version, payload, keys, current_threshold)
 
 
@@ -246,7 +264,7 @@ class DelegatedKeys:
     """What a delegation says must sign a role: keys, threshold, and how many of the role's
     rotate files it supersedes (`rotate.superseded_rotations`)."""
 
-    keys: Mapping[str, Key]
+    keys: Mapping[str, KeyDict]
     threshold: int
     superseded: int
 
@@ -339,7 +357,9 @@ def check_superseding(
             )
         return
     named = {key_material(key) for key in after.keys.values()}
-    if named != {key_material(key) for key in keys.values()} or after.threshold != threshold:
+    if named != {key_material(key) for key in keys.values()} or (
+        after.threshold != threshold
+    ):
         raise RepositoryError(
             f"{role}: the delegation names keys or a threshold other than those in force after "
             f"rotate file {after.superseded} (threshold {threshold} of keys "
@@ -357,8 +377,8 @@ def withdrawal_payload(package: str, version: str, release_sha256: str) -> bytes
 
 
 def check_withdrawal(
-    package: str, version: str, payload: bytes, signatures: Mapping[str, Signature],
-    keys: Mapping[str, Key], threshold: int,
+    package: str, version: str, payload: bytes, signatures: Mapping[str, str],
+    keys: Mapping[str, KeyDict], threshold: int,
 ) -> None:
     """A withdrawal needs a threshold of the package's author keys in force, the same rule
     as staging the release."""
@@ -376,7 +396,7 @@ def check_withdrawal(
         )
 
 
-def first_outsider(signer_keyids: Iterable[str], keys: Mapping[str, Key]) -> str | None:
+def first_outsider(signer_keyids: Iterable[str], keys: Mapping[str, object]) -> str | None:
     """The first signer keyid that is not one of KEYS (who may sign), or None."""
     return next((keyid for keyid in signer_keyids if keyid not in keys), None)
 
@@ -390,9 +410,9 @@ def check_rebuilder_keys_unshared(
     """A rebuilder's keys belong to no other rebuilder: operators count distinct rebuilders,
     and one party holding two delegations under one key would count twice."""
     role = layout.rebuilder_role(name)
-    mine = {key_material(key) for key in keys}
+    mine = {key_material(key.to_dict()) for key in keys}
     for other, other_keys in sorted(others.items()):
-        if other != name and mine & {key_material(key) for key in other_keys}:
+        if other != name and mine & {key_material(key.to_dict()) for key in other_keys}:
             raise RepositoryError(
                 f"{role}: a key is already the key of rebuilder {other!r}; each rebuilder "
                 "signs with its own keys"
@@ -400,22 +420,22 @@ def check_rebuilder_keys_unshared(
 
 
 def check_rebuilder_role(
-    md: Metadata[Targets], name: str, keys: Mapping[str, Key], threshold: int,
-    delegation: DelegatedRole,
+    document: SignedDocument, name: str, keys: Mapping[str, KeyDict], threshold: int,
+    delegation: Mapping[str, Any],
 ) -> None:
     """What a rebuilder role must be to be published: signed by a threshold of KEYS (the
     delegation's after any rotation), only its own attestation paths, no delegation."""
     role = layout.rebuilder_role(name)
-    result = check_threshold(signed_payload(md), md.signatures, keys, threshold)
+    result = check_threshold(document.payload, document.signatures, keys, threshold)
     if not result.satisfied:
         raise RepositoryError(
             f"{role}: {result.valid} of {threshold} required rebuilder signatures valid"
         )
-    for path in md.signed.targets:
+    for path in document.signed.get("targets") or {}:
         check_attestation_path(name, path)
-        if not delegation.is_delegated_path(path):
+        if not is_delegated_path(delegation, path):
             raise RepositoryError(f"{role}: target {path} is outside its delegated paths")
-    if md.signed.delegations is not None:
+    if "delegations" in document.signed:
         raise RepositoryError(f"{role}: rebuilder roles may not delegate further")
 
 
@@ -439,7 +459,7 @@ def check_attestation_path(name: str, path: str) -> tuple[str, str, str]:
 
 
 def check_attestation(
-    name: str, path: str, data: bytes, keys: Mapping[str, Key]
+    name: str, path: str, data: bytes, keys: Mapping[str, KeyDict]
 ) -> tuple[str, str, str]:
     """(package, version, target) of the attestation DATA that rebuilder NAME submits at PATH:
     its own path, a DSSE envelope (one JSON object) that one of KEYS (the rebuilder's keys in
@@ -456,7 +476,7 @@ def check_attestation(
     if not isinstance(document, dict):
         raise RepositoryError(f"{role}: {path}: not a DSSE envelope")
     try:
-        statement, _ = verify_envelope(document, keys)
+        statement, _ = verify_envelope(document, sslib_keys(keys))
     except AttestationError as error:
         raise RepositoryError(f"{role}: {path}: {error}") from None
     predicate = statement.get("predicate")

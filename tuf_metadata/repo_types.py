@@ -6,30 +6,29 @@ The `Repository` facade (tuf_metadata.repository) re-exports every name here.
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from securesystemslib.signer import Key
-from tuf.api.metadata import (
-    SPECIFICATION_VERSION,
-    DelegatedRole,
-    Metadata,
-    Snapshot,
-    TargetFile,
-)
-from tuf.api.serialization.json import JSONSerializer
-
+from signing.threshold import KeyDict
 from tuf_metadata.errors import TufError
+
+if TYPE_CHECKING:
+    from tuf.api.metadata import Metadata, Snapshot
+
+    from tuf_metadata.metadata_reader import SnapshotFile
 
 CONFIG_NAME = "repo.json"
 SHARD_DIGITS_KEY = "shard_digits"  # repo.json: the ceremony's shard prefix length (a cache)
 RELEASE_NAME = "release.json"
 STATUS_NAME = "status.json"
 MANIFEST_FILE = "manifest.json"
-SPEC_VERSION = ".".join(SPECIFICATION_VERSION)
-SERIALIZER = JSONSerializer(compact=True)
+SPEC_VERSION = "1.0.31"
+"""The TUF specification version our metadata declares: python-tuf's (a test keeps them equal)."""
+EXPIRES_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def utc_now() -> datetime:
@@ -41,9 +40,15 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def document_bytes(document: Mapping[str, Any]) -> bytes:
+    """The bytes a metadata file is written as: compact, key-sorted JSON with non-ASCII
+    escaped, exactly as python-tuf's JSONSerializer(compact=True) writes it."""
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode("utf-8")
+
+
 def metadata_bytes(md: Metadata[Any]) -> bytes:
-    """The bytes a metadata file is written as (compact JSON)."""
-    return md.to_bytes(SERIALIZER)
+    """The bytes a python-tuf metadata object is written as (`document_bytes`)."""
+    return document_bytes(md.to_dict())
 
 
 class RepositoryError(TufError):
@@ -92,7 +97,8 @@ class StagedRelease:
     version: str
     source_archive: Path
     manifest: Path
-    image_targets: dict[str, TargetFile]
+    image_targets: dict[str, dict[str, Any]]
+    """The author-signed target objects ({"length", "hashes"}) of its images, by path."""
 
 
 @dataclass(frozen=True)
@@ -121,10 +127,12 @@ class DocumentStatus:
 class PackageContext:
     """What signing or publishing a package role is checked against."""
 
-    snapshot: Snapshot
-    delegation: DelegatedRole
-    delegation_keys: dict[str, Key]
-    keys: dict[str, Key]
+    snapshot: Snapshot | SnapshotFile
+    delegation: dict[str, Any]
+    """The delegated role object in the package's shard."""
+    delegation_keys: dict[str, KeyDict]
+    keys: dict[str, KeyDict]
+    """Who must sign now: the delegation's keys after the role's TAP 8 rotate chain."""
     threshold: int
 
 

@@ -23,7 +23,7 @@ from securesystemslib.signer import Key
 from tuf.api.metadata import DelegatedRole, Metadata, Root, Snapshot, Targets, Timestamp
 from tuf.api.serialization import DeserializationError
 
-from signing.threshold import check_threshold
+from signing.threshold import KeyDict, check_threshold
 from tuf_metadata import layout
 from tuf_metadata.errors import TufError
 from tuf_metadata.hosting import check_published_tree
@@ -36,7 +36,15 @@ from tuf_metadata.rotate import (
     verify_rotation_chain,
 )
 from tuf_metadata.snapshot_tree_files import audit_tree
-from tuf_metadata.trust import check_role, delegated_keys, role_keys, signed_payload
+from tuf_metadata.trust import (
+    check_role,
+    delegated_keys,
+    key_dicts,
+    role_keys,
+    signatures_of,
+    signed_payload,
+    sslib_keys,
+)
 
 
 class VerificationFailure(TufError):
@@ -104,10 +112,10 @@ verifying the same repository repeatedly (the crash tests) can reuse them."""
 
 
 def _delegation_digest(role: str, delegator: Root | Targets) -> str:
-    assigned = role_keys(delegator, role)
+    assigned = role_keys(delegator.to_dict(), role)
     doc = None if assigned is None else {
         "threshold": assigned.threshold,
-        "keys": {keyid: key.to_dict() for keyid, key in assigned.keys.items()},
+        "keys": assigned.keys,
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
@@ -125,7 +133,7 @@ def _check_signed(
         key = (role, _sha256(payload + b"\0" + signatures), _delegation_digest(role, delegator))
         if cache.get(key):
             return
-    result = check_role(delegator, role, payload, md.signatures)
+    result = check_role(delegator.to_dict(), role, payload, signatures_of(md))
     if not result.satisfied:
         raise VerificationFailure(
             f"{role}: version {md.signed.version} has {result.describe()} by {by}"
@@ -282,7 +290,8 @@ def verify_repository(
                 parsed = layout.parse_attestation_path(path)
                 if parsed is None or parsed[3] != rebuilder:
                     raise VerificationFailure(f"{shard_name}: {path} is not its attestation path")
-                attestations.append(PublishedAttestation(rebuilder, *parsed[:3], data, keys))
+                attestations.append(PublishedAttestation(rebuilder, *parsed[:3], data,
+                                                         sslib_keys(keys)))
                 target_count += 1
             continue
         if not shard_name.startswith(layout.SHARD_PREFIX):
@@ -345,11 +354,11 @@ def verify_repository(
 
 def _role_keys_in_force(
     metadata_dir: Path, snap: Snapshot, role: str, delegator: Targets, delegation: DelegatedRole,
-) -> tuple[dict[str, Key], int, bool]:
+) -> tuple[dict[str, KeyDict], int, bool]:
     """(keys, threshold, revoked) of a delegated role after its TAP 8 rotate chain (from the
     rotate file after those its delegation supersedes)."""
     assert delegator.delegations is not None
-    keys = delegated_keys(delegator.delegations.keys, delegation.keyids)
+    keys = delegated_keys(key_dicts(delegator.delegations.keys), delegation.keyids)
     threshold = delegation.threshold
     chain = _rotate_chain(metadata_dir, snap, role)
     try:
@@ -365,9 +374,9 @@ def _role_keys_in_force(
 
 
 def _check_threshold(
-    role: str, md: Metadata[Any], keys: Mapping[str, Key], threshold: int, by: str
+    role: str, md: Metadata[Any], keys: Mapping[str, KeyDict], threshold: int, by: str
 ) -> None:
-    result = check_threshold(signed_payload(md), md.signatures, keys, threshold)
+    result = check_threshold(signed_payload(md), signatures_of(md), keys, threshold)
     if not result.satisfied:
         raise VerificationFailure(
             f"{role}: version {md.signed.version} has {result.describe()} by {by}"

@@ -76,7 +76,9 @@ if TYPE_CHECKING:
     from securesystemslib.signer import Key, Signer
     from tuf.api.metadata import Metadata, Root, Snapshot, Targets, Timestamp
 
+    from signing.key_files import KeySigner
     from signing.keys import PassphraseSource
+    from signing.threshold import KeyDict
     from tuf_metadata.key_rotation import KeyRotation
     from tuf_metadata.migrate import MigrationReport
     from tuf_metadata.quorum import QuorumChanges
@@ -229,9 +231,9 @@ class Repository:
 
     def package_keys(
         self, shard_md: Metadata[Targets], snapshot: Snapshot, package: str
-    ) -> tuple[dict[str, Key], int]:
+    ) -> tuple[dict[str, KeyDict], int]:
         """Keys and threshold that must sign the package role now (delegation + TAP 8 chain)."""
-        return self.files.package_keys(shard_md, snapshot, package)
+        return self.files.package_keys(shard_md.signed.to_dict(), snapshot, package)
 
     def package_context(self, package: str) -> PackageContext:
         """Snapshot, delegation and effective (post-rotation) keys of a delegated package."""
@@ -253,7 +255,7 @@ class Repository:
         return self.files.role_file(role, version)
 
     def _snapshot_file(self, root: Root, verify: bool) -> SnapshotFile:
-        return self.files.snapshot_file(root, verify)
+        return self.files.snapshot_file(root.to_dict(), verify)
 
     def _write_pending(
         self, description: str, documents: list[tuple[str, Metadata[Any]]]
@@ -409,7 +411,7 @@ class Repository:
 
     # -- online services (online) ---------------------------------------------------------
 
-    def online_signer(self, role: str) -> Signer:
+    def online_signer(self, role: str) -> KeySigner:
         """The online signer of snapshot or timestamp (loaded once)."""
         return self.online.online_signer(role)
 

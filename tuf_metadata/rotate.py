@@ -29,14 +29,15 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from securesystemslib.signer import Key, Signature, Signer
-
-from signing.threshold import check_threshold
+from signing.threshold import KeyDict, check_threshold, signature_map, usable_key
 from tuf_metadata import layout
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.errors import TufError
+
+if TYPE_CHECKING:
+    from securesystemslib.signer import Signer
 
 ROTATE_TYPE = "rotate"
 
@@ -53,9 +54,9 @@ class RoleRevokedError(RotationError):
     """The role rotated to the null key (TAP 20): it is revoked."""
 
 
-def compute_keyid(key: Key) -> str:
-    """Hex SHA-256 of the canonical JSON of the public key (spec 4.2)."""
-    return hashlib.sha256(canonical_json(key.to_dict())).hexdigest()
+def compute_keyid(key: KeyDict) -> str:
+    """Hex SHA-256 of the canonical JSON of the public key object (spec 4.2)."""
+    return hashlib.sha256(canonical_json(dict(key))).hexdigest()
 
 
 def superseded_rotations(role: str, fields: Mapping[str, Any]) -> int:
@@ -78,7 +79,8 @@ class RotateFile:
 
     version: int
     role: str
-    keys: Mapping[str, Key] = field(default_factory=dict)
+    keys: Mapping[str, KeyDict] = field(default_factory=dict)
+    """TUF key objects by keyid."""
     threshold: int = 1
 
     @property
@@ -108,14 +110,14 @@ class RotateFile:
             raise RotationError(f"rotate file: bad threshold {threshold!r}")
         if not isinstance(raw_keys, Mapping):
             raise RotationError("rotate file: keys is not an object")
-        keys: dict[str, Key] = {}
+        keys: dict[str, KeyDict] = {}
         for keyid, key_dict in raw_keys.items():
             if not isinstance(key_dict, Mapping):
                 raise RotationError(f"rotate file: key {keyid} is not an object")
-            try:
-                key = Key.from_dict(keyid, dict(key_dict))
-            except Exception as error:  # securesystemslib raises several types
-                raise RotationError(f"rotate file: unusable key {keyid}: {error}") from None
+            key = json.loads(json.dumps(key_dict))  # a copy nobody else holds
+            if not usable_key(keyid, key):
+                raise RotationError(f"rotate file: unusable key {keyid} (unknown keytype or "
+                                    "scheme, or a public value that does not load)")
             if compute_keyid(key) != keyid:
                 raise RotationError(f"rotate file: keyid {keyid} does not match its key")
             keys[keyid] = key
@@ -132,7 +134,7 @@ class RotateFile:
             "_type": ROTATE_TYPE,
             "version": self.version,
             "role": self.role,
-            "keys": {keyid: key.to_dict() for keyid, key in self.keys.items()},
+            "keys": {keyid: dict(key) for keyid, key in self.keys.items()},
             "threshold": self.threshold,
         }
 
@@ -147,7 +149,8 @@ class SignedRotateFile:
 
     payload: RotateFile
     signed_bytes: bytes
-    signatures: Mapping[str, Signature]
+    signatures: Mapping[str, str]
+    """Hex signatures by keyid."""
 
 
 def sign_rotate(payload: RotateFile, signers: Sequence[Signer]) -> bytes:
@@ -170,24 +173,17 @@ def parse_rotate_file(data: bytes) -> SignedRotateFile:
     raw_signatures = envelope["signatures"]
     if not isinstance(raw_signatures, list):
         raise RotationError("rotate file: signatures is not a list")
-    signatures: dict[str, Signature] = {}
-    for raw in raw_signatures:
-        if not isinstance(raw, dict) or not isinstance(raw.get("keyid"), str):
-            raise RotationError("rotate file: malformed signature entry")
-        try:
-            signature = Signature.from_dict(dict(raw))
-        except Exception:
-            raise RotationError("rotate file: malformed signature entry") from None
-        if signature.keyid in signatures:
-            raise RotationError(f"rotate file: duplicate signature by keyid {signature.keyid}")
-        signatures[signature.keyid] = signature
+    try:
+        signatures = signature_map(raw_signatures)
+    except ValueError as error:
+        raise RotationError(f"rotate file: {error}") from None
     return SignedRotateFile(payload, payload.canonical_bytes(), signatures)
 
 
 def verify_rotate_step(
     role: str,
     number: int,
-    keys: Mapping[str, Key],
+    keys: Mapping[str, KeyDict],
     threshold: int,
     data: bytes,
 ) -> RotateFile:
@@ -212,12 +208,12 @@ def verify_rotate_step(
 
 def verify_rotation_chain(
     role: str,
-    delegation_keys: Mapping[str, Key],
+    delegation_keys: Mapping[str, KeyDict],
     delegation_threshold: int,
     files: Sequence[bytes],
     previously_trusted: Sequence[bytes | None] = (),
     superseded: int = 0,
-) -> tuple[dict[str, Key], int]:
+) -> tuple[dict[str, KeyDict], int]:
     """Walk ROLE's rotate files SUPERSEDED+1..N from the delegation's keys.
 
     FILES[i] must be rotate file i+1. Returns the keys and threshold that must
@@ -245,7 +241,7 @@ def verify_rotation_chain(
             f"the delegation of role {role!r} supersedes {superseded} rotate files, but "
             f"{len(files)} are listed"
         )
-    keys: dict[str, Key] = dict(delegation_keys)
+    keys: dict[str, KeyDict] = dict(delegation_keys)
     threshold = delegation_threshold
     for index in range(superseded, len(files)):
         data = files[index]

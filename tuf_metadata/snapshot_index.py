@@ -33,12 +33,13 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from tuf.api.metadata import MetaFile
+from typing import TYPE_CHECKING, Any
 
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.repo_types import CorruptMetadataError
+
+if TYPE_CHECKING:
+    from tuf.api.metadata import MetaFile
 
 INDEX_NAME = "snapshot.index.json"
 INDEX_FORMAT = 1
@@ -171,8 +172,9 @@ def index_of_file(data: bytes, signed: Mapping[str, Any], version: int) -> Snaps
     return encoded.index(version, data)
 
 
-class IndexedMeta(Mapping[str, MetaFile]):
-    """Snapshot meta read through an index: only the chunks of looked-up keys are parsed."""
+class IndexedMeta(Mapping[str, "MetaFile"]):
+    """Snapshot meta read through an index: only the chunks of looked-up keys are parsed
+    (`raw`: the entry as the file holds it; indexing: python-tuf's MetaFile of it)."""
 
     def __init__(self, data: bytes, index: SnapshotIndex):
         self.data = data
@@ -214,6 +216,9 @@ class IndexedMeta(Mapping[str, MetaFile]):
         return self.chunk(self.chunk_of(key))[key]
 
     def __getitem__(self, key: str) -> MetaFile:
+        # python-tuf's view of an entry, for its callers; the publish path reads `raw`.
+        from tuf.api.metadata import MetaFile
+
         value = self.raw(key)
         try:
             return MetaFile.from_dict(dict(value))

@@ -22,11 +22,10 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from securesystemslib.signer import Signature, Signer
-from tuf.api.metadata import Root, Timestamp
-
+from signing.key_files import KeySigner
+from signing.threshold import signature_map
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.metadata_reader import MetadataReader
 from tuf_metadata.repo_types import CorruptMetadataError
@@ -45,6 +44,9 @@ from tuf_metadata.snapshot_tree import (
 )
 from tuf_metadata.store import atomic_write, repository_lock, write_once
 from tuf_metadata.trust import check_role
+
+if TYPE_CHECKING:
+    from tuf.api.metadata import Root, Timestamp
 
 
 def tree_enabled(files: MetadataReader) -> bool:
@@ -82,7 +84,7 @@ def _read_bundle(files: MetadataReader, group: str, ref: FileRef) -> dict[str, A
 
 def write_tree(
     files: MetadataReader, signed: Mapping[str, Any], changes: Mapping[str, Any],
-    whole_meta: Callable[[], Mapping[str, Any]], signers: Sequence[Signer], *,
+    whole_meta: Callable[[], Mapping[str, Any]], signers: Sequence[KeySigner], *,
     incremental: bool = True,
 ) -> FileRef:
     """Write the tree of snapshot SIGNED (its "meta" ignored), which is snapshot version
@@ -109,7 +111,7 @@ def write_tree(
     for path, data in update.bundles.items():
         write_once(files.metadata_dir / path, data, sync_dir=False)
     payload = canonical_json(update.node_signed)
-    signatures = [signer.sign(payload).to_dict() for signer in signers]
+    signatures = [signer.sign(payload) for signer in signers]
     node = canonical_json({"signatures": signatures, "signed": update.node_signed})
     write_once(node_path, node)  # its directory fsync also covers the bundles' names
     return FileRef.of(version, node)
@@ -132,11 +134,8 @@ def audit_tree(metadata_dir: Path, root: Root, timestamp: Timestamp, snapshot_by
             return f"{name} does not match timestamp's length and sha256"
         document = json.loads(data)
         node = parse_node(document["signed"])
-        signatures = {}
-        for entry in document["signatures"]:
-            signature = Signature.from_dict(dict(entry))
-            signatures[signature.keyid] = signature
-        if not check_role(root, "snapshot", canonical_json(document["signed"]),
+        signatures = signature_map(document["signatures"])
+        if not check_role(root.to_dict(), "snapshot", canonical_json(document["signed"]),
                           signatures).satisfied:
             return f"{name} is not signed by a threshold of root's snapshot keys"
         bundles = {}
@@ -154,7 +153,7 @@ def audit_tree(metadata_dir: Path, root: Root, timestamp: Timestamp, snapshot_by
 
 
 def timestamp_field(files: MetadataReader, snapshot_version: int, snapshot_bytes: bytes,
-                    signers: Sequence[Signer]) -> dict[str, Any]:
+                    signers: Sequence[KeySigner]) -> dict[str, Any]:
     """The extra signed timestamp field for SNAPSHOT_VERSION ({} when the tree is off).
 
     The node is normally written with its snapshot; when it is missing (the tree was

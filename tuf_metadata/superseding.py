@@ -37,7 +37,7 @@ from tuf_metadata.rotate import (
     verify_rotation_chain,
 )
 from tuf_metadata.store import repository_lock
-from tuf_metadata.trust import delegated_keys
+from tuf_metadata.trust import delegated_keys, key_dicts, sslib_keys
 
 if TYPE_CHECKING:
     from tuf_metadata.quorum import QuorumChanges
@@ -53,7 +53,7 @@ def delegation_of(delegator: Targets, role: str) -> DelegatedKeys | None:
         superseded = superseded_rotations(role, delegated.unrecognized_fields)
     except RotationError as error:
         raise RepositoryError(str(error)) from None
-    return DelegatedKeys(delegated_keys(delegations.keys, delegated.keyids),
+    return DelegatedKeys(delegated_keys(key_dicts(delegations.keys), delegated.keyids),
                          delegated.threshold, superseded)
 
 
@@ -119,7 +119,8 @@ def propose_fold(files: MetadataReader, quorum: QuorumChanges, package: str,
         except RotationError as error:
             raise CorruptMetadataError(f"{role}: rotate chain check: {error}") from None
         if expected and (
-            {key_material(key) for key in expected} != {key_material(k) for k in keys.values()}
+            {key_material(key.to_dict()) for key in expected}
+            != {key_material(k) for k in keys.values()}
             or (expected_threshold is not None and expected_threshold != threshold)
         ):
             raise RepositoryError(
@@ -133,7 +134,7 @@ def propose_fold(files: MetadataReader, quorum: QuorumChanges, package: str,
         delegated.keyids = sorted(keys)
         delegated.threshold = threshold
         delegated.unrecognized_fields[SUPERSEDED_FIELD] = len(chain)
-        shard.delegations.keys.update(keys)
+        shard.delegations.keys.update(sslib_keys(keys))
         next_shard_version(files, shard)
         check_delegator_change(files, snapshot, shard_md.signed, shard)
         return quorum.write_pending(f"fold {len(chain)} rotations of package {package}",

@@ -21,9 +21,11 @@ import click
 
 from fsio import DestinationExistsError, create_exclusive
 from repo_tool.deprecated import warn_renamed
-from signing import key_encryption
-from signing.key_encryption import check_new_passphrase
-from signing.keys import (
+
+# signing.keys (securesystemslib) and signing.key_encryption (scrypt, AES) are imported by the
+# `key` commands that use them: every repository command imports this module for its
+# passphrase options.
+from signing.key_files import (
     INSECURE,
     KEY_KINDS,
     PRIVATE_SUFFIX,
@@ -31,12 +33,6 @@ from signing.keys import (
     PUBLIC_SUFFIX,
     KeyFileError,
     PassphraseSource,
-    generate_key,
-    load_public_key,
-    load_signer,
-    public_key_document,
-    reencrypt_key_file,
-    write_key_pair,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -149,12 +145,16 @@ def key_generate(
 
     Example: repo-tool key generate keys/alice.key --passphrase-env ALICE_PW
     """
+    from signing import key_encryption
+    from signing.keys import generate_key, write_key_pair
+
     if not path.name.endswith(PRIVATE_SUFFIX):
         path = path.with_name(path.name + PRIVATE_SUFFIX)
     source = passphrase_source(passphrase_env, passphrase_file, insecure_plaintext)
     passphrase = source.read(str(path), confirm=True)
     if passphrase is not None:
-        check_new_passphrase(passphrase)  # before the user waits for a key to be generated
+        # Before the user waits for a key to be generated.
+        key_encryption.check_new_passphrase(passphrase)
     signer = generate_key(kind)  # type: ignore[arg-type]
     path.parent.mkdir(parents=True, exist_ok=True)
     private_path, public_path = write_key_pair(signer, path, passphrase)
@@ -189,6 +189,8 @@ def key_export(
     insecure_plaintext: bool, as_json: bool,
 ) -> None:
     """Export the public key of PRIVATE as a public key file (JSON with its TUF keyid)."""
+    from signing.keys import load_signer, public_key_document
+
     signer = load_signer(private, passphrase_source(passphrase_env, passphrase_file,
                                                     insecure_plaintext))
     document = public_key_document(signer.public_key)
@@ -232,6 +234,9 @@ def key_passwd(
 
     Example: repo-tool key passwd keys/alice.key --passphrase-env OLD_PW --new-passphrase-env PW
     """
+    from signing import key_encryption
+    from signing.keys import load_signer, reencrypt_key_file
+
     if new_passphrase_env and new_passphrase_file:
         raise click.UsageError("give at most one of --new-passphrase-env, --new-passphrase-file")
     current = passphrase_source(passphrase_env, passphrase_file, insecure_plaintext)
@@ -266,6 +271,9 @@ def key_list(directory: Path, as_json: bool) -> None:
     public one. On a terminal keyids are shortened; piped, rows are
     tab-separated and complete.
     """
+    from signing import key_encryption
+    from signing.keys import load_public_key
+
     rows: list[dict[str, str]] = []
     for path in sorted(directory.glob(f"*{PUBLIC_SUFFIX}")):
         key = load_public_key(path)

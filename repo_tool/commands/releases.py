@@ -118,7 +118,7 @@ def release_stage(
     )
     data = {
         "package": staged.package, "version": staged.version,
-        "images": {path: tf.hashes["sha256"] for path, tf in staged.image_targets.items()},
+        "images": {path: tf["hashes"]["sha256"] for path, tf in staged.image_targets.items()},
     }
     emit(as_json, data, f"staged {name} {version} ({len(staged.image_targets)} images)")
 

@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from securesystemslib.signer import Signer
 
 from repo_tool.commands.keys import online_passphrase_options
 from repo_tool.commands.options import JSON_OPTION as JSON_OPTION
 from repo_tool.commands.options import PUBLIC_KEY_FILE as PUBLIC_KEY_FILE
 from repo_tool.commands.options import REPO_OPTION as REPO_OPTION
 from repo_tool.errors import RepoToolError
-from signing.keys import PassphraseSource, load_signer
+from signing.key_files import PassphraseSource
 from tuf_metadata.repository import NotInitialisedError, Repository
+
+if TYPE_CHECKING:
+    from securesystemslib.signer import Signer
 
 ONLINE_OPTION = online_passphrase_options
 
@@ -42,6 +44,8 @@ def open_repo(repo_dir: Path, online_passphrase: str | None = None) -> Repositor
 
 
 def load_signers(keys: tuple[Path, ...], source: PassphraseSource) -> list[Signer]:
+    from signing.keys import load_signer  # securesystemslib: the commands that sign need it
+
     return [load_signer(path, source) for path in keys]
 
 

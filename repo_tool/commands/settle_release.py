@@ -20,7 +20,7 @@ def author_release(release: StagedRelease) -> AuthorRelease:
         release.package,
         release.version,
         {
-            target_of(path): AuthorImage(tf.hashes.get("sha256", ""), tf.length)
+            target_of(path): AuthorImage(tf["hashes"].get("sha256", ""), tf["length"])
             for path, tf in release.image_targets.items()
         },
     )

@@ -241,7 +241,7 @@ def test_a_running_signer_switches_to_the_new_keys_at_its_next_signing(
         served: tuple[Fixture, str]) -> None:
     fx, _ = served
     service_view = Repository(fx.repo_dir)  # what a running sign-service holds
-    old = service_view.online_signer("timestamp").public_key.keyid
+    old = service_view.online_signer("timestamp").keyid
     rotate_online_keys(fx)
     service_view.resign_timestamp()
     timestamp = json.loads((metadata_dir(fx.repo_dir) / "timestamp.json").read_bytes())

@@ -243,7 +243,7 @@ class RepositorySimulator:
         payload = RotateFile(
             version=number,
             role=role,
-            keys={s.public_key.keyid: s.public_key for s in new_signers},
+            keys={s.public_key.keyid: s.public_key.to_dict() for s in new_signers},
             threshold=threshold,
         )
         return self.put_rotate_file(role, number, sign_rotate(payload, signed_by), meta_version)

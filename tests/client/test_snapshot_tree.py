@@ -17,9 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from securesystemslib.signer import SSlibKey
 from tuf.api.metadata import Metadata, MetaFile, Timestamp
 from tuf.ngclient.updater import Updater as NgUpdater
 
+from signing.keys import KeyFileSigner
 from tests.client.conftest import files_in
 from tests.repository.helpers import Fixture, init_repo, release, run
 from tests.support.http_thread import running
@@ -204,7 +206,9 @@ def test_tree_lists_exactly_the_snapshot_entries_and_a_publish_rewrites_one_bund
 
 
 def _online_signer(served: Served, role: str):  # type: ignore[no-untyped-def]
-    return served.fx.repo.online.online_signer(role)
+    """The repository's online key of ROLE as a securesystemslib signer (for python-tuf)."""
+    private = served.fx.repo.online.online_signer(role).private_key
+    return KeyFileSigner(private, SSlibKey.from_crypto(private.public_key()))
 
 
 def forge_tree(served: Served, mutate: Callable[[dict[str, dict[str, object]]], None], *,

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from tuf.api.metadata import DelegatedRole, Metadata, MetaFile, Targets
+from tuf.api.metadata import DelegatedRole, Metadata, Targets
 from tuf.ngclient.updater import Updater as NgUpdater
 
 from tests.repository.helpers import Fixture, init_repo, make_keys, pub, release, run
@@ -180,7 +180,7 @@ def _publish_signed(fx: Fixture, role: str, signed: Targets, signers: Sequence[s
     repo = fx.repo
     (repo.metadata_dir / f"{signed.version}.{role}.json").write_bytes(metadata_bytes(md))
     with repository_lock(fx.repo_dir):
-        repo.online.new_snapshot_and_timestamp({f"{role}.json": MetaFile(version=signed.version)})
+        repo.online.new_snapshot_and_timestamp({f"{role}.json": {"version": signed.version}})
 
 
 def _delegation(fx: Fixture, role: str, paths: list[str]) -> DelegatedRole:

@@ -27,8 +27,8 @@ from tuf_metadata.client.errors import (
     RollbackError,
     TargetNotFoundError,
 )
-from tuf_metadata.client.trusted import path_matches_pattern
 from tuf_metadata.errors import TufError
+from tuf_metadata.trust import path_matches_pattern
 
 NewClient = Callable[[RepositorySimulator], Client]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
-from tuf.api.metadata import Metadata, Targets
+from tuf.api.metadata import Metadata, TargetFile, Targets
 
 from signing.keys import INSECURE, load_signer
 from tests.repository.helpers import (
@@ -108,8 +108,8 @@ def test_package_path_outside_its_delegation_is_refused(fx: Fixture) -> None:
     release_file = fx.repo_dir / "staging" / "alice" / "2.0.0" / "release.json"
     md: Metadata[Targets] = Metadata[Targets].from_bytes(release_file.read_bytes())
     stolen = SHARDS.target_path("victim", "1.0.0", "victim.hvt")
-    md.signed.targets[stolen] = next(iter(staged.image_targets.values()))
-    md.signed.targets[stolen].path = stolen
+    md.signed.targets[stolen] = TargetFile.from_dict(
+        dict(next(iter(staged.image_targets.values()))), stolen)
     md.signatures.clear()
     md.sign(load_signer(fx.keys["alice"], INSECURE))
     release_file.write_bytes(md.to_bytes())

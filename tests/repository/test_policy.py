@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -28,6 +29,7 @@ from tuf_metadata.repo_types import (
     StagingError,
 )
 from tuf_metadata.rotate import RotateFile, sign_rotate
+from tuf_metadata.trust import SignedDocument
 
 SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
 
@@ -39,13 +41,20 @@ def signer() -> CryptoSigner:
     return CryptoSigner(Ed25519PrivateKey.generate())
 
 
-def target(package: str, version: str, name: str, data: bytes) -> tuple[str, TargetFile]:
+def target(package: str, version: str, name: str, data: bytes) -> tuple[str, dict[str, Any]]:
+    """A target path and its target object ({"length", "hashes"}) as a role file lists it."""
     path = SHARDS.target_path(package, version, name)
-    return path, TargetFile.from_data(path, data, ["sha256"])
+    return path, TargetFile.from_data(path, data, ["sha256"]).to_dict()
 
 
-def delegation(keyids: list[str], threshold: int = 1) -> DelegatedRole:
-    return DelegatedRole(ROLE, keyids, threshold, True, paths=SHARDS.package_paths(PACKAGE))
+def delegation(keyids: list[str], threshold: int = 1) -> dict[str, Any]:
+    """The delegated role object a shard lists for the package."""
+    return DelegatedRole(ROLE, keyids, threshold, True,
+                         paths=SHARDS.package_paths(PACKAGE)).to_dict()
+
+
+def key_table(*signers: CryptoSigner) -> dict[str, dict[str, Any]]:
+    return {one.public_key.keyid: one.public_key.to_dict() for one in signers}
 
 
 # -- check_key_set ------------------------------------------------------------------------
@@ -74,17 +83,18 @@ def test_one_key_under_two_keyids_is_listed_twice() -> None:
 
 # -- check_package_role ---------------------------------------------------------------------
 
-def package_role(*signers: CryptoSigner, targets: dict[str, TargetFile] | None = None
-                 ) -> Metadata[Targets]:
-    md = Metadata(Targets(expires=datetime.now(UTC) + timedelta(days=1), targets=targets or {}))
+def package_role(*signers: CryptoSigner, targets: dict[str, dict[str, Any]] | None = None
+                 ) -> SignedDocument:
+    listed = {path: TargetFile.from_dict(dict(tf), path) for path, tf in (targets or {}).items()}
+    md = Metadata(Targets(expires=datetime.now(UTC) + timedelta(days=1), targets=listed))
     for one in signers:
         md.sign(one, append=True)
-    return md
+    return SignedDocument.of(md)
 
 
 def test_package_role_needs_a_threshold_of_the_keys_in_force() -> None:
     a, b = signer(), signer()
-    keys = {a.public_key.keyid: a.public_key, b.public_key.keyid: b.public_key}
+    keys = key_table(a, b)
     spec = delegation(list(keys), 2)
     check_package_role(package_role(a, b), PACKAGE, keys, 2, spec)
     with pytest.raises(StagingError, match="1 of 2 required author signatures"):
@@ -95,16 +105,16 @@ def test_package_role_needs_a_threshold_of_the_keys_in_force() -> None:
 
 def test_package_role_targets_stay_inside_its_paths_and_it_does_not_delegate() -> None:
     a = signer()
-    keys = {a.public_key.keyid: a.public_key}
+    keys = key_table(a)
     spec = delegation(list(keys))
     path, info = target("other", "1.0", "other.hvt", b"x")
     with pytest.raises(StagingError, match="outside the package's delegated paths"):
         check_package_role(package_role(a, targets={path: info}), PACKAGE, keys, 1, spec)
-    md = package_role()
+    md = Metadata(Targets(expires=datetime.now(UTC) + timedelta(days=1)))
     md.signed.delegations = Delegations(keys={}, roles={})
     md.sign(a)
     with pytest.raises(StagingError, match="may not delegate further"):
-        check_package_role(md, PACKAGE, keys, 1, spec)
+        check_package_role(SignedDocument.of(md), PACKAGE, keys, 1, spec)
 
 
 # -- check_release_adds_only_its_files --------------------------------------------------------
@@ -196,8 +206,8 @@ def test_a_requirement_counts_keys_not_keyids() -> None:
 
 def state(keys: list[CryptoSigner], threshold: int = 1, chain: tuple[bytes, ...] = (),
           current: list[CryptoSigner] | None = None) -> RoleKeyState:
-    as_keys = {s.public_key.keyid: s.public_key for s in keys}
-    now = {s.public_key.keyid: s.public_key for s in (current or keys)}
+    as_keys = key_table(*keys)
+    now = key_table(*(current or keys))
     return RoleKeyState(as_keys, threshold, now, threshold, chain, 1 if chain else None)
 
 
@@ -206,7 +216,7 @@ def test_rotation_plan_for_the_next_file() -> None:
     plan = plan_rotation(ROLE, state([author]), [new.public_key], 1, False, False)
     assert (plan.number, plan.meta_version) == (1, 1)
     assert set(plan.signing_keys) == {author.public_key.keyid}
-    assert plan.payload == RotateFile(1, ROLE, {new.public_key.keyid: new.public_key}, 1)
+    assert plan.payload == RotateFile(1, ROLE, {new.public_key.keyid: new.public_key.to_dict()}, 1)
     revocation = plan_rotation(ROLE, state([author]), [], 1, True, False)
     assert revocation.payload.is_revocation
 
@@ -226,11 +236,12 @@ def test_rotation_requests_that_are_refused() -> None:
 
 def test_replacing_the_last_rotate_file_needs_the_keys_that_signed_it() -> None:
     author, lost = signer(), signer()
-    first = sign_rotate(RotateFile(1, ROLE, {lost.public_key.keyid: lost.public_key}, 1), [author])
+    lost_keys = {lost.public_key.keyid: lost.public_key.to_dict()}
+    first = sign_rotate(RotateFile(1, ROLE, lost_keys, 1), [author])
     plan = plan_rotation(ROLE, state([author], chain=(first,), current=[lost]), [], 1, True, True)
     assert (plan.number, plan.meta_version) == (1, 2) and plan.payload.is_revocation
     assert set(plan.signing_keys) == {author.public_key.keyid}
-    forged = sign_rotate(RotateFile(1, ROLE, {lost.public_key.keyid: lost.public_key}, 1),
+    forged = sign_rotate(RotateFile(1, ROLE, lost_keys, 1),
                          [signer()])
     second = sign_rotate(RotateFile(2, ROLE, {}, 1), [lost])
     with pytest.raises(CorruptMetadataError, match="rotate chain check"):

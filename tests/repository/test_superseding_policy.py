@@ -5,9 +5,11 @@ delegation of a revoked role may name (`repo_policy.check_superseding`,
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from securesystemslib.signer import CryptoSigner, Key
+from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import DelegatedRole, Delegations, Root, Targets
 
 from tuf_metadata import layout
@@ -37,8 +39,8 @@ def signer() -> CryptoSigner:
     return CryptoSigner(Ed25519PrivateKey.generate())
 
 
-def keys(*signers: CryptoSigner) -> dict[str, Key]:
-    return {s.public_key.keyid: s.public_key for s in signers}
+def keys(*signers: CryptoSigner) -> dict[str, dict[str, Any]]:
+    return {s.public_key.keyid: s.public_key.to_dict() for s in signers}
 
 
 def rotation(number: int, to: list[CryptoSigner], by: list[CryptoSigner]) -> bytes:
@@ -127,7 +129,8 @@ def test_a_redelegated_role_version_is_signed_by_the_authors_its_proposed_shard_
     root = Root()
     root.add_key(maintainer.public_key, "targets")
     shard_name = SHARDS.shard_role("hello")
-    shard = Targets(delegations=Delegations(keys=keys(author), roles={
+    author_keys = {author.public_key.keyid: author.public_key}
+    shard = Targets(delegations=Delegations(keys=author_keys, roles={
         ROLE: DelegatedRole(ROLE, [author.public_key.keyid], 1, True,
                             paths=SHARDS.package_paths("hello"))}))
     top = Targets(delegations=Delegations(keys=keys(maintainer), roles={

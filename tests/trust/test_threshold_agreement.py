@@ -135,8 +135,9 @@ def repository_accepts(root: Path) -> bool:
         repo.load_targets(root_md.signed, snapshot)
         context = repo.package_context(PACKAGE)
         version = repo.role_version(context.snapshot, ROLE)
-        md = repo.files.load_version(ROLE, version, Targets)
-        check_package_role(md, PACKAGE, context.keys, context.threshold, context.delegation)
+        role_file = repo.files.version_file(ROLE, version, "targets")
+        check_package_role(role_file.document, PACKAGE, context.keys, context.threshold,
+                           context.delegation)
     except TufError:
         return False
     return True
@@ -248,7 +249,8 @@ def two_distinct_keys(world: World) -> None:
 
 def rotate(world: World, number: int, new: list[CryptoSigner], threshold: int,
            signed_by: list[CryptoSigner]) -> None:
-    payload = RotateFile(number, ROLE, {s.public_key.keyid: s.public_key for s in new}, threshold)
+    payload = RotateFile(number, ROLE, {s.public_key.keyid: s.public_key.to_dict() for s in new},
+                         threshold)
     world.sim.put_rotate_file(ROLE, number, sign_rotate(payload, signed_by))
 
 

@@ -19,10 +19,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from securesystemslib.signer import Key, Signature
 from tuf.api.metadata import MetaFile, Timestamp
 
-from signing.threshold import check_threshold
+from signing.threshold import KeyDict, check_threshold, signature_map
 from tuf_metadata.canonical import CanonicalJsonError, canonical_json
 from tuf_metadata.client.errors import (
     BadSignatureError,
@@ -68,7 +67,7 @@ def _check_pinned(ref: FileRef, data: bytes, what: str) -> None:
         raise MismatchError(f"{what}: {error}") from None
 
 
-def verify_node(data: bytes, ref: FileRef | None, version: int, keys: Mapping[str, Key],
+def verify_node(data: bytes, ref: FileRef | None, version: int, keys: Mapping[str, KeyDict],
                 threshold: int) -> Node:
     """Node bytes for snapshot VERSION, pinned by REF (None: our own stored copy, whose
     signature is checked again but whose version may be older). Expiry is the caller's."""
@@ -78,10 +77,7 @@ def verify_node(data: bytes, ref: FileRef | None, version: int, keys: Mapping[st
     try:
         document = json.loads(data)
         signed = document["signed"]
-        signatures: dict[str, Signature] = {}
-        for entry in document["signatures"]:
-            signature = Signature.from_dict(dict(entry))
-            signatures.setdefault(signature.keyid, signature)
+        signatures = signature_map(document["signatures"])
         payload = canonical_json(signed)
         node = parse_node(signed)
     except (ValueError, KeyError, TypeError, AttributeError, CanonicalJsonError) as error:

@@ -14,8 +14,6 @@ case), and TAP 8 rotate chains are walked from that delegator's keys.
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,7 +33,7 @@ from tuf.api.metadata import (
     Timestamp,
 )
 
-from signing.threshold import check_threshold
+from signing.threshold import KeyDict, check_threshold
 from tuf_metadata import layout
 from tuf_metadata.canonical import CanonicalJsonError, canonical_json
 from tuf_metadata.client.errors import (
@@ -62,7 +60,14 @@ from tuf_metadata.rotate import (
     verify_rotation_chain,
 )
 from tuf_metadata.snapshot_tree import FileRef, Node, group_of_role
-from tuf_metadata.trust import delegated_keys, role_keys
+from tuf_metadata.trust import (
+    delegated_keys,
+    is_delegated_path,
+    key_dicts,
+    role_keys,
+    signatures_of,
+    sslib_keys,
+)
 
 SignedT = TypeVar("SignedT", Root, Timestamp, Snapshot, Targets)
 
@@ -127,17 +132,18 @@ def parse_metadata(data: bytes, expected: type[SignedT], what: str) -> Parsed[Si
 
 
 def _require_signed(
-    what: str, keys: Mapping[str, Key], threshold: int, parsed: Parsed[Any]
+    what: str, keys: Mapping[str, KeyDict], threshold: int, parsed: Parsed[Any]
 ) -> None:
     """Refuse PARSED unless the one threshold rule (signing.threshold) accepts it."""
-    result = check_threshold(parsed.signed_bytes, parsed.metadata.signatures, keys, threshold)
+    result = check_threshold(parsed.signed_bytes, signatures_of(parsed.metadata), keys,
+                             threshold)
     if not result.satisfied:
         raise BadSignatureError(f"{what}: {result.describe()} from trusted keys")
 
 
-def _top_level_keys(root: Root, role: str) -> tuple[dict[str, Key], int]:
+def _top_level_keys(root: Root, role: str) -> tuple[dict[str, KeyDict], int]:
     """The keys and threshold ROOT assigns to a top-level ROLE."""
-    assigned = role_keys(root, role)
+    assigned = role_keys(root.to_dict(), role)
     if assigned is None:
         raise MalformedMetadataError(f"root: assigns no keys to top-level role {role!r}")
     return assigned.keys, assigned.threshold
@@ -150,24 +156,9 @@ def check_length_and_hashes(meta: MetaFile, data: bytes, what: str) -> None:
         raise MismatchError(f"{what}: {error}") from None
 
 
-def path_matches_pattern(path: str, pattern: str) -> bool:
-    """Component-wise shell-glob match; `*` and `?` never match `/` (spec 4.5)."""
-    path_parts = path.split("/")
-    pattern_parts = pattern.split("/")
-    if len(path_parts) != len(pattern_parts):
-        return False
-    pairs = zip(path_parts, pattern_parts, strict=True)
-    return all(fnmatch.fnmatchcase(part, glob) for part, glob in pairs)
-
-
 def role_covers_path(role: DelegatedRole, path: str) -> bool:
-    """Whether a delegation's paths or hash prefixes include PATH."""
-    if role.paths is not None:
-        return any(path_matches_pattern(path, pattern) for pattern in role.paths)
-    if role.path_hash_prefixes is not None:
-        digest = hashlib.sha256(path.encode("utf-8")).hexdigest()
-        return any(digest.startswith(prefix) for prefix in role.path_hash_prefixes)
-    return False
+    """Whether a delegation's paths or hash prefixes include PATH (the repository's rule)."""
+    return is_delegated_path(role.to_dict(), path)
 
 
 def delegations_for_path(delegator: str, targets: Targets, path: str) -> Iterator[Delegation]:
@@ -579,15 +570,15 @@ class TrustedSet:
         for (number, meta), rotate_data in zip(entries, rotate_files, strict=True):
             check_length_and_hashes(meta, rotate_data, layout.rotate_file_name(role, number))
         keys, threshold = verify_rotation_chain(
-            role, delegation.keys, delegation.threshold, rotate_files, previous_rotate_files,
-            delegation.superseded,
+            role, key_dicts(delegation.keys), delegation.threshold, rotate_files,
+            previous_rotate_files, delegation.superseded,
         )
         new = self._verify_targets(data, role, keys, threshold)
         self._delegated[role] = (new, data)
         self._verified_edges[(delegator, role)] = VerifiedRole(
             role, delegator, new.signed.version, tuple(keys), threshold, len(entries)
         )
-        self._edge_keys[(delegator, role)] = dict(keys)
+        self._edge_keys[(delegator, role)] = sslib_keys(keys)
         return new.signed
 
     def keys_in_force(self, delegator: str, role: str) -> dict[str, Key]:
@@ -603,7 +594,7 @@ class TrustedSet:
         return role in self._delegated
 
     def _verify_targets(
-        self, data: bytes, role: str, keys: Mapping[str, Key], threshold: int
+        self, data: bytes, role: str, keys: Mapping[str, KeyDict], threshold: int
     ) -> Metadata[Targets]:
         meta = self.role_meta(role)
         if meta is None:
