@@ -8,8 +8,6 @@ edits what clients receive without touching the repository.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -24,7 +22,7 @@ from tuf.ngclient.updater import Updater as NgUpdater
 from signing.keys import KeyFileSigner
 from tests.client.conftest import files_in
 from tests.repository.helpers import Fixture, init_repo, release, run
-from tests.support.http_thread import running
+from tests.support.http_thread import serving_folder_logged
 from tests.support.published import metadata_dir, published_dir
 from tuf_metadata import layout
 from tuf_metadata.canonical import canonical_json
@@ -54,17 +52,6 @@ SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the defa
 
 HELLO = "hello"
 SHARD = SHARDS.shard_of(HELLO)
-
-
-class _LoggingHandler(http.server.SimpleHTTPRequestHandler):
-    requests: list[str]
-
-    def do_GET(self) -> None:
-        self.requests.append(self.path)
-        super().do_GET()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 @dataclass
@@ -108,10 +95,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     public = tmp_path / "public"
     public.mkdir()
     state = Served(fx, public, "")
-    handler = type("Handler", (_LoggingHandler,), {"requests": state.requests})
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(public)))
-    with running(server) as state.url:
+    with serving_folder_logged(public, state.requests) as state.url:
         state.publish("1.0.0")
         yield state
 

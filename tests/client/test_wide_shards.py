@@ -10,9 +10,7 @@ Served from the repository's own published folder on loopback HTTP.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +21,7 @@ from tuf.api.metadata import DelegatedRole, Metadata, Targets
 from tuf.ngclient.updater import Updater as NgUpdater
 
 from tests.repository.helpers import Fixture, init_repo, make_keys, pub, release, run
-from tests.support.http_thread import running
+from tests.support.http_thread import serving_folder_logged
 from tests.support.published import metadata_dir, published_dir
 from tuf_metadata import layout
 from tuf_metadata.client.catalog import package_details, search_packages
@@ -48,25 +46,11 @@ SHARDS = layout.ShardLayout(3)
 HELLO_PREFIX = hashlib.sha256(HELLO.encode()).hexdigest()
 
 
-class _LoggingHandler(http.server.SimpleHTTPRequestHandler):
-    requests: list[str]
-
-    def do_GET(self) -> None:
-        self.requests.append(self.path)
-        super().do_GET()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @contextmanager
 def serving(fx: Fixture) -> Iterator[tuple[str, list[str]]]:
     """The repository's published folder on loopback HTTP: (base URL, request log)."""
     requests: list[str] = []
-    handler = type("Handler", (_LoggingHandler,), {"requests": requests})
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(published_dir(fx.repo_dir))))
-    with running(server) as url:
+    with serving_folder_logged(published_dir(fx.repo_dir), requests) as url:
         yield url, requests
 
 

@@ -42,3 +42,22 @@ def serving_folder(folder: Path) -> Iterator[str]:
         ("127.0.0.1", 0), functools.partial(QuietFolderHandler, directory=str(folder)))
     with running(server) as url:
         yield url
+
+
+class _LoggingFolderHandler(QuietFolderHandler):
+    requests: list[str]
+
+    def do_GET(self) -> None:
+        self.requests.append(self.path)
+        super().do_GET()
+
+
+@contextmanager
+def serving_folder_logged(folder: Path, requests: list[str]) -> Iterator[str]:
+    """FOLDER served like `serving_folder`, each GET's path appended to REQUESTS (what a
+    client asked for, in order); yields the base URL."""
+    handler = type("Handler", (_LoggingFolderHandler,), {"requests": requests})
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(handler, directory=str(folder)))
+    with running(server) as url:
+        yield url

@@ -87,6 +87,14 @@ static void conn_abort(struct www_conn *c, solo5_time_t now)
     free(c);
 }
 
+/* N body bytes are queued: the response has advanced. */
+static void body_queued(struct www_conn *c, solo5_time_t now, size_t n)
+{
+    c->body_offset += n;
+    c->body_left -= n;
+    c->last_progress = now;
+}
+
 /* Queues out[] and then the file bytes as far as TCP takes them: 1 when
  * all is queued, 0 to wait for TCP_EV_WRITABLE, -1 on error. A cached body
  * of WWW_REF_MIN bytes or more is queued by reference: TCP builds its
@@ -109,9 +117,7 @@ static int flush(struct www_conn *c, solo5_time_t now)
                 return 0;
             if (sent < 0)
                 return -1;
-            c->body_offset += (size_t)sent;
-            c->body_left -= (size_t)sent;
-            c->last_progress = now;
+            body_queued(c, now, (size_t)sent);
             continue; /* a short send left want_write set: -> TCP_EAGAIN next */
         }
         size_t space = tcp_send_space(c->tcp);
@@ -125,9 +131,7 @@ static int flush(struct www_conn *c, solo5_time_t now)
                 return 0;
             if (sent < 0)
                 return -1;
-            c->body_offset += (size_t)sent;
-            c->body_left -= (size_t)sent;
-            c->last_progress = now;
+            body_queued(c, now, (size_t)sent);
             if ((size_t)sent < n)
                 return 0;
             continue;
@@ -152,9 +156,7 @@ static int flush(struct www_conn *c, solo5_time_t now)
             return -1;
         size_t from_head = (size_t)sent < head ? (size_t)sent : head;
         c->out_sent += from_head;
-        c->body_offset += (size_t)sent - from_head;
-        c->body_left -= (size_t)sent - from_head;
-        c->last_progress = now;
+        body_queued(c, now, (size_t)sent - from_head);
         if ((size_t)sent < head + body)
             return 0; /* TCP_EV_WRITABLE follows a short send */
     }
