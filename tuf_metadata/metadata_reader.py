@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     )
 
 VERIFIED_CACHE_LIMIT = 4096
+PLAIN_CACHE_LIMIT = 16
 _EXPIRES = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
 
 T = TypeVar("T", "Root", "Timestamp", "Snapshot", "Targets")
@@ -302,6 +303,7 @@ class MetadataReader:
         self._views: dict[Path, tuple[MetadataFile, Metadata[Any]]] = {}
         self._verified: dict[tuple[str, int, int], tuple[object, object]] = {}
         self._snapshots: dict[int, SnapshotFile] = {}
+        self._plain: dict[int, tuple[Targets, dict[str, Any]]] = {}
 
     @property
     def metadata_dir(self) -> Path:
@@ -532,7 +534,21 @@ class MetadataReader:
                    shard: str) -> Metadata[Targets]:
         from tuf.api.metadata import Targets
 
-        return self.view(shard, self.shard_file(targets.to_dict(), snapshot, shard), Targets)
+        return self.view(shard, self.shard_file(self.plain_targets(targets), snapshot, shard),
+                         Targets)
+
+    def plain_targets(self, targets: Targets) -> dict[str, Any]:
+        """TARGETS as plain data, one dict per object: a caller walking every shard under
+        one targets role must not build (and have the signature cache keep) a copy of its
+        delegations per shard (4,096 copies of 4,096 delegations is gigabytes)."""
+        cached = self._plain.get(id(targets))
+        if cached is not None and cached[0] is targets:
+            return cached[1]
+        if len(self._plain) >= PLAIN_CACHE_LIMIT:
+            self._plain.clear()
+        plain = targets.to_dict()
+        self._plain[id(targets)] = (targets, plain)  # holding TARGETS keeps its id unique
+        return plain
 
     # -- snapshot ----------------------------------------------------------------------------
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import resource
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -238,6 +241,20 @@ def test_a_package_role_delegated_beyond_its_own_paths_is_refused(
     _publish_signed(fx, shard_name, shard, ["m0", "m1"])
     with pytest.raises(VerificationFailure, match=refusal.format(p=prefix)):
         verify_repository(fx.repo_dir, now_utc())
+
+
+def test_listing_every_package_of_4096_shards_stays_small(wide: Fixture) -> None:
+    # package list walks every shard under one targets role; it had kept a copy of targets'
+    # 4,096 delegations per shard checked (3.4 GB here).
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    listed = subprocess.run(
+        [sys.executable, "-c", "from repo_tool.cli import main; main()", "package", "list",
+         "--repo", str(wide.repo_dir), "--json"],
+        capture_output=True, text=True, timeout=300, check=False)
+    assert listed.returncode == 0, listed.stderr
+    assert [p["name"] for p in json.loads(listed.stdout)] == [HELLO]
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert peak_kib == before or peak_kib < 400 * 1024, f"peak RSS {peak_kib} KiB"
 
 
 def test_verify_refuses_a_repo_json_that_disagrees_with_targets(wide: Fixture) -> None:
