@@ -134,6 +134,16 @@ def _check_signed(signed: Mapping[str, Any], type_name: str) -> None:
             raise ValueError("no snapshot.json version in meta")
 
 
+def file_identity(role: str, path: Path) -> tuple[int, int, int]:
+    """What tells a parsed copy of PATH is still current: inode, size, mtime (versioned
+    files are never rewritten in place)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise CorruptMetadataError(f"{role}: file {path.name} is missing") from None
+    return (info.st_ino, info.st_size, info.st_mtime_ns)
+
+
 @dataclass(frozen=True)
 class MetadataFile:
     """One metadata file read as plain data: its bytes, and its signed object and signatures."""
@@ -371,11 +381,7 @@ class MetadataReader:
     def version_file(self, role: str, version: int, type_name: str) -> MetadataFile:
         """VERSION.ROLE.json, parsed (cached while the file is unchanged; not verified)."""
         path = self.role_file(role, version)
-        try:
-            info = path.stat()
-        except FileNotFoundError:
-            raise CorruptMetadataError(f"{role}: file {path.name} is missing") from None
-        identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+        identity = file_identity(role, path)
         cached = self._parsed.get(path)
         if cached is not None and cached[0] == identity and (
             cached[1].signed.get("_type") == type_name
@@ -442,11 +448,7 @@ class MetadataReader:
         listed = int(timestamp.signed["meta"]["snapshot.json"]["version"])
         version = self.highest_version("snapshot", listed)
         path = self.role_file("snapshot", version)
-        try:
-            info = path.stat()
-        except FileNotFoundError:
-            raise CorruptMetadataError(f"snapshot: file {path.name} is missing") from None
-        identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+        identity = file_identity("snapshot", path)
         cached = self._snapshots.get(version)
         if cached is None or cached.identity != identity:
             cached = self.read_snapshot(path, identity, version)
@@ -538,9 +540,10 @@ class MetadataReader:
                          Targets)
 
     def plain_targets(self, targets: Targets) -> dict[str, Any]:
-        """TARGETS as plain data, one dict per object: a caller walking every shard under
-        one targets role must not build (and have the signature cache keep) a copy of its
-        delegations per shard (4,096 copies of 4,096 delegations is gigabytes)."""
+        """TARGETS (a reader's view: callers edit copies, never a view) as plain data, one
+        dict per object: a caller walking every shard under one targets role must not build
+        (and have the signature cache keep) a copy of its delegations per shard (4,096 copies
+        of 4,096 delegations is gigabytes)."""
         cached = self._plain.get(id(targets))
         if cached is not None and cached[0] is targets:
             return cached[1]
