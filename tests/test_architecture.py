@@ -205,3 +205,13 @@ def test_map_reader_places_bare_names_in_their_subfolder() -> None:
     assert mapped_modules(text, "pkg") == {
         "pkg/a.py", "pkg/sub/b.py", "pkg/sub/c.py", "pkg/sub/d.py", "pkg/farm/",
     }
+
+
+def test_every_repo_tool_module_is_named() -> None:
+    modules = {path.relative_to(ROOT / "repo_tool") for path in (ROOT / "repo_tool").rglob("*.py")}
+    unnamed = sorted(
+        str(module) for module in modules if module.name != "__init__.py"
+        and f"`{module.name}`" not in TEXT and f"`repo_tool/{module}`" not in TEXT
+        and f"`repo_tool.{module.stem}`" not in TEXT
+    )
+    assert not unnamed, f"repo_tool modules ARCHITECTURE.md does not name: {unnamed}"
