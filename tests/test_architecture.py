@@ -215,3 +215,19 @@ def test_every_repo_tool_module_is_named() -> None:
         and f"`repo_tool.{module.stem}`" not in TEXT
     )
     assert not unnamed, f"repo_tool modules ARCHITECTURE.md does not name: {unnamed}"
+
+
+def ignored_folders(root: Path = ROOT) -> set[str]:
+    """Top-level folders .gitignore names (`name/` lines): build output, caches, the venv."""
+    lines = (root / ".gitignore").read_text().splitlines()
+    return {line.strip().strip("/") for line in lines if re.fullmatch(r"[\w.-]+/", line.strip())}
+
+
+def test_every_top_level_folder_is_named() -> None:
+    folders = {
+        path.name for path in ROOT.iterdir()
+        if path.is_dir() and path.name != ".git" and not path.name.endswith(".egg-info")
+    } - ignored_folders()
+    assert {"tests", ".ci", "runtime"} <= folders
+    unnamed = sorted(folder for folder in folders if f"`{folder}/" not in TEXT)
+    assert not unnamed, f"top-level folders ARCHITECTURE.md does not name: {unnamed}"
