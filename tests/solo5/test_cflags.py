@@ -87,3 +87,14 @@ def test_a_warning_fails_an_image_build(tmp_path: Path) -> None:
     with pytest.raises(PlanError, match=r"-Werror=shadow"):
         run_plan(image_plan("spt", "shadow", ["main.c"], [], []), tmp_path)
 
+
+
+@pytest.mark.slow  # runs the compiler
+@pytest.mark.parametrize("compiler", ["gcc", "clang"])
+def test_the_tenders_compile_clean_under_both_compilers(compiler: str, tmp_path: Path) -> None:
+    """The flag set promises gcc and clang alike; -Werror makes any warning fail here."""
+    tenders = [str(tmp_path / name) for name in ("solo5-spt", "solo5-hvt", "solo5-hvt-debug")]
+    result = subprocess.run(["make", "-B", "-C", str(REPO / "solo5"), f"OUT={tmp_path}",
+                             f"CC={compiler}", *tenders], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert all(Path(tender).is_file() for tender in tenders)

@@ -16,6 +16,7 @@
  *   rt_sigreturn     return from the SIGINT/SIGTERM handler
  */
 #include "hvt.h"
+#include "../common/seccomp_arg.h"
 
 #include <linux/kvm.h>
 #include <seccomp.h>
@@ -32,7 +33,7 @@ static void allow(scmp_filter_ctx ctx, int syscall, unsigned argc,
 
 static void allow_on_fd(scmp_filter_ctx ctx, int syscall, int fd)
 {
-    struct scmp_arg_cmp arg = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd);
+    struct scmp_arg_cmp arg = seccomp_arg(0, SCMP_CMP_EQ, (scmp_datum_t)fd);
     allow(ctx, syscall, 1, &arg);
 }
 
@@ -43,8 +44,8 @@ void hvt_sandbox(const struct hvt *h)
         hvt_die("seccomp_init failed");
 
     struct scmp_arg_cmp run[2] = {
-        SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)h->vcpu_fd),
-        SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)KVM_RUN),
+        seccomp_arg(0, SCMP_CMP_EQ, (scmp_datum_t)h->vcpu_fd),
+        seccomp_arg(1, SCMP_CMP_EQ, (scmp_datum_t)KVM_RUN),
     };
     allow(ctx, SCMP_SYS(ioctl), 2, run);
     allow_on_fd(ctx, SCMP_SYS(write), STDOUT_FILENO);

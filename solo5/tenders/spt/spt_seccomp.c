@@ -17,17 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../common/seccomp_arg.h"
 #include "spt.h"
 
 #define ARCH_SET_FS 0x1002 /* asm/prctl.h */
 #define BPF_MAX_INSNS 4096
-
-/* Argument arg compared with op against value (all fields set, unlike
- * libseccomp's SCMP_An macros, which clang's -Wextra rejects). */
-static struct scmp_arg_cmp arg_is(unsigned arg, enum scmp_compare op, scmp_datum_t value)
-{
-    return (struct scmp_arg_cmp){ .arg = arg, .op = op, .datum_a = value, .datum_b = 0 };
-}
 
 static void add(const struct tender *t, scmp_filter_ctx ctx, int nr, unsigned n,
                 const struct scmp_arg_cmp *args)
@@ -40,36 +34,38 @@ static void add(const struct tender *t, scmp_filter_ctx ctx, int nr, unsigned n,
 static void add_rules(const struct tender *t, scmp_filter_ctx ctx, int epollfd, int timerfd)
 {
     /* Console. */
-    add(t, ctx, SCMP_SYS(write), 1, (struct scmp_arg_cmp[]){ arg_is(0, SCMP_CMP_EQ, 1) });
+    add(t, ctx, SCMP_SYS(write), 1, (struct scmp_arg_cmp[]){ seccomp_arg(0, SCMP_CMP_EQ, 1) });
     /* solo5_exit / abort. */
     add(t, ctx, SCMP_SYS(exit_group), 0, NULL);
     /* The two Solo5 clocks. */
     add(t, ctx, SCMP_SYS(clock_gettime), 1,
-        (struct scmp_arg_cmp[]){ arg_is(0, SCMP_CMP_EQ, CLOCK_MONOTONIC) });
+        (struct scmp_arg_cmp[]){ seccomp_arg(0, SCMP_CMP_EQ, CLOCK_MONOTONIC) });
     add(t, ctx, SCMP_SYS(clock_gettime), 1,
-        (struct scmp_arg_cmp[]){ arg_is(0, SCMP_CMP_EQ, CLOCK_REALTIME) });
+        (struct scmp_arg_cmp[]){ seccomp_arg(0, SCMP_CMP_EQ, CLOCK_REALTIME) });
     /* solo5_yield: arm the deadline absolutely, then wait. */
     add(t, ctx, SCMP_SYS(timerfd_settime), 2,
-        (struct scmp_arg_cmp[]){ arg_is(0, SCMP_CMP_EQ, (scmp_datum_t)timerfd),
-                                 arg_is(1, SCMP_CMP_EQ, TFD_TIMER_ABSTIME) });
+        (struct scmp_arg_cmp[]){ seccomp_arg(0, SCMP_CMP_EQ, (scmp_datum_t)timerfd),
+                                 seccomp_arg(1, SCMP_CMP_EQ, TFD_TIMER_ABSTIME) });
     add(t, ctx, SCMP_SYS(epoll_pwait), 1,
-        (struct scmp_arg_cmp[]){ arg_is(0, SCMP_CMP_EQ, (scmp_datum_t)epollfd) });
+        (struct scmp_arg_cmp[]){ seccomp_arg(0, SCMP_CMP_EQ, (scmp_datum_t)epollfd) });
     /* solo5_set_tls_base. */
     add(t, ctx, SCMP_SYS(arch_prctl), 1,
-        (struct scmp_arg_cmp[]){ arg_is(0, SCMP_CMP_EQ, ARCH_SET_FS) });
+        (struct scmp_arg_cmp[]){ seccomp_arg(0, SCMP_CMP_EQ, ARCH_SET_FS) });
 
     for (uint32_t i = 1; i < t->mft->entries; i++) {
         const struct mft_entry *e = &t->mft->e[i];
         scmp_datum_t fd = (scmp_datum_t)e->b.hostfd;
         if (e->type == MFT_DEV_NET_BASIC) {
-            add(t, ctx, SCMP_SYS(read), 1, (struct scmp_arg_cmp[]){ arg_is(0, SCMP_CMP_EQ, fd) });
-            add(t, ctx, SCMP_SYS(write), 1, (struct scmp_arg_cmp[]){ arg_is(0, SCMP_CMP_EQ, fd) });
+            struct scmp_arg_cmp on_fd = seccomp_arg(0, SCMP_CMP_EQ, fd);
+            add(t, ctx, SCMP_SYS(read), 1, &on_fd);
+            add(t, ctx, SCMP_SYS(write), 1, &on_fd);
         } else if (e->type == MFT_DEV_BLOCK_BASIC) {
             /* Exactly one block, at an offset no further than the last block. */
             scmp_datum_t bs = e->u.block_basic.block_size;
             scmp_datum_t last = e->u.block_basic.capacity - bs;
-            struct scmp_arg_cmp io[] = { arg_is(0, SCMP_CMP_EQ, fd), arg_is(2, SCMP_CMP_EQ, bs),
-                                         arg_is(3, SCMP_CMP_LE, last) };
+            struct scmp_arg_cmp io[] = { seccomp_arg(0, SCMP_CMP_EQ, fd),
+                                         seccomp_arg(2, SCMP_CMP_EQ, bs),
+                                         seccomp_arg(3, SCMP_CMP_LE, last) };
             add(t, ctx, SCMP_SYS(pread64), 3, io);
             add(t, ctx, SCMP_SYS(pwrite64), 3, io);
         }
