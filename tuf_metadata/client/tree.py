@@ -15,9 +15,10 @@ new bundle every entry of the bundle kept from an earlier run.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from operator import attrgetter, itemgetter
+from typing import Any, TypeVar
 
 from tuf.api.metadata import MetaFile, Timestamp
 
@@ -40,6 +41,8 @@ from tuf_metadata.snapshot_tree import (
     parse_bundle,
     parse_node,
 )
+
+E = TypeVar("E")  # one entry of a listing (a MetaFile, a FileRef or a plain dict)
 
 
 def timestamp_tree_ref(timestamp: Timestamp) -> FileRef | None:
@@ -91,26 +94,28 @@ def verify_node(data: bytes, ref: FileRef | None, version: int, keys: Mapping[st
     return node
 
 
+def check_listing_kept(what: str, old: Mapping[str, E], new: Mapping[str, E],
+                       version: Callable[[E], int], entry: str = "") -> None:
+    """The rollback rule for every listing of versions (TUF 5.5.5 for snapshot's meta; the
+    snapshot tree's node and bundles the same): refuse the newer listing NEW (file WHAT)
+    if it drops a name the trusted listing OLD has, or lists one at a lower version."""
+    for name, trusted in old.items():
+        listed = new.get(name)
+        if listed is None:
+            raise RollbackError(f"{what}: {entry}{name} is no longer listed")
+        if version(listed) < version(trusted):
+            raise RollbackError(f"{what}: {entry}{name} version {version(listed)} is lower "
+                                f"than trusted {version(trusted)}")
+
+
 def check_node_rollback(old: Node, new: Node) -> None:
     """Refuse NEW if it drops or lowers anything the trusted node OLD listed."""
     what = node_file_name(new.version)
     if new.version < old.version:
         raise RollbackError(f"{what}: version {new.version} is lower than trusted "
                             f"{old.version}")
-    for name, entry in old.top.items():
-        listed = new.top.get(name)
-        if listed is None:
-            raise RollbackError(f"{what}: {name} is no longer listed")
-        if listed["version"] < entry["version"]:
-            raise RollbackError(f"{what}: {name} version {listed['version']} is lower than "
-                                f"trusted {entry['version']}")
-    for group, ref in old.bundles.items():
-        now = new.bundles.get(group)
-        if now is None:
-            raise RollbackError(f"{what}: bundle {group} is no longer listed")
-        if now.version < ref.version:
-            raise RollbackError(f"{what}: bundle {group} version {now.version} is lower than "
-                                f"trusted {ref.version}")
+    check_listing_kept(what, old.top, new.top, itemgetter("version"))
+    check_listing_kept(what, old.bundles, new.bundles, attrgetter("version"), "bundle ")
 
 
 def verify_bundle(data: bytes, group: str, node: Node) -> Bundle:
@@ -135,13 +140,7 @@ def check_bundle_rollback(old: Bundle, new: Bundle) -> None:
     if new.version < old.version:
         raise RollbackError(f"{what}: version {new.version} is lower than trusted "
                             f"{old.version}")
-    for name, entry in old.meta.items():
-        listed = new.meta.get(name)
-        if listed is None:
-            raise RollbackError(f"{what}: {name} is no longer listed")
-        if listed["version"] < entry["version"]:
-            raise RollbackError(f"{what}: {name} version {listed['version']} is lower than "
-                                f"trusted {entry['version']}")
+    check_listing_kept(what, old.meta, new.meta, itemgetter("version"))
 
 
 def parse_kept_bundle(data: bytes | None, group: str) -> Bundle | None:

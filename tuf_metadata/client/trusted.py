@@ -18,6 +18,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 from securesystemslib.signer import Key
@@ -48,6 +49,7 @@ from tuf_metadata.client.errors import (
 from tuf_metadata.client.tree import (
     TrustedTree,
     check_bundle_rollback,
+    check_listing_kept,
     check_node_rollback,
     parse_kept_bundle,
     timestamp_tree_ref,
@@ -352,15 +354,7 @@ class TrustedSet:
         _require_signed("snapshot", keys, threshold, new)
         old = self.snapshot
         if old is not None:
-            for name, old_meta in old.meta.items():
-                new_meta = new.signed.meta.get(name)
-                if new_meta is None:
-                    raise RollbackError(f"snapshot: {name} is no longer listed")
-                if new_meta.version < old_meta.version:
-                    raise RollbackError(
-                        f"snapshot: {name} version {new_meta.version} is lower than "
-                        f"trusted {old_meta.version}"
-                    )
+            check_listing_kept("snapshot", old.meta, new.signed.meta, attrgetter("version"))
         self._snapshot = new.metadata
         self.check_final_snapshot()
         return new.signed
