@@ -260,12 +260,29 @@ def verify_repository(
         _check_fresh(role, md, now)
         return md
 
+    revoked: list[str] = []
+
+    def load_in_force(role: str, delegator: Targets, delegation: DelegatedRole, by: str
+                      ) -> tuple[Metadata[Any], dict[str, KeyDict]] | None:
+        """A delegated role that may rotate its keys (TAP 8), checked against the keys in
+        force; None if it is revoked (recorded) or has published nothing yet."""
+        keys, threshold, revoked_role = _role_keys_in_force(
+            metadata_dir, snap, role, delegator, delegation,
+        )
+        if revoked_role:
+            revoked.append(role)
+            return None
+        if f"{role}.json" not in snap.meta:
+            return None  # delegated, nothing published yet
+        md = load_role(role)
+        _check_threshold(role, md, keys, threshold, by)
+        return md, keys
+
     targets = load_role("targets")
     _check_signed("targets", root, targets, "root's targets keys", cache)
     top: Targets = targets.signed
     roles = 1
     target_count = 0
-    revoked: list[str] = []
     if top.delegations is None or top.delegations.roles is None:
         raise VerificationFailure("targets: has no shard delegations")
     shards = _shard_layout(top, read_config(paths.root))
@@ -274,16 +291,10 @@ def verify_repository(
     for shard_name, shard_delegation in top.delegations.roles.items():
         rebuilder = layout.rebuilder_of_role(shard_name)
         if rebuilder is not None:
-            keys, threshold, revoked_role = _role_keys_in_force(
-                metadata_dir, snap, shard_name, top, shard_delegation,
-            )
-            if revoked_role:
-                revoked.append(shard_name)
+            loaded = load_in_force(shard_name, top, shard_delegation, "the rebuilder")
+            if loaded is None:
                 continue
-            if f"{shard_name}.json" not in snap.meta:
-                continue  # delegated, nothing submitted yet
-            role_md = load_role(shard_name)
-            _check_threshold(shard_name, role_md, keys, threshold, "the rebuilder")
+            role_md, keys = loaded
             roles += 1
             for path, data in _target_files(targets_dir, shard_name, role_md.signed,
                                             (shard_delegation,)):
@@ -318,16 +329,10 @@ def verify_repository(
                         f"{pkg_name}: delegated paths {pattern} lie outside {shard_name}'s paths"
                     )
             _check_package_delegation(shards, shard_name, pkg_name, pkg_delegation)
-            keys, threshold, revoked_role = _role_keys_in_force(
-                metadata_dir, snap, pkg_name, shard_targets, pkg_delegation,
-            )
-            if revoked_role:
-                revoked.append(pkg_name)
+            loaded = load_in_force(pkg_name, shard_targets, pkg_delegation, "its authors")
+            if loaded is None:
                 continue
-            if f"{pkg_name}.json" not in snap.meta:
-                continue  # delegated, nothing released yet
-            pkg = load_role(pkg_name)
-            _check_threshold(pkg_name, pkg, keys, threshold, "its authors")
+            pkg = loaded[0]
             roles += 1
             package = layout.package_of_role(pkg_name)
             for path, data in _target_files(targets_dir, pkg_name, pkg.signed,
