@@ -139,6 +139,40 @@ def identity_files(conditions: Conditions) -> dict[str, str]:
     }
 
 
+def bwrap_root(isolation: Sequence[str], etc: Sequence[str], limits: Limits) -> list[str]:
+    """bwrap with the `isolation` options, over the root every sandbox has: /usr read-only
+    with the /bin, /sbin, /lib, /lib64 symlinks into it, the `etc` mounts, a private
+    /proc, a minimal /dev and a tmpfs /tmp of limits.tmp_bytes."""
+    return [
+        "bwrap",
+        *isolation,
+        "--ro-bind",
+        "/usr",
+        "/usr",
+        "--symlink",
+        "usr/bin",
+        "/bin",
+        "--symlink",
+        "usr/sbin",
+        "/sbin",
+        "--symlink",
+        "usr/lib",
+        "/lib",
+        "--symlink",
+        "usr/lib64",
+        "/lib64",
+        *etc,
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--size",
+        str(limits.tmp_bytes),
+        "--tmpfs",
+        "/tmp",
+    ]
+
+
 def sandbox_argv(
     conditions: Conditions,
     *,
@@ -158,50 +192,24 @@ def sandbox_argv(
         stage.append((solo5_root, "solo5"))
     stage += [(host, f"overlay-{index}") for index, (host, _) in enumerate(overlays)]
     outer = staging_argv(conditions.hostname, conditions.domainname, stage, limits)
-    bwrap = [
-        "bwrap",
-        "--unshare-user",
-        "--unshare-ipc",
-        "--unshare-pid",
-        "--unshare-net",
-        "--unshare-cgroup",
-        "--die-with-parent",
-        "--new-session",
-        "--clearenv",
-        "--uid",
-        str(conditions.uid),
-        "--gid",
-        str(conditions.gid),
-        "--ro-bind",
-        "/usr",
-        "/usr",
-        "--symlink",
-        "usr/bin",
-        "/bin",
-        "--symlink",
-        "usr/sbin",
-        "/sbin",
-        "--symlink",
-        "usr/lib",
-        "/lib",
-        "--symlink",
-        "usr/lib64",
-        "/lib64",
-        "--ro-bind",
-        staged("passwd"),
-        "/etc/passwd",
-        "--ro-bind",
-        staged("group"),
-        "/etc/group",
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--size",
-        str(limits.tmp_bytes),
-        "--tmpfs",
-        "/tmp",
-    ]
+    bwrap = bwrap_root(
+        [
+            "--unshare-user",
+            "--unshare-ipc",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-cgroup",
+            "--die-with-parent",
+            "--new-session",
+            "--clearenv",
+            "--uid",
+            str(conditions.uid),
+            "--gid",
+            str(conditions.gid),
+        ],
+        ["--ro-bind", staged("passwd"), "/etc/passwd", "--ro-bind", staged("group"), "/etc/group"],
+        limits,
+    )
     if conditions.home.startswith("/home/"):
         bwrap += ["--dir", conditions.home]
     if solo5_root is not None:
@@ -349,40 +357,12 @@ def tool_argv(
     writable at /out, no network, the fixed TOOL_ENVIRONMENT, unprivileged, limited."""
     stage = [(host, f"in-{index}") for index, (host, _) in enumerate(inputs)]
     stage.append((out_dir, "out"))
-    bwrap = [
-        "bwrap",
-        "--unshare-all",
-        "--die-with-parent",
-        "--new-session",
-        "--clearenv",
-        "--ro-bind",
-        "/usr",
-        "/usr",
-        "--symlink",
-        "usr/bin",
-        "/bin",
-        "--symlink",
-        "usr/lib",
-        "/lib",
-        "--symlink",
-        "usr/lib64",
-        "/lib64",
-        "--symlink",
-        "usr/sbin",
-        "/sbin",
+    bwrap = bwrap_root(
+        ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"],
         # ctypes.util.find_library (diffoscope's libarchive binding) runs `ldconfig -p`.
-        "--ro-bind-try",
-        "/etc/ld.so.cache",
-        "/etc/ld.so.cache",
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--size",
-        str(limits.tmp_bytes),
-        "--tmpfs",
-        "/tmp",
-    ]
+        ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"],
+        limits,
+    )
     for index, (_, name) in enumerate(inputs):
         bwrap += ["--ro-bind", staged(f"in-{index}"), f"{TOOL_INPUTS}/{name}"]
     bwrap += ["--bind", staged("out"), TOOL_OUTPUT, "--chdir", "/tmp"]
