@@ -421,6 +421,15 @@ def handshake(engine: Engine, listener: int, peer: Peer, mss: int = 1460,
     return conn, synack
 
 
+def established(engine: Engine, mss: int = 1460, ws: int | None = 7) -> tuple[int, Peer, int]:
+    """A connection a new Peer opened and the engine accepted; returns (conn, peer, the
+    engine's next sequence number)."""
+    listener = engine.listen()
+    peer = Peer(engine)
+    conn, synack = handshake(engine, listener, peer, mss=mss, ws=ws)
+    return conn, peer, synack.seq + 1
+
+
 def payload_of(segs: Iterable[Seg]) -> bytes:
     return b"".join(s.payload for s in segs)
 

@@ -15,9 +15,8 @@ from tests.runtime.tcp_harness import (
     RST,
     SEC,
     Engine,
-    Peer,
     engine_lib,
-    handshake,
+    established,
 )
 
 MSS = 1460
@@ -35,17 +34,10 @@ def memory(data: bytes) -> ctypes.Array[ctypes.c_char]:
     return ctypes.create_string_buffer(data, len(data))
 
 
-def established(engine: Engine) -> tuple[int, Peer, int]:
-    listener = engine.listen()
-    peer = Peer(engine, window=65535)
-    conn, synack = handshake(engine, listener, peer, mss=MSS, ws=7)
-    return conn, peer, synack.seq + 1
-
-
 def test_referenced_bytes_are_sent_and_take_no_ring_space() -> None:
     engine = Engine(engine_lib(), sndbuf=2000)
     try:
-        conn, _peer, first = established(engine)
+        conn, _peer, first = established(engine, MSS)
         body = pattern(100_000)
         mem = memory(body)
         assert engine.send_ref(conn, mem, 0, len(body)) == 100_000
@@ -65,7 +57,7 @@ def test_referenced_bytes_are_sent_and_take_no_ring_space() -> None:
 def test_partial_acks_consume_the_reference_and_the_rest_follows_in_order() -> None:
     engine = Engine(engine_lib(), sndbuf=2000)
     try:
-        conn, peer, first = established(engine)
+        conn, peer, first = established(engine, MSS)
         body = pattern(20_000, salt=3)
         mem = memory(body)
         assert engine.send_ref(conn, mem, 0, len(body)) == len(body)
@@ -94,7 +86,7 @@ def test_partial_acks_consume_the_reference_and_the_rest_follows_in_order() -> N
 def test_retransmission_after_loss_comes_from_the_reference() -> None:
     engine = Engine(engine_lib())
     try:
-        conn, peer, first = established(engine)
+        conn, peer, first = established(engine, MSS)
         body = pattern(10_000, salt=5)
         mem = memory(body)
         engine.send_ref(conn, mem, 0, len(body))
@@ -117,7 +109,7 @@ def test_retransmission_after_loss_comes_from_the_reference() -> None:
 def test_copied_and_referenced_bytes_leave_in_call_order_across_segments() -> None:
     engine = Engine(engine_lib(), tso_max=TSO_MAX)
     try:
-        conn, peer, first = established(engine)
+        conn, peer, first = established(engine, MSS)
         filler = b"f" * (3 * MSS)
         assert engine.send(conn, filler) == len(filler)
         assert [len(s.payload) for s in engine.take()] == [3 * MSS]   # the initial window
@@ -143,7 +135,7 @@ def test_copied_and_referenced_bytes_leave_in_call_order_across_segments() -> No
 def test_fin_follows_the_last_referenced_byte() -> None:
     engine = Engine(engine_lib(), tso_max=TSO_MAX)
     try:
-        conn, peer, first = established(engine)
+        conn, peer, first = established(engine, MSS)
         body = pattern(6000)
         mem = memory(body)
         engine.send_ref(conn, mem, 0, len(body))
@@ -165,7 +157,7 @@ def test_fin_follows_the_last_referenced_byte() -> None:
 def test_abort_with_references_queued_resets_and_frees_only_the_engines_memory() -> None:
     engine = Engine(engine_lib())
     try:
-        conn, _peer, _first = established(engine)
+        conn, _peer, _first = established(engine, MSS)
         mem = memory(pattern(50_000))
         engine.send(conn, b"head")
         engine.send_ref(conn, mem, 0, 50_000)
@@ -182,7 +174,7 @@ def test_abort_with_references_queued_resets_and_frees_only_the_engines_memory()
 def test_the_reference_cap_refuses_more_until_acks_free_it() -> None:
     engine = Engine(engine_lib(), sndref_max=5000)
     try:
-        conn, peer, first = established(engine)
+        conn, peer, first = established(engine, MSS)
         mem = memory(pattern(8000))
         assert engine.send_ref(conn, mem, 0, 8000) == 5000
         assert engine.send_ref(conn, mem, 5000, 3000) == EAGAIN
@@ -203,7 +195,7 @@ def test_the_reference_cap_refuses_more_until_acks_free_it() -> None:
 def test_runs_are_bounded_and_contiguous_references_share_one() -> None:
     engine = Engine(engine_lib())
     try:
-        conn, _peer, _first = established(engine)
+        conn, _peer, _first = established(engine, MSS)
         # No ACK comes: the queue only grows.
         mem = memory(pattern(1000))
         # Contiguous references extend one run however many calls make them.
@@ -227,7 +219,7 @@ def test_runs_are_bounded_and_contiguous_references_share_one() -> None:
 def test_a_zero_cap_refuses_references_outright() -> None:
     engine = Engine(engine_lib(), sndref_max=0)
     try:
-        conn, _peer, _first = established(engine)
+        conn, _peer, _first = established(engine, MSS)
         mem = memory(b"body")
         assert engine.send_ref(conn, mem, 0, 4) == EINVAL  # not EAGAIN: no ACK would help
         assert engine.send(conn, b"copied") == 6

@@ -25,17 +25,9 @@ from tests.runtime.tcp_harness import (
     Peer,
     Seg,
     engine_lib,
+    established,
     handshake,
 )
-
-
-def established(engine: Engine, mss: int = 1460,
-                ws: int | None = 7) -> tuple[int, Peer, int]:
-    """An accepted connection; returns (conn, peer, our next sequence number)."""
-    listener = engine.listen()
-    peer = Peer(engine)
-    conn, synack = handshake(engine, listener, peer, mss=mss, ws=ws)
-    return conn, peer, synack.seq + 1
 
 
 def run_until_idle(engine: Engine, limit: int = 50) -> list[Seg]:

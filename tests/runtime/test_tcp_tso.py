@@ -5,16 +5,9 @@ retransmissions stay one MSS with a full checksum."""
 
 from __future__ import annotations
 
-from tests.runtime.tcp_harness import ACK, PSH, Engine, Peer, engine_lib, handshake
+from tests.runtime.tcp_harness import ACK, PSH, Engine, engine_lib, established
 
 TSO_MAX = 65535 - 20 - 60
-
-
-def established(engine: Engine) -> tuple[int, Peer, int]:
-    listener = engine.listen()
-    peer = Peer(engine, window=65535)
-    conn, synack = handshake(engine, listener, peer, mss=1460, ws=7)
-    return conn, peer, synack.seq + 1
 
 
 def test_initial_window_leaves_as_one_super_segment() -> None:
