@@ -53,10 +53,10 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from securesystemslib.signer import Key, SSlibKey
-from tuf.api.metadata import DelegatedRole, Delegations, Metadata, TargetFile, Targets
+from tuf.api.metadata import Metadata, TargetFile, Targets
 from tuf.api.serialization.json import JSONSerializer
 
-from bench.ceremony import initialized_repository
+from bench.fixture_repository import initialized_repository, write_shard_delegations
 from bench.repo_publish import CHILD_ENV, stage
 from bench.transfer import CLIENTS, Sample, measure, serve
 from signing.keys import INSECURE, KeyFileSigner, generate_key
@@ -139,21 +139,7 @@ def build(root: Path, packages: int, shards: layout.ShardLayout
             role = layout.package_role(name)
             (repo.metadata_dir / f"1.{role}.json").write_bytes(md.to_bytes(SERIALIZER))
             updates[f"{role}.json"] = {"version": 1}
-    for prefix, members in by_shard.items():
-        shard = Targets(version=2, expires=expires)
-        shard.delegations = Delegations(keys={}, roles={})
-        assert shard.delegations.roles is not None
-        for name, key in members:
-            shard.delegations.keys[key.keyid] = key
-            role = layout.package_role(name)
-            shard.delegations.roles[role] = DelegatedRole(
-                role, [key.keyid], 1, True, shards.package_paths(name)
-            )
-        shard_md = Metadata(shard)
-        for maintainer in maintainers[:2]:
-            shard_md.sign(maintainer, append=True)
-        shard_name = shards.shard_role_for_prefix(prefix)
-        (repo.metadata_dir / f"2.{shard_name}.json").write_bytes(shard_md.to_bytes(SERIALIZER))
+    for shard_name in write_shard_delegations(repo, shards, by_shard, maintainers[:2], expires):
         updates[f"{shard_name}.json"] = {"version": 2}
     with repository_lock(root):
         repo.online.new_snapshot_and_timestamp(updates)
