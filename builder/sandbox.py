@@ -173,25 +173,35 @@ def bwrap_root(isolation: Sequence[str], etc: Sequence[str], limits: Limits) -> 
     ]
 
 
-def sandbox_argv(
-    conditions: Conditions,
-    *,
-    tree: Path,
-    build_dir: str,
-    etc_dir: Path,
-    solo5_root: Path | None,
-    source_date_epoch: int,
-    script: str,
-    overlays: Sequence[tuple[Path, str]] = (),
-    limits: Limits = DEFAULT_LIMITS,
-) -> list[str]:
+@dataclass(frozen=True)
+class SandboxedBuild:
+    """One run of build commands in a fresh sandbox.
+
+    tree is mounted read-write at build_dir; etc_dir receives the stub passwd and
+    group; each overlay (host path, path relative to build_dir) is mounted over the
+    tree (e.g. a disorderfs view of an input subtree)."""
+
+    conditions: Conditions
+    tree: Path
+    build_dir: str
+    etc_dir: Path
+    solo5_root: Path | None
+    source_date_epoch: int
+    commands: Sequence[Sequence[str]]
+    overlays: Sequence[tuple[Path, str]] = ()
+    limits: Limits = DEFAULT_LIMITS
+
+
+def sandbox_argv(build: SandboxedBuild) -> list[str]:
     """The full argv: prlimit -> unshare (UTS, mount; staging) -> setpriv -> bwrap ->
-    taskset -> setarch -> [faketime] -> sh."""
-    stage = [(etc_dir / "passwd", "passwd"), (etc_dir / "group", "group"), (tree, "tree")]
-    if solo5_root is not None:
-        stage.append((solo5_root, "solo5"))
-    stage += [(host, f"overlay-{index}") for index, (host, _) in enumerate(overlays)]
-    outer = staging_argv(conditions.hostname, conditions.domainname, stage, limits)
+    taskset -> setarch -> [faketime] -> sh running the build's commands."""
+    conditions, build_dir = build.conditions, build.build_dir
+    stage = [(build.etc_dir / "passwd", "passwd"), (build.etc_dir / "group", "group"),
+             (build.tree, "tree")]
+    if build.solo5_root is not None:
+        stage.append((build.solo5_root, "solo5"))
+    stage += [(host, f"overlay-{index}") for index, (host, _) in enumerate(build.overlays)]
+    outer = staging_argv(conditions.hostname, conditions.domainname, stage, build.limits)
     bwrap = bwrap_root(
         [
             "--unshare-user",
@@ -208,17 +218,17 @@ def sandbox_argv(
             str(conditions.gid),
         ],
         ["--ro-bind", staged("passwd"), "/etc/passwd", "--ro-bind", staged("group"), "/etc/group"],
-        limits,
+        build.limits,
     )
     if conditions.home.startswith("/home/"):
         bwrap += ["--dir", conditions.home]
-    if solo5_root is not None:
+    if build.solo5_root is not None:
         bwrap += ["--ro-bind", staged("solo5"), SOLO5_MOUNT]
     bwrap += ["--bind", staged("tree"), build_dir]
-    for index, (_, relative) in enumerate(overlays):  # e.g. disorderfs views of input subtrees
+    for index, (_, relative) in enumerate(build.overlays):
         bwrap += ["--bind", staged(f"overlay-{index}"), f"{build_dir}/{relative}"]
     bwrap += ["--chdir", build_dir]
-    for key, value in sorted(conditions.environment(source_date_epoch).items()):
+    for key, value in sorted(conditions.environment(build.source_date_epoch).items()):
         bwrap += ["--setenv", key, value]
     inner = ["taskset", "-c", conditions.cpus, "setarch", platform.machine()]
     if not conditions.aslr:
@@ -227,7 +237,7 @@ def sandbox_argv(
         inner.append("--uname-2.6")
     if conditions.faketime is not None:
         inner += ["faketime", "-f", conditions.faketime]
-    inner += ["/bin/sh", "-ec", script]
+    inner += ["/bin/sh", "-ec", commands_script(build.commands)]
     return [*outer, *bwrap, "--", *inner]
 
 
@@ -302,39 +312,18 @@ def run_contained(
     )
 
 
-def run_sandboxed(
-    conditions: Conditions,
-    *,
-    tree: Path,
-    build_dir: str,
-    etc_dir: Path,
-    solo5_root: Path | None,
-    source_date_epoch: int,
-    commands: Sequence[Sequence[str]],
-    overlays: Sequence[tuple[Path, str]] = (),
-    limits: Limits = DEFAULT_LIMITS,
-) -> SandboxResult:
-    """Run the commands in a fresh sandbox under `conditions` and `limits`.
+def run_sandboxed(build: SandboxedBuild) -> SandboxResult:
+    """Run the build's commands in a fresh sandbox under its conditions and limits.
 
     Never raises on build failure: a failed build (including one stopped by a
     resource limit, named in `limit` and at the end of the output) is a result.
     """
-    etc_dir.mkdir(parents=True, exist_ok=True)
-    for name, text in identity_files(conditions).items():
-        (etc_dir / name).write_text(text)
-    give_to_sandbox(tree)
-    argv = sandbox_argv(
-        conditions,
-        tree=tree,
-        build_dir=build_dir,
-        etc_dir=etc_dir,
-        solo5_root=solo5_root,
-        source_date_epoch=source_date_epoch,
-        script=commands_script(commands),
-        overlays=overlays,
-        limits=limits,
-    )
-    done = run_contained(argv, limits, umask=conditions.umask)
+    build.etc_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in identity_files(build.conditions).items():
+        (build.etc_dir / name).write_text(text)
+    give_to_sandbox(build.tree)
+    argv = sandbox_argv(build)
+    done = run_contained(argv, build.limits, umask=build.conditions.umask)
     return SandboxResult(
         returncode=done.returncode,
         output=done.output,
