@@ -379,6 +379,12 @@ class Engine:
         self.lib.tcp_engine_destroy(self.handle)
         self.handle = None
 
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.destroy()
+
 
 @dataclass
 class Peer:

@@ -150,8 +150,7 @@ def test_ack_batch_defers_the_second_segment_ack_to_the_next_poll() -> None:
     # ack_batch: the ACK owed at the second full segment waits for the next
     # tcp_poll (the event loop's, after its batch of frames), so one ACK
     # covers the batch; a quarter of the buffer unacknowledged ACKs at once.
-    batched = Engine(engine_lib(), rcvbuf=64 * 1024, ack_batch=True)
-    try:
+    with Engine(engine_lib(), rcvbuf=64 * 1024, ack_batch=True) as batched:
         conn, peer, _ = established(batched)
         for _ in range(6):
             assert peer.send(ACK, b"b" * 1460) == []
@@ -167,8 +166,6 @@ def test_ack_batch_defers_the_second_segment_ack_to_the_next_poll() -> None:
         assert batched.deadline() == 40 * MS
         batched.abort(conn)
         batched.assert_no_leaks()
-    finally:
-        batched.destroy()
 
 
 def test_reader_that_keeps_up_sends_one_ack_per_two_segments(engine: Engine) -> None:
@@ -336,8 +333,7 @@ def test_active_open_and_connected_event(engine: Engine) -> None:
 
 
 def test_full_send_buffer_then_writable_event() -> None:
-    small = Engine(engine_lib(), sndbuf=2000, mss=1000)
-    try:
+    with Engine(engine_lib(), sndbuf=2000, mss=1000) as small:
         conn, peer, s = established(small, mss=1000)
         assert small.send(conn, b"x" * 5000) == 2000          # takes what fits
         assert small.lib.tcp_send_space(conn) == 0
@@ -350,8 +346,6 @@ def test_full_send_buffer_then_writable_event() -> None:
         assert small.lib.tcp_send_space(conn) == 1000
         small.abort(conn)
         small.assert_no_leaks()
-    finally:
-        small.destroy()
 
 
 def test_sequence_numbers_wrap_both_ways(engine: Engine) -> None:

@@ -11,8 +11,7 @@ TSO_MAX = 65535 - 20 - 60
 
 
 def test_initial_window_leaves_as_one_super_segment() -> None:
-    tso = Engine(engine_lib(), tso_max=TSO_MAX)
-    try:
+    with Engine(engine_lib(), tso_max=TSO_MAX) as tso:
         conn, _peer, first = established(tso)
         tso.tso_log.clear()
         assert tso.send(conn, b"t" * 100_000) == 100_000
@@ -21,8 +20,6 @@ def test_initial_window_leaves_as_one_super_segment() -> None:
         assert [(s.seq, len(s.payload), s.flags) for s in segs] == [(first, 4380, ACK)]
         assert tso.tso_log == [1460]
         tso.abort(conn)
-    finally:
-        tso.destroy()
 
 
 def test_without_tso_the_same_window_is_three_segments(engine: Engine) -> None:
@@ -36,8 +33,7 @@ def test_without_tso_the_same_window_is_three_segments(engine: Engine) -> None:
 
 
 def test_super_segments_end_on_whole_mss_and_the_tail_is_sent_as_is() -> None:
-    tso = Engine(engine_lib(), tso_max=TSO_MAX)
-    try:
+    with Engine(engine_lib(), tso_max=TSO_MAX) as tso:
         conn, peer, first = established(tso)
         tso.send(conn, b"a" * 10_000)
         (iw,) = tso.take()
@@ -50,13 +46,10 @@ def test_super_segments_end_on_whole_mss_and_the_tail_is_sent_as_is() -> None:
                                                                     ACK | PSH)]
         assert tso.tso_log == [1460]
         tso.abort(conn)
-    finally:
-        tso.destroy()
 
 
 def test_retransmission_is_one_mss_with_a_full_checksum() -> None:
-    tso = Engine(engine_lib(), tso_max=TSO_MAX)
-    try:
+    with Engine(engine_lib(), tso_max=TSO_MAX) as tso:
         conn, _peer, first = established(tso)
         tso.send(conn, b"r" * 20_000)
         tso.take()
@@ -65,5 +58,3 @@ def test_retransmission_is_one_mss_with_a_full_checksum() -> None:
         assert (again.seq, len(again.payload)) == (first, 1460)
         assert tso.tso_log == [0]                         # Seg.parse checked the checksum
         tso.abort(conn)
-    finally:
-        tso.destroy()
