@@ -7,13 +7,12 @@ snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
 from securesystemslib.signer import CryptoSigner
 
-from tests.client.conftest import Client
+from tests.client.conftest import Client, NewClient
 from tests.client.simulator import RepositorySimulator, new_signer
 from tuf_metadata import layout
 from tuf_metadata.client.errors import BadSignatureError, TargetNotFoundError
@@ -25,8 +24,6 @@ from tuf_metadata.rotate import (
 )
 
 SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
-
-NewClient = Callable[[RepositorySimulator], Client]
 
 IMAGE = SHARDS.target_path("hello", "1.0", "hello.hvt")
 
