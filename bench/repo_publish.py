@@ -20,9 +20,14 @@ timed), then measures, interleaved A B A B in one run:
 - A0 and B0, where the time goes: ours' start-up, `repo-tool publish --no-build
   --repo R` with nothing staged (imports, opening the repository, listing
   staging), and the peer's imports, `python -c "import bench.peer_publish"`;
-  and two floors: `python -c pass` and `python -c "import signing,
+  and three floors: `python -c pass`; `python -c "import signing,
   tuf.api.metadata"`, what any publish built on python-tuf's Metadata API
-  (securesystemslib and cryptography under it) imports at least.
+  (securesystemslib and cryptography under it) imports at least; and the
+  libraries ours cannot publish without, `python -c "import json, hashlib,
+  dataclasses, click, cryptography.hazmat.primitives.serialization"` (click
+  parses the command line; cryptography's public API loads the PEM key files).
+  That floor plus ours' publish work (a publish minus ours' start-up) bounds
+  from below what any publish built this way can cost.
 
 Every child is a fresh process of the same interpreter and site, started from the
 repository's directory, with bytecode caching on (CHILD_ENV) and after one untimed
@@ -197,7 +202,10 @@ STARTUP_LABELS = {
     "peer0": "peer (import bench.peer_publish)",
     "python": "python -c pass",
     "python_tuf": "import signing, tuf.api.metadata",
+    "libraries": "import json, hashlib, dataclasses, click, cryptography...serialization",
 }
+LIBRARIES = ("import json, hashlib, dataclasses, click, "
+             "cryptography.hazmat.primitives.serialization")
 
 
 def summary_ms(samples: list[float]) -> dict[str, float]:
@@ -228,6 +236,7 @@ def bench_size(packages: int, publishes: int, tmp: Path) -> dict[str, object]:
         "peer0": [sys.executable, "-c", "import bench.peer_publish"],
         "python": [sys.executable, "-c", "pass"],
         "python_tuf": [sys.executable, "-c", "import signing, tuf.api.metadata"],
+        "libraries": [sys.executable, "-c", LIBRARIES],
     }
 
     # wall and CPU seconds per configuration: a publish, and start-up alone
@@ -279,6 +288,13 @@ def bench_size(packages: int, publishes: int, tmp: Path) -> dict[str, object]:
         "ratio_ours_to_peer_wall": ratio(wall["ours"], wall["peer"]),
         "ratio_ours_to_peer_cpu": ratio(cpu["ours"], cpu["peer"]),
         "startup_only_cpu_ms": {STARTUP_LABELS[k]: summary_ms(cpu[k]) for k in startup},
+        # What a publish built on ours' libraries costs at least: their imports plus ours'
+        # publish work (min of a publish minus min of ours' start-up), beside half the peer.
+        "floor_cpu_ms": {
+            "libraries_plus_ours_work": round(
+                (min(cpu["libraries"]) + min(cpu["ours"]) - min(cpu["ours0"])) * 1000, 1),
+            "half_of_peer": round(min(cpu["peer"]) * 500, 1),
+        },
         "startup_only_wall_ms": {STARTUP_LABELS[k]: summary_ms(wall[k]) for k in startup},
         "load_average_1min": {"min": round(min(loads), 2), "max": round(max(loads), 2)},
         "files_written_per_publish": [*written, "timestamp.json (replaced)"],

@@ -11,7 +11,6 @@ imported only for them. signing.keys builds on this module for everything else.
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import os
@@ -93,6 +92,8 @@ class PassphraseSource:
                     f"passphrase file {self.value} is empty; put the passphrase on its first line"
                 )
             return lines[0].encode()
+        import getpass  # only a prompt needs the terminal modules
+
         first = getpass.getpass(f"passphrase for {purpose}: ")
         if confirm and getpass.getpass(f"repeat passphrase for {purpose}: ") != first:
             raise PassphraseError("the two passphrases do not match; enter the same one twice")

@@ -33,6 +33,7 @@ from tuf_metadata.repo_types import (
     CONFIG_NAME,
     EXPIRES_FORMAT,
     SHARD_DIGITS_KEY,
+    TREE_KEY,
     CorruptMetadataError,
     ExpiryPolicy,
     NotInitialisedError,
@@ -352,6 +353,10 @@ class MetadataReader:
             ) from None
         except ValueError:
             raise CorruptMetadataError(f"{CONFIG_NAME}: not valid JSON") from None
+
+    def tree_enabled(self) -> bool:
+        """Whether the repository publishes the snapshot tree (docs/tap16-profile.md)."""
+        return self.config().get(TREE_KEY) is True
 
     def expiry(self) -> ExpiryPolicy:
         return ExpiryPolicy(**self.config().get("expiry_days", {}))

@@ -31,7 +31,6 @@ from tuf_metadata.repo_types import (
     utc_now,
 )
 from tuf_metadata.snapshot_index import INDEX_NAME, encode_full
-from tuf_metadata.snapshot_tree_files import timestamp_field, tree_enabled, write_tree
 from tuf_metadata.store import atomic_write, crash_point, repository_lock, write_once
 from tuf_metadata.trust import SignedDocument
 
@@ -130,7 +129,9 @@ class OnlineServices:
             version, self.files.snapshot_from(data, path, identity, version, index)
         )
         self.log(f"signed snapshot version {version}")
-        if tree_enabled(self.files):  # docs/tap16-profile.md: only the changed shards' bundles
+        if self.files.tree_enabled():  # docs/tap16-profile.md: only the changed shards' bundles
+            from tuf_metadata.snapshot_tree_files import write_tree  # tree mode only
+
             write_tree(self.files, signed, changes, lambda: json.loads(data)["signed"]["meta"],
                        self.signers("snapshot"))
         self.write_timestamp(version, data)
@@ -139,6 +140,12 @@ class OnlineServices:
     def write_timestamp(self, snapshot_version: int, snapshot_bytes: bytes) -> int:
         """Sign and write timestamp.json for the snapshot SNAPSHOT_BYTES; its version."""
         version = self.files.current_timestamp_version() + 1
+        tree_field: dict[str, Any] = {}
+        if self.files.tree_enabled():
+            from tuf_metadata.snapshot_tree_files import timestamp_field  # tree mode only
+
+            tree_field = timestamp_field(self.files, snapshot_version, snapshot_bytes,
+                                         self.signers("snapshot"))
         expires = utc_now() + self.files.expiry().for_role("timestamp")
         signed: dict[str, Any] = {
             "_type": "timestamp",
@@ -150,8 +157,7 @@ class OnlineServices:
                 "length": len(snapshot_bytes),
                 "hashes": {"sha256": sha256_hex(snapshot_bytes)},
             }},
-            **timestamp_field(self.files, snapshot_version, snapshot_bytes,
-                              self.signers("snapshot")),
+            **tree_field,
         }
         payload = SignedDocument(signed, {}).payload
         signatures = {signer.keyid: signer.sign(payload) for signer in self.signers("timestamp")}

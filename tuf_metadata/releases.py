@@ -12,6 +12,7 @@ staged or rejected release (`check_withdrawal`) to release the version again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -195,15 +196,30 @@ class Releases:
             image_targets=images,
         )
 
-    def staged_releases(self, include_rejected: bool = False) -> list[StagedRelease]:
-        """Releases in staging, oldest package first; rejected ones only if asked."""
+    def staged_releases(self, include_rejected: bool = False, package: str | None = None,
+                        version: str | None = None) -> list[StagedRelease]:
+        """Releases in staging, in package then version order; rejected ones only if asked.
+
+        PACKAGE (and VERSION) narrow the walk to that folder, so publishing one release
+        does not read every staged one; a name that is not a package name (or version)
+        raises InvalidNameError.
+        """
         releases = []
         if not self.files.staging_dir.is_dir():
             return []
-        for package_dir in sorted(self.files.staging_dir.iterdir()):
+        if package is None:
+            package_dirs = sorted(self.files.staging_dir.iterdir())
+        else:
+            layout.validate_package_name(package)
+            package_dirs = [self.files.staging_dir / package]
+        if version is not None:
+            layout.validate_version(version)
+        for package_dir in package_dirs:
             if not package_dir.is_dir() or package_dir.name.startswith("."):
                 continue
-            for version_dir in sorted(package_dir.iterdir()):
+            version_dirs = ([package_dir / version] if version is not None
+                            else sorted(package_dir.iterdir()))
+            for version_dir in version_dirs:
                 if version_dir.name.startswith(".") or not (version_dir / RELEASE_NAME).exists():
                     continue
                 if not include_rejected and (version_dir / STATUS_NAME).exists():
@@ -338,10 +354,14 @@ class Releases:
 
     @staticmethod
     def remove_staged(directory: Path) -> None:
-        """Take a staging entry away atomically (rename), then delete it."""
+        """Take a staging entry away atomically (rename), then delete it, and its package's
+        folder once that is empty (the caller holds the lock staging takes, so no release
+        of that package is being staged into it)."""
         trash = directory.with_name(f".{directory.name}.{os.getpid()}.done")
         os.rename(directory, trash)
         shutil.rmtree(trash)
+        with contextlib.suppress(OSError):  # not empty: other versions are staged
+            directory.parent.rmdir()
 
     @staticmethod
     def read_and_check_built_file(role: str, path: str, tf: Mapping[str, Any], local: Path

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from tuf_metadata.metadata_reader import SnapshotFile
 
 CONFIG_NAME = "repo.json"
+TREE_KEY = "snapshot_tree"  # repo.json: true when the repository publishes the snapshot tree
 SHARD_DIGITS_KEY = "shard_digits"  # repo.json: the ceremony's shard prefix length (a cache)
 RELEASE_NAME = "release.json"
 STATUS_NAME = "status.json"

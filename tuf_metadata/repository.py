@@ -338,9 +338,10 @@ class Repository:
         """File NAME of a published release, checked against the published package role."""
         return self.releases.published_file(package, version, name)
 
-    def staged_releases(self, include_rejected: bool = False) -> list[StagedRelease]:
-        """Releases in staging, oldest package first; rejected ones only if asked."""
-        return self.releases.staged_releases(include_rejected)
+    def staged_releases(self, include_rejected: bool = False, package: str | None = None,
+                        version: str | None = None) -> list[StagedRelease]:
+        """Releases in staging (of PACKAGE, of VERSION if given); rejected ones only if asked."""
+        return self.releases.staged_releases(include_rejected, package, version)
 
     def rejection(self, release: StagedRelease) -> dict[str, Any] | None:
         """The recorded rejection of a staged release, or None."""

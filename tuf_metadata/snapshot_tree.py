@@ -39,7 +39,6 @@ TREE_DIR = "snapshot-tree"
 TIMESTAMP_FIELD = "snapshot_tree"
 NODE_TYPE = "snapshot-tree"
 BUNDLE_TYPE = "snapshot-bundle"
-CONFIG_KEY = "snapshot_tree"  # repo.json: true when the repository publishes the tree
 BUNDLE_DIGITS = 2  # 256 bundles, whatever layout.SHARD_DIGITS the repository uses
 _GROUP = re.compile(r"[0-9a-f]{2}")
 _SHARD = re.compile(

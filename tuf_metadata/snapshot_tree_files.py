@@ -28,9 +28,8 @@ from signing.key_files import KeySigner
 from signing.threshold import signature_map
 from tuf_metadata.canonical import canonical_json
 from tuf_metadata.metadata_reader import MetadataReader
-from tuf_metadata.repo_types import CorruptMetadataError
+from tuf_metadata.repo_types import TREE_KEY, CorruptMetadataError
 from tuf_metadata.snapshot_tree import (
-    CONFIG_KEY,
     TIMESTAMP_FIELD,
     FileRef,
     Node,
@@ -49,16 +48,11 @@ if TYPE_CHECKING:
     from tuf.api.metadata import Root, Timestamp
 
 
-def tree_enabled(files: MetadataReader) -> bool:
-    """Whether the repository publishes the snapshot tree (repo.json)."""
-    return files.config().get(CONFIG_KEY) is True
-
-
 def set_tree_enabled(files: MetadataReader, enabled: bool) -> None:
     """Record in repo.json whether snapshot versions from the next one on get a tree."""
     with repository_lock(files.root_dir):
         config = files.config()
-        config[CONFIG_KEY] = enabled
+        config[TREE_KEY] = enabled
         atomic_write(files.config_path, (json.dumps(config, indent=2) + "\n").encode())
 
 
@@ -154,12 +148,11 @@ def audit_tree(metadata_dir: Path, root: Root, timestamp: Timestamp, snapshot_by
 
 def timestamp_field(files: MetadataReader, snapshot_version: int, snapshot_bytes: bytes,
                     signers: Sequence[KeySigner]) -> dict[str, Any]:
-    """The extra signed timestamp field for SNAPSHOT_VERSION ({} when the tree is off).
+    """The extra signed timestamp field for SNAPSHOT_VERSION of a repository that
+    publishes the tree.
 
     The node is normally written with its snapshot; when it is missing (the tree was
     turned on since, or a crash came between the two) it is built in full here."""
-    if not tree_enabled(files):
-        return {}
     path = files.metadata_dir / node_file_name(snapshot_version)
     if path.exists():
         ref = FileRef.of(snapshot_version, path.read_bytes())

@@ -61,9 +61,7 @@ def publish(
         raise click.UsageError("publishing without the builder needs --no-build")
     repo = open_repo(repo_dir, online_passphrase)
     done = []
-    for staged in repo.staged_releases():
-        if (name and staged.package != name) or (version and staged.version != version):
-            continue
+    for staged in repo.staged_releases(package=name, version=version):
         repo.publish_release(staged, repo.author_images(staged))
         done.append({"package": staged.package, "version": staged.version})
     if (name or version) and not done:
