@@ -17,7 +17,7 @@ from builder.archive import SourceFile
 from builder.build import BuildRequest, run_build
 from builder.sandbox import SandboxedBuild, run_sandboxed
 from builder.variations import CONTROL, apply, select
-from tests.builder.conftest import every_variation
+from tests.builder.conftest import FixedPlan, every_variation
 
 pytestmark = pytest.mark.sandbox  # runs builds in the bubblewrap sandbox
 
@@ -162,14 +162,6 @@ def _listen() -> tuple[socket.socket, _Server]:
     return listener, server
 
 
-@dataclass(frozen=True)
-class _Plan:
-    files: dict[str, bytes]
-    commands: tuple[tuple[str, ...], ...]
-    output: str
-    tools: tuple[str, ...]
-
-
 def test_a_build_that_reaches_for_the_network_fails_inside_the_sandbox(tmp_path: Path) -> None:
     listener, server = _listen()
     fetch = (
@@ -185,7 +177,7 @@ def test_a_build_that_reaches_for_the_network_fails_inside_the_sandbox(tmp_path:
             ident="fetcher-1.0.0",
             target="hvt",
             files={"fetch.py": SourceFile("fetch.py", fetch.encode())},
-            plan_for=lambda build_dir: _Plan(
+            plan_for=lambda build_dir: FixedPlan(
                 {}, (("/usr/bin/python3", "fetch.py"),), "fetched.o", ("/usr/bin/python3",)
             ),
             source_date_epoch=0,
@@ -206,7 +198,7 @@ def test_fileordering_shuffles_directory_entries_through_disorderfs(tmp_path: Pa
         ident="order-1.0.0",
         target="hvt",
         files=files,
-        plan_for=lambda build_dir: _Plan(
+        plan_for=lambda build_dir: FixedPlan(
             {},
             (
                 (
