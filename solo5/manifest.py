@@ -113,15 +113,6 @@ def load_devices(manifest_json: bytes) -> list[Device]:
     return validate_devices(devices)
 
 
-def devices_json(devices: Sequence[Device]) -> dict[str, Any]:
-    """The solo5.manifest JSON document for a device list."""
-    return {
-        "type": MANIFEST_TYPE,
-        "version": MANIFEST_VERSION,
-        "devices": [{"name": d.name, "type": d.kind} for d in devices],
-    }
-
-
 def manifest_c_source(devices: Sequence[Device]) -> bytes:
     """C source declaring the MFT1 note (compiled into the image)."""
     devices = validate_devices(devices)

@@ -494,9 +494,6 @@ class MetadataReader:
         self._views[path] = (file, md)
         return md
 
-    def load_file(self, role: str, path: Path, kind: type[T]) -> Metadata[T]:
-        return python_tuf_view(self.read_file(role, path, kind.type), role, kind)
-
     def load_version(self, role: str, version: int, kind: type[T]) -> Metadata[T]:
         return self.view(role, self.version_file(role, version, kind.type), kind)
 

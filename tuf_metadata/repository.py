@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuf_metadata import layout
-from tuf_metadata.metadata_reader import MetadataReader, SnapshotFile
+from tuf_metadata.metadata_reader import MetadataReader
 from tuf_metadata.online import OnlineServices
 from tuf_metadata.repo_paths import RepositoryPaths, repository_paths
 from tuf_metadata.repo_types import (
@@ -247,15 +247,9 @@ class Repository:
         """Names of delegated packages (reads all shards)."""
         return self.files.packages()
 
-    # Used by the crash tests and the repository benchmark.
+    # Used by the crash tests.
     def _package_context(self, package: str) -> PackageContext:
         return self.files.package_context(package)
-
-    def _role_file(self, role: str, version: int) -> Path:
-        return self.files.role_file(role, version)
-
-    def _snapshot_file(self, root: Root, verify: bool) -> SnapshotFile:
-        return self.files.snapshot_file(root.to_dict(), verify)
 
     def _write_pending(
         self, description: str, documents: list[tuple[str, Metadata[Any]]]

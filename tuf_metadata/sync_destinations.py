@@ -18,7 +18,7 @@ timestamp revalidated) so a CDN in front caches them correctly.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -179,7 +179,3 @@ def open_destination(spec: str, endpoint_url: str | None = None) -> Destination:
     if endpoint_url is not None:
         raise DestinationError("--s3-endpoint applies only to an s3:// destination")
     return LocalFolder(Path(spec))
-
-
-def describe_all(destinations: Sequence[Destination]) -> str:
-    return ", ".join(destination.describe() for destination in destinations)

@@ -8,9 +8,9 @@
 #include <string.h>
 
 /* Reading every byte a view exposes lets ASan catch any bound the view
- * got wrong. */
-extern volatile uint8_t fuzz_sink;
-volatile uint8_t fuzz_sink;
+ * got wrong. One sink per file: a harness may be linked with helpers
+ * that include this header too (fuzz/stack_app.c). */
+static volatile uint8_t fuzz_sink;
 
 static inline void fuzz_touch(const uint8_t *p, size_t len)
 {

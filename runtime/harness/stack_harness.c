@@ -20,7 +20,12 @@
  *   udp_close PORT
  *   ip_out IP PROTO HEX     net_ipv4_output            -> ret RC
  *   l4 PROTO                register a handler printing "l4 PROTO SRC DST HEX"
+ *   l4_off PROTO            unregister that handler     -> ret RC
  *   timer_at NS             register/move a timer hook printing "timer NS"
+ *   timer_fill              register idle timer hooks until the stack
+ *                           refuses                      -> ret COUNT
+ *   tcp_attach              tcp_stack_attach, defaults   -> ret 0|-1
+ *   tcp_detach              tcp_stack_detach
  *   dhcp_start / dns_server IP / dns_query NAME (see dhcp and dns)
  *   bootargs TEXT           net_bootargs_parse(TEXT)   -> bootargs ...
  *   stats                   -> stats counters
@@ -38,6 +43,7 @@
 #include "net/dhcp.h"
 #include "net/dns.h"
 #include "net/stack.h"
+#include "net/tcp_stack.h"
 #include "net/udp.h"
 
 #define MAX_SOCKETS 64
@@ -50,6 +56,7 @@ static net_time_t timer_deadline = NET_TIME_NEVER;
 static int timer_registered;
 static struct net_dhcp *dhcp;
 static struct net_dns *dns;
+static struct tcp_engine *tcp;
 static int quiet; /* set for the clean-up after the last command */
 
 static void print_hex(const uint8_t *p, size_t len)
@@ -147,6 +154,19 @@ static void timer_poll(void *ctx, struct net_stack *s, net_time_t t)
     (void)s;
     printf("%lu timer %" PRIu64 "\n", step, t);
     timer_deadline = NET_TIME_NEVER;
+}
+
+static net_time_t idle_next(void *ctx)
+{
+    (void)ctx;
+    return NET_TIME_NEVER;
+}
+
+static void idle_poll(void *ctx, struct net_stack *s, net_time_t t)
+{
+    (void)ctx;
+    (void)s;
+    (void)t;
 }
 
 static void on_dhcp(void *ctx, struct net_dhcp *d, enum net_dhcp_event ev)
@@ -310,6 +330,10 @@ static void command(char *line)
         unsigned proto = (unsigned)atoi(a1);
         int rc = net_stack_register_l4(stack, (uint8_t)proto, on_l4, (void *)(uintptr_t)proto);
         printf("%lu ret %d\n", step, rc);
+    } else if (strcmp(cmd, "l4_off") == 0) {
+        unsigned proto = (unsigned)atoi(a1);
+        int rc = net_stack_unregister_l4(stack, (uint8_t)proto, on_l4, (void *)(uintptr_t)proto);
+        printf("%lu ret %d\n", step, rc);
     } else if (strcmp(cmd, "timer_at") == 0) {
         timer_deadline = strtoull(a1, NULL, 10);
         if (!timer_registered) {
@@ -317,6 +341,17 @@ static void command(char *line)
             printf("%lu ret %d\n", step,
                    net_stack_register_timer(stack, timer_next, timer_poll, NULL));
         }
+    } else if (strcmp(cmd, "timer_fill") == 0) {
+        uintptr_t n = 0;
+        while (net_stack_register_timer(stack, idle_next, idle_poll, (void *)(n + 1)) == 0)
+            n++;
+        printf("%lu ret %lu\n", step, (unsigned long)n);
+    } else if (strcmp(cmd, "tcp_attach") == 0) {
+        tcp = tcp_stack_attach(stack, NULL);
+        printf("%lu ret %d\n", step, tcp ? 0 : -1);
+    } else if (strcmp(cmd, "tcp_detach") == 0) {
+        tcp_stack_detach(stack, tcp);
+        tcp = NULL;
     } else if (strcmp(cmd, "dhcp_start") == 0) {
         dhcp = net_dhcp_start(stack, now, on_dhcp, NULL);
         printf("%lu dhcp_started %d\n", step, dhcp != NULL);
@@ -342,6 +377,8 @@ static void command(char *line)
         if (dhcp)
             net_dhcp_stop(dhcp, now);
         dhcp = NULL;
+        tcp_stack_detach(stack, tcp);
+        tcp = NULL;
         net_stack_destroy(stack);
         stack = NULL;
         memset(sockets, 0, sizeof(sockets));
@@ -365,6 +402,7 @@ int main(void)
         net_dns_destroy(dns);
         if (dhcp)
             net_dhcp_stop(dhcp, now);
+        tcp_stack_detach(stack, tcp);
         net_stack_destroy(stack);
     }
     return 0;

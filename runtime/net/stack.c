@@ -202,6 +202,19 @@ int net_stack_register_l4(struct net_stack *s, uint8_t ip_proto, net_l4_input_fn
     return 0;
 }
 
+int net_stack_unregister_l4(struct net_stack *s, uint8_t ip_proto, net_l4_input_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < s->n_l4; i++) {
+        struct l4_handler *h = &s->l4[i];
+        if (h->proto == ip_proto && h->fn == fn && h->ctx == ctx) {
+            memmove(h, h + 1, (s->n_l4 - i - 1) * sizeof(*h));
+            s->n_l4--;
+            return 0;
+        }
+    }
+    return NET_EINVAL;
+}
+
 int net_stack_register_timer(struct net_stack *s, net_next_deadline_fn next, net_poll_fn poll,
                              void *ctx)
 {

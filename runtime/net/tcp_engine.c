@@ -23,6 +23,15 @@ void *tcp_alloc(struct tcp_engine *e, size_t n)
     return h + 1;
 }
 
+/* Connections and listeners start zeroed: every field not set is 0/NULL. */
+static void *tcp_zalloc(struct tcp_engine *e, size_t n)
+{
+    void *p = tcp_alloc(e, n);
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
+
 void tcp_free(struct tcp_engine *e, void *p)
 {
     struct tcp_alloc_hdr *h = (struct tcp_alloc_hdr *)p - 1;
@@ -170,10 +179,9 @@ struct tcp_conn *tcp_conn_new(struct tcp_engine *e, tcp_time_t now, uint32_t lip
 {
     if (e->stats.live_conns >= e->cfg.max_conns)
         return NULL;
-    struct tcp_conn *c = tcp_alloc(e, sizeof(*c));
+    struct tcp_conn *c = tcp_zalloc(e, sizeof(*c));
     if (!c)
         return NULL;
-    memset(c, 0, sizeof(*c));
     c->e = e;
     c->rcv_wscale = wscale_for(e->cfg.rcvbuf);
     c->lip = lip;
@@ -425,10 +433,9 @@ struct tcp_listener *tcp_listen(struct tcp_engine *e, uint32_t local_ip, uint16_
     for (struct tcp_listener *l = e->listeners; l; l = l->next)
         if (l->port == port && l->ip == local_ip)
             return NULL;
-    struct tcp_listener *l = tcp_alloc(e, sizeof(*l));
+    struct tcp_listener *l = tcp_zalloc(e, sizeof(*l));
     if (!l)
         return NULL;
-    memset(l, 0, sizeof(*l));
     l->e = e;
     l->ip = local_ip;
     l->port = port;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "net/tcp_wire.h"
+#include "tcp_internal.h"
 
 #define IPV4_HDR 20u /* RFC 791: header without options */
 #define TCP_HDR 20u  /* RFC 9293 3.1: header without options */
@@ -92,11 +93,29 @@ struct tcp_engine *tcp_stack_attach(struct net_stack *s, const struct tcp_config
         free(b);
         return NULL;
     }
-    if (net_stack_register_l4(s, 6, input, b) != 0
-        || net_stack_register_timer(s, next_deadline, timer_poll, b) != 0) {
+    if (net_stack_register_l4(s, 6, input, b) != 0) {
+        tcp_engine_destroy(b->engine);
+        free(b);
+        return NULL;
+    }
+    /* The input hook must go too: left registered, it would reach the
+     * freed binding with the next segment. */
+    if (net_stack_register_timer(s, next_deadline, timer_poll, b) != 0) {
+        (void)net_stack_unregister_l4(s, 6, input, b);
         tcp_engine_destroy(b->engine);
         free(b);
         return NULL;
     }
     return b->engine;
+}
+
+void tcp_stack_detach(struct net_stack *s, struct tcp_engine *e)
+{
+    if (!e)
+        return;
+    struct tcp_binding *b = e->cfg.output_ctx; /* set by tcp_stack_attach */
+    (void)net_stack_unregister_timer(s, next_deadline, timer_poll, b);
+    (void)net_stack_unregister_l4(s, 6, input, b);
+    tcp_engine_destroy(e);
+    free(b);
 }

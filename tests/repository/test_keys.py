@@ -1,6 +1,6 @@
 """repo-tool key: generation per type, encryption at rest, TUF keyids, refusals, key passwd.
 
-New keys here use the cheap test scrypt cost (tests/repository/conftest.py);
+New keys here use the cheap test scrypt cost (tests/conftest.py);
 test_production_cost_end_to_end restores the production cost.
 """
 

@@ -245,6 +245,16 @@ def test_registered_l4_protocol_receives_datagrams(stack_harness: Path) -> None:
     assert steps[4].values("l4") == []  # no broadcast for L4 protocols
 
 
+def test_unregistered_l4_protocol_receives_nothing(stack_harness: Path) -> None:
+    segment = b"\x00\x50\x01\xbb" + b"payload"
+    steps = run(stack_harness, ["l4 6", "l4_off 6", "l4_off 6",
+                                frame_in(ipv4(IP_PEER, IP_US, 6, segment)), "l4 6",
+                                frame_in(ipv4(IP_PEER, IP_US, 6, segment))])
+    assert [s.ret() for s in (steps[0], steps[1], steps[2], steps[4])] == [0, 0, -1, 0]
+    assert steps[3].values("l4") == []
+    assert steps[5].values("l4") == [["6", IP_PEER, IP_US, segment.hex()]]
+
+
 def test_timer_hook_shares_the_deadline(stack_harness: Path) -> None:
     steps = run(stack_harness, ["timer_at 5000", "deadline", "time 4999", "poll", "time 5000",
                                 "poll", "deadline"])

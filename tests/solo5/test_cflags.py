@@ -1,5 +1,5 @@
 """One set of C language and warning flags (solo5/cflags.mk) for all C code:
-the image recipe, both Makefiles and the Python-driven host builds use it,
+the image recipe, every Makefile and the Python-driven host builds use it,
 and it is strict enough to matter."""
 
 from __future__ import annotations
@@ -49,13 +49,23 @@ def test_every_image_compile_uses_the_flags() -> None:
         assert command[start:start + len(C_COMMON_FLAGS)] == C_COMMON_FLAGS
 
 
+MAKEFILE_TARGETS = {
+    "solo5": ["OUT=/nonexistent/out", "/nonexistent/out/solo5-spt",
+              "/nonexistent/out/solo5-hvt", "/nonexistent/out/solo5-hvt-debug"],
+    "runtime": ["BUILD=/nonexistent/build", "harness", "tap-peer", "libc-test", "loop-test",
+                "fuzzers", "tcp-layout"],
+    "unikernels/dns": ["BUILD=/nonexistent/build", "host", "fuzzers"],
+}
+
+
+def test_every_makefile_that_compiles_c_is_checked() -> None:
+    folders = {str(path.parent.relative_to(REPO)) for folder in ("solo5", "runtime", "unikernels")
+               for path in (REPO / folder).rglob("Makefile")}
+    assert folders == set(MAKEFILE_TARGETS)
+
+
 @pytest.mark.slow  # runs the compiler
-@pytest.mark.parametrize(("folder", "targets"), [
-    ("solo5", ["OUT=/nonexistent/out", "/nonexistent/out/solo5-spt",
-               "/nonexistent/out/solo5-hvt", "/nonexistent/out/solo5-hvt-debug"]),
-    ("runtime", ["BUILD=/nonexistent/build", "harness", "tap-peer", "libc-test", "loop-test",
-                 "fuzzers", "tcp-layout"]),
-])
+@pytest.mark.parametrize(("folder", "targets"), MAKEFILE_TARGETS.items())
 def test_makefiles_compile_with_the_flags(folder: str, targets: list[str]) -> None:
     """Every compiler call the Makefiles would make carries the whole set."""
     result = subprocess.run(["make", "-n", "-B", "-C", str(REPO / folder), *targets],

@@ -123,6 +123,9 @@ typedef void (*net_l4_input_fn)(void *ctx, struct net_stack *s, net_time_t now,
                                 uint32_t src_ip, uint32_t dst_ip,
                                 const uint8_t *payload, size_t len);
 int net_stack_register_l4(struct net_stack *s, uint8_t ip_proto, net_l4_input_fn fn, void *ctx);
+/* Removes the handler registered with exactly these arguments (so its
+ * owner can be freed before the stack); NET_EINVAL if there is none. */
+int net_stack_unregister_l4(struct net_stack *s, uint8_t ip_proto, net_l4_input_fn fn, void *ctx);
 
 /* Sends one IPv4 datagram; fragments if it exceeds the MTU; queues behind ARP resolution.
    Returns 0 on success (sent or queued), negative on error. */

@@ -1,8 +1,8 @@
 /* Binds a TCP engine (net/tcp.h) to a net_stack (net/stack.h): segments
  * of IPv4 protocol 6 go to tcp_input, the engine's segments leave through
  * net_ipv4_output, and its timers join net_stack_next_deadline /
- * net_stack_poll. The engine lives as long as the stack (the stack has
- * no way to unregister a protocol).
+ * net_stack_poll. A unikernel keeps the engine as long as the stack;
+ * tcp_stack_detach frees it first (host tests, fuzzers).
  *
  *     struct tcp_engine *tcp = tcp_stack_attach(stack, NULL);
  *     tcp_listen(tcp, 0, 7, 64, on_accept, app);
@@ -20,5 +20,9 @@
  * tap; set 0 to use the whole MTU). NULL if memory runs out or TCP is
  * attached already. */
 struct tcp_engine *tcp_stack_attach(struct net_stack *s, const struct tcp_config *cfg);
+/* Unregisters the engine tcp_stack_attach bound to s and destroys it
+ * (tcp_engine_destroy: every connection is freed, nothing is sent). Call
+ * it before net_stack_destroy. */
+void tcp_stack_detach(struct net_stack *s, struct tcp_engine *e);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
@@ -124,37 +125,41 @@ static bool block_range_ok(const struct hvt_device *dev, uint64_t offset,
            len <= dev->capacity - offset;
 }
 
-static void hc_block_write(struct hvt *h, hvt_gpa_t gpa)
-{
-    void *at = hvt_gpa_write(h, gpa, sizeof(struct hvt_hc_block_write));
-    struct hvt_hc_block_write req;
-    memcpy(&req, at, sizeof req);
-    const void *data = hvt_gpa_read(h, req.data, req.len);
-    const struct hvt_device *dev = device(h, req.handle, HVT_DEV_BLOCK);
-    if (dev == NULL || !block_range_ok(dev, req.offset, req.len)) {
-        req.ret = RESULT_EINVAL;
-    } else {
-        ssize_t n = pwrite(dev->fd, data, req.len, (off_t)req.offset);
-        if (n < 0 || (size_t)n != req.len)
-            hvt_die("block write failed: %s", n < 0 ? strerror(errno) : "short write");
-        req.ret = RESULT_OK;
-    }
-    memcpy(at, &req, sizeof req);
-}
+enum block_dir { BLOCK_READ, BLOCK_WRITE };
 
-static void hc_block_read(struct hvt *h, hvt_gpa_t gpa)
+/* In the tender both block requests are {handle, offset, data, len, ret}
+ * of the same types (HVT_GUEST_PTR is an hvt_gpa_t here), so one handler
+ * copies either into a block_write request. */
+_Static_assert(sizeof(struct hvt_hc_block_read) == sizeof(struct hvt_hc_block_write) &&
+                   offsetof(struct hvt_hc_block_read, data) ==
+                       offsetof(struct hvt_hc_block_write, data) &&
+                   offsetof(struct hvt_hc_block_read, len) ==
+                       offsetof(struct hvt_hc_block_write, len) &&
+                   offsetof(struct hvt_hc_block_read, ret) ==
+                       offsetof(struct hvt_hc_block_write, ret),
+               "block read and write requests share one layout");
+
+/* A block read or write (§3.10): the same checks either way. A failed or
+ * short transfer within the checked range is the host's fault: fatal. */
+static void hc_block(struct hvt *h, hvt_gpa_t gpa, enum block_dir dir)
 {
-    void *at = hvt_gpa_write(h, gpa, sizeof(struct hvt_hc_block_read));
-    struct hvt_hc_block_read req;
+    struct hvt_hc_block_write req;
+    void *at = hvt_gpa_write(h, gpa, sizeof req);
     memcpy(&req, at, sizeof req);
-    void *data = hvt_gpa_write(h, req.data, req.len);
+    /* The guest's buffer is read from for a write, written to for a read. */
+    void *buf = dir == BLOCK_WRITE ? hvt_gpa_read(h, req.data, req.len)
+                                   : hvt_gpa_write(h, req.data, req.len);
     const struct hvt_device *dev = device(h, req.handle, HVT_DEV_BLOCK);
     if (dev == NULL || !block_range_ok(dev, req.offset, req.len)) {
         req.ret = RESULT_EINVAL;
     } else {
-        ssize_t n = pread(dev->fd, data, req.len, (off_t)req.offset);
-        if (n < 0 || (size_t)n != req.len)
-            hvt_die("block read failed: %s", n < 0 ? strerror(errno) : "short read");
+        ssize_t n = dir == BLOCK_WRITE ? pwrite(dev->fd, buf, req.len, (off_t)req.offset)
+                                       : pread(dev->fd, buf, req.len, (off_t)req.offset);
+        const char *what = dir == BLOCK_WRITE ? "write" : "read";
+        if (n < 0)
+            hvt_die("block %s failed: %s", what, strerror(errno));
+        if ((size_t)n != req.len)
+            hvt_die("block %s failed: short %s", what, what);
         req.ret = RESULT_OK;
     }
     memcpy(at, &req, sizeof req);
@@ -224,8 +229,8 @@ bool hvt_hypercall(struct hvt *h, unsigned nr, hvt_gpa_t gpa, int *status)
     case HVT_HYPERCALL_WALLTIME: hc_walltime(h, gpa); break;
     case HVT_HYPERCALL_PUTS: hc_puts(h, gpa); break;
     case HVT_HYPERCALL_POLL: hc_poll(h, gpa); break;
-    case HVT_HYPERCALL_BLOCK_WRITE: hc_block_write(h, gpa); break;
-    case HVT_HYPERCALL_BLOCK_READ: hc_block_read(h, gpa); break;
+    case HVT_HYPERCALL_BLOCK_WRITE: hc_block(h, gpa, BLOCK_WRITE); break;
+    case HVT_HYPERCALL_BLOCK_READ: hc_block(h, gpa, BLOCK_READ); break;
     case HVT_HYPERCALL_NET_WRITE: hc_net_write(h, gpa); break;
     case HVT_HYPERCALL_NET_READ: hc_net_read(h, gpa); break;
     case HVT_HYPERCALL_HALT:
