@@ -40,12 +40,10 @@ from tuf.api.metadata import (
     Timestamp,
 )
 from tuf.api.serialization.json import JSONSerializer
-from tuf.ngclient.updater import Updater as NgUpdater
 
+from bench.client_phases import Phases, ngclient, ours
 from tuf_metadata import layout
 from tuf_metadata.client.fetcher import UrllibFetcher
-from tuf_metadata.client.store import MetadataStore
-from tuf_metadata.client.updater import Updater
 
 SHARDS = layout.DEFAULT_SHARDS  # these benchmarks' fixtures use the default layout
 
@@ -194,57 +192,10 @@ def measure(traffic: Traffic, action: Callable[[], None]) -> Measurement:
     return Measurement(time.perf_counter() - start, traffic.requests, traffic.bytes)
 
 
-def ours(
-    base: str, root: bytes, work: Path, target_path: str
-) -> tuple[Callable[[], None], Callable[[], None]]:
-    store = MetadataStore(work / "md")
-    store.directory.mkdir(parents=True)
-    store.save("root", root)
-
-    def updater() -> Updater:
-        return Updater(store, UrllibFetcher(), f"{base}/metadata/", f"{base}/targets/")
-
-    def fresh() -> None:
-        client = updater()
-        client.refresh()
-        resolved = client.resolve(target_path)
-        client.download_target(resolved.info, work / "image")
-
-    def up_to_date() -> None:
-        updater().refresh()
-
-    return fresh, up_to_date
-
-
-def ngclient(
-    base: str, root: bytes, work: Path, target_path: str
-) -> tuple[Callable[[], None], Callable[[], None]]:
-    (work / "md").mkdir(parents=True)
-    (work / "targets").mkdir()
-
-    def updater() -> NgUpdater:
-        return NgUpdater(
-            str(work / "md"),
-            f"{base}/metadata/",
-            str(work / "targets"),
-            f"{base}/targets/",
-            bootstrap=root,
-        )
-
-    def fresh() -> None:
-        client = updater()
-        client.refresh()
-        info = client.get_targetinfo(target_path)
-        assert info is not None
-        client.download_target(info)
-
-    def up_to_date() -> None:
-        updater().refresh()
-
-    return fresh, up_to_date
-
-
-CLIENTS = {"ours": ours, "ngclient": ngclient}
+CLIENTS: dict[str, Callable[[str, bytes, Path, str], Phases]] = {
+    "ours": lambda base, root, work, path: ours(base, root, work, path, UrllibFetcher),
+    "ngclient": ngclient,
+}
 
 
 def run_size(packages: int, repeat: int) -> dict[str, dict[str, Measurement]]:

@@ -53,12 +53,13 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from securesystemslib.signer import Key, SSlibKey
-from tuf.api.metadata import DelegatedRole, Delegations, Metadata, MetaFile, TargetFile, Targets
+from tuf.api.metadata import Metadata, TargetFile, Targets
 from tuf.api.serialization.json import JSONSerializer
 
+from bench.fixture_repository import initialized_repository, write_shard_delegations
 from bench.repo_publish import CHILD_ENV, stage
 from bench.transfer import CLIENTS, Sample, measure, serve
-from signing.keys import INSECURE, KeyFileSigner, generate_key, write_key_pair
+from signing.keys import INSECURE, KeyFileSigner, generate_key
 from tuf_metadata import layout
 from tuf_metadata.repo_paths import repository_paths
 from tuf_metadata.repository import Repository
@@ -108,22 +109,10 @@ def build(root: Path, packages: int, shards: layout.ShardLayout
           ) -> tuple[Repository, AuthorKeys]:
     """The fixture; returns the repository and the author keys of the packages (kept in
     author_keys_path(root), beside the repository)."""
-    maintainers = [generate_key() for _ in range(3)]
-    online = root / "online"
-    online.mkdir(parents=True)
-    snapshot_key, timestamp_key = generate_key(), generate_key()
-    write_key_pair(snapshot_key, online / "snapshot.key", None)
-    write_key_pair(timestamp_key, online / "timestamp.key", None)
-    repo = Repository(root, INSECURE)
-    change = repo.init(
-        [m.public_key for m in maintainers], 2, snapshot_key.public_key, timestamp_key.public_key,
-        {"snapshot": Path("online/snapshot.key"), "timestamp": Path("online/timestamp.key")},
-        "insecure", shards=shards,
-    )
-    repo.sign_pending(change.change_id, maintainers[:2])
+    repo, maintainers = initialized_repository(root, shards)
     expires = repo.load_root().signed.expires
     by_shard: dict[str, list[tuple[str, Key]]] = {}
-    updates: dict[str, MetaFile] = {}
+    updates: dict[str, dict[str, int]] = {}  # snapshot meta entries, as plain data
     # Every package's image has the same bytes: hash them once.
     image = TargetFile.from_data("image", IMAGE, ["sha256"])
     with author_keys_path(root).open("wb") as key_file:
@@ -149,23 +138,9 @@ def build(root: Path, packages: int, shards: layout.ShardLayout
             md.sign(author)
             role = layout.package_role(name)
             (repo.metadata_dir / f"1.{role}.json").write_bytes(md.to_bytes(SERIALIZER))
-            updates[f"{role}.json"] = MetaFile(version=1)
-    for prefix, members in by_shard.items():
-        shard = Targets(version=2, expires=expires)
-        shard.delegations = Delegations(keys={}, roles={})
-        assert shard.delegations.roles is not None
-        for name, key in members:
-            shard.delegations.keys[key.keyid] = key
-            role = layout.package_role(name)
-            shard.delegations.roles[role] = DelegatedRole(
-                role, [key.keyid], 1, True, shards.package_paths(name)
-            )
-        shard_md = Metadata(shard)
-        for maintainer in maintainers[:2]:
-            shard_md.sign(maintainer, append=True)
-        shard_name = shards.shard_role_for_prefix(prefix)
-        (repo.metadata_dir / f"2.{shard_name}.json").write_bytes(shard_md.to_bytes(SERIALIZER))
-        updates[f"{shard_name}.json"] = MetaFile(version=2)
+            updates[f"{role}.json"] = {"version": 1}
+    for shard_name in write_shard_delegations(repo, shards, by_shard, maintainers[:2], expires):
+        updates[f"{shard_name}.json"] = {"version": 2}
     with repository_lock(root):
         repo.online.new_snapshot_and_timestamp(updates)
     return repo, AuthorKeys(author_keys_path(root), packages)

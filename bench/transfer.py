@@ -29,19 +29,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
-from tuf.ngclient.updater import Updater as NgUpdater
-
 from bench.client import IMAGE_BYTES, build_repository
+from bench.client_phases import Phases, ngclient, ours
 from tuf_metadata.client.fetcher import HttpFetcher
-from tuf_metadata.client.store import MetadataStore
-from tuf_metadata.client.updater import Updater
 from tuf_metadata.http_server import HttpLimits, PublishedTreeServer
 from tuf_metadata.repo_paths import repository_paths
 
 RESULTS = Path(__file__).parent / "results" / "transfer.md"
-Phases = tuple[Callable[[], None], Callable[[], None]]
 
 
 @contextmanager
@@ -86,51 +83,11 @@ def measure(server: PublishedTreeServer, action: Callable[[], None]) -> Sample:
     return Sample(seconds, settled[0] - requests_before, settled[1] - bytes_before)
 
 
-def ours(base: str, root: bytes, work: Path, target_path: str, gzip: bool) -> Phases:
-    store = MetadataStore(work / "md")
-    store.directory.mkdir(parents=True)
-    store.save("root", root)
-
-    def updater() -> Updater:
-        return Updater(store, HttpFetcher(accept_gzip=gzip), f"{base}/metadata/",
-                       f"{base}/targets/")
-
-    def fresh() -> None:
-        client = updater()
-        client.refresh()
-        resolved = client.resolve(target_path)
-        client.download_target(resolved.info, work / "image")
-
-    def up_to_date() -> None:
-        updater().refresh()
-
-    return fresh, up_to_date
-
-
-def ngclient(base: str, root: bytes, work: Path, target_path: str) -> Phases:
-    (work / "md").mkdir(parents=True)
-    (work / "targets").mkdir()
-
-    def updater() -> NgUpdater:
-        return NgUpdater(str(work / "md"), f"{base}/metadata/", str(work / "targets"),
-                         f"{base}/targets/", bootstrap=root)
-
-    def fresh() -> None:
-        client = updater()
-        client.refresh()
-        info = client.get_targetinfo(target_path)
-        assert info is not None
-        client.download_target(info)
-
-    def up_to_date() -> None:
-        updater().refresh()
-
-    return fresh, up_to_date
-
-
+GZIP = partial(HttpFetcher, accept_gzip=True)
+PLAIN = partial(HttpFetcher, accept_gzip=False)
 CLIENTS: dict[str, Callable[[str, bytes, Path, str], Phases]] = {
-    "ours": lambda base, root, work, path: ours(base, root, work, path, gzip=True),
-    "ours-plain": lambda base, root, work, path: ours(base, root, work, path, gzip=False),
+    "ours": lambda base, root, work, path: ours(base, root, work, path, GZIP),
+    "ours-plain": lambda base, root, work, path: ours(base, root, work, path, PLAIN),
     "ngclient": ngclient,
 }
 Results = dict[str, dict[str, list[Sample]]]

@@ -31,22 +31,20 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from tuf.api.metadata import Metadata, MetaFile, Targets
-from tuf.ngclient.updater import Updater as NgUpdater
+from tuf.api.metadata import Metadata, Targets
 
+from bench.client_phases import Phases, ngclient, ours
 from bench.scale import DOWNLOADED, SERIALIZER, fixture, package_name
-from bench.transfer import Phases, Sample, measure, serve
+from bench.transfer import Sample, measure, serve
 from signing.keys import KeyFileSigner
-from tuf_metadata import layout
-from tuf_metadata import online as online_services
+from tuf_metadata import layout, snapshot_tree_files
 from tuf_metadata.client.fetcher import HttpFetcher
-from tuf_metadata.client.store import MetadataStore
-from tuf_metadata.client.updater import ClientConfig, Updater
 from tuf_metadata.repo_paths import repository_paths
 from tuf_metadata.repository import Repository
 from tuf_metadata.snapshot_tree_files import set_tree_enabled
@@ -56,52 +54,10 @@ RESULTS = Path(__file__).parent / "results" / "tree.md"
 _PATCHED = "write_tree"  # the publish path's call, timed in publish_costs
 
 
-def ours(base: str, root: bytes, work: Path, target_path: str, tree: bool) -> Phases:
-    store = MetadataStore(work / "md")
-    store.directory.mkdir(parents=True)
-    store.save("root", root)
-    config = ClientConfig(snapshot_tree=tree)
-
-    def updater() -> Updater:
-        return Updater(store, HttpFetcher(accept_gzip=True), f"{base}/metadata/",
-                       f"{base}/targets/", config=config)
-
-    def fresh() -> None:
-        client = updater()
-        report = client.refresh()
-        assert report.snapshot_tree == tree
-        client.download_target(client.resolve(target_path).info, work / "image")
-
-    def up_to_date() -> None:
-        updater().refresh()
-
-    return fresh, up_to_date
-
-
-def ngclient(base: str, root: bytes, work: Path, target_path: str) -> Phases:
-    (work / "md").mkdir(parents=True)
-    (work / "targets").mkdir()
-
-    def updater() -> NgUpdater:
-        return NgUpdater(str(work / "md"), f"{base}/metadata/", str(work / "targets"),
-                         f"{base}/targets/", bootstrap=root)
-
-    def fresh() -> None:
-        client = updater()
-        client.refresh()
-        info = client.get_targetinfo(target_path)
-        assert info is not None
-        client.download_target(info)
-
-    def up_to_date() -> None:
-        updater().refresh()
-
-    return fresh, up_to_date
-
-
-CLIENTS = {
-    "ours-tree": lambda base, root, work, path: ours(base, root, work, path, tree=True),
-    "ours": lambda base, root, work, path: ours(base, root, work, path, tree=False),
+GZIP = partial(HttpFetcher, accept_gzip=True)
+CLIENTS: dict[str, Callable[[str, bytes, Path, str], Phases]] = {
+    "ours-tree": lambda base, root, work, path: ours(base, root, work, path, GZIP, tree=True),
+    "ours": lambda base, root, work, path: ours(base, root, work, path, GZIP),
     "ngclient": ngclient,
 }
 Results = dict[str, dict[str, list[Sample]]]
@@ -112,8 +68,8 @@ def publish_costs(repo: Repository, authors: Mapping[str, KeyFileSigner], rounds
     """Seconds of each snapshot + tree + timestamp listing one new package role version, and
     of write_tree within it."""
     tree_seconds: list[float] = []
-    # The publish path calls write_tree through tuf_metadata.online; time it there.
-    original = getattr(online_services, _PATCHED)
+    # The publish path imports write_tree from snapshot_tree_files when it runs; time it there.
+    original = getattr(snapshot_tree_files, _PATCHED)
 
     def timed_write_tree(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -123,7 +79,7 @@ def publish_costs(repo: Repository, authors: Mapping[str, KeyFileSigner], rounds
             tree_seconds.append(time.perf_counter() - started)
 
     totals = []
-    setattr(online_services, _PATCHED, timed_write_tree)
+    setattr(snapshot_tree_files, _PATCHED, timed_write_tree)
     try:
         for number in range(1, rounds + 1):
             name = package_name(number)
@@ -134,10 +90,10 @@ def publish_costs(repo: Repository, authors: Mapping[str, KeyFileSigner], rounds
             (repo.metadata_dir / f"2.{role}.json").write_bytes(md.to_bytes(SERIALIZER))
             started = time.perf_counter()
             with repository_lock(repo.root_dir):
-                repo.online.new_snapshot_and_timestamp({f"{role}.json": MetaFile(version=2)})
+                repo.online.new_snapshot_and_timestamp({f"{role}.json": {"version": 2}})
             totals.append(time.perf_counter() - started)
     finally:
-        setattr(online_services, _PATCHED, original)
+        setattr(snapshot_tree_files, _PATCHED, original)
     return totals, tree_seconds
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 from builder.archive import SourceFile, write_tree
 from builder.errors import BuildError
 from builder.limits import DEFAULT_LIMITS, Limits
-from builder.sandbox import run_sandboxed
+from builder.sandbox import SandboxedBuild, run_sandboxed
 from builder.variations import Conditions
 
 
@@ -126,7 +126,7 @@ def run_build(
     write_tree({**request.files, **generated}, tree, request.source_date_epoch, order=order)
 
     def sandboxed(overlays: list[tuple[Path, str]]) -> BuildOutcome:
-        result = run_sandboxed(
+        result = run_sandboxed(SandboxedBuild(
             conditions,
             tree=tree,
             overlays=overlays,
@@ -136,7 +136,7 @@ def run_build(
             source_date_epoch=request.source_date_epoch,
             commands=plan.commands,
             limits=limits,
-        )
+        ))
         image = tree / plan.output
         ok = result.returncode == 0 and image.is_file()
         kept: Path | None = None

@@ -139,39 +139,13 @@ def identity_files(conditions: Conditions) -> dict[str, str]:
     }
 
 
-def sandbox_argv(
-    conditions: Conditions,
-    *,
-    tree: Path,
-    build_dir: str,
-    etc_dir: Path,
-    solo5_root: Path | None,
-    source_date_epoch: int,
-    script: str,
-    overlays: Sequence[tuple[Path, str]] = (),
-    limits: Limits = DEFAULT_LIMITS,
-) -> list[str]:
-    """The full argv: prlimit -> unshare (UTS, mount; staging) -> setpriv -> bwrap ->
-    taskset -> setarch -> [faketime] -> sh."""
-    stage = [(etc_dir / "passwd", "passwd"), (etc_dir / "group", "group"), (tree, "tree")]
-    if solo5_root is not None:
-        stage.append((solo5_root, "solo5"))
-    stage += [(host, f"overlay-{index}") for index, (host, _) in enumerate(overlays)]
-    outer = staging_argv(conditions.hostname, conditions.domainname, stage, limits)
-    bwrap = [
+def bwrap_root(isolation: Sequence[str], etc: Sequence[str], limits: Limits) -> list[str]:
+    """bwrap with the `isolation` options, over the root every sandbox has: /usr read-only
+    with the /bin, /sbin, /lib, /lib64 symlinks into it, the `etc` mounts, a private
+    /proc, a minimal /dev and a tmpfs /tmp of limits.tmp_bytes."""
+    return [
         "bwrap",
-        "--unshare-user",
-        "--unshare-ipc",
-        "--unshare-pid",
-        "--unshare-net",
-        "--unshare-cgroup",
-        "--die-with-parent",
-        "--new-session",
-        "--clearenv",
-        "--uid",
-        str(conditions.uid),
-        "--gid",
-        str(conditions.gid),
+        *isolation,
         "--ro-bind",
         "/usr",
         "/usr",
@@ -187,12 +161,7 @@ def sandbox_argv(
         "--symlink",
         "usr/lib64",
         "/lib64",
-        "--ro-bind",
-        staged("passwd"),
-        "/etc/passwd",
-        "--ro-bind",
-        staged("group"),
-        "/etc/group",
+        *etc,
         "--proc",
         "/proc",
         "--dev",
@@ -202,15 +171,64 @@ def sandbox_argv(
         "--tmpfs",
         "/tmp",
     ]
+
+
+@dataclass(frozen=True)
+class SandboxedBuild:
+    """One run of build commands in a fresh sandbox.
+
+    tree is mounted read-write at build_dir; etc_dir receives the stub passwd and
+    group; each overlay (host path, path relative to build_dir) is mounted over the
+    tree (e.g. a disorderfs view of an input subtree)."""
+
+    conditions: Conditions
+    tree: Path
+    build_dir: str
+    etc_dir: Path
+    solo5_root: Path | None
+    source_date_epoch: int
+    commands: Sequence[Sequence[str]]
+    overlays: Sequence[tuple[Path, str]] = ()
+    limits: Limits = DEFAULT_LIMITS
+
+
+def sandbox_argv(build: SandboxedBuild) -> list[str]:
+    """The full argv: prlimit -> unshare (UTS, mount; staging) -> setpriv -> bwrap ->
+    taskset -> setarch -> [faketime] -> sh running the build's commands."""
+    conditions, build_dir = build.conditions, build.build_dir
+    stage = [(build.etc_dir / "passwd", "passwd"), (build.etc_dir / "group", "group"),
+             (build.tree, "tree")]
+    if build.solo5_root is not None:
+        stage.append((build.solo5_root, "solo5"))
+    stage += [(host, f"overlay-{index}") for index, (host, _) in enumerate(build.overlays)]
+    outer = staging_argv(conditions.hostname, conditions.domainname, stage, build.limits)
+    bwrap = bwrap_root(
+        [
+            "--unshare-user",
+            "--unshare-ipc",
+            "--unshare-pid",
+            "--unshare-net",
+            "--unshare-cgroup",
+            "--die-with-parent",
+            "--new-session",
+            "--clearenv",
+            "--uid",
+            str(conditions.uid),
+            "--gid",
+            str(conditions.gid),
+        ],
+        ["--ro-bind", staged("passwd"), "/etc/passwd", "--ro-bind", staged("group"), "/etc/group"],
+        build.limits,
+    )
     if conditions.home.startswith("/home/"):
         bwrap += ["--dir", conditions.home]
-    if solo5_root is not None:
+    if build.solo5_root is not None:
         bwrap += ["--ro-bind", staged("solo5"), SOLO5_MOUNT]
     bwrap += ["--bind", staged("tree"), build_dir]
-    for index, (_, relative) in enumerate(overlays):  # e.g. disorderfs views of input subtrees
+    for index, (_, relative) in enumerate(build.overlays):
         bwrap += ["--bind", staged(f"overlay-{index}"), f"{build_dir}/{relative}"]
     bwrap += ["--chdir", build_dir]
-    for key, value in sorted(conditions.environment(source_date_epoch).items()):
+    for key, value in sorted(conditions.environment(build.source_date_epoch).items()):
         bwrap += ["--setenv", key, value]
     inner = ["taskset", "-c", conditions.cpus, "setarch", platform.machine()]
     if not conditions.aslr:
@@ -219,7 +237,7 @@ def sandbox_argv(
         inner.append("--uname-2.6")
     if conditions.faketime is not None:
         inner += ["faketime", "-f", conditions.faketime]
-    inner += ["/bin/sh", "-ec", script]
+    inner += ["/bin/sh", "-ec", commands_script(build.commands)]
     return [*outer, *bwrap, "--", *inner]
 
 
@@ -294,39 +312,18 @@ def run_contained(
     )
 
 
-def run_sandboxed(
-    conditions: Conditions,
-    *,
-    tree: Path,
-    build_dir: str,
-    etc_dir: Path,
-    solo5_root: Path | None,
-    source_date_epoch: int,
-    commands: Sequence[Sequence[str]],
-    overlays: Sequence[tuple[Path, str]] = (),
-    limits: Limits = DEFAULT_LIMITS,
-) -> SandboxResult:
-    """Run the commands in a fresh sandbox under `conditions` and `limits`.
+def run_sandboxed(build: SandboxedBuild) -> SandboxResult:
+    """Run the build's commands in a fresh sandbox under its conditions and limits.
 
     Never raises on build failure: a failed build (including one stopped by a
     resource limit, named in `limit` and at the end of the output) is a result.
     """
-    etc_dir.mkdir(parents=True, exist_ok=True)
-    for name, text in identity_files(conditions).items():
-        (etc_dir / name).write_text(text)
-    give_to_sandbox(tree)
-    argv = sandbox_argv(
-        conditions,
-        tree=tree,
-        build_dir=build_dir,
-        etc_dir=etc_dir,
-        solo5_root=solo5_root,
-        source_date_epoch=source_date_epoch,
-        script=commands_script(commands),
-        overlays=overlays,
-        limits=limits,
-    )
-    done = run_contained(argv, limits, umask=conditions.umask)
+    build.etc_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in identity_files(build.conditions).items():
+        (build.etc_dir / name).write_text(text)
+    give_to_sandbox(build.tree)
+    argv = sandbox_argv(build)
+    done = run_contained(argv, build.limits, umask=build.conditions.umask)
     return SandboxResult(
         returncode=done.returncode,
         output=done.output,
@@ -349,40 +346,12 @@ def tool_argv(
     writable at /out, no network, the fixed TOOL_ENVIRONMENT, unprivileged, limited."""
     stage = [(host, f"in-{index}") for index, (host, _) in enumerate(inputs)]
     stage.append((out_dir, "out"))
-    bwrap = [
-        "bwrap",
-        "--unshare-all",
-        "--die-with-parent",
-        "--new-session",
-        "--clearenv",
-        "--ro-bind",
-        "/usr",
-        "/usr",
-        "--symlink",
-        "usr/bin",
-        "/bin",
-        "--symlink",
-        "usr/lib",
-        "/lib",
-        "--symlink",
-        "usr/lib64",
-        "/lib64",
-        "--symlink",
-        "usr/sbin",
-        "/sbin",
+    bwrap = bwrap_root(
+        ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv"],
         # ctypes.util.find_library (diffoscope's libarchive binding) runs `ldconfig -p`.
-        "--ro-bind-try",
-        "/etc/ld.so.cache",
-        "/etc/ld.so.cache",
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--size",
-        str(limits.tmp_bytes),
-        "--tmpfs",
-        "/tmp",
-    ]
+        ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache"],
+        limits,
+    )
     for index, (_, name) in enumerate(inputs):
         bwrap += ["--ro-bind", staged(f"in-{index}"), f"{TOOL_INPUTS}/{name}"]
     bwrap += ["--bind", staged("out"), TOOL_OUTPUT, "--chdir", "/tmp"]

@@ -41,6 +41,7 @@ from builder.variations import Variation
 from builder.verdict import SignedResult, VerdictError
 from repo_tool.commands.build_common import (
     INDEX_OPTION,
+    DoubleBuildChoices,
     check_build_host,
     double_build_options,
     exit_status,
@@ -50,10 +51,9 @@ from repo_tool.commands.build_common import (
     results_table,
     run_with_progress,
     show_failures,
-    variations_of,
+    tree_option,
     with_progress,
 )
-from repo_tool.commands.intoto import invocation
 from repo_tool.commands.keys import online_passphrase_options, passphrase_options
 from repo_tool.commands.options import JSON_OPTION, REPO_OPTION
 from repo_tool.commands.settle_release import author_release, settle_release
@@ -70,13 +70,7 @@ def register(group: click.Group) -> None:
 
 @click.command("build")
 @REPO_OPTION
-@click.option(
-    "--tree",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help="Source tree holding dependency sources (--dependencies tree, and the farm).",
-)
+@tree_option("Source tree holding dependency sources (--dependencies tree, and the farm).")
 @INDEX_OPTION
 @click.option(
     "--dependencies", "dependencies_from", type=click.Choice(["published", "tree"]),
@@ -121,11 +115,7 @@ def build(
     out_dir: Path | None,
     dashboard_dir: Path | None,
     cache_dir: Path | None,
-    only: str | None,
-    skip: tuple[str, ...],
-    no_blame: bool,
-    key: Path | None,
-    builder_id: str,
+    double_build: DoubleBuildChoices,
     broker: str | None,
     worker_keys: tuple[Path, ...],
     require_workers: int,
@@ -153,29 +143,23 @@ def build(
     published = repository_paths(repo_dir)
     if broker is not None:
         _farm(repo_dir, tree, index_dir, out_dir or published.builds, broker, worker_keys,
-              require_workers, store_dir, only, skip, build_time_limit, farm_wait,
-              visibility_timeout, online_passphrase, as_json, not no_blame,
-              dashboard_dir or published.dashboard)
+              require_workers, store_dir, double_build, build_time_limit, farm_wait,
+              visibility_timeout, online_passphrase, as_json, dashboard_dir or published.dashboard)
         return
     if worker_keys:
         raise click.UsageError("--worker-key needs --broker")
     check_build_host()
     console = Console(stderr=True)
-    signer = optional_signer(key, passphrase_env, passphrase_file, insecure_plaintext)
+    signer = optional_signer(double_build.key, passphrase_env, passphrase_file, insecure_plaintext)
     if signer is None:
         raise BuildError("the publish gate needs the builder key (--key): it signs every verdict "
                          "and trusts only verdicts signed by it")
     repo = Repository(repo_dir, online_passphrase)
     out = out_dir or published.builds
     dashboard = dashboard_dir or published.dashboard
-    variations = variations_of(only, skip)
-    options = BuildOptions(
-        cache_dir=cache_dir or repo_dir / "build-cache",
-        signer=signer,
-        builder_id=builder_id,
-        find_culprits=not no_blame,
-        link_step=BUILDER_STEP,
-        command=invocation(click.get_current_context()),
+    variations = double_build.variations()
+    options = double_build.build_options(
+        cache_dir or repo_dir / "build-cache", signer, BUILDER_STEP
     )
     policy = GatePolicy.own_key(signer.public_key)
     index = package_index(index_dir or tree / "packages", console)
@@ -325,8 +309,6 @@ def _build_and_decide(
     return results, gate(author, signed, policy)
 
 
-
-
 def _farm(
     repo_dir: Path,
     tree: Path,
@@ -336,14 +318,12 @@ def _farm(
     worker_keys: tuple[Path, ...],
     require_workers: int,
     store_dir: Path | None,
-    only: str | None,
-    skip: tuple[str, ...],
+    double_build: DoubleBuildChoices,
     time_limit: float,
     wait: int,
     visibility_timeout: int,
     online_passphrase: str | None,
     as_json: bool,
-    find_culprits: bool,
     dashboard: Path,
 ) -> None:
     """`build --broker`: the gate over results signed by farm workers (see farm_build)."""
@@ -360,11 +340,11 @@ def _farm(
         worker_keys=worker_keys,
         require_workers=require_workers,
         store=store_dir or repo_dir / "farm-store",
-        variations=tuple(v.name for v in variations_of(only, skip)),
+        variations=tuple(v.name for v in double_build.variations()),
         time_limit=time_limit,
         wait_seconds=float(wait),
         visibility_timeout=visibility_timeout,
-        find_culprits=find_culprits,
+        find_culprits=double_build.find_culprits,
         dashboard=dashboard,
     )
     decisions, severities = farm_build(

@@ -9,9 +9,10 @@ and path are shown); 1 the command could not run.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from builder.plan import PackageIndex, scan_index
 from builder.sandbox import missing_programs
 from builder.status import BuildStatus
 from builder.variations import Variation, select, variation_names
+from repo_tool.commands.intoto import invocation
 from repo_tool.commands.keys import passphrase_source
 
 EXIT_REFUSED = 3  # some image unreproducible, not the author's, or the release refused
@@ -39,8 +41,63 @@ INDEX_OPTION = click.option(
 )
 
 
+def tree_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--tree`: the source tree (an existing directory, the current one by default)."""
+    return click.option(
+        "--tree",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        default=".",
+        show_default=True,
+        help=help_text,
+    )
+
+
+@dataclass(frozen=True)
+class DoubleBuildChoices:
+    """What --only, --skip, --no-blame, --key and --builder-id chose."""
+
+    only: str | None
+    skip: tuple[str, ...]
+    find_culprits: bool
+    key: Path | None
+    builder_id: str
+
+    def variations(self) -> tuple[Variation, ...]:
+        return variations_of(self.only, self.skip)
+
+    def build_options(
+        self, cache_dir: Path | None, signer: Signer | None, link_step: str
+    ) -> BuildOptions:
+        """The BuildOptions of the running command (it is recorded in the in-toto link)."""
+        return BuildOptions(
+            cache_dir=cache_dir,
+            signer=signer,
+            builder_id=self.builder_id,
+            find_culprits=self.find_culprits,
+            link_step=link_step,
+            command=invocation(click.get_current_context()),
+        )
+
+
 def double_build_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Options shared by `build` and `build-package`: variations, blame, attestation."""
+    """Options shared by `build` and `build-package`: variations, blame, attestation.
+
+    The command receives them as one `double_build: DoubleBuildChoices` argument."""
+
+    @functools.wraps(command)
+    def with_choices(
+        *args: Any,
+        only: str | None,
+        skip: tuple[str, ...],
+        no_blame: bool,
+        key: Path | None,
+        builder_id: str,
+        **kwargs: Any,
+    ) -> Any:
+        choices = DoubleBuildChoices(only, skip, not no_blame, key, builder_id)
+        return command(*args, double_build=choices, **kwargs)
+
+    decorated: Callable[..., Any] = with_choices
     for option in reversed((
         click.option("--only", help="Comma-separated variations for build B [default: all]."),
         click.option("--skip", multiple=True, help="Do not apply this variation (repeatable)."),
@@ -52,8 +109,8 @@ def double_build_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--builder-id", default="unirepo-builder", show_default=True,
                      help="Who built it (shown as 'reproduced by')."),
     )):
-        command = option(command)
-    return command
+        decorated = option(decorated)
+    return decorated
 
 
 def output_options(
@@ -195,7 +252,6 @@ def run_with_progress(
 
         results: list[TargetResult] = work(step, lambda: progress.advance(task))
     return results
-
 
 
 def with_progress(options: BuildOptions, step: Callable[[str], None]) -> BuildOptions:

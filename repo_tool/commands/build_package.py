@@ -16,12 +16,13 @@ from rich.console import Console
 
 from builder.archive import archive_from_tree
 from builder.manifest import parse_manifest
-from builder.pipeline import BuildOptions, TargetResult, verify_package
+from builder.pipeline import TargetResult, verify_package
 from builder.plan import read_package_tree, resolve, solo5_requests
 from builder.status import BuildStatus
 from fsio import atomic_write
 from repo_tool.commands.build_common import (
     INDEX_OPTION,
+    DoubleBuildChoices,
     check_build_host,
     double_build_options,
     exit_status,
@@ -32,10 +33,9 @@ from repo_tool.commands.build_common import (
     results_table,
     run_with_progress,
     show_failures,
-    variations_of,
+    tree_option,
     with_progress,
 )
-from repo_tool.commands.intoto import invocation
 from repo_tool.commands.keys import passphrase_options
 from repo_tool.commands.options import JSON_OPTION
 from reports.dashboard import row_from_result, update_dashboard
@@ -48,13 +48,7 @@ def register(group: click.Group) -> None:
 
 @click.command("build-package")
 @click.argument("manifest", type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--tree",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    default=".",
-    show_default=True,
-    help="Source tree the manifest's paths are relative to.",
-)
+@tree_option("Source tree the manifest's paths are relative to.")
 @INDEX_OPTION
 @click.option(
     "--target", "targets", multiple=True, help="Build only this Solo5 target (repeatable)."
@@ -79,11 +73,7 @@ def build_package(
     out_dir: Path,
     dashboard_dir: Path | None,
     cache_dir: Path | None,
-    only: str | None,
-    skip: tuple[str, ...],
-    no_blame: bool,
-    key: Path | None,
-    builder_id: str,
+    double_build: DoubleBuildChoices,
     link_step: str,
     passphrase_env: str | None,
     passphrase_file: Path | None,
@@ -103,14 +93,11 @@ def build_package(
     index = package_index(index_dir or tree / "packages", console)
     package = read_package_tree(parsed, tree)
     deps = [read_package_tree(d, tree) for d in resolve(parsed, index.manifests)]
-    variations = variations_of(only, skip)
-    options = BuildOptions(
-        cache_dir=cache_dir,
-        signer=optional_signer(key, passphrase_env, passphrase_file, insecure_plaintext),
-        builder_id=builder_id,
-        find_culprits=not no_blame,
-        link_step=link_step,
-        command=invocation(click.get_current_context()),
+    variations = double_build.variations()
+    options = double_build.build_options(
+        cache_dir,
+        optional_signer(double_build.key, passphrase_env, passphrase_file, insecure_plaintext),
+        link_step,
     )
     archive = out_dir / parsed.name / parsed.version / f"{parsed.ident}.tar.gz"
     atomic_write(archive, archive_from_tree(tree, parsed.sources, parsed.source_date_epoch))

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,12 +55,8 @@ def _netns_missing() -> str | None:
 
 def ping(demo: Demo) -> None:
     what = "boot ping on spt on a tap in a namespace, ping it"
-    image = network_image(demo, what, PING_PACKAGE, "ping")
-    if image is None:
-        return
-    inside = tap_namespace(demo)
-    if not start_guest(demo, what, inside, image, "ping: ready", blocks={},
-                            args=[f"--ipv4={GUEST_ADDRESS}/24"]):
+    inside = service_on_tap(demo, what, PING_PACKAGE, "ping", "ping: ready", [])
+    if inside is None:
         return
     result = demo.run([*inside, "ping", "-c", str(PING_COUNT), "-i", "0.2", "-W", "3",
                        GUEST_ADDRESS], check=False, timeout=60)
@@ -73,19 +70,14 @@ def ping(demo: Demo) -> None:
 
 def www(demo: Demo) -> None:
     what = "boot www on spt with a site archive, fetch a page with curl"
-    image = network_image(demo, what, WWW_PACKAGE, "curl")
-    if image is None:
-        return
-    # The operator's site, packed as docs/www.md tells them.
-    public = demo.workdir / "operator" / "public"
-    public.mkdir()
-    (public / "index.html").write_text(WWW_PAGE)
-    demo.run(["tar", "--format=ustar", "-cf", "operator/site.tar", "-C", "operator/public",
-              "."])
-    inside = tap_namespace(demo)
-    if not start_guest(demo, what, inside, image, "www: ready",
-                            blocks={"site": demo.workdir / "operator" / "site.tar"},
-                            args=[f"--ipv4={GUEST_ADDRESS}/24", "--access-log"]):
+
+    def site() -> dict[str, Path]:  # the operator's site, packed as docs/www.md tells them
+        return {"site": operator_archive(demo, "public", {"index.html": WWW_PAGE}, "site.tar",
+                                         ["."])}
+
+    inside = service_on_tap(demo, what, WWW_PACKAGE, "curl", "www: ready", ["--access-log"],
+                            site)
+    if inside is None:
         return
     result = demo.run([*inside, "curl", "-sS", "-i", "--max-time", "10",
                        f"http://{GUEST_ADDRESS}/"], check=False, timeout=30)
@@ -100,19 +92,13 @@ def www(demo: Demo) -> None:
 
 def dns(demo: Demo) -> None:
     what = "boot dns on spt with a zone archive, query it with dig"
-    image = network_image(demo, what, DNS_PACKAGE, "dig")
-    if image is None:
-        return
-    # The operator's zones, one <zone>.zone file each, packed as docs/dns.md tells them.
-    zones = demo.workdir / "operator" / "zones"
-    zones.mkdir()
-    (zones / DNS_ZONE_FILE).write_text(DNS_ZONE)
-    demo.run(["tar", "--format=ustar", "-cf", "operator/zones.tar", "-C", "operator/zones",
-              DNS_ZONE_FILE])
-    inside = tap_namespace(demo)
-    if not start_guest(demo, what, inside, image, "dns: ready",
-                            blocks={"zones": demo.workdir / "operator" / "zones.tar"},
-                            args=[f"--ipv4={GUEST_ADDRESS}/24"]):
+
+    def zones() -> dict[str, Path]:  # one <zone>.zone file each, packed as docs/dns.md says
+        return {"zones": operator_archive(demo, "zones", {DNS_ZONE_FILE: DNS_ZONE},
+                                          "zones.tar", [DNS_ZONE_FILE])}
+
+    inside = service_on_tap(demo, what, DNS_PACKAGE, "dig", "dns: ready", [], zones)
+    if inside is None:
         return
     question = " ".join(DNS_QUESTION)
     result = demo.run([*inside, "dig", f"@{GUEST_ADDRESS}", "+short", "+tries=2",
@@ -122,6 +108,36 @@ def dns(demo: Demo) -> None:
     else:
         answer = last_line(result.stdout or result.stderr)
         demo.check(what, "failed", f"dig {question}: {answer}")
+
+def service_on_tap(
+    demo: Demo, what: str, package: str, client: str, ready: str, args: list[str],
+    blocks: Callable[[], dict[str, Path]] = dict,
+) -> list[str] | None:
+    """Fetch `package`'s spt image, boot it at GUEST_ADDRESS on a tap in a new namespace
+    with `args` and the block devices `blocks` makes, and wait for `ready`: the argv prefix
+    that runs `client` in that namespace, or None (the check recorded) when the step
+    cannot go on."""
+    image = network_image(demo, what, package, client)
+    if image is None:
+        return None
+    devices = blocks()
+    inside = tap_namespace(demo)
+    if not start_guest(demo, what, inside, image, ready, blocks=devices,
+                       args=[f"--ipv4={GUEST_ADDRESS}/24", *args]):
+        return None
+    return inside
+
+def operator_archive(demo: Demo, folder: str, files: dict[str, str], archive: str,
+                     members: list[str]) -> Path:
+    """The operator's `files` written to operator/FOLDER and packed (`members` of it) into
+    the ustar archive operator/ARCHIVE, which is returned."""
+    source = demo.workdir / "operator" / folder
+    source.mkdir()
+    for name, text in files.items():
+        (source / name).write_text(text)
+    demo.run(["tar", "--format=ustar", "-cf", f"operator/{archive}", "-C", f"operator/{folder}",
+              *members])
+    return demo.workdir / "operator" / archive
 
 def network_image(demo: Demo, what: str, package: str, client: str) -> Path | None:
     """The spt image of `package`, fetched through the verifying client, for a step

@@ -34,6 +34,17 @@ class Built:
     packages: dict[str, tuple[Package, list[Package]]]
 
 
+@dataclass(frozen=True)
+class FixedPlan:
+    """A builder.build.PlanLike for hand-made BuildRequests: these commands, whatever the
+    build directory."""
+
+    files: dict[str, bytes]
+    commands: tuple[tuple[str, ...], ...]
+    output: str
+    tools: tuple[str, ...]
+
+
 def load_package(name: str) -> tuple[Package, list[Package]]:
     index = load_index(PACKAGES)
     manifest = next(m for (n, _), m in index.items() if n == name)

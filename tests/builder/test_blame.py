@@ -3,7 +3,6 @@ nondeterminism; and a build B that fails is a failure, never published."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -11,17 +10,9 @@ import pytest
 from builder.build import BuildRequest
 from builder.double import NONDETERMINISTIC, double_build
 from builder.variations import select
-from tests.builder.conftest import every_variation
+from tests.builder.conftest import FixedPlan, every_variation
 
 pytestmark = pytest.mark.sandbox  # runs builds in the bubblewrap sandbox
-
-
-@dataclass(frozen=True)
-class _Plan:
-    files: dict[str, bytes]
-    commands: tuple[tuple[str, ...], ...]
-    output: str
-    tools: tuple[str, ...]
 
 
 def shell_build(script: str) -> BuildRequest:
@@ -29,7 +20,7 @@ def shell_build(script: str) -> BuildRequest:
         ident="shell-1.0.0",
         target="hvt",
         files={},
-        plan_for=lambda build_dir: _Plan({}, (("/bin/sh", "-c", script),), "out", ("/bin/sh",)),
+        plan_for=lambda build_dir: FixedPlan({}, (("/bin/sh", "-c", script),), "out", ("/bin/sh",)),
         source_date_epoch=1700000000,
         solo5_root=None,
     )

@@ -15,27 +15,30 @@ from tests.builder.conftest import PACKAGES, REPO, Built
 from tests.repository.helpers import run
 
 
+def build_package_spt(manifest: Path, built: Built, out: Path, *options: str) -> list[str]:
+    """`build-package MANIFEST --target spt`, cached and signed with the fixtures' builder key."""
+    return [
+        "build-package",
+        str(manifest),
+        "--tree",
+        str(REPO),
+        "--target",
+        "spt",
+        *options,
+        "--out",
+        str(out),
+        "--cache",
+        str(built.cache),
+        "--key",
+        str(built.key),
+        "--insecure-plaintext",
+    ]
+
+
 @pytest.mark.sandbox
 def test_build_package_prints_the_hashes_an_author_signs(built: Built, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run(
-        [
-            "build-package",
-            str(PACKAGES / "hello" / "1.0.0"),
-            "--tree",
-            str(REPO),
-            "--target",
-            "spt",
-            "--out",
-            str(out),
-            "--cache",
-            str(built.cache),
-            "--key",
-            str(built.key),
-            "--insecure-plaintext",
-            "--json",
-        ]
-    )
+    result = run([*build_package_spt(PACKAGES / "hello" / "1.0.0", built, out), "--json"])
     assert result.exit_code == 0, result.output
     document = json.loads(result.output)
     (only,) = document["results"]
@@ -46,23 +49,7 @@ def test_build_package_prints_the_hashes_an_author_signs(built: Built, tmp_path:
         REPO, manifest.sources, manifest.source_date_epoch
     )
     assert (out / "index.html").is_file() and (out / "index.json").is_file()
-    text = run(
-        [
-            "build-package",
-            str(PACKAGES / "hello" / "1.0.0" / "manifest.json"),
-            "--tree",
-            str(REPO),
-            "--target",
-            "spt",
-            "--out",
-            str(out),
-            "--cache",
-            str(built.cache),
-            "--key",
-            str(built.key),
-            "--insecure-plaintext",
-        ]
-    )
+    text = run(build_package_spt(PACKAGES / "hello" / "1.0.0" / "manifest.json", built, out))
     assert text.exit_code == 0
     assert f"hello.spt sha256={only['sha256']} length={only['size']}" in text.output
 
@@ -72,23 +59,8 @@ def test_build_package_fails_with_one_line_on_an_unreproducible_package(
     built: Built, tmp_path: Path
 ) -> None:
     result = run(
-        [
-            "build-package",
-            str(PACKAGES / "unrepro_path" / "1.0.0"),
-            "--tree",
-            str(REPO),
-            "--target",
-            "spt",
-            "--no-blame",
-            "--out",
-            str(tmp_path),
-            "--cache",
-            str(built.cache),
-            "--key",
-            str(built.key),
-            "--insecure-plaintext",
-            "--json",
-        ]
+        [*build_package_spt(PACKAGES / "unrepro_path" / "1.0.0", built, tmp_path, "--no-blame"),
+         "--json"]
     )
     assert result.exit_code == 3  # refused as unreproducible (4 is a failed build)
     assert result.output.splitlines()[-1] == (

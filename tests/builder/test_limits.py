@@ -13,7 +13,13 @@ from builder.archive import SourceFile
 from builder.build import BuildRequest, PlanLike
 from builder.double import double_build, run_diffoscope
 from builder.limits import MIB, SANDBOX_HOST_UID, Limits, limit_reason
-from builder.sandbox import TOOL_ENVIRONMENT, SandboxResult, run_sandboxed, run_tool_sandboxed
+from builder.sandbox import (
+    TOOL_ENVIRONMENT,
+    SandboxedBuild,
+    SandboxResult,
+    run_sandboxed,
+    run_tool_sandboxed,
+)
 from builder.status import BuildStatus
 from builder.variations import CONTROL
 
@@ -54,7 +60,7 @@ def test_a_source_including_dev_zero_is_a_failed_build_on_the_memory_limit(
 def sandboxed(tmp_path: Path, script: str, limits: Limits) -> SandboxResult:
     tree = tmp_path / "tree"
     tree.mkdir(parents=True, exist_ok=True)
-    return run_sandboxed(
+    return run_sandboxed(SandboxedBuild(
         CONTROL,
         tree=tree,
         build_dir=CONTROL.build_dir("limits-1.0.0"),
@@ -63,7 +69,7 @@ def sandboxed(tmp_path: Path, script: str, limits: Limits) -> SandboxResult:
         source_date_epoch=0,
         commands=[["/bin/sh", "-c", script]],
         limits=limits,
-    )
+    ))
 
 
 @pytest.mark.sandbox

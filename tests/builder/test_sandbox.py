@@ -15,9 +15,9 @@ import pytest
 
 from builder.archive import SourceFile
 from builder.build import BuildRequest, run_build
-from builder.sandbox import run_sandboxed
+from builder.sandbox import SandboxedBuild, run_sandboxed
 from builder.variations import CONTROL, apply, select
-from tests.builder.conftest import every_variation
+from tests.builder.conftest import FixedPlan, every_variation
 
 pytestmark = pytest.mark.sandbox  # runs builds in the bubblewrap sandbox
 
@@ -41,7 +41,7 @@ def probe(tmp_path: Path, variation_names: tuple[str, ...] | None) -> dict[str, 
     )
     tree = tmp_path / "tree"
     tree.mkdir(parents=True)
-    result = run_sandboxed(
+    result = run_sandboxed(SandboxedBuild(
         conditions,
         tree=tree,
         build_dir=conditions.build_dir("probe-1.0.0"),
@@ -49,7 +49,7 @@ def probe(tmp_path: Path, variation_names: tuple[str, ...] | None) -> dict[str, 
         solo5_root=None,
         source_date_epoch=1700000000,
         commands=[["/bin/sh", "-c", PROBE]],
-    )
+    ))
     assert result.returncode == 0, result.output
     facts: dict[str, str] = {}
     for line in result.output.splitlines():
@@ -108,7 +108,7 @@ def test_sandbox_sees_only_declared_inputs_and_a_read_only_toolchain(tmp_path: P
         "touch /etc/passwd 2>/dev/null && echo wrote-etc; "
         "ls /; touch inside && echo wrote-build-dir"
     )
-    result = run_sandboxed(
+    result = run_sandboxed(SandboxedBuild(
         CONTROL,
         tree=tree,
         build_dir="/build/x",
@@ -116,7 +116,7 @@ def test_sandbox_sees_only_declared_inputs_and_a_read_only_toolchain(tmp_path: P
         solo5_root=None,
         source_date_epoch=0,
         commands=[["/bin/sh", "-c", script]],
-    )
+    ))
     assert "visible:" not in result.output
     assert "wrote-toolchain" not in result.output and "wrote-etc" not in result.output
     assert "wrote-build-dir" in result.output and (tree / "inside").exists()
@@ -162,14 +162,6 @@ def _listen() -> tuple[socket.socket, _Server]:
     return listener, server
 
 
-@dataclass(frozen=True)
-class _Plan:
-    files: dict[str, bytes]
-    commands: tuple[tuple[str, ...], ...]
-    output: str
-    tools: tuple[str, ...]
-
-
 def test_a_build_that_reaches_for_the_network_fails_inside_the_sandbox(tmp_path: Path) -> None:
     listener, server = _listen()
     fetch = (
@@ -185,7 +177,7 @@ def test_a_build_that_reaches_for_the_network_fails_inside_the_sandbox(tmp_path:
             ident="fetcher-1.0.0",
             target="hvt",
             files={"fetch.py": SourceFile("fetch.py", fetch.encode())},
-            plan_for=lambda build_dir: _Plan(
+            plan_for=lambda build_dir: FixedPlan(
                 {}, (("/usr/bin/python3", "fetch.py"),), "fetched.o", ("/usr/bin/python3",)
             ),
             source_date_epoch=0,
@@ -206,7 +198,7 @@ def test_fileordering_shuffles_directory_entries_through_disorderfs(tmp_path: Pa
         ident="order-1.0.0",
         target="hvt",
         files=files,
-        plan_for=lambda build_dir: _Plan(
+        plan_for=lambda build_dir: FixedPlan(
             {},
             (
                 (

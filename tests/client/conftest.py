@@ -63,8 +63,11 @@ def repo() -> RepositorySimulator:
     return RepositorySimulator()
 
 
+NewClient = Callable[[RepositorySimulator], Client]  # what the new_client fixture gives
+
+
 @pytest.fixture
-def new_client(tmp_path: Path) -> Callable[[RepositorySimulator], Client]:
+def new_client(tmp_path: Path) -> NewClient:
     counter = iter(range(1000))
 
     def make(repo: RepositorySimulator) -> Client:

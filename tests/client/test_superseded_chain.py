@@ -7,12 +7,12 @@ role's chain from the delegation's keys starting at rotate file S+1.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pytest
 from securesystemslib.signer import CryptoSigner
 
-from tests.client.conftest import Client
+from tests.client.conftest import Client, NewClient
 from tests.client.simulator import RepositorySimulator, new_signer
 from tuf_metadata import layout
 from tuf_metadata.client.errors import BadSignatureError
@@ -25,8 +25,6 @@ from tuf_metadata.rotate import (
 )
 
 SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
-
-NewClient = Callable[[RepositorySimulator], Client]
 
 IMAGE = SHARDS.target_path("hello", "1.0", "hello.hvt")
 SHARD = SHARDS.shard_role("hello")

@@ -7,12 +7,12 @@ snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from securesystemslib.signer import CryptoSigner
 
-from tests.client.conftest import Client
+from tests.client.conftest import Client, NewClient
 from tests.client.simulator import RepositorySimulator, new_signer
 from tuf_metadata import layout
 from tuf_metadata.client.errors import BadSignatureError, TargetNotFoundError
@@ -24,8 +24,6 @@ from tuf_metadata.rotate import (
 )
 
 SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the default
-
-NewClient = Callable[[RepositorySimulator], Client]
 
 IMAGE = SHARDS.target_path("hello", "1.0", "hello.hvt")
 
@@ -46,6 +44,41 @@ def pkg_state(client: Client) -> dict[str, bytes]:
         for name, data in client.state().items()
         if name.startswith(("pkg-hello", "rotate/"))
     }
+
+
+@dataclass
+class TrustingClient:
+    """A client of `repo` that has downloaded IMAGE, and the pkg-hello state it then held."""
+
+    repo: RepositorySimulator
+    keys: list[CryptoSigner]
+    client: Client
+    before: dict[str, bytes]
+
+    def refuses(self, error: type[Exception], match: str) -> None:
+        """The next download of IMAGE fails with `error`, the pkg-hello state unchanged."""
+        with pytest.raises(error, match=match):
+            self.client.download(IMAGE)
+        assert pkg_state(self.client) == self.before
+
+
+def trusting_client(new_client: NewClient) -> TrustingClient:
+    """A client that has downloaded hello, signed by its author's key k0."""
+    repo, keys = package_repo()
+    client = new_client(repo)
+    client.download(IMAGE)
+    return TrustingClient(repo, keys, client, pkg_state(client))
+
+
+def rotated_client(new_client: NewClient) -> TrustingClient:
+    """A client that already trusts pkg-hello's rotation k0 -> k1."""
+    repo, keys = package_repo()
+    repo.rotate("pkg-hello", 1, [keys[1]], 1, signed_by=[keys[0]])
+    repo.signers["pkg-hello"] = [keys[1]]
+    repo.release("pkg-hello")
+    client = new_client(repo)
+    assert client.download(IMAGE) == b"hello image"
+    return TrustingClient(repo, keys, client, pkg_state(client))
 
 
 def test_valid_rotation_chain_accepted(new_client: NewClient) -> None:
@@ -78,138 +111,97 @@ def test_valid_rotation_chain_accepted(new_client: NewClient) -> None:
 
 
 def test_metadata_signed_by_unrotated_key_refused(new_client: NewClient) -> None:
-    repo, keys = package_repo()
-    client = new_client(repo)
-    client.download(IMAGE)
-    before = pkg_state(client)
+    trusted = trusting_client(new_client)
+    repo, keys = trusted.repo, trusted.keys
     repo.signers["pkg-hello"] = [keys[1]]  # no rotate file vouches for k1
     repo.release("pkg-hello")
-    with pytest.raises(BadSignatureError, match="role 'pkg-hello': 0 of 1 required signatures"):
-        client.download(IMAGE)
-    assert pkg_state(client) == before
-
-
-def rotated_client(new_client: NewClient) -> tuple[RepositorySimulator, list[CryptoSigner], Client]:
-    """A client that already trusts pkg-hello's rotation k0 -> k1."""
-    repo, keys = package_repo()
-    repo.rotate("pkg-hello", 1, [keys[1]], 1, signed_by=[keys[0]])
-    repo.signers["pkg-hello"] = [keys[1]]
-    repo.release("pkg-hello")
-    client = new_client(repo)
-    assert client.download(IMAGE) == b"hello image"
-    return repo, keys, client
+    trusted.refuses(BadSignatureError, "role 'pkg-hello': 0 of 1 required signatures")
 
 
 def test_missing_listed_rotate_file_refused(new_client: NewClient) -> None:
-    repo, keys = package_repo()
-    client = new_client(repo)
-    client.download(IMAGE)
-    before = pkg_state(client)
+    trusted = trusting_client(new_client)
+    repo, keys = trusted.repo, trusted.keys
     repo.rotate("pkg-hello", 1, [keys[1]], 1, signed_by=[keys[0]])
     repo.signers["pkg-hello"] = [keys[1]]
     repo.release("pkg-hello")
     del repo.metadata_files["rotate/1.pkg-hello.rotate.1.json"]  # withheld by a mirror
-    with pytest.raises(RotationError, match="a listed rotate file is missing"):
-        client.download(IMAGE)
-    assert pkg_state(client) == before
+    trusted.refuses(RotationError, "a listed rotate file is missing")
 
 
 def test_gap_in_rotation_chain_refused(new_client: NewClient) -> None:
-    repo, keys = package_repo()
-    client = new_client(repo)
-    client.download(IMAGE)
-    before = pkg_state(client)
+    trusted = trusting_client(new_client)
+    repo, keys = trusted.repo, trusted.keys
     repo.rotate("pkg-hello", 1, [keys[1]], 1, signed_by=[keys[0]])
     repo.rotate("pkg-hello", 3, [keys[3]], 1, signed_by=[keys[1]])
     repo.signers["pkg-hello"] = [keys[3]]
     repo.release("pkg-hello")
-    with pytest.raises(RotationError, match=r"rotate files \[1, 3\] \(gap at 2\)"):
-        client.download(IMAGE)
-    assert pkg_state(client) == before
+    trusted.refuses(RotationError, r"rotate files \[1, 3\] \(gap at 2\)")
 
 
 def test_fork_of_trusted_rotate_file_refused(new_client: NewClient) -> None:
-    repo, keys, client = rotated_client(new_client)
-    before = pkg_state(client)
+    trusted = rotated_client(new_client)
+    repo, keys = trusted.repo, trusted.keys
     # Someone holding the old key k0 publishes another rotate file 1 (to k4).
     repo.rotate("pkg-hello", 1, [keys[4]], 1, signed_by=[keys[0]], meta_version=2)
     repo.signers["pkg-hello"] = [keys[4]]
     repo.release("pkg-hello")
-    with pytest.raises(RotationError, match="differs from the copy trusted before \\(fork\\)"):
-        client.download(IMAGE)
-    assert pkg_state(client) == before
+    trusted.refuses(RotationError, "differs from the copy trusted before \\(fork\\)")
 
 
 def test_replayed_rotate_file_refused(new_client: NewClient) -> None:
-    repo, _keys, client = rotated_client(new_client)
-    before = pkg_state(client)
+    trusted = rotated_client(new_client)
+    repo = trusted.repo
     replay = repo.rotate_files["rotate/pkg-hello.rotate.1.json"][1]
     repo.put_rotate_file("pkg-hello", 2, replay)  # rotate 1 offered again as rotate 2
     repo.release("pkg-hello")
-    with pytest.raises(RotationError, match="rotate file 2 of role 'pkg-hello' carries version 1"):
-        client.download(IMAGE)
-    assert pkg_state(client) == before
+    trusted.refuses(RotationError, "rotate file 2 of role 'pkg-hello' carries version 1")
 
 
 def test_rotate_file_by_wrong_signer_refused(new_client: NewClient) -> None:
-    repo, _keys = package_repo()
-    client = new_client(repo)
-    client.download(IMAGE)
-    before = pkg_state(client)
+    trusted = trusting_client(new_client)
+    repo = trusted.repo
     attacker = new_signer()
     repo.rotate("pkg-hello", 1, [attacker], 1, signed_by=[attacker])
     repo.signers["pkg-hello"] = [attacker]
     repo.add_target("pkg-hello", IMAGE, b"evil image!")
     repo.release("pkg-hello")
-    with pytest.raises(RotationError, match="0 of 1 required signatures from the keys it replaces"):
-        client.download(IMAGE)
-    assert pkg_state(client) == before
+    trusted.refuses(RotationError, "0 of 1 required signatures from the keys it replaces")
 
 
 def test_rotate_file_for_another_role_refused(new_client: NewClient) -> None:
-    repo, keys = package_repo()
-    client = new_client(repo)
-    client.download(IMAGE)
-    before = pkg_state(client)
+    trusted = trusting_client(new_client)
+    repo, keys = trusted.repo, trusted.keys
     foreign = sign_rotate(RotateFile(1, "pkg-other", {}, 1), [keys[0]])
     repo.put_rotate_file("pkg-hello", 1, foreign)
     repo.release("pkg-hello")
-    with pytest.raises(RotationError, match="names role 'pkg-other'"):
-        client.download(IMAGE)
-    assert pkg_state(client) == before
+    trusted.refuses(RotationError, "names role 'pkg-other'")
 
 
 def test_revocation_makes_role_untrusted_others_unaffected(new_client: NewClient) -> None:
-    repo, keys, client = rotated_client(new_client)
-    before = pkg_state(client)
+    trusted = rotated_client(new_client)
+    repo, keys = trusted.repo, trusted.keys
     repo.put_rotate_file(
         "pkg-hello", 2, sign_rotate(RotateFile.revocation("pkg-hello", 2), [keys[1]])
     )
     repo.release("pkg-hello")
-    with pytest.raises(RoleRevokedError, match="role 'pkg-hello' is revoked"):
-        client.download(IMAGE)
-    assert pkg_state(client) == before
+    trusted.refuses(RoleRevokedError, "role 'pkg-hello' is revoked")
     other = SHARDS.target_path("other", "1.0", "other.hvt")
-    assert client.download(other) == b"other image"
+    assert trusted.client.download(other) == b"other image"
 
 
 def test_rotate_file_replaced_by_revocation_is_a_revocation(new_client: NewClient) -> None:
     """TAP 20: the one allowed change of a rotate file is into a revocation."""
-    repo, keys, client = rotated_client(new_client)
-    before = pkg_state(client)
+    trusted = rotated_client(new_client)
+    repo, keys = trusted.repo, trusted.keys
     revocation = sign_rotate(RotateFile.revocation("pkg-hello", 1), [keys[0]])
     repo.put_rotate_file("pkg-hello", 1, revocation, meta_version=2)
     repo.release("pkg-hello")
-    with pytest.raises(RoleRevokedError, match="rotate file 1 rotates to the null key"):
-        client.download(IMAGE)
-    assert pkg_state(client) == before
+    trusted.refuses(RoleRevokedError, "rotate file 1 rotates to the null key")
 
 
 def test_too_many_rotate_files_refused(new_client: NewClient) -> None:
-    repo, keys = package_repo()
-    client = new_client(repo)
-    client.download(IMAGE)
-    before = pkg_state(client)
+    trusted = trusting_client(new_client)
+    repo, keys = trusted.repo, trusted.keys
     signer = keys[0]
     for number in range(1, layout.MAX_ROTATIONS + 2):
         following = new_signer()
@@ -217,11 +209,9 @@ def test_too_many_rotate_files_refused(new_client: NewClient) -> None:
         signer = following
     repo.signers["pkg-hello"] = [signer]
     repo.release("pkg-hello")
-    client.fetcher.requests.clear()
-    with pytest.raises(RotationError, match="has 33 rotate files, more than the cap of 32"):
-        client.download(IMAGE)
-    assert not any("rotate" in name for name in client.fetcher.names())
-    assert pkg_state(client) == before
+    trusted.client.fetcher.requests.clear()
+    trusted.refuses(RotationError, "has 33 rotate files, more than the cap of 32")
+    assert not any("rotate" in name for name in trusted.client.fetcher.names())
 
 
 # -- key compromise of one author ------------------------------------------------

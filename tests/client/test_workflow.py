@@ -8,14 +8,13 @@ not change.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
 import pytest
 from securesystemslib.signer import Signature, SSlibKey
 from tuf.api.metadata import Delegations, Metadata, SuccinctRoles, Targets
 from tuf.api.serialization.json import JSONSerializer
 
-from tests.client.conftest import Client
+from tests.client.conftest import NewClient
 from tests.client.simulator import RepositorySimulator, new_signer
 from tuf_metadata.client.errors import (
     BadSignatureError,
@@ -29,8 +28,6 @@ from tuf_metadata.client.errors import (
 )
 from tuf_metadata.errors import TufError
 from tuf_metadata.trust import path_matches_pattern
-
-NewClient = Callable[[RepositorySimulator], Client]
 
 
 def test_first_refresh_requests_and_stores_exact_bytes(

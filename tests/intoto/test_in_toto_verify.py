@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -25,7 +24,6 @@ from pathlib import Path
 import pytest
 from in_toto.models.link import Link
 
-from builder.sandbox import missing_programs
 from signing.attestations import link_file_name, sign_link, verify_link
 from signing.intoto_layout import AUTHOR_STEP, BUILDER_STEP, REBUILD_STEP
 from signing.keys import (
@@ -47,13 +45,7 @@ REBUILDER = "alice"  # its builder id: rebuilder-alice
 COMMAND_WARNING = "differs from expected command"  # in-toto-verify's command-alignment warning
 BUILD_HELLO = ("build-package", "packages/hello/1.0.0", "--target", "hvt", "--no-blame",
                "--insecure-plaintext")
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        bool(missing_programs()) or os.geteuid() != 0,
-        reason=f"the builder needs root and {', '.join(missing_programs()) or 'nothing else'}",
-    ),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]  # skipped where the sandbox cannot run
 
 
 @dataclass

@@ -25,7 +25,6 @@ from securesystemslib.signer import CryptoSigner
 from builder.archive import archive_from_tree
 from builder.pipeline import BuildOptions, TargetResult, verify_package
 from builder.plan import load_index, read_package_tree, resolve, solo5_requests
-from builder.sandbox import missing_programs
 from builder.status import BuildStatus
 from builder.variations import all_variations
 from builder.verdict import SignedResult, verify_result
@@ -39,13 +38,7 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = REPO / "packages"
 REBUILDER = "alice"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        bool(missing_programs()) or os.geteuid() != 0,
-        reason=f"the builder needs root and {', '.join(missing_programs()) or 'nothing else'}",
-    ),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]  # skipped where the sandbox cannot run
 
 
 @dataclass

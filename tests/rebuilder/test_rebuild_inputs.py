@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pytest
 
 from builder.archive import archive_from_tree
 from builder.plan import load_index
-from builder.sandbox import missing_programs
 from signing.keys import generate_key, write_key_pair
 from tests.repository.helpers import init_repo, run
 
@@ -25,13 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = REPO / "packages"
 LIBRARY_SOURCE = "unikernels/test_common/testlib.c"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        bool(missing_programs()) or os.geteuid() != 0,
-        reason=f"the builder needs root and {', '.join(missing_programs()) or 'nothing else'}",
-    ),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]  # skipped where the sandbox cannot run
 
 
 def _release(fixture, name: str, tree: Path, *extra: str) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,6 @@ verifying client on both sides.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ from click.testing import CliRunner
 
 from builder.archive import archive_from_tree
 from builder.plan import load_index
-from builder.sandbox import missing_programs
 from repo_tool.cli import cli
 from tests.rebuilder.support import World, add_rebuilder, fetch, served
 from tests.repository.helpers import init_repo, make_keys, run
@@ -27,13 +25,7 @@ from tuf_metadata import layout
 REPO = Path(__file__).resolve().parents[2]
 HELLO = REPO / "packages" / "hello" / "1.0.0"
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        bool(missing_programs()) or os.geteuid() != 0,
-        reason=f"the builder needs root and {', '.join(missing_programs()) or 'nothing else'}",
-    ),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.sandbox]  # skipped where the sandbox cannot run
 
 
 def test_a_remote_rebuilder_confirms_a_release_and_the_operator_requires_it(

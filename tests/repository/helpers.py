@@ -169,3 +169,9 @@ def release(fixture: Fixture, package: str, version: str, signers: Sequence[str]
     for signer in signers:
         args += ["--key", str(fixture.keys[signer])]
     return run(args, env=fixture.env)
+
+
+def publish(fixture: Fixture) -> None:
+    """`publish --no-build`: everything staged goes out; it must succeed."""
+    result = run(["publish", "--no-build", "--repo", str(fixture.repo_dir)])
+    assert result.exit_code == 0, result.output

@@ -3,13 +3,13 @@ it: ours (`repo-tool fetch`) and python-tuf's ngclient."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from tuf.ngclient.updater import Updater
 
-from tests.repository.helpers import Fixture, run
+from tests.repository.helpers import Fixture, init_repo, make_keys, publish, release, run
 from tests.support.http_thread import serving_folder
 from tests.support.published import metadata_dir, published_dir
 
@@ -19,6 +19,18 @@ def serving(fx: Fixture) -> Iterator[str]:
     """Serve FX's published folder (metadata/, targets/, nothing private); yields the base URL."""
     with serving_folder(published_dir(fx.repo_dir)) as url:
         yield url
+
+
+@contextmanager
+def served_hello(tmp: Path, more_keys: Sequence[str]) -> Iterator[tuple[Fixture, str]]:
+    """A repository in TMP/t with hello 1.0.0 published by its author `hello` (and the
+    keys MORE_KEYS made), served: the fixture and its base URL."""
+    fx = init_repo(tmp / "t", authors=["hello"])
+    fx.keys.update(make_keys(tmp / "t" / "keys", more_keys))
+    assert release(fx, "hello", "1.0.0", ["hello"]).exit_code == 0
+    publish(fx)
+    with serving(fx) as url:
+        yield fx, url
 
 
 def fetch(fx: Fixture, url: str, client: str, *args: str) -> tuple[int, str]:

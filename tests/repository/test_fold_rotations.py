@@ -16,8 +16,17 @@ import pytest
 from tuf.api.exceptions import UnsignedMetadataError
 
 from signing.keys import load_public_key
-from tests.repository.helpers import Fixture, init_repo, make_keys, pub, release, run, tree_digest
-from tests.repository.loopback import fetch, ng_download, ngclient, serving
+from tests.repository.helpers import (
+    Fixture,
+    init_repo,
+    make_keys,
+    pub,
+    publish,
+    release,
+    run,
+    tree_digest,
+)
+from tests.repository.loopback import fetch, ng_download, ngclient, served_hello
 from tests.support.published import metadata_dir
 from tuf_metadata import layout
 from tuf_metadata.repo_verify import now_utc, verify_repository
@@ -29,17 +38,8 @@ SHARDS = layout.DEFAULT_SHARDS  # the repositories these tests make use the defa
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Fixture, str]]:
     """hello 1.0.0 published by its author `hello`; keys hello2, hello3 for rotations."""
-    fx = init_repo(tmp_path / "t", authors=["hello"])
-    fx.keys.update(make_keys(tmp_path / "t" / "keys", ["hello2", "hello3", "other"]))
-    assert release(fx, "hello", "1.0.0", ["hello"]).exit_code == 0
-    publish(fx)
-    with serving(fx) as url:
-        yield fx, url
-
-
-def publish(fx: Fixture) -> None:
-    result = run(["publish", "--no-build", "--repo", str(fx.repo_dir)])
-    assert result.exit_code == 0, result.output
+    with served_hello(tmp_path, ["hello2", "hello3", "other"]) as repo_and_url:
+        yield repo_and_url
 
 
 def rotate(fx: Fixture, old: str, new: str, *, published: bool = True) -> str:

@@ -18,6 +18,5 @@ def stack_harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def engine() -> Iterator[Engine]:
-    eng = Engine(engine_lib())
-    yield eng
-    eng.destroy()
+    with Engine(engine_lib()) as eng:
+        yield eng

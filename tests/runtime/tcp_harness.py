@@ -379,6 +379,12 @@ class Engine:
         self.lib.tcp_engine_destroy(self.handle)
         self.handle = None
 
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.destroy()
+
 
 @dataclass
 class Peer:
@@ -419,6 +425,15 @@ def handshake(engine: Engine, listener: int, peer: Peer, mss: int = 1460,
     conn = engine.accept(listener)
     assert conn is not None
     return conn, synack
+
+
+def established(engine: Engine, mss: int = 1460, ws: int | None = 7) -> tuple[int, Peer, int]:
+    """A connection a new Peer opened and the engine accepted; returns (conn, peer, the
+    engine's next sequence number)."""
+    listener = engine.listen()
+    peer = Peer(engine)
+    conn, synack = handshake(engine, listener, peer, mss=mss, ws=ws)
+    return conn, peer, synack.seq + 1
 
 
 def payload_of(segs: Iterable[Seg]) -> bytes:

@@ -26,16 +26,8 @@ from tests.runtime.tcp_harness import (
     Seg,
     checksum,
     engine_lib,
-    handshake,
+    established,
 )
-
-
-def established(engine: Engine, mss: int = 1460,
-                ws: int | None = 7) -> tuple[int, Peer, Seg]:
-    listener = engine.listen()
-    peer = Peer(engine)
-    conn, synack = handshake(engine, listener, peer, mss=mss, ws=ws)
-    return conn, peer, synack
 
 
 def test_passive_handshake_options_and_accept(engine: Engine) -> None:
@@ -158,8 +150,7 @@ def test_ack_batch_defers_the_second_segment_ack_to_the_next_poll() -> None:
     # ack_batch: the ACK owed at the second full segment waits for the next
     # tcp_poll (the event loop's, after its batch of frames), so one ACK
     # covers the batch; a quarter of the buffer unacknowledged ACKs at once.
-    batched = Engine(engine_lib(), rcvbuf=64 * 1024, ack_batch=True)
-    try:
+    with Engine(engine_lib(), rcvbuf=64 * 1024, ack_batch=True) as batched:
         conn, peer, _ = established(batched)
         for _ in range(6):
             assert peer.send(ACK, b"b" * 1460) == []
@@ -175,8 +166,6 @@ def test_ack_batch_defers_the_second_segment_ack_to_the_next_poll() -> None:
         assert batched.deadline() == 40 * MS
         batched.abort(conn)
         batched.assert_no_leaks()
-    finally:
-        batched.destroy()
 
 
 def test_reader_that_keeps_up_sends_one_ack_per_two_segments(engine: Engine) -> None:
@@ -233,8 +222,7 @@ def test_out_of_order_duplicate_and_overlap(engine: Engine) -> None:
 
 
 def test_nagle_holds_small_segment_until_ack(engine: Engine) -> None:
-    conn, peer, synack = established(engine)
-    s = synack.seq + 1
+    conn, peer, s = established(engine)
     assert engine.send(conn, b"1" * 10) == 10
     (first,) = engine.take()                              # nothing in flight: goes
     assert (first.seq, first.payload) == (s, b"1" * 10)
@@ -252,7 +240,7 @@ def test_nagle_holds_small_segment_until_ack(engine: Engine) -> None:
 
 
 def test_nodelay_sends_small_segments_at_once(engine: Engine) -> None:
-    conn, _peer, _synack = established(engine)
+    conn, _peer, _s = established(engine)
     engine.nodelay(conn)
     engine.send(conn, b"a")
     engine.send(conn, b"b")
@@ -261,8 +249,7 @@ def test_nodelay_sends_small_segments_at_once(engine: Engine) -> None:
 
 
 def test_rto_backoff_and_karn(engine: Engine) -> None:
-    conn, peer, synack = established(engine)
-    s = synack.seq + 1
+    conn, peer, s = established(engine)
     engine.nodelay(conn)
     engine.send(conn, b"q" * 100)
     (seg,) = engine.take()
@@ -298,8 +285,7 @@ def rfc6298(samples: list[int]) -> tuple[int, int, int]:
 
 
 def test_rtt_estimator_formula(engine: Engine) -> None:
-    conn, peer, synack = established(engine)           # handshake sample: 0 ns
-    s = synack.seq + 1
+    conn, peer, s = established(engine)           # handshake sample: 0 ns
     engine.nodelay(conn)
     samples = [0]
     t = 0
@@ -316,7 +302,7 @@ def test_rtt_estimator_formula(engine: Engine) -> None:
 
 
 def test_data_retransmissions_exhausted_reset(engine: Engine) -> None:
-    conn, _peer, _synack = established(engine)
+    conn, _peer, _s = established(engine)
     engine.send(conn, b"z" * 10)
     engine.take()
     kinds: list[str] = []
@@ -347,12 +333,8 @@ def test_active_open_and_connected_event(engine: Engine) -> None:
 
 
 def test_full_send_buffer_then_writable_event() -> None:
-    small = Engine(engine_lib(), sndbuf=2000, mss=1000)
-    try:
-        listener = small.listen()
-        peer = Peer(small)
-        conn, synack = handshake(small, listener, peer, mss=1000)
-        s = synack.seq + 1
+    with Engine(engine_lib(), sndbuf=2000, mss=1000) as small:
+        conn, peer, s = established(small, mss=1000)
         assert small.send(conn, b"x" * 5000) == 2000          # takes what fits
         assert small.lib.tcp_send_space(conn) == 0
         assert small.send(conn, b"y") == EAGAIN
@@ -364,8 +346,6 @@ def test_full_send_buffer_then_writable_event() -> None:
         assert small.lib.tcp_send_space(conn) == 1000
         small.abort(conn)
         small.assert_no_leaks()
-    finally:
-        small.destroy()
 
 
 def test_sequence_numbers_wrap_both_ways(engine: Engine) -> None:
@@ -399,8 +379,7 @@ def test_sequence_numbers_wrap_both_ways(engine: Engine) -> None:
 def test_clock_never_goes_back_for_rtt(engine: Engine) -> None:
     # An application callback reads a fresh clock (100 ms) for tcp_send; the
     # event loop then delivers the ACK stamped with its older batch time.
-    conn, peer, synack = established(engine)
-    s = synack.seq + 1
+    conn, peer, s = established(engine)
     engine.nodelay(conn)
     engine.at(100 * MS).send(conn, b"t")
     engine.take()

@@ -15,9 +15,8 @@ from tests.runtime.tcp_harness import (
     RST,
     SEC,
     Engine,
-    Peer,
     engine_lib,
-    handshake,
+    established,
 )
 
 MSS = 1460
@@ -35,17 +34,9 @@ def memory(data: bytes) -> ctypes.Array[ctypes.c_char]:
     return ctypes.create_string_buffer(data, len(data))
 
 
-def established(engine: Engine) -> tuple[int, Peer, int]:
-    listener = engine.listen()
-    peer = Peer(engine, window=65535)
-    conn, synack = handshake(engine, listener, peer, mss=MSS, ws=7)
-    return conn, peer, synack.seq + 1
-
-
 def test_referenced_bytes_are_sent_and_take_no_ring_space() -> None:
-    engine = Engine(engine_lib(), sndbuf=2000)
-    try:
-        conn, _peer, first = established(engine)
+    with Engine(engine_lib(), sndbuf=2000) as engine:
+        conn, _peer, first = established(engine, MSS)
         body = pattern(100_000)
         mem = memory(body)
         assert engine.send_ref(conn, mem, 0, len(body)) == 100_000
@@ -58,14 +49,11 @@ def test_referenced_bytes_are_sent_and_take_no_ring_space() -> None:
         assert engine.lib.tcp_send_space(conn) == 2000
         engine.abort(conn)
         engine.assert_no_leaks()
-    finally:
-        engine.destroy()
 
 
 def test_partial_acks_consume_the_reference_and_the_rest_follows_in_order() -> None:
-    engine = Engine(engine_lib(), sndbuf=2000)
-    try:
-        conn, peer, first = established(engine)
+    with Engine(engine_lib(), sndbuf=2000) as engine:
+        conn, peer, first = established(engine, MSS)
         body = pattern(20_000, salt=3)
         mem = memory(body)
         assert engine.send_ref(conn, mem, 0, len(body)) == len(body)
@@ -87,14 +75,11 @@ def test_partial_acks_consume_the_reference_and_the_rest_follows_in_order() -> N
         assert peer.send(ACK, ack=first + len(body)) == []
         assert engine.lib.tcp_send_queued(conn) == 0
         engine.abort(conn)
-    finally:
-        engine.destroy()
 
 
 def test_retransmission_after_loss_comes_from_the_reference() -> None:
-    engine = Engine(engine_lib())
-    try:
-        conn, peer, first = established(engine)
+    with Engine(engine_lib()) as engine:
+        conn, peer, first = established(engine, MSS)
         body = pattern(10_000, salt=5)
         mem = memory(body)
         engine.send_ref(conn, mem, 0, len(body))
@@ -110,14 +95,11 @@ def test_retransmission_after_loss_comes_from_the_reference() -> None:
             (first + MSS, body[MSS:2 * MSS]), (first + 2 * MSS, body[2 * MSS:3 * MSS])]
         assert engine.stats().retransmits == 3
         engine.abort(conn)
-    finally:
-        engine.destroy()
 
 
 def test_copied_and_referenced_bytes_leave_in_call_order_across_segments() -> None:
-    engine = Engine(engine_lib(), tso_max=TSO_MAX)
-    try:
-        conn, peer, first = established(engine)
+    with Engine(engine_lib(), tso_max=TSO_MAX) as engine:
+        conn, peer, first = established(engine, MSS)
         filler = b"f" * (3 * MSS)
         assert engine.send(conn, filler) == len(filler)
         assert [len(s.payload) for s in engine.take()] == [3 * MSS]   # the initial window
@@ -136,14 +118,11 @@ def test_copied_and_referenced_bytes_leave_in_call_order_across_segments() -> No
         (seg,) = peer.send(ACK, ack=first + len(filler))
         assert (seg.seq, seg.payload, seg.flags) == (first + len(filler), expected, ACK | PSH)
         engine.abort(conn)
-    finally:
-        engine.destroy()
 
 
 def test_fin_follows_the_last_referenced_byte() -> None:
-    engine = Engine(engine_lib(), tso_max=TSO_MAX)
-    try:
-        conn, peer, first = established(engine)
+    with Engine(engine_lib(), tso_max=TSO_MAX) as engine:
+        conn, peer, first = established(engine, MSS)
         body = pattern(6000)
         mem = memory(body)
         engine.send_ref(conn, mem, 0, len(body))
@@ -158,14 +137,11 @@ def test_fin_follows_the_last_referenced_byte() -> None:
         peer.send(ACK, ack=first + len(body) + 1)
         assert engine.state(conn) == "FIN_WAIT_2"
         assert engine.lib.tcp_send_queued(conn) == 0
-    finally:
-        engine.destroy()
 
 
 def test_abort_with_references_queued_resets_and_frees_only_the_engines_memory() -> None:
-    engine = Engine(engine_lib())
-    try:
-        conn, _peer, _first = established(engine)
+    with Engine(engine_lib()) as engine:
+        conn, _peer, _first = established(engine, MSS)
         mem = memory(pattern(50_000))
         engine.send(conn, b"head")
         engine.send_ref(conn, mem, 0, 50_000)
@@ -175,14 +151,11 @@ def test_abort_with_references_queued_resets_and_frees_only_the_engines_memory()
         assert rst.flags & RST
         engine.assert_no_leaks()
         assert mem.raw == pattern(50_000)          # the application's bytes untouched
-    finally:
-        engine.destroy()
 
 
 def test_the_reference_cap_refuses_more_until_acks_free_it() -> None:
-    engine = Engine(engine_lib(), sndref_max=5000)
-    try:
-        conn, peer, first = established(engine)
+    with Engine(engine_lib(), sndref_max=5000) as engine:
+        conn, peer, first = established(engine, MSS)
         mem = memory(pattern(8000))
         assert engine.send_ref(conn, mem, 0, 8000) == 5000
         assert engine.send_ref(conn, mem, 5000, 3000) == EAGAIN
@@ -196,14 +169,11 @@ def test_the_reference_cap_refuses_more_until_acks_free_it() -> None:
         # References after a copied byte start a new run.
         assert engine.send_ref(conn, mem, 5000, 3000) == 2000
         engine.abort(conn)
-    finally:
-        engine.destroy()
 
 
 def test_runs_are_bounded_and_contiguous_references_share_one() -> None:
-    engine = Engine(engine_lib())
-    try:
-        conn, _peer, _first = established(engine)
+    with Engine(engine_lib()) as engine:
+        conn, _peer, _first = established(engine, MSS)
         # No ACK comes: the queue only grows.
         mem = memory(pattern(1000))
         # Contiguous references extend one run however many calls make them.
@@ -219,18 +189,13 @@ def test_runs_are_bounded_and_contiguous_references_share_one() -> None:
         assert engine.send(conn, b"c") == 1         # the last run is copied bytes: extended
         assert engine.send_ref(conn, mem, 900, 1) == EAGAIN
         engine.abort(conn)
-    finally:
-        engine.destroy()
 
 
 
 def test_a_zero_cap_refuses_references_outright() -> None:
-    engine = Engine(engine_lib(), sndref_max=0)
-    try:
-        conn, _peer, _first = established(engine)
+    with Engine(engine_lib(), sndref_max=0) as engine:
+        conn, _peer, _first = established(engine, MSS)
         mem = memory(b"body")
         assert engine.send_ref(conn, mem, 0, 4) == EINVAL  # not EAGAIN: no ACK would help
         assert engine.send(conn, b"copied") == 6
         engine.abort(conn)
-    finally:
-        engine.destroy()

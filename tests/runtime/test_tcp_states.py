@@ -25,17 +25,9 @@ from tests.runtime.tcp_harness import (
     Peer,
     Seg,
     engine_lib,
+    established,
     handshake,
 )
-
-
-def established(engine: Engine, mss: int = 1460,
-                ws: int | None = 7) -> tuple[int, Peer, int]:
-    """An accepted connection; returns (conn, peer, our next sequence number)."""
-    listener = engine.listen()
-    peer = Peer(engine)
-    conn, synack = handshake(engine, listener, peer, mss=mss, ws=ws)
-    return conn, peer, synack.seq + 1
 
 
 def run_until_idle(engine: Engine, limit: int = 50) -> list[Seg]:
@@ -403,8 +395,7 @@ def test_window_scaling_limits_sender(engine: Engine) -> None:
 
 
 def test_receive_window_closes_and_reopens(engine: Engine) -> None:
-    small = Engine(engine_lib(), rcvbuf=4000, mss=1000)
-    try:
+    with Engine(engine_lib(), rcvbuf=4000, mss=1000) as small:
         listener = small.listen()
         peer = Peer(small)
         (synack,) = peer.send(SYN, mss=1000)
@@ -433,8 +424,6 @@ def test_receive_window_closes_and_reopens(engine: Engine) -> None:
         assert (update.ack, update.window) == (peer.seq, 4000)   # immediate update
         small.abort(conn)
         small.assert_no_leaks()
-    finally:
-        small.destroy()
 
 
 def test_zero_window_probe_and_backoff(engine: Engine) -> None:
@@ -568,15 +557,12 @@ def test_connect_times_out(engine: Engine) -> None:
 
 
 def test_connection_limit() -> None:
-    small = Engine(engine_lib(), max_conns=2)
-    try:
+    with Engine(engine_lib(), max_conns=2) as small:
         small.listen()
         assert len(Peer(small, sport=1).send(SYN)) == 1
         assert len(Peer(small, sport=2).send(SYN)) == 1
         assert Peer(small, sport=3).send(SYN) == []
         assert small.stats().live_conns == 2
-    finally:
-        small.destroy()
 
 
 def test_keepalive_armed_when_set_on_established(engine: Engine) -> None:

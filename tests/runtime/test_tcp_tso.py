@@ -5,21 +5,13 @@ retransmissions stay one MSS with a full checksum."""
 
 from __future__ import annotations
 
-from tests.runtime.tcp_harness import ACK, PSH, Engine, Peer, engine_lib, handshake
+from tests.runtime.tcp_harness import ACK, PSH, Engine, engine_lib, established
 
 TSO_MAX = 65535 - 20 - 60
 
 
-def established(engine: Engine) -> tuple[int, Peer, int]:
-    listener = engine.listen()
-    peer = Peer(engine, window=65535)
-    conn, synack = handshake(engine, listener, peer, mss=1460, ws=7)
-    return conn, peer, synack.seq + 1
-
-
 def test_initial_window_leaves_as_one_super_segment() -> None:
-    tso = Engine(engine_lib(), tso_max=TSO_MAX)
-    try:
+    with Engine(engine_lib(), tso_max=TSO_MAX) as tso:
         conn, _peer, first = established(tso)
         tso.tso_log.clear()
         assert tso.send(conn, b"t" * 100_000) == 100_000
@@ -28,8 +20,6 @@ def test_initial_window_leaves_as_one_super_segment() -> None:
         assert [(s.seq, len(s.payload), s.flags) for s in segs] == [(first, 4380, ACK)]
         assert tso.tso_log == [1460]
         tso.abort(conn)
-    finally:
-        tso.destroy()
 
 
 def test_without_tso_the_same_window_is_three_segments(engine: Engine) -> None:
@@ -43,8 +33,7 @@ def test_without_tso_the_same_window_is_three_segments(engine: Engine) -> None:
 
 
 def test_super_segments_end_on_whole_mss_and_the_tail_is_sent_as_is() -> None:
-    tso = Engine(engine_lib(), tso_max=TSO_MAX)
-    try:
+    with Engine(engine_lib(), tso_max=TSO_MAX) as tso:
         conn, peer, first = established(tso)
         tso.send(conn, b"a" * 10_000)
         (iw,) = tso.take()
@@ -57,13 +46,10 @@ def test_super_segments_end_on_whole_mss_and_the_tail_is_sent_as_is() -> None:
                                                                     ACK | PSH)]
         assert tso.tso_log == [1460]
         tso.abort(conn)
-    finally:
-        tso.destroy()
 
 
 def test_retransmission_is_one_mss_with_a_full_checksum() -> None:
-    tso = Engine(engine_lib(), tso_max=TSO_MAX)
-    try:
+    with Engine(engine_lib(), tso_max=TSO_MAX) as tso:
         conn, _peer, first = established(tso)
         tso.send(conn, b"r" * 20_000)
         tso.take()
@@ -72,5 +58,3 @@ def test_retransmission_is_one_mss_with_a_full_checksum() -> None:
         assert (again.seq, len(again.payload)) == (first, 1460)
         assert tso.tso_log == [0]                         # Seg.parse checked the checksum
         tso.abort(conn)
-    finally:
-        tso.destroy()

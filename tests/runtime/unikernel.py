@@ -9,7 +9,7 @@ import select
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -78,12 +78,13 @@ class Guest:
 
 
 @contextmanager
-def booted(image: Path, ns: TapNamespace, args: list[str], ready: str,
-           timeout: float = 20) -> Iterator[Guest]:
-    """The image running on ns's tap; waits for the console line `ready`."""
-    argv = tender_command(image, nets={"service": ns.tap}, args=args)
-    guest = Guest(subprocess.Popen(ns.command(argv), stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT))
+def running(ns: TapNamespace, argv: Sequence[str], ready: str,
+            timeout: float) -> Iterator[Guest]:
+    """argv (a tender or QEMU) running in ns with no stdin, its console collected; waits
+    for the console line `ready` (AssertionError with the console if it does not come
+    within timeout seconds); killed on exit."""
+    guest = Guest(subprocess.Popen(ns.command(argv), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
     try:
         if not guest.wait_for(ready, timeout):
             raise AssertionError(f"no {ready!r} within {timeout} s: {guest.text()}")
@@ -93,6 +94,15 @@ def booted(image: Path, ns: TapNamespace, args: list[str], ready: str,
         guest.proc.wait(timeout=10)
         if guest.proc.stdout is not None:
             guest.proc.stdout.close()
+
+
+@contextmanager
+def booted(image: Path, ns: TapNamespace, args: list[str], ready: str,
+           timeout: float = 20) -> Iterator[Guest]:
+    """The image running on ns's tap; waits for the console line `ready`."""
+    with running(ns, tender_command(image, nets={"service": ns.tap}, args=args), ready,
+                 timeout) as guest:
+        yield guest
 
 
 def manifest_devices(name: str) -> list[str]:

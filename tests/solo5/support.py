@@ -51,3 +51,31 @@ def run_tender(image: Path, *, nets: Mapping[str, str] | None = None,
 def manifest_json(devices: Sequence[Mapping[str, str]]) -> bytes:
     return json.dumps({"type": "solo5.manifest", "version": 1,
                        "devices": list(devices)}).encode()
+
+
+def assert_time_guest_passed(result: subprocess.CompletedProcess[str], before_ns: int,
+                             after_ns: int) -> None:
+    """test_time ran: its clock checks passed, the wall clock it read lies between
+    before_ns and after_ns (1 s slack either side), and its 100 ms sleep took under 1 s."""
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "monotonic advances" in result.stdout
+    assert "past deadline returns promptly" in result.stdout
+    assert "SUCCESS" in result.stdout
+    wall = int(result.stdout.split("wall_ns: ")[1].split()[0])
+    assert before_ns - 1_000_000_000 <= wall <= after_ns + 1_000_000_000
+    slept = int(result.stdout.split("slept_ms: ")[1].split()[0])
+    assert 100 <= slept < 1000
+
+
+def assert_block_guest_passed(result: subprocess.CompletedProcess[str], disk: bytes) -> None:
+    """test_block ran on a 64 KiB disk: every out-of-range request refused, and `disk`
+    (the file afterwards) holds what it wrote."""
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "capacity: 65536 block_size: 512" in result.stdout
+    for refused in ("offset at capacity", "offset overflowing", "misaligned offset",
+                    "two blocks", "half a block"):
+        assert f"{refused}: refused" in result.stdout
+    assert result.stdout.rstrip().endswith("SUCCESS\nSolo5: solo5_exit(0) called")
+    assert disk[512:512 + 18] == b"unirepo block test"
+    assert disk[0:4] == bytes([0, 1, 2, 3])  # sector 0: (0 * 7 + i) & 0xff
+    assert disk[1024:1028] == bytes([14, 15, 16, 17])  # sector 2

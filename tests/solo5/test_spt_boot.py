@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from solo5.launcher import LaunchError, run_image, tender_command
-from tests.solo5.support import run_tender
+from tests.solo5.support import assert_block_guest_passed, assert_time_guest_passed, run_tender
 
 Images = dict[tuple[str, str], Path]
 
@@ -38,15 +38,7 @@ def test_repo_tool_run_returns_guest_status(images: Images) -> None:
 def test_time(images: Images) -> None:
     before = time.time_ns()
     result = run_tender(images[("test_time", "spt")])
-    after = time.time_ns()
-    assert result.returncode == 0, result.stdout
-    assert "monotonic advances" in result.stdout
-    assert "past deadline returns promptly" in result.stdout
-    assert "SUCCESS" in result.stdout
-    wall = int(result.stdout.split("wall_ns: ")[1].split()[0])
-    assert before - 1_000_000_000 <= wall <= after + 1_000_000_000
-    slept = int(result.stdout.split("slept_ms: ")[1].split()[0])
-    assert 100 <= slept < 1000
+    assert_time_guest_passed(result, before, time.time_ns())
 
 
 def test_tls_variables_work_after_set_tls_base(images: Images) -> None:
@@ -89,16 +81,8 @@ def test_block_write_read_back(images: Images, tmp_path: Path) -> None:
     disk = tmp_path / "disk.img"
     disk.write_bytes(bytes(64 * 1024))
     result = run_tender(images[("test_block", "spt")], blocks={"storage": str(disk)})
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "capacity: 65536 block_size: 512" in result.stdout
-    for refused in ("offset at capacity", "offset overflowing", "misaligned offset",
-                    "two blocks", "half a block"):
-        assert f"{refused}: refused" in result.stdout
-    assert result.stdout.rstrip().endswith("SUCCESS\nSolo5: solo5_exit(0) called")
     data = disk.read_bytes()
-    assert data[512:512 + 18] == b"unirepo block test"
-    assert data[0:4] == bytes([0, 1, 2, 3])  # sector 0: (0 * 7 + i) & 0xff
-    assert data[1024:1028] == bytes([14, 15, 16, 17])  # sector 2
+    assert_block_guest_passed(result, data)
     assert data[-512:-510] == bytes([(999 * 7) & 0xFF, (999 * 7 + 1) & 0xFF])
 
 

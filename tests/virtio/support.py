@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from solo5.qemu import guest_status, qemu_command
-from tests.runtime.unikernel import Guest
+from tests.runtime.unikernel import Guest, running
 from tests.support.netns import TapNamespace
 
 # TCG always; KVM where /dev/kvm is (tests/conftest.py skips it elsewhere).
@@ -51,14 +51,5 @@ def booted(image: Path, accel: str, ns: TapNamespace, args: Sequence[str], ready
     with tempfile.TemporaryDirectory(prefix="virtio-test-") as scratch:
         argv = qemu_command(image, status_path=Path(scratch) / "status", accel=accel,
                             nets={"service": ns.tap}, blocks=blocks, args=args)
-        guest = Guest(subprocess.Popen(ns.command(argv), stdin=subprocess.DEVNULL,
-                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
-        try:
-            if not guest.wait_for(ready, timeout):
-                raise AssertionError(f"no {ready!r} within {timeout} s: {guest.text()}")
+        with running(ns, argv, ready, timeout) as guest:
             yield guest
-        finally:
-            guest.proc.kill()
-            guest.proc.wait(timeout=10)
-            if guest.proc.stdout is not None:
-                guest.proc.stdout.close()

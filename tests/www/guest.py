@@ -14,7 +14,7 @@ from pathlib import Path
 
 from solo5.launcher import tender_command
 from solo5.recipe import image_plan, load_devices, run_plan
-from tests.runtime.unikernel import INCLUDE_DIRS, Guest, runtime_sources
+from tests.runtime.unikernel import INCLUDE_DIRS, Guest, running, runtime_sources
 from tests.support.netns import TapNamespace
 from tests.www.host_c import RUNTIME, WWW
 
@@ -79,14 +79,5 @@ def booted_www(image: Path, ns: TapNamespace, site: Path, args: Sequence[str] = 
     """www running on ns's tap with site attached; waits for "www: ready"."""
     argv = tender_command(image, mem_mb=mem_mb, nets={"service": ns.tap},
                           blocks={"site": str(site)}, args=[f"--ipv4={GUEST_IP}/24", *args])
-    guest = Guest(subprocess.Popen(ns.command(argv), stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT))
-    try:
-        if not guest.wait_for("www: ready", timeout):
-            raise AssertionError(f"www did not get ready within {timeout} s: {guest.text()}")
+    with running(ns, argv, "www: ready", timeout) as guest:
         yield guest
-    finally:
-        guest.proc.kill()
-        guest.proc.wait(timeout=10)
-        if guest.proc.stdout is not None:
-            guest.proc.stdout.close()
