@@ -59,7 +59,8 @@ from pathlib import Path
 from tuf.api.metadata import DelegatedRole, Delegations, Metadata, TargetFile, Targets
 from tuf.api.serialization.json import JSONSerializer
 
-from signing.keys import INSECURE, KeyFileSigner, generate_key, write_key_pair
+from bench.fixture_repository import initialized_repository, write_shard_delegations
+from signing.keys import INSECURE, KeyFileSigner, generate_key
 from tuf_metadata import layout
 from tuf_metadata.repository import Repository
 
@@ -69,19 +70,7 @@ SERIALIZER = JSONSerializer(compact=True)
 
 
 def build_repository(root: Path, packages: int) -> tuple[Repository, dict[str, KeyFileSigner]]:
-    maintainers = [generate_key() for _ in range(3)]
-    online = root / "online"
-    online.mkdir(parents=True)
-    snapshot_key, timestamp_key = generate_key(), generate_key()
-    write_key_pair(snapshot_key, online / "snapshot.key", None)
-    write_key_pair(timestamp_key, online / "timestamp.key", None)
-    repo = Repository(root, INSECURE)
-    change = repo.init(
-        [m.public_key for m in maintainers], 2, snapshot_key.public_key, timestamp_key.public_key,
-        {"snapshot": Path("online/snapshot.key"), "timestamp": Path("online/timestamp.key")},
-        "insecure",
-    )
-    repo.sign_pending(change.change_id, maintainers[:2])
+    repo, maintainers = initialized_repository(root)
 
     names = [f"pkg{i:05d}" for i in range(packages)]
     authors = {name: generate_key() for name in names}
@@ -89,22 +78,9 @@ def build_repository(root: Path, packages: int) -> tuple[Repository, dict[str, K
     for name in names:
         by_shard.setdefault(SHARDS.shard_of(name), []).append(name)
     expires = repo.load_root().signed.expires
-    for prefix, members in by_shard.items():
-        shard = Targets(version=2, expires=expires)
-        shard.delegations = Delegations(keys={}, roles={})
-        assert shard.delegations.roles is not None
-        for name in members:
-            key = authors[name].public_key
-            shard.delegations.keys[key.keyid] = key
-            role = layout.package_role(name)
-            shard.delegations.roles[role] = DelegatedRole(
-                role, [key.keyid], 1, True, SHARDS.package_paths(name)
-            )
-        md = Metadata(shard)
-        for maintainer in maintainers[:2]:
-            md.sign(maintainer, append=True)
-        shard_name = SHARDS.shard_role_for_prefix(prefix)
-        (repo.metadata_dir / f"2.{shard_name}.json").write_bytes(md.to_bytes(SERIALIZER))
+    members = {prefix: [(name, authors[name].public_key) for name in in_shard]
+               for prefix, in_shard in by_shard.items()}
+    write_shard_delegations(repo, SHARDS, members, maintainers[:2], expires)
     for name in names:
         targets = {}
         for filename in (SHARDS.target_path(name, "1.0", f) for f in
