@@ -40,7 +40,7 @@ $(STAMP_PY): pyproject.toml | $(STAMP_DEB)
 test: deps venv
 	$(BIN)/pytest tests
 
-# The pure and unit tests on every core (about 56 s of CPU in all): no image builds, boots,
+# The pure and unit tests on every core (about a minute of CPU in all): no image builds, boots,
 # fuzzers, servers or subprocesses; tests/conftest.py holds the rule and fails a test that breaks it.
 test-fast: deps venv
 	$(BIN)/pytest tests -m "not slow" -q -n auto

@@ -67,8 +67,10 @@ SLOW_FIXTURES = frozenset(
 
 # Modules that are slow by design: fuzzers run for a fixed budget, the demo runs whole,
 # crash and Ctrl-C tests kill real repo-tool processes mid-write, the limits tests run
-# hostile builds in the bubblewrap sandbox, hvt_host compiles the tender under ASan.
-SLOW_MODULE_WORDS = ("fuzz", "demo", "netsim", "crash", "interrupt", "limits", "hvt_host")
+# hostile builds in the bubblewrap sandbox, hvt_host compiles the tender under ASan,
+# wide_shards makes and serves repositories of 4,096 shard roles.
+SLOW_MODULE_WORDS = ("fuzz", "demo", "netsim", "crash", "interrupt", "limits", "hvt_host",
+                     "wide_shards")
 
 # Markers that name what a test needs; each of them puts the test in the slow tier.
 SLOW_MARKERS = ("slow", "kvm", "netadmin", "sandbox")

@@ -35,6 +35,7 @@ def test_key_signer_matches_securesystemslib(kind: KeyKind, tmp_path: Path) -> N
     assert Key.from_dict(ours.keyid, dict(ours.public_key)).keyid == ours.keyid
 
 
+@pytest.mark.slow  # a fresh python shows which modules signing loads
 def test_signing_with_an_ed25519_key_file_does_not_load_securesystemslib(tmp_path: Path) -> None:
     private_path, _ = write_key_pair(generate_key("ed25519"), tmp_path / "k.key", None)
     code = (

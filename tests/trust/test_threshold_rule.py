@@ -164,6 +164,7 @@ def test_a_signatures_list_names_each_keyid_once() -> None:
             signature_map(bad)
 
 
+@pytest.mark.slow  # a fresh python shows which modules the check loads
 def test_checking_ed25519_signatures_does_not_load_securesystemslib() -> None:
     code = (
         "import sys\n"
